@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { API_VERSION, conditionSchema, durationSchema, labelSelectorSchema, objectMetaSchema } from "./common.js";
+
+/** Kinds a policy can match. Pods are gated only when bare (no controller ownerReference). */
+export const GATED_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"] as const;
+export type GatedKind = (typeof GATED_KINDS)[number];
+
+export const CHECK_FIELDS = [
+  "podSecurity",
+  "allowedRegistries",
+  "requireImageDigest",
+  "disallowLatestTag",
+  "requireResources",
+  "requiredLabels",
+  "cel",
+] as const;
+export type CheckField = (typeof CHECK_FIELDS)[number];
+
+const RESOURCE_NAMES = z.array(z.enum(["cpu", "memory", "ephemeral-storage"]));
+
+export const podSecuritySettingsSchema = z.object({
+  level: z.enum(["baseline", "restricted"]),
+  version: z
+    .string()
+    .regex(/^(latest|v1\.[0-9]+)$/, 'a Pod Security version: "latest" or "v1.N"')
+    .default("latest"),
+});
+
+// Exactly one check field per entry: a CRD cannot express that structurally, so the API server
+// enforces it with this CEL rule and zod with the refinement below.
+const EXACTLY_ONE_CHECK_RULE = `[${CHECK_FIELDS.map((field) => `has(self.${field})`).join(", ")}].filter(x, x).size() == 1`;
+
+export const policyCheckSchema = z
+  .object({
+    name: z.string().min(1).max(63),
+    podSecurity: podSecuritySettingsSchema.optional(),
+    allowedRegistries: z.array(z.string().min(1)).min(1).optional(),
+    requireImageDigest: z.boolean().optional(),
+    disallowLatestTag: z.boolean().optional(),
+    requireResources: z
+      .object({ requests: RESOURCE_NAMES.optional(), limits: RESOURCE_NAMES.optional() })
+      .optional(),
+    requiredLabels: z.array(z.string().min(1)).min(1).optional(),
+    cel: z.string().min(1).optional(),
+    message: z.string().optional().meta({ description: "Message shown when a `cel` check fails." }),
+  })
+  .superRefine((check, ctx) => {
+    const present = CHECK_FIELDS.filter((field) => check[field] !== undefined);
+    if (present.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        message: `check "${check.name}" must have exactly one of ${CHECK_FIELDS.join(", ")}; it has ${present.length === 0 ? "none" : present.join(", ")}`,
+      });
+    }
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      { rule: EXACTLY_ONE_CHECK_RULE, message: `each check must have exactly one of ${CHECK_FIELDS.join(", ")}` },
+    ],
+  });
+export type PolicyCheck = z.infer<typeof policyCheckSchema>;
+
+export const approvalSettingsSchema = z
+  .object({
+    mode: z.enum(["Always", "RiskBased", "Never"]).default("Always"),
+    riskThreshold: z.number().int().min(0).max(100).optional(),
+    minApprovals: z.number().int().min(1).max(10).default(1),
+    approvers: z
+      .object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) })
+      .default({ users: [], groups: [] }),
+    allowSelfApproval: z.boolean().default(false),
+    expiresAfter: durationSchema.default("24h"),
+  })
+  .superRefine((approval, ctx) => {
+    if (approval.mode === "RiskBased" && approval.riskThreshold === undefined) {
+      ctx.addIssue({ code: "custom", path: ["riskThreshold"], message: "riskThreshold is required when mode is RiskBased" });
+    }
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      { rule: "!has(self.mode) || self.mode != 'RiskBased' || has(self.riskThreshold)", message: "riskThreshold is required when mode is RiskBased" },
+    ],
+  });
+export type ApprovalSettings = z.infer<typeof approvalSettingsSchema>;
+
+const healingActionSchema = z.object({
+  enabled: z.boolean().default(false),
+  maxActionsPerHour: z.number().int().min(1).max(60).default(3),
+});
+
+export const selfHealingSchema = z.object({
+  restartOnCrashLoop: healingActionSchema
+    .extend({ minRestarts: z.number().int().min(1).default(5) })
+    .optional(),
+  rollbackOnFailedRollout: healingActionSchema.optional(),
+  dryRun: z.boolean().default(false).meta({ description: "Record and announce actions without acting." }),
+});
+
+export const aegisPolicySpecSchema = z.object({
+  enforcement: z.enum(["Enforce", "Audit"]).default("Enforce"),
+  match: z.object({
+    kinds: z.array(z.enum(GATED_KINDS)).min(1),
+    namespaces: z.array(z.string().min(1)).optional(),
+    namespaceSelector: labelSelectorSchema.optional(),
+    objectSelector: labelSelectorSchema.optional(),
+  }),
+  exclude: z
+    .object({
+      namespaces: z.array(z.string()).default([]),
+      users: z.array(z.string()).default([]),
+      groups: z.array(z.string()).default([]),
+    })
+    .optional(),
+  checks: z.array(policyCheckSchema).max(64).default([]),
+  approval: approvalSettingsSchema.optional(),
+  selfHealing: selfHealingSchema.optional(),
+  notifications: z
+    .object({
+      slack: z.object({ channel: z.string().min(1) }).optional(),
+      github: z.object({ repository: z.string().regex(/^[^/\s]+\/[^/\s]+$/, "owner/name") }).optional(),
+    })
+    .optional(),
+});
+export type AegisPolicySpec = z.infer<typeof aegisPolicySpecSchema>;
+
+export const aegisPolicyStatusSchema = z.object({
+  observedGeneration: z.number().int().min(0).optional(),
+  conditions: z.array(conditionSchema).optional(),
+});
+
+export const aegisPolicySchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal("AegisPolicy"),
+  metadata: objectMetaSchema,
+  spec: aegisPolicySpecSchema,
+  status: aegisPolicyStatusSchema.optional(),
+});
+export type AegisPolicy = z.infer<typeof aegisPolicySchema>;

@@ -1,0 +1,66 @@
+import { z } from "zod";
+import { API_VERSION, conditionSchema, objectMetaSchema } from "./common.js";
+
+export const CHANGE_HASH_PATTERN = "^sha256:[0-9a-f]{64}$";
+
+export const APPROVAL_PHASES = ["Pending", "Approved", "Rejected", "Expired"] as const;
+export type ApprovalPhase = (typeof APPROVAL_PHASES)[number];
+
+export const DECISION_CHANNELS = ["kubectl", "api", "slack", "web"] as const;
+export type DecisionChannel = (typeof DECISION_CHANNELS)[number];
+
+export const riskFactorSchema = z.object({
+  name: z.string().min(1),
+  points: z.number().int(),
+  detail: z.string(),
+});
+export type RiskFactor = z.infer<typeof riskFactorSchema>;
+
+export const decisionSchema = z.object({
+  user: z.string().min(1),
+  decision: z.enum(["Approve", "Reject"]),
+  comment: z.string().default(""),
+  at: z.string().meta({ format: "date-time" }),
+  via: z.enum(DECISION_CHANNELS),
+});
+export type Decision = z.infer<typeof decisionSchema>;
+
+export const approvalTargetSchema = z.object({
+  apiVersion: z.string().min(1),
+  kind: z.string().min(1),
+  namespace: z.string().min(1),
+  name: z.string().min(1),
+});
+export type ApprovalTarget = z.infer<typeof approvalTargetSchema>;
+
+export const approvalRequestSpecSchema = z.object({
+  target: approvalTargetSchema,
+  changeHash: z.string().regex(new RegExp(CHANGE_HASH_PATTERN), "sha256: followed by 64 lower-case hex digits"),
+  policies: z.array(z.string().min(1)).min(1),
+  requester: z.object({ username: z.string().min(1), groups: z.array(z.string()).default([]) }),
+  risk: z.object({ score: z.number().int().min(0).max(100), factors: z.array(riskFactorSchema).default([]) }),
+  summary: z.string().default(""),
+  reason: z.string().default(""),
+  decisions: z.array(decisionSchema).default([]),
+});
+export type ApprovalRequestSpec = z.infer<typeof approvalRequestSpecSchema>;
+
+export const approvalRequestStatusSchema = z.object({
+  phase: z.enum(APPROVAL_PHASES).optional(),
+  approvals: z.number().int().min(0).optional(),
+  requiredApprovals: z.number().int().min(1).optional(),
+  expiresAt: z.string().meta({ format: "date-time" }).optional(),
+  decidedAt: z.string().meta({ format: "date-time" }).nullable().optional(),
+  observedGeneration: z.number().int().min(0).optional(),
+  conditions: z.array(conditionSchema).optional(),
+});
+export type ApprovalRequestStatus = z.infer<typeof approvalRequestStatusSchema>;
+
+export const approvalRequestSchema = z.object({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal("ApprovalRequest"),
+  metadata: objectMetaSchema,
+  spec: approvalRequestSpecSchema,
+  status: approvalRequestStatusSchema.optional(),
+});
+export type ApprovalRequest = z.infer<typeof approvalRequestSchema>;

@@ -1,0 +1,3 @@
+export * from "./common.js";
+export * from "./aegis-policy.js";
+export * from "./approval-request.js";

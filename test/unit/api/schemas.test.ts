@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { aegisPolicySpecSchema, approvalRequestSpecSchema, durationToMs } from "../../../src/api/v1alpha1/index.js";
+
+const designPolicySpec = {
+  enforcement: "Enforce",
+  match: { kinds: ["Deployment", "StatefulSet", "DaemonSet"], namespaces: ["prod"] },
+  checks: [
+    { name: "pod-security", podSecurity: { level: "restricted", version: "latest" } },
+    { name: "trusted-registries", allowedRegistries: ["ghcr.io/acme/", "registry.k8s.io/"] },
+    { name: "pinned", requireImageDigest: true },
+    { name: "no-latest", disallowLatestTag: true },
+    { name: "resources", requireResources: { requests: ["cpu", "memory"], limits: ["memory"] } },
+    { name: "owner", requiredLabels: ["app.kubernetes.io/name", "team"] },
+    { name: "replicas", cel: "object.spec.replicas <= 10", message: "at most 10 replicas" },
+  ],
+  approval: { mode: "Always", minApprovals: 1, approvers: { users: [], groups: ["sre-leads"] }, expiresAfter: "24h" },
+};
+
+describe("AegisPolicy spec schema", () => {
+  it("accepts the DESIGN §2 example and fills defaults", () => {
+    const spec = aegisPolicySpecSchema.parse(designPolicySpec);
+    expect(spec.approval?.allowSelfApproval).toBe(false);
+    expect(spec.checks).toHaveLength(7);
+  });
+
+  it("refuses a check entry with two check fields, naming both", () => {
+    const result = aegisPolicySpecSchema.safeParse({
+      ...designPolicySpec,
+      checks: [{ name: "two", requireImageDigest: true, disallowLatestTag: true }],
+    });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.message).toMatch(/exactly one.*requireImageDigest, disallowLatestTag/);
+  });
+
+  it("requires riskThreshold when mode is RiskBased", () => {
+    const result = aegisPolicySpecSchema.safeParse({ ...designPolicySpec, approval: { mode: "RiskBased" } });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(["approval", "riskThreshold"]);
+  });
+
+  it("refuses minApprovals 0 and an unknown enforcement", () => {
+    expect(aegisPolicySpecSchema.safeParse({ ...designPolicySpec, approval: { minApprovals: 0 } }).success).toBe(false);
+    expect(aegisPolicySpecSchema.safeParse({ ...designPolicySpec, enforcement: "Deny" }).success).toBe(false);
+  });
+});
+
+describe("ApprovalRequest spec schema", () => {
+  it("requires a target and a well-formed changeHash", () => {
+    const base = {
+      changeHash: `sha256:${"a".repeat(64)}`,
+      policies: ["prod-gate"],
+      requester: { username: "dev" },
+      risk: { score: 42 },
+    };
+    expect(approvalRequestSpecSchema.safeParse(base).success).toBe(false);
+    const target = { apiVersion: "apps/v1", kind: "Deployment", namespace: "prod", name: "web" };
+    expect(approvalRequestSpecSchema.safeParse({ ...base, target }).success).toBe(true);
+    expect(approvalRequestSpecSchema.safeParse({ ...base, target, changeHash: "sha256:XYZ" }).success).toBe(false);
+  });
+});
+
+describe("durationToMs", () => {
+  it("adds up units and refuses other input", () => {
+    expect(durationToMs("1h30m")).toBe(5_400_000);
+    expect(durationToMs("5s")).toBe(5_000);
+    expect(() => durationToMs("5 minutes")).toThrow(/invalid duration/);
+  });
+});

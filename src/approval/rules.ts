@@ -1,0 +1,123 @@
+import canonicalize from "canonicalize";
+import type { ApprovalRequestSpec, ApprovalSettings, Decision } from "../api/v1alpha1/index.js";
+import { computeApprovalState, type RequestPolicies } from "./state.js";
+
+export interface Identity {
+  username: string;
+  groups: readonly string[];
+}
+
+/** Channels through which AEGIS itself writes a decision for a user it authenticated. */
+const DELEGATED_CHANNELS: ReadonlySet<Decision["via"]> = new Set(["api", "slack", "web"]);
+
+/** How far a decision's `at` may stray from the webhook's clock. */
+export const DECISION_CLOCK_SKEW_MS = 5 * 60_000;
+
+export interface DecisionUpdate {
+  oldSpec: ApprovalRequestSpec;
+  newSpec: ApprovalRequestSpec;
+  createdAt: Date;
+  /** Identity from the AdmissionReview's userInfo: never from the body. */
+  caller: Identity;
+  /** AEGIS's own service account username, e.g. system:serviceaccount:aegis-system:aegis-sa. */
+  aegisUsername: string;
+  policies: RequestPolicies;
+  now: Date;
+}
+
+/**
+ * Is `identity` an allowed approver under one policy's settings? Exported so that the API,
+ * Slack and web paths run the very same rule before AEGIS writes a decision for a user.
+ */
+export function isAllowedApprover(identity: Identity, settings: ApprovalSettings): boolean {
+  if (settings.approvers.users.includes(identity.username)) return true;
+  return identity.groups.some((group) => settings.approvers.groups.includes(group));
+}
+
+/**
+ * Checks one approver against every policy of a request, returning the reasons it may not
+ * decide (empty when it may). Shared by the webhook and by AEGIS's own decision paths.
+ */
+export function approverProblems(identity: Identity, requester: string, policies: RequestPolicies, policyNames: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (policies.settings.length === 0) {
+    problems.push(`no policy among ${policyNames.join(", ")} still asks for approval`);
+  }
+  policies.settings.forEach((settings, index) => {
+    if (!isAllowedApprover(identity, settings)) {
+      const allowed = [...settings.approvers.users.map((u) => `user ${u}`), ...settings.approvers.groups.map((g) => `group ${g}`)];
+      problems.push(`${identity.username} is not an approver of policy ${policyNames[index] ?? "?"} (allowed: ${allowed.join(", ") || "nobody"})`);
+    }
+    if (identity.username === requester && !settings.allowSelfApproval) {
+      problems.push(`${identity.username} requested this change and policy ${policyNames[index] ?? "?"} does not allow self-approval`);
+    }
+  });
+  return problems;
+}
+
+/**
+ * The rules of DESIGN §2 for an UPDATE of an ApprovalRequest: only spec.decisions may change,
+ * by appending exactly one entry, made by (or, through AEGIS, for) an allowed approver, on a
+ * request that is still Pending. Returns every problem found; empty means allowed.
+ */
+export function decisionUpdateProblems(update: DecisionUpdate): string[] {
+  const { oldSpec, newSpec } = update;
+  if (canonicalize(withoutDecisions(oldSpec)) !== canonicalize(withoutDecisions(newSpec))) {
+    return ["only spec.decisions may change on an ApprovalRequest"];
+  }
+  const appended = appendedDecision(oldSpec.decisions, newSpec.decisions);
+  if (typeof appended === "string") return [appended];
+  if (appended === null) return [];
+
+  const state = computeApprovalState(oldSpec, update.createdAt, update.policies, update.now);
+  if (state.phase !== "Pending") return [`the request is ${state.phase} and takes no more decisions`];
+
+  const problems = authorshipProblems(appended, update);
+  const decider: Identity = appended.user === update.caller.username ? update.caller : { username: appended.user, groups: [] };
+  if (decider === update.caller || update.caller.username !== update.aegisUsername) {
+    problems.push(...approverProblems(decider, oldSpec.requester.username, update.policies, oldSpec.policies));
+  } else if (appended.user === oldSpec.requester.username && update.policies.settings.some((s) => !s.allowSelfApproval)) {
+    // AEGIS checked group membership when it authenticated the user; self-approval it can see here.
+    problems.push(`${appended.user} requested this change and may not approve it`);
+  }
+  if (appended.decision === "Approve" && state.approvers.includes(appended.user)) {
+    problems.push(`${appended.user} has already approved; approvals must come from distinct users`);
+  }
+  return problems;
+}
+
+function withoutDecisions(spec: ApprovalRequestSpec): Omit<ApprovalRequestSpec, "decisions"> {
+  const { decisions: _decisions, ...rest } = spec;
+  return rest;
+}
+
+/** The one appended decision, null when nothing changed, or a string saying what is wrong. */
+function appendedDecision(before: readonly Decision[], after: readonly Decision[]): Decision | null | string {
+  if (after.length === before.length && canonicalize(before) === canonicalize(after)) return null;
+  if (after.length <= before.length && canonicalize(after) !== canonicalize(before.slice(0, after.length))) {
+    return "existing entries of spec.decisions may not be changed or removed";
+  }
+  if (after.length !== before.length + 1) {
+    return `spec.decisions may only grow by one entry (had ${before.length}, now ${after.length})`;
+  }
+  if (canonicalize(after.slice(0, before.length)) !== canonicalize(before)) {
+    return "existing entries of spec.decisions may not be changed or removed";
+  }
+  return after[after.length - 1] ?? "spec.decisions is empty";
+}
+
+function authorshipProblems(decision: Decision, update: DecisionUpdate): string[] {
+  const problems: string[] = [];
+  const actingForUser = update.caller.username === update.aegisUsername && DELEGATED_CHANNELS.has(decision.via);
+  if (decision.user !== update.caller.username && !actingForUser) {
+    problems.push(`decision names user ${decision.user} but the caller is ${update.caller.username}`);
+  }
+  if (!actingForUser && decision.via !== "kubectl") {
+    problems.push(`via ${decision.via} is reserved for AEGIS acting for a user it authenticated; use via kubectl`);
+  }
+  const at = new Date(decision.at).getTime();
+  if (Number.isNaN(at) || Math.abs(at - update.now.getTime()) > DECISION_CLOCK_SKEW_MS) {
+    problems.push(`decision time ${decision.at} is more than 5 minutes from the server's clock`);
+  }
+  return problems;
+}

@@ -1,0 +1,90 @@
+// Vitest global setup for the e2e project: makes sure the local control plane runs
+// (`scripts/cluster.sh up`, idempotent and cached), hands its admin kubeconfig to the tests
+// (`inject("kubeconfig")` and KUBECONFIG), and installs AEGIS's CRDs from `crds/`.
+// Teardown leaves the cluster running so the next run reuses it; `npm run cluster:down` stops it.
+// AEGIS_E2E_KUBECONFIG=/path/to/kubeconfig skips the local control plane and uses that cluster
+// instead (for example a kind cluster, see docs/kind.md).
+import { spawn } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { TestProject } from "vitest/node";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const kubectlBin = process.env["AEGIS_KUBECTL"] ?? "kubectl";
+
+interface RunResult {
+  code: number;
+  stdout: string;
+}
+
+/** Runs a command; its stderr goes to ours (progress), its stdout is collected. */
+function run(cmd: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "inherit"] });
+    let stdout = "";
+    child.stdout.setEncoding("utf8");
+    child.stdout.on("data", (chunk: string) => {
+      stdout += chunk;
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 1, stdout }));
+  });
+}
+
+async function mustRun(what: string, cmd: string, args: string[]): Promise<string> {
+  const result = await run(cmd, args);
+  if (result.code !== 0) {
+    throw new Error(`e2e setup: ${what} failed (exit ${result.code}): ${cmd} ${args.join(" ")}`);
+  }
+  return result.stdout;
+}
+
+async function clusterUp(): Promise<string> {
+  const preset = process.env["AEGIS_E2E_KUBECONFIG"];
+  if (preset) return path.resolve(preset);
+  const stdout = await mustRun("cluster:up", "bash", [path.join(repoRoot, "scripts", "cluster.sh"), "up"]);
+  const last = stdout.trim().split("\n").pop()?.trim();
+  if (!last) throw new Error("e2e setup: scripts/cluster.sh up printed no kubeconfig path");
+  return last;
+}
+
+async function crdFiles(): Promise<string[]> {
+  const dir = path.join(repoRoot, "crds");
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  return names
+    .filter((n) => n.endsWith(".yaml") || n.endsWith(".yml"))
+    .sort()
+    .map((n) => path.join(dir, n));
+}
+
+async function installCrds(kubeconfig: string): Promise<void> {
+  const files = await crdFiles();
+  for (const file of files) {
+    await mustRun(`applying ${file}`, kubectlBin, [
+      "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts",
+      "--field-manager=aegis-e2e", "-f", file,
+    ]);
+  }
+  for (const file of files) {
+    await mustRun(`waiting for the CRDs of ${file} to be Established`, kubectlBin, [
+      "--kubeconfig", kubeconfig, "wait", "--for=condition=established", "--timeout=120s", "-f", file,
+    ]);
+  }
+}
+
+export async function setup(project: TestProject): Promise<void> {
+  const kubeconfig = await clusterUp();
+  process.env["KUBECONFIG"] = kubeconfig;
+  project.provide("kubeconfig", kubeconfig);
+  await installCrds(kubeconfig);
+}
+
+export function teardown(): void {
+  // The cluster is shared between runs; `npm run cluster:down` stops it.
+}

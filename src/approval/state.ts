@@ -67,3 +67,10 @@ function decisionTime(decision: Decision, fallback: Date): Date {
   const at = new Date(decision.at);
   return Number.isNaN(at.getTime()) ? fallback : at;
 }
+
+/** When a request was created, read from its metadata; `fallback` when unreadable. */
+export function requestCreatedAt(metadata: { creationTimestamp?: string | Date | undefined }, fallback: Date): Date {
+  const created = metadata.creationTimestamp;
+  const date = created instanceof Date ? created : created ? new Date(created) : fallback;
+  return Number.isNaN(date.getTime()) ? fallback : date;
+}

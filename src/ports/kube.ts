@@ -1,0 +1,35 @@
+import type { AegisPolicy, ApprovalRequest, ApprovalSettings } from "../api/v1alpha1/index.js";
+
+/** A read-only view of an informer's cache. Reads never call the API server. */
+export interface ObjectStore<T> {
+  get(name: string, namespace?: string): T | undefined;
+  list(): readonly T[];
+  hasSynced(): boolean;
+}
+
+/** The live policy set: what the gate evaluates and what approval rules read. */
+export interface PolicySource<Compiled> {
+  /** Policies that compiled; invalid ones are left out (and marked not Ready by their reconciler). */
+  compiled(): readonly Compiled[];
+  /** A policy as stored, by name, whether or not it compiled. */
+  get(name: string): AegisPolicy | undefined;
+  hasSynced(): boolean;
+}
+
+/** Approval settings of the named policies that exist and ask for approval. */
+export function approvalSettingsOf(policies: Pick<PolicySource<unknown>, "get">, names: readonly string[]): ApprovalSettings[] {
+  return names.flatMap((name) => {
+    const approval = policies.get(name)?.spec.approval;
+    return approval && approval.mode !== "Never" ? [approval] : [];
+  });
+}
+
+export type CreateOutcome = "created" | "exists";
+
+/** The one write the gate makes: the Pending request for a change that needs approval. */
+export interface ApprovalRequestWriter {
+  /** Creates the request; an existing one with that name is left alone ("exists"). */
+  create(request: ApprovalRequest): Promise<CreateOutcome>;
+  /** Deletes an Expired request (by uid precondition) and creates its fresh successor. */
+  replace(expired: ApprovalRequest, fresh: ApprovalRequest): Promise<void>;
+}

@@ -1,0 +1,252 @@
+import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
+import { API_VERSION } from "../api/v1alpha1/index.js";
+import { computeApprovalState, requestCreatedAt, type ApprovalState } from "../approval/index.js";
+import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
+import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict } from "../policy/index.js";
+import { evaluate, formatViolation } from "../policy/index.js";
+import type { EvidenceRecorder } from "../ports/evidence.js";
+import { approvalSettingsOf, type ApprovalRequestWriter, type ObjectStore, type PolicySource } from "../ports/kube.js";
+import { scoreRisk, summarizeChange } from "../risk/index.js";
+import { allow, deny, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
+
+export const REASON_ANNOTATION = "aegis.valina.ai/reason";
+
+export interface GateDependencies {
+  policies: PolicySource<CompiledPolicy>;
+  namespaceLabels: (namespace: string) => Record<string, string>;
+  approvalRequests: ObjectStore<ApprovalRequest>;
+  requestWriter: ApprovalRequestWriter;
+  evidence: EvidenceRecorder;
+  now: () => Date;
+  /** AEGIS's own service account username: its self-healing patches pass without approval. */
+  aegisUsername: string;
+  /** Approvals added on top of minApprovals while lockdown is on. */
+  extraApprovals: () => number;
+}
+
+interface Change {
+  request: GateRequest;
+  changeHash: string;
+  evaluation: GateEvaluation;
+}
+
+/**
+ * The admission gate for workloads (DESIGN §3): checks deny (Enforce) or warn (Audit); a change
+ * that needs approval passes only when an Approved request for exactly its changeHash exists.
+ */
+export async function admitWorkload(admission: AdmissionRequest, deps: GateDependencies): Promise<AdmissionResponse> {
+  const request = toGateRequest(admission, deps.namespaceLabels);
+  if (request === null) return allow(admission.uid);
+  if (admission.userInfo.username === deps.aegisUsername) {
+    return admitOwnChange(admission, request, deps);
+  }
+  const changeHash = computeChangeHash(request.object);
+  if (request.oldObject !== null && computeChangeHash(request.oldObject) === changeHash) {
+    return allow(admission.uid); // scale, restart, label-only or unchanged re-apply: nothing new runs
+  }
+  const evaluation = evaluate(deps.policies.compiled(), request);
+  if (evaluation.matched.length === 0) return allow(admission.uid);
+  const change: Change = { request, changeHash, evaluation };
+  const warnings = evaluation.warnings.map((violation) => `aegis (audit): ${formatViolation(violation)}`);
+
+  if (evaluation.denied.length > 0) {
+    const message = `aegis: ${describeTarget(request)} violates policy: ${evaluation.denied.map(formatViolation).join("; ")}`;
+    await recordDecision(deps, admission, change, { allowed: false, reason: "PolicyViolation" });
+    return deny(admission.uid, message, withWarnings(warnings, { "aegis.valina.ai/decision": "denied-by-checks" }));
+  }
+  return gateOnApproval(admission, change, deps, warnings);
+}
+
+async function gateOnApproval(admission: AdmissionRequest, change: Change, deps: GateDependencies, warnings: string[]): Promise<AdmissionResponse> {
+  const { request } = change;
+  const risk = scoreRisk({
+    operation: request.operation,
+    kind: request.kind,
+    object: request.object,
+    oldObject: request.oldObject,
+    namespaceLabels: request.namespaceLabels,
+    now: deps.now(),
+  });
+  const needing = change.evaluation.matched.filter((verdict) => needsApproval(verdict, risk.score));
+  if (needing.length === 0) {
+    await recordDecision(deps, admission, change, { allowed: true, reason: "ChecksPassed", risk });
+    return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "allowed" }));
+  }
+  const name = approvalRequestName(request.kind, request.name, change.changeHash);
+  const existing = deps.approvalRequests.get(name, request.namespace);
+  const policies = { settings: approvalSettingsOf(deps.policies, needing.map((v) => v.policy)), extraApprovals: deps.extraApprovals() };
+  const state = existing && matchesChange(existing, request, change.changeHash)
+    ? computeApprovalState(existing.spec, requestCreatedAt(existing.metadata, deps.now()), policies, deps.now())
+    : null;
+
+  if (existing && state?.phase === "Approved") {
+    await recordDecision(deps, admission, change, { allowed: true, reason: "Approved", risk, approvalRequest: name, approvers: state.approvers });
+    return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "approved", "aegis.valina.ai/approval-request": name }));
+  }
+  const phase = await ensurePendingRequest(admission, change, deps, { name, existing, state, needing, risk });
+  await recordDecision(deps, admission, change, { allowed: false, reason: `Approval${phase}`, risk, approvalRequest: name });
+  const message = denialMessage({ request, changeHash: change.changeHash, needing, risk, name, phase, required: state?.requiredApprovals ?? requiredOf(needing, deps) });
+  return deny(admission.uid, message, withWarnings(warnings, { "aegis.valina.ai/decision": "needs-approval", "aegis.valina.ai/approval-request": name }));
+}
+
+interface PendingPlan {
+  name: string;
+  existing: ApprovalRequest | undefined;
+  state: ApprovalState | null;
+  needing: PolicyVerdict[];
+  risk: { score: number; factors: RiskFactor[] };
+}
+
+/** Makes sure a Pending request exists for this change (never on dryRun); returns its phase. */
+async function ensurePendingRequest(admission: AdmissionRequest, change: Change, deps: GateDependencies, plan: PendingPlan): Promise<string> {
+  if (plan.state?.phase === "Rejected") return "Rejected";
+  if (admission.dryRun) return plan.state?.phase ?? "not created (dry run)";
+  const fresh = buildApprovalRequest(admission, change, plan);
+  if (plan.existing && plan.state?.phase === "Expired") {
+    await deps.requestWriter.replace(plan.existing, fresh);
+  } else if (!plan.existing) {
+    await deps.requestWriter.create(fresh);
+  }
+  return "Pending";
+}
+
+function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan: PendingPlan): ApprovalRequest {
+  const { request } = change;
+  return {
+    apiVersion: API_VERSION,
+    kind: "ApprovalRequest",
+    metadata: {
+      name: plan.name,
+      namespace: request.namespace,
+      labels: {
+        "app.kubernetes.io/managed-by": "aegis",
+        "aegis.valina.ai/target-kind": request.kind.toLowerCase(),
+        "aegis.valina.ai/target-name": request.name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ""),
+      },
+    },
+    spec: {
+      target: { apiVersion: request.apiVersion, kind: request.kind, namespace: request.namespace, name: request.name },
+      changeHash: change.changeHash,
+      policies: plan.needing.map((verdict) => verdict.policy),
+      requester: { username: admission.userInfo.username, groups: admission.userInfo.groups },
+      risk: plan.risk,
+      summary: summarizeChange(request.kind, request.oldObject, request.object),
+      reason: annotationOf(request.object, REASON_ANNOTATION),
+      decisions: [],
+    },
+  };
+}
+
+function needsApproval(verdict: PolicyVerdict, riskScore: number): boolean {
+  const approval: ApprovalSettings | undefined = verdict.approval;
+  if (verdict.enforcement !== "Enforce" || !approval) return false;
+  if (approval.mode === "Always") return true;
+  if (approval.mode === "RiskBased") return riskScore >= (approval.riskThreshold ?? 0);
+  return false;
+}
+
+function requiredOf(needing: readonly PolicyVerdict[], deps: GateDependencies): number {
+  return Math.max(1, ...needing.map((verdict) => verdict.approval?.minApprovals ?? 1)) + deps.extraApprovals();
+}
+
+interface DenialParts {
+  request: GateRequest;
+  changeHash: string;
+  needing: readonly PolicyVerdict[];
+  risk: { score: number; factors: readonly RiskFactor[] };
+  name: string;
+  phase: string;
+  required: number;
+}
+
+/** The DESIGN §3 denial: names the request and the command that approves it. */
+export function denialMessage(parts: DenialParts): string {
+  const { request, name } = parts;
+  const factors = parts.risk.factors.map((factor) => `${factor.name} +${factor.points}`).join(", ");
+  const policyWord = parts.needing.length === 1 ? "policy" : "policies";
+  const why = `${policyWord} ${parts.needing.map((v) => v.policy).join(", ")}, risk ${parts.risk.score}/100${factors ? `: ${factors}` : ""}`;
+  const head = `aegis: ${request.kind} ${request.namespace}/${request.name} change ${shortChangeHash(parts.changeHash)} needs ${parts.required} approval${parts.required === 1 ? "" : "s"} (${why}).`;
+  if (parts.phase === "Rejected") {
+    return `${head} ApprovalRequest ${request.namespace}/${name} was Rejected; change the spec to request a new approval, see: kubectl aegis describe ${name} -n ${request.namespace}`;
+  }
+  return `${head} ApprovalRequest ${request.namespace}/${name} is ${parts.phase}; approve with: kubectl aegis approve ${name} -n ${request.namespace}`;
+}
+
+/** AEGIS's own changes (self-healing restarts and rollbacks) pass and are recorded. */
+async function admitOwnChange(admission: AdmissionRequest, request: GateRequest, deps: GateDependencies): Promise<AdmissionResponse> {
+  await deps.evidence.record({
+    type: "admission.decision",
+    subject: `${request.kind}/${request.namespace}/${request.name}`,
+    actor: admission.userInfo.username,
+    data: { uid: admission.uid, operation: request.operation, allowed: true, reason: "AegisSelfHealing", changeHash: computeChangeHash(request.object), dryRun: admission.dryRun },
+  });
+  return allow(admission.uid, { auditAnnotations: { "aegis.valina.ai/decision": "aegis-self-healing" } });
+}
+
+interface DecisionFacts {
+  allowed: boolean;
+  reason: string;
+  risk?: { score: number; factors: readonly RiskFactor[] };
+  approvalRequest?: string;
+  approvers?: readonly string[];
+}
+
+async function recordDecision(deps: GateDependencies, admission: AdmissionRequest, change: Change, facts: DecisionFacts): Promise<void> {
+  const { request, evaluation } = change;
+  await deps.evidence.record({
+    type: "admission.decision",
+    subject: `${request.kind}/${request.namespace}/${request.name}`,
+    actor: admission.userInfo.username,
+    data: {
+      uid: admission.uid,
+      operation: request.operation,
+      groups: admission.userInfo.groups,
+      changeHash: change.changeHash,
+      dryRun: admission.dryRun,
+      ...facts,
+      policies: evaluation.matched.map((verdict) => ({ name: verdict.policy, specHash: verdict.specHash, enforcement: verdict.enforcement })),
+      violations: evaluation.denied.map(formatViolation),
+      warnings: evaluation.warnings.map(formatViolation),
+    },
+  });
+}
+
+function toGateRequest(admission: AdmissionRequest, namespaceLabels: (namespace: string) => Record<string, string>): GateRequest | null {
+  if (admission.operation !== "CREATE" && admission.operation !== "UPDATE") return null;
+  if (admission.subResource) return null;
+  const object = admission.object;
+  if (!object) return null;
+  const metadata = object.metadata as { name?: unknown; generateName?: unknown } | undefined;
+  const name = admission.name || (typeof metadata?.name === "string" ? metadata.name : "") || String(metadata?.generateName ?? "");
+  const group = admission.kind.group;
+  return {
+    operation: admission.operation,
+    kind: admission.kind.kind,
+    apiVersion: group ? `${group}/${admission.kind.version}` : admission.kind.version,
+    namespace: admission.namespace,
+    name,
+    object,
+    oldObject: admission.operation === "UPDATE" ? (admission.oldObject ?? null) : null,
+    user: { username: admission.userInfo.username, groups: admission.userInfo.groups },
+    namespaceLabels: namespaceLabels(admission.namespace),
+  };
+}
+
+function matchesChange(existing: ApprovalRequest, request: GateRequest, changeHash: string): boolean {
+  const target = existing.spec.target;
+  return existing.spec.changeHash === changeHash && target.kind === request.kind && target.name === request.name && target.namespace === request.namespace;
+}
+
+function annotationOf(object: Record<string, unknown>, key: string): string {
+  const annotations = (object.metadata as { annotations?: Record<string, unknown> } | undefined)?.annotations;
+  const value = annotations?.[key];
+  return typeof value === "string" ? value : "";
+}
+
+function describeTarget(request: GateRequest): string {
+  return `${request.kind} ${request.namespace}/${request.name}`;
+}
+
+function withWarnings(warnings: string[], auditAnnotations: Record<string, string>): Omit<AdmissionResponse, "uid" | "allowed"> {
+  return warnings.length > 0 ? { warnings, auditAnnotations } : { auditAnnotations };
+}

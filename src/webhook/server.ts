@@ -1,0 +1,144 @@
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { admissionReviewSchema, formatZodIssues, reviewOf, type AdmissionResponse } from "./admission-review.js";
+import type { AdmissionHandler } from "./handler.js";
+
+/** Fits an UPDATE of two 3 MiB objects plus the envelope, as controller-runtime allows. */
+export const MAX_ADMISSION_BODY_BYTES = 7 * 1024 * 1024;
+export const ADMISSION_PATH = "/validate";
+
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+}
+
+export interface WebhookLogger {
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface AdmissionOutcome {
+  allowed: boolean;
+  kind: string;
+  durationMs: number;
+  error?: boolean;
+}
+
+export interface WebhookServerOptions {
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  handler: AdmissionHandler;
+  logger: WebhookLogger;
+  onOutcome?: (outcome: AdmissionOutcome) => void;
+}
+
+class HttpError extends Error {
+  constructor(readonly statusCode: number, message: string) {
+    super(message);
+  }
+}
+
+/** The HTTPS admission endpoint. Bad input gets a 4xx with a clear message; nothing crashes it. */
+export class WebhookServer {
+  private readonly server: Server;
+
+  constructor(private readonly options: WebhookServerOptions) {
+    this.server = createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: "TLSv1.2" }, (req, res) => {
+      this.serve(req, res).catch((error: unknown) => this.fail(res, error));
+    });
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  async listen(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Swaps the serving certificate without dropping connections or requests in flight. */
+  updateCertificate(tls: TlsMaterial): void {
+    this.server.setSecureContext({ key: tls.key, cert: tls.cert });
+  }
+
+  async close(): Promise<void> {
+    this.server.closeIdleConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const path = (req.url ?? "").split("?")[0];
+    if (req.method !== "POST" || path !== ADMISSION_PATH) {
+      throw new HttpError(404, `aegis webhook: only POST ${ADMISSION_PATH} is served`);
+    }
+    const contentType = req.headers["content-type"] ?? "";
+    if (!contentType.toLowerCase().startsWith("application/json")) {
+      throw new HttpError(415, `aegis webhook: content-type must be application/json, got ${JSON.stringify(contentType)}`);
+    }
+    const review = parseReview(await readBody(req));
+    let response: AdmissionResponse;
+    try {
+      response = await this.options.handler(review.request);
+    } catch (error) {
+      // controller-runtime's Errored(500): the API server applies failurePolicy (Fail) to it.
+      this.options.logger.error({ err: error, uid: review.request.uid, kind: review.request.kind.kind }, "admission handler failed");
+      response = { uid: review.request.uid, allowed: false, status: { code: 500, message: `aegis: internal error: ${errorText(error)}` } };
+      this.options.onOutcome?.({ allowed: false, kind: review.request.kind.kind, durationMs: performance.now() - started, error: true });
+      return sendJson(res, 200, reviewOf(response));
+    }
+    this.options.onOutcome?.({ allowed: response.allowed, kind: review.request.kind.kind, durationMs: performance.now() - started });
+    sendJson(res, 200, reviewOf(response));
+  }
+
+  private fail(res: ServerResponse, error: unknown): void {
+    const status = error instanceof HttpError ? error.statusCode : 500;
+    if (status === 500) this.options.logger.error({ err: error }, "admission request failed");
+    if (!res.headersSent) sendJson(res, status, { error: errorText(error) });
+    else res.destroy();
+  }
+}
+
+function parseReview(body: string): ReturnType<typeof admissionReviewSchema.parse> {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch (error) {
+    throw new HttpError(400, `aegis webhook: body is not JSON: ${errorText(error)}`);
+  }
+  const parsed = admissionReviewSchema.safeParse(json);
+  if (!parsed.success) throw new HttpError(400, `aegis webhook: not an AdmissionReview v1: ${formatZodIssues(parsed.error)}`);
+  return parsed.data;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  if (declared > MAX_ADMISSION_BODY_BYTES) {
+    req.resume();
+    throw new HttpError(413, `aegis webhook: body of ${declared} bytes exceeds ${MAX_ADMISSION_BODY_BYTES}`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_ADMISSION_BODY_BYTES) {
+      req.resume();
+      throw new HttpError(413, `aegis webhook: body exceeds ${MAX_ADMISSION_BODY_BYTES} bytes`);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -2,8 +2,10 @@
 // tokens authenticate through TokenReview, SubjectAccessReview answers per RBAC, and the real
 // kube-controller-manager turns a Deployment into a ReplicaSet and Pods.
 import { randomBytes } from "node:crypto";
+import { readdir, readFile } from "node:fs/promises";
 import { AuthenticationV1Api, AuthorizationV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { eventually, kubeConfig, kubectl } from "./helpers/kube.js";
 
 const ns = `aegis-e2e-cluster-${randomBytes(3).toString("hex")}`;
@@ -15,6 +17,20 @@ interface OwnedList {
 async function listOwned(kind: string, selector: string): Promise<OwnedList> {
   const { stdout } = await kubectl(["get", kind, "-n", ns, "-l", selector, "-o", "json"]);
   return JSON.parse(stdout) as OwnedList;
+}
+
+/** Names of the CRDs under crds/ (what the global setup applies). */
+async function crdNames(): Promise<string[]> {
+  const dir = new URL("../crds/", import.meta.url);
+  const files = (await readdir(dir).catch(() => [])).filter((f) => /\.ya?ml$/.test(f));
+  const names: string[] = [];
+  for (const file of files) {
+    for (const doc of parseAllDocuments(await readFile(new URL(file, dir), "utf8"))) {
+      const obj = doc.toJS() as { kind?: string; metadata?: { name?: string } } | null;
+      if (obj?.kind === "CustomResourceDefinition" && obj.metadata?.name) names.push(obj.metadata.name);
+    }
+  }
+  return names;
 }
 
 async function sar(user: string, verb: string, resource: string, namespace: string): Promise<boolean> {
@@ -92,6 +108,17 @@ describe("local control plane", () => {
     expect(await sar(user, "get", "configmaps", "kube-system")).toBe(false);
     expect(await sar(user, "get", "secrets", ns)).toBe(false);
     expect(await sar("kubernetes-admin-impostor", "get", "configmaps", ns)).toBe(false);
+  });
+
+  it("has every CRD from crds/ installed and Established by the global setup", async () => {
+    const names = await crdNames();
+    expect(names.length).toBeGreaterThan(0);
+    for (const name of names) {
+      const { stdout } = await kubectl([
+        "get", "crd", name, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+      ]);
+      expect(stdout, name).toBe("True");
+    }
   });
 
   it("runs the real kube-controller-manager: a Deployment gets a ReplicaSet and Pods", async () => {

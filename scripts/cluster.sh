@@ -203,6 +203,14 @@ EOF
 # Processes
 # ---------------------------------------------------------------------------------------------
 pidfile() { echo "$RUN/$1.pid"; }
+
+# alive PID: the process exists and is not a zombie waiting for its parent to reap it.
+alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [ "${stat%% *}" != Z ]
+}
 logfile() { echo "$RUN/$1.log"; }
 
 # The pid of a live COMPONENT started by this script, or nothing (a stale pid file is removed).
@@ -211,7 +219,7 @@ live_pid() {
   f=$(pidfile "$c")
   [ -f "$f" ] || return 0
   pid=$(cat "$f" 2>/dev/null || true)
-  if [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null &&
+  if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" &&
      tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "/$c "; then
     echo "$pid"
     return 0
@@ -232,6 +240,8 @@ start() {
   local lf
   lf=$(logfile "$c")
   log "starting $c on 127.0.0.1:$port (log: $lf)"
+  # Keep the previous run's log (it may say why that run ended).
+  [ ! -s "$lf" ] || mv -f "$lf" "$lf.prev"
   : >"$lf"
   # The child writes its own pid before exec'ing, so the pid file names the server itself.
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$c")" "$BIN/$c" "$@" \
@@ -251,7 +261,7 @@ wait_for() {
   local deadline=$((SECONDS + STEP_TIMEOUT)) pid
   pid=$(cat "$(pidfile "$c")" 2>/dev/null || true)
   until "$@" >/dev/null 2>&1; do
-    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+    if [ -n "$pid" ] && ! alive "$pid"; then
       rm -f "$(pidfile "$c")"
       fail "$c exited while waiting for $what" "$(logfile "$c")"
     fi
@@ -353,10 +363,23 @@ all_running() {
   [ -f "$KUBECONFIG_OUT" ] && [ -f "$PKI/.complete" ] && apiserver_ready
 }
 
+# The running servers keep running after e2e/controlplane changes; say so instead of restarting.
+warn_if_outdated() {
+  local c pid exe
+  for c in "${COMPONENTS[@]}"; do
+    pid=$(live_pid "$c")
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+    if [ -n "$pid" ] && [ "${exe% (deleted)}" != "$BIN/$c" ]; then
+      log "note: $c runs an older build ($exe); 'npm run cluster:down && npm run cluster:up' restarts it on the new one"
+    fi
+  done
+}
+
 up() {
   local t0=$SECONDS
   if all_running; then
     log "already running (etcd :$ETCD_PORT, kube-apiserver :$APISERVER_PORT, kube-controller-manager :$KCM_PORT)"
+    warn_if_outdated
     echo "$KUBECONFIG_OUT"
     return 0
   fi
@@ -376,42 +399,46 @@ up() {
   echo "$KUBECONFIG_OUT"
 }
 
-stop_one() {
-  local c=$1 pid i
-  pid=$(live_pid "$c")
-  [ -n "$pid" ] || return 0
+# kill_pid NAME PID: SIGTERM, then SIGKILL after STOP_TIMEOUT seconds.
+kill_pid() {
+  local c=$1 pid=$2 i
+  alive "$pid" || return 0
   log "stopping $c (pid $pid)"
   kill -TERM "$pid" 2>/dev/null || true
   for i in $(seq 1 $((STOP_TIMEOUT * 10))); do
-    kill -0 "$pid" 2>/dev/null || break
+    alive "$pid" || return 0
     sleep 0.1
   done
-  if kill -0 "$pid" 2>/dev/null; then
-    log "$c did not stop within ${STOP_TIMEOUT}s; SIGKILL"
-    kill -KILL "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  log "$c did not stop within ${STOP_TIMEOUT}s; SIGKILL"
+  kill -KILL "$pid" 2>/dev/null || true
+  for i in $(seq 1 50); do alive "$pid" || return 0; sleep 0.1; done
+}
+
+# Processes running COMPONENT's binary from this cache whose pid file does not name them
+# (a deleted run dir, a pid file overwritten by hand, an older build still running).
+orphans() {
+  local c=$1 known=$2 p exe
+  for p in /proc/[0-9]*; do
+    exe=$(readlink "$p/exe" 2>/dev/null || true)
+    exe=${exe% (deleted)}
+    case "$exe" in "$CACHE"/bin-*/"$c") [ "${p#/proc/}" = "$known" ] || echo "${p#/proc/}" ;; esac
+  done
+}
+
+stop_one() {
+  local c=$1 pid extra
+  pid=$(live_pid "$c")
+  for extra in $(orphans "$c" "$pid"); do
+    kill_pid "$c (no pid file)" "$extra"
+  done
+  [ -z "$pid" ] || kill_pid "$c" "$pid"
   rm -f "$(pidfile "$c")"
 }
 
-# Processes running a binary from this cache whose pid file is gone (e.g. a deleted run dir).
-orphans() {
-  local p exe
-  for p in /proc/[0-9]*; do
-    exe=$(readlink "$p/exe" 2>/dev/null || true)
-    case "$exe" in "$CACHE"/bin-*) echo "${p#/proc/}" ;; esac
-  done
-}
-
+# Clients first, etcd last: the apiserver stops quickly once nothing holds watches on it.
 down() {
-  local c pid i
+  local c
   for c in kube-controller-manager kube-apiserver etcd; do stop_one "$c"; done
-  for pid in $(orphans); do
-    log "stopping leftover process $pid ($(readlink "/proc/$pid/exe" 2>/dev/null || true))"
-    kill -TERM "$pid" 2>/dev/null || true
-    for i in $(seq 1 $((STOP_TIMEOUT * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
   if [ "${1:-}" = "--wipe" ]; then
     log "wiping etcd data ($RUN/etcd)"
     rm -rf "$RUN/etcd"

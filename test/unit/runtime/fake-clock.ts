@@ -40,6 +40,7 @@ export class FakeClock implements Clock {
    */
   async advance(ms: number): Promise<void> {
     const target = this.current + ms;
+    await flushPromises();
     for (let next = this.nextDue(target); next; next = this.nextDue(target)) {
       this.current = next.at;
       next.cancelled = true;

@@ -1,0 +1,39 @@
+// Canonical hashing shared by records, Merkle leaves and checkpoints. RFC 8785 (JCS) is used
+// instead of JSON.stringify because key order and number formatting must not depend on who
+// serialised the value (STYLE anti-pattern 12).
+import canonicalize from "canonicalize";
+import { createHash } from "node:crypto";
+
+/** Every digest in the ledger is written `sha256:<64 lower-case hex>`. */
+export const DIGEST_PREFIX = "sha256:";
+export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+/** `prevHash` of the record at seq 0: there is nothing before it. */
+export const GENESIS_PREV_HASH = `${DIGEST_PREFIX}${"0".repeat(64)}`;
+
+/** RFC 8785 canonical JSON. Throws on values JSON cannot carry (NaN, Infinity, cycles, lone surrogates). */
+export function canonicalJson(value: unknown): string {
+  const text = canonicalize(value);
+  if (text === undefined) {
+    throw new TypeError(`value of type ${typeof value} has no JSON representation`);
+  }
+  return text;
+}
+
+export function sha256Bytes(...parts: readonly (string | Uint8Array)[]): Buffer {
+  const hash = createHash("sha256");
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+export function toDigest(bytes: Uint8Array): string {
+  return DIGEST_PREFIX + Buffer.from(bytes).toString("hex");
+}
+
+/** The 32 raw bytes behind a `sha256:<hex>` digest; throws when the text is not one. */
+export function digestBytes(digest: string): Buffer {
+  if (!DIGEST_PATTERN.test(digest)) {
+    throw new TypeError(`not a sha256 digest: ${JSON.stringify(digest.slice(0, 80))}`);
+  }
+  return Buffer.from(digest.slice(DIGEST_PREFIX.length), "hex");
+}

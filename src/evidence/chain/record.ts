@@ -1,0 +1,88 @@
+// The evidence record (DESIGN §5) and how it is sealed into the chain.
+//
+// Record layout: {seq, id, time, type, subject, actor, data, prevHash, hash}.
+// `id` is not in DESIGN §5's list but is part of the hashed record on purpose: it is the
+// idempotency key (EvidenceEvent.id), so a spool replay or a retry after a lost COMMIT reply can
+// be recognised as "already appended", and an auditor can match a record to the decision that
+// produced it. `hash = "sha256:" + hex(sha256(JCS(record without hash)))`.
+import { z } from "zod";
+import { canonicalJson, DIGEST_PATTERN, GENESIS_PREV_HASH, sha256Bytes, toDigest } from "./hashing.js";
+
+/** What the ledger knows about an event before it has a place in the chain. */
+export interface RecordDraft {
+  readonly id: string;
+  /** RFC 3339 UTC time at which `record()` was called (not when the row was inserted). */
+  readonly time: string;
+  readonly type: string;
+  readonly subject: string;
+  readonly actor: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+export interface EvidenceRecord extends RecordDraft {
+  /** Position in the chain, from 0, without gaps. */
+  readonly seq: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+/** Where the next record attaches: the next seq and the hash it must point back to. */
+export interface ChainHead {
+  readonly nextSeq: number;
+  readonly prevHash: string;
+}
+
+export const EMPTY_CHAIN_HEAD: ChainHead = { nextSeq: 0, prevHash: GENESIS_PREV_HASH };
+
+const digest = z.string().regex(DIGEST_PATTERN, "expected sha256:<64 lower-case hex>");
+// Text fields are stored in PostgreSQL `text` columns, which cannot hold NUL.
+const safeText = (max: number): z.ZodString =>
+  z.string().min(1).max(max).refine((s) => !s.includes("\u0000"), "must not contain NUL");
+
+export const recordDraftSchema = z.strictObject({
+  id: safeText(256),
+  time: z.iso.datetime({ offset: false, precision: 3 }),
+  type: safeText(128),
+  subject: safeText(1024),
+  actor: safeText(1024),
+  data: z.record(z.string(), z.unknown()),
+});
+
+/** Strict: an unknown or misspelt field in a bundle is a break, not something to ignore. */
+export const evidenceRecordSchema = recordDraftSchema.extend({
+  seq: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  prevHash: digest,
+  hash: digest,
+});
+
+export function computeRecordHash(record: Omit<EvidenceRecord, "hash">): string {
+  const { seq, id, time, type, subject, actor, data, prevHash } = record;
+  return toDigest(sha256Bytes(canonicalJson({ seq, id, time, type, subject, actor, data, prevHash })));
+}
+
+export function sealRecord(draft: RecordDraft, head: ChainHead): EvidenceRecord {
+  const unsealed = { ...pickDraft(draft), seq: head.nextSeq, prevHash: head.prevHash };
+  return { ...unsealed, hash: computeRecordHash(unsealed) };
+}
+
+/** Seals drafts one after the other, each pointing at the previous one's hash. */
+export function sealChain(drafts: readonly RecordDraft[], head: ChainHead): EvidenceRecord[] {
+  const sealed: EvidenceRecord[] = [];
+  let current = head;
+  for (const draft of drafts) {
+    const record = sealRecord(draft, current);
+    sealed.push(record);
+    current = { nextSeq: record.seq + 1, prevHash: record.hash };
+  }
+  return sealed;
+}
+
+export function headAfter(record: EvidenceRecord): ChainHead {
+  return { nextSeq: record.seq + 1, prevHash: record.hash };
+}
+
+// Copies only the draft fields, so extra properties on the caller's object never reach the hash.
+function pickDraft(draft: RecordDraft): RecordDraft {
+  const { id, time, type, subject, actor, data } = draft;
+  return { id, time, type, subject, actor, data };
+}

@@ -1,0 +1,161 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { EvidenceBundle } from "../../../src/evidence/chain/bundle.js";
+import {
+  buildFilteredBundle,
+  buildFullBundle,
+  serializeBundle,
+  verifyBundle,
+  verifyBundleText,
+} from "../../../src/evidence/chain/bundle.js";
+import { canonicalJson } from "../../../src/evidence/chain/hashing.js";
+import type { EvidenceRecord } from "../../../src/evidence/chain/record.js";
+import { EMPTY_CHAIN_HEAD, sealChain, sealRecord } from "../../../src/evidence/chain/record.js";
+import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
+import { verifyChain } from "../../../src/evidence/chain/verify-chain.js";
+import { chain, draft, FIXED_NOW, TEST_KEY, TEST_ORIGIN } from "./fixtures.js";
+
+const context = { key: TEST_KEY, origin: TEST_ORIGIN, now: FIXED_NOW };
+const LOG = chain(12);
+const FULL = buildFullBundle(LOG, context);
+const FULL_TEXT = Buffer.from(serializeBundle(FULL), "utf8");
+
+function withRecords(bundle: EvidenceBundle, records: readonly EvidenceRecord[]): EvidenceBundle {
+  return { ...bundle, records };
+}
+
+/** [start, end) byte ranges of each record inside the serialised bundle. */
+function recordSpans(text: Buffer, records: readonly EvidenceRecord[]): [number, number][] {
+  const spans: [number, number][] = [];
+  let from = 0;
+  for (const record of records) {
+    const encoded = Buffer.from(canonicalJson(record), "utf8");
+    const start = text.indexOf(encoded, from);
+    spans.push([start, start + encoded.length]);
+    from = start + encoded.length;
+  }
+  return spans;
+}
+
+function parses(bytes: Buffer): boolean {
+  try {
+    JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("full bundles", () => {
+  it("verify when untouched, empty logs included", () => {
+    expect(verifyBundleText(FULL_TEXT)).toMatchObject({ ok: true, kind: "full", records: 12, keyId: TEST_KEY.keyId });
+    expect(verifyBundleText(serializeBundle(buildFullBundle([], context)))).toMatchObject({ ok: true, records: 0 });
+    expect(verifyChain(LOG)).toMatchObject({ ok: true, size: 12 });
+  });
+
+  it("detect any single-byte corruption, naming the record whose bytes changed", () => {
+    const spans = recordSpans(FULL_TEXT, LOG);
+    fc.assert(
+      fc.property(fc.nat({ max: FULL_TEXT.length - 1 }), fc.integer({ min: 1, max: 255 }), (offset, delta) => {
+        const corrupted = Buffer.from(FULL_TEXT);
+        corrupted[offset] = ((corrupted[offset] ?? 0) + delta) % 256;
+        const result = verifyBundleText(corrupted);
+        expect(result.ok).toBe(false);
+        const inRecord = spans.findIndex(([start, end]) => offset >= start && offset < end);
+        if (inRecord >= 0 && parses(corrupted) && !result.ok) expect(result.seq).toBe(inRecord);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("detect the deletion of any record, naming its seq", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: LOG.length - 1 }), (seq) => {
+        const records = LOG.filter((r) => r.seq !== seq);
+        expect(verifyBundle(withRecords(FULL, records))).toMatchObject({ ok: false, seq });
+      }),
+    );
+  });
+
+  it("detect a swap of any two records, naming the first position that changed", () => {
+    fc.assert(
+      fc.property(fc.nat({ max: LOG.length - 1 }), fc.nat({ max: LOG.length - 1 }), (a, b) => {
+        fc.pre(a !== b);
+        const records = [...LOG];
+        [records[a], records[b]] = [records[b] as EvidenceRecord, records[a] as EvidenceRecord];
+        expect(verifyBundle(withRecords(FULL, records))).toMatchObject({ ok: false, seq: Math.min(a, b) });
+      }),
+    );
+  });
+
+  it("detect a history rewritten with recomputed hashes through the checkpoint's Merkle root", () => {
+    const rewritten = sealChain([...LOG.slice(0, 5), { ...draft(5), data: { allowed: true } }, ...LOG.slice(6)], EMPTY_CHAIN_HEAD);
+    expect(verifyChain(rewritten).ok).toBe(true);
+    expect(verifyBundle(withRecords(FULL, rewritten))).toMatchObject({ ok: false, reason: expect.stringMatching(/Merkle root/) as unknown });
+  });
+
+  it("detect a record appended after the checkpoint and an unknown field", () => {
+    const extra = sealRecord(draft(12), { nextSeq: 12, prevHash: LOG[11]?.hash ?? "" });
+    expect(verifyBundle(withRecords(FULL, [...LOG, extra]))).toMatchObject({ ok: false, seq: 12 });
+    const withField = LOG.map((r) => (r.seq === 3 ? { ...r, extra: 1 } : r));
+    expect(verifyBundle(withRecords(FULL, withField))).toMatchObject({ ok: false, seq: 3, reason: expect.stringMatching(/malformed/) as unknown });
+  });
+
+  it("is re-signed by anyone with a key, which only a pinned key id catches", () => {
+    const forger = generateSigningKey();
+    const forged = buildFullBundle(LOG, { ...context, key: forger });
+    expect(verifyBundle(forged).ok).toBe(true);
+    expect(verifyBundle(forged, { trustedKeyIds: [TEST_KEY.keyId] })).toMatchObject({ ok: false, reason: expect.stringMatching(/not a trusted key/) as unknown });
+    expect(verifyBundle(FULL, { trustedKeyIds: [TEST_KEY.keyId] }).ok).toBe(true);
+  });
+
+  it("reports unreadable input without a seq", () => {
+    expect(verifyBundleText("{")).toMatchObject({ ok: false, reason: expect.stringMatching(/not valid JSON/) as unknown });
+    expect(verifyBundleText(Buffer.from([0xff]))).toMatchObject({ ok: false, reason: expect.stringMatching(/UTF-8/) as unknown });
+    expect(verifyBundle({ format: "other" })).toMatchObject({ ok: false, reason: expect.stringMatching(/malformed bundle/) as unknown });
+  });
+});
+
+describe("filtered bundles", () => {
+  const bySubject = LOG.filter((r) => r.subject === "Deployment/prod/web-1");
+  const hashes = LOG.map((r) => r.hash);
+  const SUBJECT = buildFilteredBundle(hashes, bySubject, { subject: "Deployment/prod/web-1" }, context);
+  const SUFFIX = buildFilteredBundle(hashes, LOG.slice(7), { sinceSeq: 7 }, context);
+
+  it("verify the selected records by inclusion proofs against the whole log's checkpoint", () => {
+    expect(verifyBundleText(serializeBundle(SUBJECT))).toMatchObject({ ok: true, kind: "filtered", records: 4 });
+    expect(SUBJECT.checkpoint.checkpoint).toEqual(FULL.checkpoint.checkpoint);
+    expect(verifyBundleText(serializeBundle(SUFFIX))).toMatchObject({ ok: true, records: 5 });
+  });
+
+  it("detect any single-byte corruption", () => {
+    const text = Buffer.from(serializeBundle(SUBJECT), "utf8");
+    const spans = recordSpans(text, bySubject);
+    fc.assert(
+      fc.property(fc.nat({ max: text.length - 1 }), fc.integer({ min: 1, max: 255 }), (offset, delta) => {
+        const corrupted = Buffer.from(text);
+        corrupted[offset] = ((corrupted[offset] ?? 0) + delta) % 256;
+        const result = verifyBundleText(corrupted);
+        expect(result.ok).toBe(false);
+        const inRecord = spans.findIndex(([start, end]) => offset >= start && offset < end);
+        if (inRecord >= 0 && parses(corrupted) && !result.ok) expect(result.seq).toBeDefined();
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("detect a swap of records, and a record that does not match the filter", () => {
+    const swapped = [bySubject[1], bySubject[0], ...bySubject.slice(2)] as EvidenceRecord[];
+    expect(verifyBundle(withRecords(SUBJECT, swapped))).toMatchObject({ ok: false, seq: bySubject[1]?.seq });
+    const other = buildFilteredBundle(hashes, [LOG[0] as EvidenceRecord], { subject: "Deployment/prod/web-1" }, context);
+    expect(verifyBundle(other)).toMatchObject({ ok: false, seq: 0, reason: expect.stringMatching(/filter/) as unknown });
+  });
+
+  it("detect a deleted record in a seq suffix, naming it", () => {
+    const proofs = SUFFIX.proofs ?? [];
+    const damaged = { ...SUFFIX, records: SUFFIX.records.filter((r) => r.seq !== 9), proofs: proofs.filter((_, i) => i !== 2) };
+    expect(verifyBundle(damaged)).toMatchObject({ ok: false, seq: 9 });
+    const truncated = { ...SUFFIX, records: SUFFIX.records.slice(0, -1), proofs: proofs.slice(0, -1) };
+    expect(verifyBundle(truncated)).toMatchObject({ ok: false, seq: 11 });
+  });
+});

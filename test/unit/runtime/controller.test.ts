@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Controller, type ReconcileFn } from "../../../src/runtime/controller.js";
+import { Controller, type ReconcileFn, type ReconcileResult } from "../../../src/runtime/controller.js";
 import { TerminalError } from "../../../src/runtime/errors.js";
 import type { LogFields, Logger } from "../../../src/runtime/logger.js";
 import { ExponentialBackoffRateLimiter } from "../../../src/runtime/rate-limiter.js";
@@ -38,6 +38,11 @@ function setup(reconcile: ReconcileFn, options: { workers?: number; maxRetries?:
   return { clock, controller, logger };
 }
 
+/** A reconcile from a synchronous body; a throw becomes a rejection, as with an async function. */
+function sync(body: (key: string) => ReconcileResult | void): ReconcileFn {
+  return (key) => new Promise((resolve) => resolve(body(key)));
+}
+
 /** A promise the test resolves by hand, to hold a reconcile in flight. */
 function gate(): { promise: Promise<void>; open: () => void } {
   let open = (): void => undefined;
@@ -50,9 +55,11 @@ function gate(): { promise: Promise<void>; open: () => void } {
 describe("Controller", () => {
   it("reconciles an enqueued key once and forgets its backoff on success", async () => {
     const seen: string[] = [];
-    const { controller } = setup(async (key) => {
-      seen.push(key);
-    });
+    const { controller } = setup(
+      sync((key) => {
+        seen.push(key);
+      }),
+    );
     controller.start();
     controller.enqueue("ns/a");
     await flushPromises();
@@ -66,11 +73,13 @@ describe("Controller", () => {
   it("retries a failing key with growing backoff and then succeeds", async () => {
     let calls = 0;
     const times: number[] = [];
-    const { controller, clock, logger } = setup(async () => {
-      times.push(clock.now());
-      calls += 1;
-      if (calls < 3) throw new Error("apiserver unavailable");
-    });
+    const { controller, clock, logger } = setup(
+      sync(() => {
+        times.push(clock.now());
+        calls += 1;
+        if (calls < 3) throw new Error("apiserver unavailable");
+      }),
+    );
     const start = clock.now();
     controller.start();
     controller.enqueue("ns/a");
@@ -87,10 +96,10 @@ describe("Controller", () => {
   it("drops a key after maxRetries consecutive failures, counts and logs it", async () => {
     let calls = 0;
     const { controller, clock, logger } = setup(
-      async () => {
+      sync(() => {
         calls += 1;
         throw new Error("still broken");
-      },
+      }),
       { maxRetries: 3 },
     );
     controller.start();
@@ -112,10 +121,12 @@ describe("Controller", () => {
 
   it("does not retry a TerminalError", async () => {
     let calls = 0;
-    const { controller, clock } = setup(async () => {
-      calls += 1;
-      throw new TerminalError("invalid spec");
-    });
+    const { controller, clock } = setup(
+      sync(() => {
+        calls += 1;
+        throw new TerminalError("invalid spec");
+      }),
+    );
     controller.start();
     controller.enqueue("ns/a");
     await clock.advance(60_000);
@@ -129,12 +140,14 @@ describe("Controller", () => {
   it("requeues after requeueAfterMs and resets the failure count", async () => {
     const times: number[] = [];
     let calls = 0;
-    const { controller, clock } = setup(async () => {
-      times.push(clock.now());
-      calls += 1;
-      if (calls === 1) throw new Error("once");
-      return calls === 2 ? { requeueAfterMs: 5000 } : undefined;
-    });
+    const { controller, clock } = setup(
+      sync(() => {
+        times.push(clock.now());
+        calls += 1;
+        if (calls === 1) throw new Error("once");
+        return calls === 2 ? { requeueAfterMs: 5000 } : undefined;
+      }),
+    );
     const start = clock.now();
     controller.start();
     controller.enqueue("ns/a");
@@ -218,6 +231,6 @@ describe("Controller", () => {
   });
 
   it("rejects a non-positive worker count", () => {
-    expect(() => new Controller({ name: "x", reconcile: async () => undefined, workers: 0 })).toThrow(RangeError);
+    expect(() => new Controller({ name: "x", reconcile: sync(() => undefined), workers: 0 })).toThrow(RangeError);
   });
 });

@@ -1,0 +1,49 @@
+import { createCheckContext, type CheckContext, type CompiledCheck } from "./checks/index.js";
+import type { CompiledPolicy } from "./compile.js";
+import { policyMatches } from "./match.js";
+import type { CheckFinding, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "./types.js";
+
+/** A check that throws fails closed with one finding instead of failing the whole request. */
+function runCheck(check: CompiledCheck, context: CheckContext): readonly CheckFinding[] {
+  try {
+    return check.run(context);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return [{ rule: "checkError", message: `check could not be evaluated: ${reason}` }];
+  }
+}
+
+function verdictFor(policy: CompiledPolicy, context: CheckContext): PolicyVerdict {
+  const violations = policy.checks.flatMap((check) =>
+    runCheck(check, context).map((finding): Violation => ({ policy: policy.name, check: check.name, ...finding })),
+  );
+  return { policy: policy.name, specHash: policy.specHash, enforcement: policy.enforcement, violations, approval: policy.approval };
+}
+
+/**
+ * Evaluates every matching policy against one request and lists every violated check.
+ * Enforce violations deny, Audit violations warn. Pure and total: it never throws.
+ */
+export function evaluate(policies: readonly CompiledPolicy[], request: GateRequest): GateEvaluation {
+  const context = createCheckContext(request);
+  const matched = policies.filter((policy) => safeMatches(policy, request)).map((policy) => verdictFor(policy, context));
+  return {
+    matched,
+    denied: matched.filter((verdict) => verdict.enforcement === "Enforce").flatMap((verdict) => verdict.violations),
+    warnings: matched.filter((verdict) => verdict.enforcement === "Audit").flatMap((verdict) => verdict.violations),
+  };
+}
+
+/** Matching reads only compiled sets and plain labels, but a policy must never crash the gate. */
+function safeMatches(policy: CompiledPolicy, request: GateRequest): boolean {
+  try {
+    return policyMatches(policy, request);
+  } catch {
+    return true;
+  }
+}
+
+/** `policy/check: message`, the line a denial shows for each violation. */
+export function formatViolation(violation: Violation): string {
+  return `${violation.policy}/${violation.check}: ${violation.message}`;
+}

@@ -42,8 +42,8 @@ export interface WindowsOptionsLike {
 }
 
 export interface CapabilitiesLike {
-  add?: string[];
-  drop?: string[];
+  add?: readonly string[];
+  drop?: readonly string[];
 }
 
 export interface SysctlLike {
@@ -58,7 +58,7 @@ export interface PodSecurityContextLike {
   appArmorProfile?: AppArmorProfileLike;
   seLinuxOptions?: SELinuxOptionsLike;
   windowsOptions?: WindowsOptionsLike;
-  sysctls?: SysctlLike[];
+  sysctls?: readonly SysctlLike[];
 }
 
 export interface ContainerSecurityContextLike {
@@ -87,7 +87,7 @@ export interface HandlerLike {
 
 export interface ContainerLike {
   name?: string;
-  ports?: ContainerPortLike[];
+  ports?: readonly ContainerPortLike[];
   securityContext?: ContainerSecurityContextLike;
   livenessProbe?: HandlerLike;
   readinessProbe?: HandlerLike;
@@ -95,9 +95,39 @@ export interface ContainerLike {
   lifecycle?: { postStart?: HandlerLike; preStop?: HandlerLike };
 }
 
+/** A volume's name and its source; only which source is set matters, not its contents. */
 export interface VolumeLike {
   name?: string;
-  [source: string]: unknown;
+  hostPath?: object;
+  emptyDir?: object;
+  gcePersistentDisk?: object;
+  awsElasticBlockStore?: object;
+  gitRepo?: object;
+  secret?: object;
+  nfs?: object;
+  iscsi?: object;
+  glusterfs?: object;
+  persistentVolumeClaim?: object;
+  rbd?: object;
+  flexVolume?: object;
+  cinder?: object;
+  cephfs?: object;
+  flocker?: object;
+  downwardAPI?: object;
+  fc?: object;
+  azureFile?: object;
+  configMap?: object;
+  vsphereVolume?: object;
+  quobyte?: object;
+  azureDisk?: object;
+  photonPersistentDisk?: object;
+  projected?: object;
+  portworxVolume?: object;
+  scaleIO?: object;
+  storageos?: object;
+  csi?: object;
+  ephemeral?: object;
+  image?: object;
 }
 
 export interface PodSpecLike {
@@ -107,10 +137,10 @@ export interface PodSpecLike {
   hostUsers?: boolean;
   os?: { name?: string };
   securityContext?: PodSecurityContextLike;
-  containers?: ContainerLike[];
-  initContainers?: ContainerLike[];
-  ephemeralContainers?: ContainerLike[];
-  volumes?: VolumeLike[];
+  containers?: readonly ContainerLike[];
+  initContainers?: readonly ContainerLike[];
+  ephemeralContainers?: readonly ContainerLike[];
+  volumes?: readonly VolumeLike[];
 }
 
 export interface PodMetadataLike {

@@ -1,6 +1,7 @@
 import type { CheckDefinition, CheckFinding } from "../check.js";
-import { describeSetters, joinQuoted, pluralize, sortedUnique } from "../format.js";
-import type { Pod, ProfileRef } from "../pod-model.js";
+import { joinQuoted, pluralize } from "../format.js";
+import type { Pod } from "../pod-model.js";
+import { findForbiddenProfiles } from "./forbidden-profiles.js";
 
 const ANNOTATION_PREFIX = "container.apparmor.security.beta.kubernetes.io/";
 const ALLOWED_PROFILE_TYPES: ReadonlySet<string> = new Set(["RuntimeDefault", "Localhost"]);
@@ -16,11 +17,6 @@ export const appArmorProfile: CheckDefinition = {
   versions: [{ sinceMinor: 0, check: checkAppArmorProfile }],
 };
 
-/** The profile type when it is a forbidden one, `undefined` when unset or allowed. */
-function forbiddenType(profile: ProfileRef | undefined): string | undefined {
-  return profile === undefined || ALLOWED_PROFILE_TYPES.has(profile.type) ? undefined : profile.type;
-}
-
 function isAllowedAnnotationValue(value: string): boolean {
   return value === "" || value === "runtime/default" || value.startsWith("localhost/");
 }
@@ -33,27 +29,18 @@ function forbiddenAnnotations(pod: Pod): string[] {
 }
 
 function checkAppArmorProfile(pod: Pod): CheckFinding | undefined {
-  const podType = forbiddenType(pod.spec.securityContext.appArmorProfile);
-  const badContainers = pod.spec.containers.flatMap((container) => {
-    const type = forbiddenType(container.securityContext.appArmorProfile);
-    return type === undefined ? [] : [{ name: container.name, type }];
-  });
+  const profiles = findForbiddenProfiles(pod, "appArmorProfile", ALLOWED_PROFILE_TYPES);
   const annotations = forbiddenAnnotations(pod);
-  if (podType === undefined && badContainers.length === 0 && annotations.length === 0) return undefined;
+  if (profiles === undefined && annotations.length === 0) return undefined;
 
-  const badTypes = [...(podType === undefined ? [] : [podType]), ...badContainers.map((container) => container.type)];
-  const badValues = [...sortedUnique(badTypes), ...annotations];
-  const setters = [
-    describeSetters(podType !== undefined, badContainers.map((container) => container.name)),
-    annotationSetter(annotations),
-  ].filter((setter) => setter !== "");
+  const problems: string[] = [];
+  if (profiles !== undefined) {
+    problems.push(`${profiles.setters} must not set securityContext.appArmorProfile.type to ${joinQuoted(profiles.types)}`);
+  }
+  if (annotations.length > 0) problems.push(annotations.join(", "));
+  const count = (profiles?.types.length ?? 0) + annotations.length;
   return {
-    reason: pluralize(badValues.length, "forbidden AppArmor profile", "forbidden AppArmor profiles"),
-    detail: `${setters.join(" and ")} must not set AppArmor profile type to ${joinQuoted(badValues)}`,
+    reason: pluralize(count, "forbidden AppArmor profile", "forbidden AppArmor profiles"),
+    detail: problems.join("; "),
   };
-}
-
-function annotationSetter(annotations: readonly string[]): string {
-  if (annotations.length === 0) return "";
-  return pluralize(annotations.length, "annotation", "annotations");
 }

@@ -1,6 +1,7 @@
 import { exemptWindowsPods, type CheckDefinition, type CheckFinding } from "../check.js";
-import { describeContainers, describeSetters, joinQuoted, sortedUnique } from "../format.js";
-import type { Pod, ProfileRef } from "../pod-model.js";
+import { describeContainers, joinQuoted } from "../format.js";
+import type { Pod } from "../pod-model.js";
+import { findForbiddenProfiles } from "./forbidden-profiles.js";
 
 const ALLOWED_TYPES: ReadonlySet<string> = new Set(["RuntimeDefault", "Localhost"]);
 
@@ -17,34 +18,25 @@ export const seccompProfileRestricted: CheckDefinition = {
   ],
 };
 
-function forbiddenType(profile: ProfileRef | undefined): string | undefined {
-  return profile === undefined || ALLOWED_TYPES.has(profile.type) ? undefined : profile.type;
-}
-
 function requireConfinedSeccomp(pod: Pod): CheckFinding | undefined {
   const podProfile = pod.spec.securityContext.seccompProfile;
-  const podType = forbiddenType(podProfile);
-  const podProvidesProfile = podProfile !== undefined && podType === undefined;
-  const explicitlyBad = pod.spec.containers.flatMap((container) => {
-    const type = forbiddenType(container.securityContext.seccompProfile);
-    return type === undefined ? [] : [{ name: container.name, type }];
-  });
-  const implicitlyBad = podProvidesProfile
+  const podProvidesProfile = podProfile !== undefined && ALLOWED_TYPES.has(podProfile.type);
+  const forbidden = findForbiddenProfiles(pod, "seccompProfile", ALLOWED_TYPES);
+  // A container without its own profile inherits the Pod's, so it is only unconfined if the Pod's is missing.
+  const unconfined = podProvidesProfile
     ? []
     : pod.spec.containers
         .filter((container) => container.securityContext.seccompProfile === undefined)
         .map((container) => container.name);
-  if (podType === undefined && explicitlyBad.length === 0 && implicitlyBad.length === 0) return undefined;
+  if (forbidden === undefined && unconfined.length === 0) return undefined;
 
   const problems: string[] = [];
-  if (podType !== undefined || explicitlyBad.length > 0) {
-    const badTypes = sortedUnique([...(podType === undefined ? [] : [podType]), ...explicitlyBad.map((c) => c.type)]);
-    const setters = describeSetters(podType !== undefined, explicitlyBad.map((c) => c.name));
-    problems.push(`${setters} must not set securityContext.seccompProfile.type to ${joinQuoted(badTypes)}`);
+  if (forbidden !== undefined) {
+    problems.push(`${forbidden.setters} must not set securityContext.seccompProfile.type to ${joinQuoted(forbidden.types)}`);
   }
-  if (implicitlyBad.length > 0) {
+  if (unconfined.length > 0) {
     problems.push(
-      `pod or ${describeContainers(implicitlyBad)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`,
+      `pod or ${describeContainers(unconfined)} must set securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost"`,
     );
   }
   return { reason: "seccompProfile", detail: problems.join("; ") };

@@ -1,3 +1,4 @@
+import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import {
   evaluatePodSecurity,
@@ -50,8 +51,7 @@ describe("levels", () => {
       { rule: "hostPorts", message: 'hostPort (container "app" uses hostPort 80)' },
       {
         rule: "appArmorProfile",
-        message:
-          'forbidden AppArmor profile (annotation must not set AppArmor profile type to "container.apparmor.security.beta.kubernetes.io/app=\\"unconfined\\"")',
+        message: 'forbidden AppArmor profile (container.apparmor.security.beta.kubernetes.io/app="unconfined")',
       },
       { rule: "sysctls", message: "forbidden sysctls (kernel.msgmax)" },
     ]);
@@ -231,9 +231,19 @@ describe("rule details", () => {
     expect(evaluatePodSecurity(pod, "baseline", "latest").violations).toEqual([
       {
         rule: "appArmorProfile",
-        message: 'forbidden AppArmor profile (pod must not set AppArmor profile type to "Unconfined")',
+        message: 'forbidden AppArmor profile (pod must not set securityContext.appArmorProfile.type to "Unconfined")',
       },
     ]);
+  });
+});
+
+describe("input types", () => {
+  it("accepts @kubernetes/client-node Pods", () => {
+    const pod: V1Pod = {
+      metadata: { name: "web" },
+      spec: { containers: [{ name: "web", image: "nginx" }], volumes: [{ name: "logs", hostPath: { path: "/var/log" } }] },
+    };
+    expect(rulesOf(pod, "baseline", "latest")).toEqual(["hostPathVolumes"]);
   });
 });
 

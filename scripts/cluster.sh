@@ -95,8 +95,7 @@ build() {
   # the module proxy; everything already in the module cache builds without the network.
   local goflags
   goflags="$(go env GOFLAGS) -mod=mod -buildvcs=false"
-  if ! (cd "$CP_DIR" && GOFLAGS="$goflags" GOPROXY="$(go env GOPROXY)" \
-        go build -trimpath -ldflags "$LDFLAGS" -o "$tmp/" \
+  if ! (cd "$CP_DIR" && GOFLAGS="$goflags" go build -trimpath -ldflags "$LDFLAGS" -o "$tmp/" \
           k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager ./cmd/etcd) \
         >"$BUILD_LOG" 2>&1; then
     rm -rf "$tmp"
@@ -116,7 +115,7 @@ build() {
 # ---------------------------------------------------------------------------------------------
 # PKI (openssl, once)
 # ---------------------------------------------------------------------------------------------
-# leaf NAME SUBJECT EXTENDED_KEY_USAGE [SANS] [CA_NAME]: a key and a certificate signed by the CA.
+# leaf NAME SUBJECT EXTENDED_KEY_USAGE SANS CA_NAME DIR: a key and a certificate signed by CA_NAME.
 leaf() {
   local name=$1 subj=$2 eku=$3 sans=${4:-} ca=${5:-ca} dir=$6
   local ext="$dir/$name.ext"
@@ -203,6 +202,7 @@ EOF
 # Processes
 # ---------------------------------------------------------------------------------------------
 pidfile() { echo "$RUN/$1.pid"; }
+logfile() { echo "$RUN/$1.log"; }
 
 # alive PID: the process exists and is not a zombie waiting for its parent to reap it.
 alive() {
@@ -211,7 +211,6 @@ alive() {
   stat=${stat##*) }
   [ "${stat%% *}" != Z ]
 }
-logfile() { echo "$RUN/$1.log"; }
 
 # The pid of a live COMPONENT started by this script, or nothing (a stale pid file is removed).
 live_pid() {
@@ -235,7 +234,7 @@ start() {
   local c=$1 port=$2
   shift 2
   if port_open "$port"; then
-    fail "start $c: 127.0.0.1:$port is already in use by another process (set the AEGIS_*_PORT variables)"
+    fail "start $c: 127.0.0.1:$port is already in use by another process (another cluster? 'npm run cluster:down', or set the AEGIS_*_PORT variables)"
   fi
   local lf
   lf=$(logfile "$c")
@@ -282,7 +281,12 @@ apiserver_ready() { [ "$(admin_curl /readyz 2>/dev/null)" = ok ]; }
 kcm_healthy() { [ "$(curl -fsSk --max-time 3 "https://127.0.0.1:$KCM_PORT/healthz")" = ok ]; }
 default_sa_exists() { admin_curl /api/v1/namespaces/default/serviceaccounts/default >/dev/null; }
 
+# No fsync: this etcd holds throwaway test state and fsync dominates its latency; after a host
+# crash, `down --wipe` starts afresh.
 start_etcd() {
+  if port_open "$ETCD_PEER_PORT"; then
+    fail "start etcd: peer port 127.0.0.1:$ETCD_PEER_PORT is already in use (set AEGIS_ETCD_PEER_PORT)"
+  fi
   mkdir -p "$RUN/etcd"
   chmod 700 "$RUN/etcd"
   start etcd "$ETCD_PORT" \

@@ -43,8 +43,12 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
+/** RFC 8785 (JCS) canonical JSON of `value` after {@link toJsonValue}; undefined is null. */
+export function canonicalJson(value: unknown): string {
+  return canonicalize(toJsonValue(value) ?? null) ?? "null";
+}
+
 /** `sha256:` + hex SHA-256 of the RFC 8785 (JCS) canonical JSON of `value`; undefined hashes as null. */
 export function canonicalSha256(value: unknown): string {
-  const canonical = canonicalize(toJsonValue(value) ?? null) ?? "null";
-  return `sha256:${sha256Hex(canonical)}`;
+  return `sha256:${sha256Hex(canonicalJson(value))}`;
 }

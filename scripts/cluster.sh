@@ -34,7 +34,7 @@ STOP_TIMEOUT="${AEGIS_STOP_TIMEOUT:-15}"
 KUBE_VERSION=v1.36.3
 SERVICE_CIDR=10.0.0.0/24
 SA_ISSUER=https://kubernetes.default.svc.cluster.local
-COMPONENTS=(etcd kube-apiserver kube-controller-manager)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kubectl)
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 
@@ -83,11 +83,12 @@ binaries_present() {
 build() {
   if [ "$(cat "$STAMP" 2>/dev/null || true)" = "$KEY" ] && binaries_present; then
     log "binaries up to date ($BIN)"
+    ln -sfn "$BIN" "$CACHE/bin"
     return 0
   fi
   command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || fail "build: no Go toolchain (need Go >= 1.26 on PATH)"
   command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"
-  log "building etcd, kube-apiserver, kube-controller-manager $KUBE_VERSION into $BIN (log: $BUILD_LOG)"
+  log "building etcd, kube-apiserver, kube-controller-manager, kubectl $KUBE_VERSION into $BIN (log: $BUILD_LOG)"
   local tmp="$BIN.tmp.$$" start=$SECONDS
   rm -rf "$tmp"
   mkdir -p "$tmp"
@@ -96,7 +97,7 @@ build() {
   local goflags
   goflags="$(go env GOFLAGS) -mod=mod -buildvcs=false"
   if ! (cd "$CP_DIR" && GOFLAGS="$goflags" go build -trimpath -ldflags "$LDFLAGS" -o "$tmp/" \
-          k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager ./cmd/etcd) \
+          k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl ./cmd/etcd) \
         >"$BUILD_LOG" 2>&1; then
     rm -rf "$tmp"
     fail "build (go build in $CP_DIR)" "$BUILD_LOG"
@@ -104,6 +105,8 @@ build() {
   rm -rf "$BIN"
   mv "$tmp" "$BIN"
   echo "$KEY" >"$STAMP"
+  # A stable path to the current binaries (kubectl of the same release for tests and users).
+  ln -sfn "$BIN" "$CACHE/bin"
   # Older builds are dead weight (~230 MB each); running processes keep their unlinked binary.
   local old
   for old in "$CACHE"/bin-*; do

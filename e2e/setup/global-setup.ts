@@ -5,13 +5,13 @@
 // AEGIS_E2E_KUBECONFIG=/path/to/kubeconfig skips the local control plane and uses that cluster
 // instead (for example a kind cluster, see docs/kind.md).
 import { spawn } from "node:child_process";
-import { readdir } from "node:fs/promises";
+import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const kubectlBin = process.env["AEGIS_KUBECTL"] ?? "kubectl";
 
 interface RunResult {
   code: number;
@@ -40,6 +40,8 @@ async function mustRun(what: string, cmd: string, args: string[]): Promise<strin
   return result.stdout;
 }
 
+const kubectlBin = (): string => process.env["AEGIS_KUBECTL"] ?? "kubectl";
+
 async function clusterUp(): Promise<string> {
   const preset = process.env["AEGIS_E2E_KUBECONFIG"];
   if (preset) return path.resolve(preset);
@@ -66,20 +68,38 @@ async function crdFiles(): Promise<string[]> {
 async function installCrds(kubeconfig: string): Promise<void> {
   const files = await crdFiles();
   for (const file of files) {
-    await mustRun(`applying ${file}`, kubectlBin, [
+    await mustRun(`applying ${file}`, kubectlBin(), [
       "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts",
       "--field-manager=aegis-e2e", "-f", file,
     ]);
   }
   for (const file of files) {
-    await mustRun(`waiting for the CRDs of ${file} to be Established`, kubectlBin, [
+    await mustRun(`waiting for the CRDs of ${file} to be Established`, kubectlBin(), [
       "--kubeconfig", kubeconfig, "wait", "--for=condition=established", "--timeout=120s", "-f", file,
     ]);
   }
 }
 
+/**
+ * Puts the control plane's own kubectl (same release as the API server) and a `kubectl-aegis`
+ * wrapper running this checkout's plugin first on PATH, so tests run `kubectl aegis …` as users do.
+ */
+async function preparePath(kubeconfig: string): Promise<void> {
+  const pluginDir = path.join(repoRoot, "e2e", ".cache", "plugins");
+  await mkdir(pluginDir, { recursive: true });
+  const wrapper = path.join(pluginDir, "kubectl-aegis");
+  const tsxLoader = path.join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs");
+  const entry = path.join(repoRoot, "src", "cli", "kubectl-aegis.ts");
+  await writeFile(wrapper, `#!/bin/sh\nexec node --import "${tsxLoader}" "${entry}" "$@"\n`);
+  await chmod(wrapper, 0o755);
+  const controlPlaneBin = path.join(path.dirname(kubeconfig), "bin");
+  const dirs = [pluginDir, ...(existsSync(path.join(controlPlaneBin, "kubectl")) ? [controlPlaneBin] : [])];
+  process.env["PATH"] = [...dirs, process.env["PATH"] ?? ""].join(path.delimiter);
+}
+
 export async function setup(project: TestProject): Promise<void> {
   const kubeconfig = await clusterUp();
+  await preparePath(kubeconfig);
   process.env["KUBECONFIG"] = kubeconfig;
   project.provide("kubeconfig", kubeconfig);
   await installCrds(kubeconfig);

@@ -13,6 +13,8 @@ export interface PolicySource<Compiled> {
   compiled(): readonly Compiled[];
   /** A policy as stored, by name, whether or not it compiled. */
   get(name: string): AegisPolicy | undefined;
+  /** Every stored policy, with why it did not compile (undefined when it did). */
+  list(): readonly { policy: AegisPolicy; compileError: string | undefined }[];
   hasSynced(): boolean;
 }
 

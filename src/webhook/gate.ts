@@ -94,7 +94,7 @@ interface PendingPlan {
   existing: ApprovalRequest | undefined;
   state: ApprovalState | null;
   needing: PolicyVerdict[];
-  risk: { score: number; factors: RiskFactor[] };
+  risk: { score: number; factors: readonly RiskFactor[] };
 }
 
 /** Makes sure a Pending request exists for this change (never on dryRun); returns its phase. */
@@ -129,7 +129,7 @@ function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan:
       changeHash: change.changeHash,
       policies: plan.needing.map((verdict) => verdict.policy),
       requester: { username: admission.userInfo.username, groups: admission.userInfo.groups },
-      risk: plan.risk,
+      risk: { score: plan.risk.score, factors: [...plan.risk.factors] },
       summary: summarizeChange(request.kind, request.oldObject, request.object),
       reason: annotationOf(request.object, REASON_ANNOTATION),
       decisions: [],

@@ -1,4 +1,4 @@
-import { CustomObjectsApi, type KubeConfig } from "@kubernetes/client-node";
+import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
 import { GROUP, VERSION, type ApprovalRequest } from "../../api/v1alpha1/index.js";
 import type { ApprovalRequestWriter, CreateOutcome } from "../../ports/kube.js";
 import { isAlreadyExists, isNotFound, kubeErrorMessage } from "./errors.js";
@@ -43,5 +43,28 @@ export class KubeApprovalRequestWriter implements ApprovalRequestWriter {
       }
     }
     await this.create(fresh);
+  }
+}
+
+/** Appends one decision as AEGIS (for a user it authenticated), guarded by resourceVersion. */
+export async function appendDecision(
+  kubeConfig: KubeConfig,
+  request: ApprovalRequest,
+  decision: ApprovalRequest["spec"]["decisions"][number],
+): Promise<void> {
+  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const { namespace = "", name = "", resourceVersion } = request.metadata;
+  const body = [
+    { op: "test", path: "/metadata/resourceVersion", value: resourceVersion },
+    ...(request.spec.decisions.length === 0 ? [{ op: "add", path: "/spec/decisions", value: [] }] : []),
+    { op: "add", path: "/spec/decisions/-", value: decision },
+  ];
+  try {
+    await api.patchNamespacedCustomObject(
+      { group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, name, body },
+      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+    );
+  } catch (error) {
+    throw new Error(`recording decision on ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
   }
 }

@@ -1,0 +1,127 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { z } from "zod";
+import { approvalRequestSchema, type ApprovalRequest } from "../api/v1alpha1/index.js";
+
+const run = promisify(execFile);
+
+/** Global kubectl flags the plugin honours and passes on, so RBAC and impersonation apply as usual. */
+export interface KubectlGlobals {
+  namespace?: string;
+  allNamespaces?: boolean;
+  context?: string;
+  kubeconfig?: string;
+  as?: string;
+  asGroup?: string[];
+}
+
+const RESOURCE = "approvalrequests.aegis.valina.ai";
+
+function kubectlArgs(globals: KubectlGlobals, args: string[]): string[] {
+  const flags: string[] = [];
+  if (globals.context) flags.push(`--context=${globals.context}`);
+  if (globals.kubeconfig) flags.push(`--kubeconfig=${globals.kubeconfig}`);
+  if (globals.as) flags.push(`--as=${globals.as}`);
+  for (const group of globals.asGroup ?? []) flags.push(`--as-group=${group}`);
+  if (globals.allNamespaces) flags.push("--all-namespaces");
+  else if (globals.namespace) flags.push(`--namespace=${globals.namespace}`);
+  return [...flags, ...args];
+}
+
+async function kubectl(globals: KubectlGlobals, args: string[]): Promise<string> {
+  try {
+    const { stdout } = await run(process.env.KUBECTL ?? "kubectl", kubectlArgs(globals, args), { maxBuffer: 64 * 1024 * 1024 });
+    return stdout;
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(stderr || (error instanceof Error ? error.message : String(error)));
+  }
+}
+
+const listSchema = z.object({ items: z.array(z.unknown()) });
+
+export async function listCommand(globals: KubectlGlobals): Promise<void> {
+  const list = listSchema.parse(JSON.parse(await kubectl(globals, ["get", RESOURCE, "-o", "json"])));
+  const requests = list.items.flatMap((item) => {
+    const parsed = approvalRequestSchema.safeParse(item);
+    return parsed.success ? [parsed.data] : [];
+  });
+  const rows = requests.map((request) => [
+    request.metadata.namespace ?? "",
+    request.metadata.name ?? "",
+    request.status?.phase ?? "Pending",
+    `${request.spec.target.kind}/${request.spec.target.name}`,
+    `${request.status?.approvals ?? 0}/${request.status?.requiredApprovals ?? "?"}`,
+    String(request.spec.risk.score),
+    request.spec.requester.username,
+    request.spec.summary,
+  ]);
+  process.stdout.write(formatTable(["NAMESPACE", "NAME", "PHASE", "TARGET", "APPROVALS", "RISK", "REQUESTER", "CHANGE"], rows));
+}
+
+export async function describeCommand(globals: KubectlGlobals, name: string): Promise<void> {
+  const request = await getRequest(globals, name);
+  process.stdout.write(describeRequest(request));
+}
+
+/** Appends one decision with a JSON patch guarded by resourceVersion; the webhook checks the rules. */
+export async function decideCommand(globals: KubectlGlobals, name: string, decision: "Approve" | "Reject", comment: string): Promise<void> {
+  const request = await getRequest(globals, name);
+  const user = await whoAmI(globals);
+  const entry = { user, decision, comment, at: new Date().toISOString(), via: "kubectl" };
+  const patch = [
+    { op: "test", path: "/metadata/resourceVersion", value: request.metadata.resourceVersion },
+    ...(request.spec.decisions.length === 0 ? [{ op: "add", path: "/spec/decisions", value: [] }] : []),
+    { op: "add", path: "/spec/decisions/-", value: entry },
+  ];
+  await kubectl(globals, ["patch", RESOURCE, name, "--type=json", "-p", JSON.stringify(patch)]);
+  const verb = decision === "Approve" ? "approved" : "rejected";
+  process.stdout.write(`approvalrequest ${request.metadata.namespace ?? ""}/${name} ${verb} by ${user}\n`);
+}
+
+async function getRequest(globals: KubectlGlobals, name: string): Promise<ApprovalRequest> {
+  const parsed = approvalRequestSchema.safeParse(JSON.parse(await kubectl(globals, ["get", RESOURCE, name, "-o", "json"])));
+  if (!parsed.success) throw new Error(`ApprovalRequest ${name} is malformed: ${parsed.error.issues[0]?.message ?? "unknown"}`);
+  return parsed.data;
+}
+
+/** The identity the API server sees for these flags (SelfSubjectReview), never a local guess. */
+async function whoAmI(globals: KubectlGlobals): Promise<string> {
+  const { namespace: _namespace, allNamespaces: _all, ...clusterWide } = globals;
+  const review = z
+    .object({ status: z.object({ userInfo: z.object({ username: z.string() }) }) })
+    .parse(JSON.parse(await kubectl(clusterWide, ["auth", "whoami", "-o", "json"])));
+  return review.status.userInfo.username;
+}
+
+export function describeRequest(request: ApprovalRequest): string {
+  const { spec, status } = request;
+  const approvals = status?.approvals ?? spec.decisions.filter((d) => d.decision === "Approve").length;
+  const required = status?.requiredApprovals;
+  const lines = [
+    `Name:        ${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`,
+    `Phase:       ${status?.phase ?? "Pending"}`,
+    `Target:      ${spec.target.kind} ${spec.target.namespace}/${spec.target.name} (${spec.target.apiVersion})`,
+    `Change:      ${spec.summary || "(no summary)"}`,
+    `Change hash: ${spec.changeHash}`,
+    `Policies:    ${spec.policies.join(", ")}`,
+    `Requester:   ${spec.requester.username}${spec.requester.groups.length ? ` (groups: ${spec.requester.groups.join(", ")})` : ""}`,
+    `Reason:      ${spec.reason || "-"}`,
+    `Risk:        ${spec.risk.score}/100`,
+    ...spec.risk.factors.map((factor) => `  +${factor.points} ${factor.name}: ${factor.detail}`),
+    `Approvals:   ${approvals}/${required ?? "?"}`,
+    `Expires at:  ${status?.expiresAt ?? "-"}`,
+    "Decisions:",
+    ...(spec.decisions.length === 0 ? ["  (none)"] : spec.decisions.map((d) => `  ${d.at} ${d.decision} by ${d.user} via ${d.via}${d.comment ? `: ${d.comment}` : ""}`)),
+  ];
+  if ((status?.phase ?? "Pending") === "Pending" && required !== undefined && approvals < required) {
+    lines.push(`Missing:     ${required - approvals} more approval${required - approvals === 1 ? "" : "s"} from an approver of ${spec.policies.join(", ")}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+function formatTable(header: string[], rows: string[][]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)));
+  const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+  return `${[line(header), ...rows.map(line)].join("\n")}\n`;
+}

@@ -1,0 +1,60 @@
+import { z } from "zod";
+
+/**
+ * `aegis serve` settings: every flag has an environment variable (DESIGN §4). Parsed once at
+ * start-up into a frozen object; the rest of the program receives slices of it.
+ */
+export const SERVE_OPTIONS = [
+  { flag: "--webhook-url <url>", env: "AEGIS_WEBHOOK_URL", key: "webhookUrl", help: "URL the API server calls when AEGIS runs outside the cluster, e.g. https://127.0.0.1:9443" },
+  { flag: "--webhook-service <ns/name>", env: "AEGIS_WEBHOOK_SERVICE", key: "webhookService", help: "Service the API server calls when AEGIS runs in the cluster" },
+  { flag: "--webhook-port <port>", env: "AEGIS_WEBHOOK_PORT", key: "webhookPort", help: "HTTPS port of the admission webhook", default: "9443" },
+  { flag: "--webhook-host <host>", env: "AEGIS_WEBHOOK_HOST", key: "webhookHost", help: "address the webhook listens on", default: "0.0.0.0" },
+  { flag: "--api-port <port>", env: "AEGIS_API_PORT", key: "apiPort", help: "HTTP port of the REST API, dashboard and /metrics", default: "8750" },
+  { flag: "--api-host <host>", env: "AEGIS_API_HOST", key: "apiHost", help: "address the REST API listens on", default: "0.0.0.0" },
+  { flag: "--namespace <ns>", env: "AEGIS_NAMESPACE", key: "namespace", help: "AEGIS's own namespace (never gated; holds its Lease and CA Secret)", default: "aegis-system" },
+  { flag: "--data-dir <dir>", env: "AEGIS_DATA_DIR", key: "dataDir", help: "embedded database, evidence spool and signing key", default: "./.aegis-data" },
+  { flag: "--database-url <url>", env: "DATABASE_URL", key: "databaseUrl", help: "PostgreSQL; unset: embedded PostgreSQL (PGlite) in the data dir" },
+  { flag: "--redis-url <url>", env: "REDIS_URL", key: "redisUrl", help: "Redis for pub/sub between replicas; unset: in-process (one replica only)" },
+  { flag: "--kubeconfig <file>", env: "KUBECONFIG", key: "kubeconfig", help: "kubeconfig outside a cluster (default ~/.kube/config)" },
+  { flag: "--evidence-fail-closed <bool>", env: "AEGIS_EVIDENCE_FAIL_CLOSED", key: "evidenceFailClosed", help: "deny admissions when evidence cannot be made durable at all", default: "false" },
+  { flag: "--log-level <level>", env: "AEGIS_LOG_LEVEL", key: "logLevel", help: "trace|debug|info|warn|error", default: "info" },
+] as const;
+
+const port = z.coerce.number().int().min(1).max(65_535);
+const booleanText = z.enum(["true", "false", "1", "0"]).transform((value) => value === "true" || value === "1");
+
+export const serveConfigSchema = z
+  .object({
+    webhookUrl: z.url({ protocol: /^https$/, error: "--webhook-url must be an https:// URL" }).optional(),
+    webhookService: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "--webhook-service must be NAMESPACE/NAME").optional(),
+    webhookPort: port,
+    webhookHost: z.string().min(1),
+    apiPort: port,
+    apiHost: z.string().min(1),
+    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "--namespace must be a valid namespace name"),
+    dataDir: z.string().min(1),
+    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL").optional(),
+    redisUrl: z.string().regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// URL").optional(),
+    kubeconfig: z.string().optional(),
+    evidenceFailClosed: booleanText,
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
+  })
+  .refine((config) => !(config.webhookUrl && config.webhookService), { message: "give --webhook-url or --webhook-service, not both" });
+export type ServeConfig = Readonly<z.infer<typeof serveConfigSchema>>;
+
+type OptionKey = (typeof SERVE_OPTIONS)[number]["key"];
+
+/** Flags win over the environment, which wins over defaults. Throws with every bad field named. */
+export function loadServeConfig(flags: Partial<Record<OptionKey, string>>, env: NodeJS.ProcessEnv): ServeConfig {
+  const raw: Record<string, string | undefined> = {};
+  for (const option of SERVE_OPTIONS) {
+    const fromEnv = env[option.env];
+    raw[option.key] = flags[option.key] ?? (fromEnv === "" ? undefined : fromEnv) ?? ("default" in option ? option.default : undefined);
+  }
+  const parsed = serveConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${issue.message}`);
+    throw new Error(`invalid configuration: ${problems.join("; ")}`);
+  }
+  return Object.freeze(parsed.data);
+}

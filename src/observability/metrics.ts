@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/** Every metric AEGIS exports, on one registry so tests and replicas do not share globals. */
+export class AegisMetrics {
+  readonly registry = new Registry();
+
+  readonly admissions = new Counter({
+    name: "aegis_admissions_total",
+    help: "Admission decisions by kind and outcome (allowed, denied, error)",
+    labelNames: ["kind", "decision"] as const,
+    registers: [this.registry],
+  });
+
+  readonly admissionDuration = new Histogram({
+    name: "aegis_admission_duration_seconds",
+    help: "Time to decide one AdmissionReview",
+    labelNames: ["kind"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
+
+  readonly policyDecisions = new Counter({
+    name: "aegis_policy_decisions_total",
+    help: "Gate decisions by policy and decision",
+    labelNames: ["policy", "decision"] as const,
+    registers: [this.registry],
+  });
+
+  readonly approvalRequests = new Gauge({
+    name: "aegis_approval_requests",
+    help: "ApprovalRequests by phase, from the informer cache",
+    labelNames: ["phase"] as const,
+    registers: [this.registry],
+  });
+
+  readonly evidenceSpoolDepth = new Gauge({
+    name: "aegis_evidence_spool_depth",
+    help: "Evidence records waiting in the local spool for PostgreSQL",
+    registers: [this.registry],
+  });
+
+  readonly evidenceAppended = new Counter({
+    name: "aegis_evidence_records_total",
+    help: "Evidence records made durable",
+    registers: [this.registry],
+  });
+
+  readonly selfHealingActions = new Counter({
+    name: "aegis_selfhealing_actions_total",
+    help: "Self-healing actions by action and result",
+    labelNames: ["action", "result"] as const,
+    registers: [this.registry],
+  });
+
+  readonly threats = new Counter({
+    name: "aegis_threats_total",
+    help: "Threat events by severity",
+    labelNames: ["severity"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "aegis_" });
+  }
+}

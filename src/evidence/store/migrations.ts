@@ -1,0 +1,164 @@
+// Versioned schema of the evidence ledger, applied on start by every replica. Kept as TypeScript
+// (not files in migrations/) so the built program carries its schema without path lookups.
+import { GENESIS_PREV_HASH } from "../chain/hashing.js";
+import type { SqlDatabase, SqlExecutor } from "./sql-database.js";
+
+/** Advisory lock keys, (namespace, key): "AEGI" plus one key per serialised activity. */
+export const ADVISORY_LOCK_NAMESPACE = 0x41454749;
+export const MIGRATION_LOCK_KEY = 1;
+export const APPEND_LOCK_KEY = 2;
+
+/** Role to grant to the login the application uses: INSERT and SELECT, never UPDATE/DELETE/TRUNCATE. */
+export const EVIDENCE_WRITER_ROLE = "aegis_evidence_writer";
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+const DIGEST_CHECK = "'^sha256:[0-9a-f]{64}$'";
+
+export const EVIDENCE_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "evidence_records: hash chain, append-only triggers",
+    sql: `
+CREATE TABLE evidence_records (
+  seq         bigint      NOT NULL PRIMARY KEY CHECK (seq >= 0),
+  id          text        NOT NULL UNIQUE CHECK (char_length(id) BETWEEN 1 AND 256),
+  event_time  text        NOT NULL,
+  type        text        NOT NULL,
+  subject     text        NOT NULL,
+  actor       text        NOT NULL,
+  -- json (not jsonb) keeps the canonical text exactly as hashed.
+  data        json        NOT NULL,
+  -- UNIQUE(prev_hash): two records can never claim the same predecessor, so the chain cannot fork.
+  prev_hash   text        NOT NULL UNIQUE CHECK (prev_hash ~ ${DIGEST_CHECK}),
+  hash        text        NOT NULL UNIQUE CHECK (hash ~ ${DIGEST_CHECK}),
+  inserted_at timestamptz NOT NULL DEFAULT now(),
+  CONSTRAINT evidence_records_genesis_first CHECK ((seq = 0) = (prev_hash = '${GENESIS_PREV_HASH}'))
+);
+COMMENT ON TABLE evidence_records IS 'AEGIS evidence hash chain (DESIGN §5); append-only, see the evidence_records_append_only trigger';
+CREATE INDEX evidence_records_subject ON evidence_records (subject, seq);
+
+CREATE FUNCTION evidence_records_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'evidence_records is append-only: % refused', TG_OP
+    USING ERRCODE = 'insufficient_privilege',
+          HINT = 'evidence is corrected by appending a new record, never by changing one';
+END $$;
+-- Statement level, so even an UPDATE or DELETE that matches no row is refused.
+CREATE TRIGGER evidence_records_append_only
+  BEFORE UPDATE OR DELETE OR TRUNCATE ON evidence_records
+  FOR EACH STATEMENT EXECUTE FUNCTION evidence_records_refuse_change();
+
+-- Defence in depth behind the writer's advisory lock: a row must extend the chain (next seq,
+-- prev_hash = hash of seq-1). Rows inserted earlier by the same statement are visible here.
+CREATE FUNCTION evidence_records_check_link() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+  previous_hash text;
+BEGIN
+  IF NEW.seq = 0 THEN
+    RETURN NEW;
+  END IF;
+  SELECT hash INTO previous_hash FROM evidence_records WHERE seq = NEW.seq - 1;
+  IF previous_hash IS NULL OR previous_hash <> NEW.prev_hash THEN
+    RAISE EXCEPTION 'evidence_records: seq % does not extend the chain (seq % has hash %, record points at %)',
+      NEW.seq, NEW.seq - 1, coalesce(previous_hash, 'none'), NEW.prev_hash
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER evidence_records_extends_chain
+  BEFORE INSERT ON evidence_records
+  FOR EACH ROW EXECUTE FUNCTION evidence_records_check_link();
+`,
+  },
+];
+
+/**
+ * Creates the writer role when missing and (re)states its grants. Roles are cluster-wide, so a
+ * replica migrating another database may create it at the same moment: that race is the one
+ * expected error and is tolerated by the EXCEPTION clause.
+ */
+export const EVIDENCE_WRITER_ROLE_SQL = `
+DO $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '${EVIDENCE_WRITER_ROLE}') THEN
+    CREATE ROLE ${EVIDENCE_WRITER_ROLE} NOLOGIN;
+  END IF;
+EXCEPTION WHEN duplicate_object OR unique_violation THEN
+  RAISE NOTICE 'role ${EVIDENCE_WRITER_ROLE} was created concurrently';
+END $$;
+GRANT SELECT, INSERT ON evidence_records TO ${EVIDENCE_WRITER_ROLE};
+REVOKE UPDATE, DELETE, TRUNCATE ON evidence_records FROM ${EVIDENCE_WRITER_ROLE};
+GRANT SELECT ON evidence_schema_migrations TO ${EVIDENCE_WRITER_ROLE};
+`;
+
+export interface MigrationReport {
+  /** Versions applied by this call (empty when the schema was up to date). */
+  readonly applied: readonly number[];
+  /** Whether the writer role and its grants were set up, or why not. */
+  readonly writerRole: "granted" | `skipped: ${string}`;
+}
+
+/**
+ * Applies pending migrations in one transaction under an advisory lock, so replicas starting
+ * together apply each version exactly once and never see a half-made schema. A login that may
+ * not create objects (e.g. one holding only the writer role) works as long as nothing is pending.
+ */
+export async function migrate(db: SqlDatabase, migrations: readonly Migration[] = EVIDENCE_MIGRATIONS): Promise<MigrationReport> {
+  return db.transaction(async (tx) => {
+    await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK_KEY]);
+    const done = await appliedVersions(tx);
+    const pending = migrations.filter((migration) => !done.has(migration.version));
+    for (const migration of pending) await applyMigration(tx, migration);
+    const writerRole = db.supportsRoles ? await setUpWriterRole(tx) : "skipped: embedded database has a single user";
+    return { applied: pending.map((m) => m.version), writerRole };
+  });
+}
+
+async function appliedVersions(tx: SqlExecutor): Promise<Set<number>> {
+  // Checked first so that a restricted login never runs DDL, not even CREATE … IF NOT EXISTS.
+  const { rows } = await tx.query("SELECT to_regclass('evidence_schema_migrations') IS NOT NULL AS present");
+  if (rows[0]?.present !== true) {
+    await tx.exec(`CREATE TABLE evidence_schema_migrations (
+      version    integer     PRIMARY KEY,
+      name       text        NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    )`);
+    return new Set();
+  }
+  const versions = await tx.query("SELECT version FROM evidence_schema_migrations");
+  return new Set(versions.rows.map((row) => Number(row.version)));
+}
+
+async function applyMigration(tx: SqlExecutor, migration: Migration): Promise<void> {
+  try {
+    await tx.exec(migration.sql);
+  } catch (err) {
+    throw new Error(`evidence migration ${migration.version} (${migration.name}) failed: ${String(err)}`, { cause: err });
+  }
+  await tx.query("INSERT INTO evidence_schema_migrations (version, name) VALUES ($1, $2)", [migration.version, migration.name]);
+}
+
+async function setUpWriterRole(tx: SqlExecutor): Promise<MigrationReport["writerRole"]> {
+  const { rows } = await tx.query(
+    `SELECT r.rolsuper AS superuser,
+            r.rolcreaterole AS create_role,
+            pg_has_role(current_user, c.relowner, 'USAGE') AS owns_table,
+            EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1) AS role_exists
+       FROM pg_roles r, pg_class c
+      WHERE r.rolname = current_user AND c.oid = 'evidence_records'::regclass`,
+    [EVIDENCE_WRITER_ROLE],
+  );
+  const can = rows[0];
+  if (can === undefined) return "skipped: cannot read the current role";
+  if (can.superuser !== true && can.owns_table !== true) return "skipped: the connecting user does not own evidence_records";
+  if (can.superuser !== true && can.create_role !== true && can.role_exists !== true) {
+    return `skipped: the connecting user may not create role ${EVIDENCE_WRITER_ROLE}`;
+  }
+  await tx.exec(EVIDENCE_WRITER_ROLE_SQL);
+  return "granted";
+}

@@ -1,0 +1,174 @@
+// `aegis evidence export|verify` (DESIGN §4): an auditor's view of the ledger. verify is offline
+// for a bundle file, and exits 1 naming the first bad record on any break.
+import type { Command } from "commander";
+import { Option } from "commander";
+import { fstat } from "node:fs";
+import { readFile, rename, writeFile } from "node:fs/promises";
+import { promisify } from "node:util";
+import type { BundleVerification, EvidenceBundle } from "../evidence/chain/bundle.js";
+import { serializeBundle, verifyBundleText } from "../evidence/chain/bundle.js";
+import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
+import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
+import { openEvidenceReader } from "../evidence/open-ledger.js";
+import { loadSigningKey } from "../evidence/signing-key-file.js";
+
+export const DEFAULT_DATA_DIR = "./.aegis-data";
+
+interface Output {
+  write(text: string): unknown;
+}
+
+export interface EvidenceExportOptions {
+  /** File to write; stdout when absent or "-". */
+  readonly out?: string | undefined;
+  /** A seq number or an RFC 3339 time. */
+  readonly since?: string | undefined;
+  readonly subject?: string | undefined;
+  /** PostgreSQL; unset: the embedded database in `dataDir`. */
+  readonly databaseUrl?: string | undefined;
+  readonly dataDir: string;
+  /** Checkpoint signing key (PEM); default `<dataDir>/evidence-signing-key.pem`. */
+  readonly signingKey?: string | undefined;
+  readonly stdout?: Output;
+  readonly stderr?: Output;
+}
+
+export async function evidenceExport(opts: EvidenceExportOptions): Promise<void> {
+  const text = serializeBundle(await liveBundle(opts));
+  if (opts.out === undefined || opts.out === "-") {
+    (opts.stdout ?? process.stdout).write(text);
+    return;
+  }
+  // Written beside the target and renamed, so a reader never sees half a bundle.
+  const temporary = `${opts.out}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { flush: true });
+  await rename(temporary, opts.out);
+  (opts.stderr ?? process.stderr).write(`evidence: bundle written to ${opts.out}\n`);
+}
+
+async function liveBundle(opts: Omit<EvidenceExportOptions, "out">): Promise<EvidenceBundle> {
+  const reader = await openEvidenceReader({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, keyFile: opts.signingKey });
+  try {
+    return await exportBundle(
+      { store: reader.store, key: reader.key, origin: DEFAULT_ORIGIN, now: new Date() },
+      { since: opts.since, subject: opts.subject },
+    );
+  } finally {
+    await reader.close();
+  }
+}
+
+export interface EvidenceVerifyOptions {
+  /**
+   * Bundle file, or "-" for stdin. Absent: stdin when it is a pipe or a file (`aegis evidence
+   * export | aegis evidence verify`), otherwise a live export from the database.
+   */
+  readonly bundle?: string | undefined;
+  /** PEM public key the checkpoint must be signed with (pins the signer, not only consistency). */
+  readonly publicKey?: string | undefined;
+  readonly databaseUrl?: string | undefined;
+  readonly dataDir?: string | undefined;
+  readonly signingKey?: string | undefined;
+  readonly stdout?: Output;
+}
+
+/** Returns the exit code: 0 when the bundle verifies, 1 on any break (printing the first bad record). */
+export async function evidenceVerify(opts: EvidenceVerifyOptions = {}): Promise<number> {
+  const trustedKeyIds = opts.publicKey === undefined ? undefined : [await readKeyId(opts.publicKey)];
+  const input = await readBundleInput(opts);
+  const result = verifyBundleText(input.bytes, trustedKeyIds === undefined ? {} : { trustedKeyIds });
+  (opts.stdout ?? process.stdout).write(`${describeVerification(result, input.source)}\n`);
+  return result.ok ? 0 : 1;
+}
+
+export function describeVerification(result: BundleVerification, source: string): string {
+  if (!result.ok) {
+    const where = result.seq === undefined ? "" : `record seq ${result.seq}: `;
+    return `FAIL ${source}: ${where}${result.reason}`;
+  }
+  const { size, rootHash, timestamp, origin } = result.checkpoint;
+  return `OK ${source}: ${result.kind} bundle, ${result.records} records verified; checkpoint ${origin} size ${size} root ${rootHash} at ${timestamp}, signed by ${result.keyId}`;
+}
+
+async function readKeyId(path: string): Promise<string> {
+  const pem = await readFile(path, "utf8");
+  try {
+    return keyIdOf(parsePublicKeyPem(pem));
+  } catch (err) {
+    throw new Error(`--public-key ${path}: ${String(err)}`, { cause: err });
+  }
+}
+
+async function readBundleInput(opts: EvidenceVerifyOptions): Promise<{ bytes: Buffer | string; source: string }> {
+  if (opts.bundle === "-" || (opts.bundle === undefined && (await stdinCarriesData()))) {
+    const bytes = await readStream(process.stdin);
+    if (bytes.length > 0 || opts.bundle === "-") return { bytes, source: "stdin" };
+  }
+  if (opts.bundle !== undefined && opts.bundle !== "-") return { bytes: await readFile(opts.bundle), source: opts.bundle };
+  const bundle = await liveBundle({ dataDir: opts.dataDir ?? DEFAULT_DATA_DIR, databaseUrl: opts.databaseUrl, signingKey: opts.signingKey });
+  return { bytes: serializeBundle(bundle), source: "live export" };
+}
+
+// A shell pipe (FIFO) or a redirected file is a bundle; a terminal, /dev/null or the socket a
+// parent process leaves open by default is not, and must not make verify wait forever.
+async function stdinCarriesData(): Promise<boolean> {
+  try {
+    const stats = await promisify(fstat)(0);
+    return stats.isFIFO() || (stats.isFile() && stats.size > 0);
+  } catch {
+    return false; // no fd 0 at all: nothing to read
+  }
+}
+
+async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/** Prints the checkpoint public key (PEM), for auditors to pin with `verify --public-key`. */
+export async function evidencePublicKey(opts: { dataDir: string; signingKey?: string | undefined; stdout?: Output }): Promise<void> {
+  const { key } = await loadSigningKey({ dataDir: opts.dataDir, keyFile: opts.signingKey });
+  (opts.stdout ?? process.stdout).write(key.publicKeyPem);
+}
+
+/** Adds `export`, `verify` and `public-key` under the `evidence` command. */
+export function registerEvidenceCommands(evidence: Command): void {
+  const databaseUrl = (): Option => new Option("--database-url <url>", "PostgreSQL; unset: embedded database in the data dir").env("DATABASE_URL");
+  const dataDir = (): Option => new Option("--data-dir <dir>", "embedded database and signing key").env("AEGIS_DATA_DIR").default(DEFAULT_DATA_DIR);
+  const signingKey = (): Option => new Option("--signing-key <file>", "checkpoint signing key (PEM); default <data-dir>/evidence-signing-key.pem").env("AEGIS_EVIDENCE_SIGNING_KEY");
+
+  evidence
+    .command("export")
+    .description("write a signed evidence bundle: every record, or those selected with their inclusion proofs")
+    .option("--out <file>", "bundle file (default: stdout)")
+    .option("--since <seq|time>", "only records from this seq number or RFC 3339 time on")
+    .option("--subject <subject>", "only records about this subject, e.g. Deployment/prod/web")
+    .addOption(databaseUrl())
+    .addOption(dataDir())
+    .addOption(signingKey())
+    .action(async (flags: EvidenceExportOptions) => {
+      await evidenceExport(flags);
+    });
+
+  evidence
+    .command("verify")
+    .description("verify a bundle offline (exit 1 naming the first bad record); without --bundle: stdin if piped, else a live export")
+    .option("--bundle <file>", 'bundle file, or "-" for stdin')
+    .option("--public-key <file>", "require checkpoints signed by this public key (PEM)")
+    .addOption(databaseUrl())
+    .addOption(dataDir())
+    .addOption(signingKey())
+    .action(async (flags: EvidenceVerifyOptions) => {
+      process.exitCode = await evidenceVerify(flags);
+    });
+
+  evidence
+    .command("public-key")
+    .description("print the public key that signs checkpoints (PEM)")
+    .addOption(dataDir())
+    .addOption(signingKey())
+    .action(async (flags: { dataDir: string; signingKey?: string }) => {
+      await evidencePublicKey(flags);
+    });
+}

@@ -94,7 +94,7 @@ function isRecord(value: unknown): value is SchemaNode {
 
 function openApiOf(schema: z.ZodType): SchemaNode {
   return toStructuralSchema(
-    z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" }) as SchemaNode,
+    z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" }),
   );
 }
 

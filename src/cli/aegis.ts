@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
 import { SERVE_OPTIONS } from "../config/serve-config.js";
+import { registerEvidenceCommands } from "./evidence-commands.js";
 import { formatResultText, loadPolicies, testResources } from "./policy-test.js";
 
 const program = new Command()
@@ -34,8 +35,7 @@ program
   });
 
 const evidence = program.command("evidence").description("export and verify the tamper-evident evidence log");
-const { registerEvidenceCommands } = await import("./evidence-commands.js").catch(() => ({ registerEvidenceCommands: undefined }));
-registerEvidenceCommands?.(evidence);
+registerEvidenceCommands(evidence);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aegis: ${error instanceof Error ? error.message : String(error)}\n`);

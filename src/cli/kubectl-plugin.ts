@@ -34,7 +34,7 @@ async function kubectl(globals: KubectlGlobals, args: string[]): Promise<string>
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
-    throw new Error(stderr || (error instanceof Error ? error.message : String(error)));
+    throw new Error(stderr || (error instanceof Error ? error.message : String(error)), { cause: error });
   }
 }
 

@@ -217,7 +217,8 @@ function toGateRequest(admission: AdmissionRequest, namespaceLabels: (namespace:
   const object = admission.object;
   if (!object) return null;
   const metadata = object.metadata as { name?: unknown; generateName?: unknown } | undefined;
-  const name = admission.name || (typeof metadata?.name === "string" ? metadata.name : "") || String(metadata?.generateName ?? "");
+  const generateName = typeof metadata?.generateName === "string" ? metadata.generateName : "";
+  const name = admission.name || (typeof metadata?.name === "string" ? metadata.name : "") || generateName;
   const group = admission.kind.group;
   return {
     operation: admission.operation,

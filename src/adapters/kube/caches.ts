@@ -1,0 +1,167 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace } from "@kubernetes/client-node";
+import type { z } from "zod";
+import { aegisPolicySchema, approvalRequestSchema, GROUP, VERSION, type AegisPolicy, type ApprovalRequest } from "../../api/v1alpha1/index.js";
+import { compilePolicy, type CompiledPolicy } from "../../policy/index.js";
+import type { ObjectStore, PolicySource } from "../../ports/kube.js";
+import { listWatchSource, ResilientInformer } from "../../runtime/informer.js";
+import type { Logger } from "../../runtime/logger.js";
+
+/** Keeps zod-parsed copies of an informer's objects; objects that fail to parse are logged and left out. */
+class ParsedStore<T> implements ObjectStore<T> {
+  private readonly items = new Map<string, T>();
+
+  constructor(
+    private readonly informer: ResilientInformer<KubernetesObject>,
+    private readonly parse: (raw: KubernetesObject) => T | undefined,
+    private readonly onUpdate: () => void = () => undefined,
+  ) {
+    informer.addEventHandler({
+      onChange: (raw) => this.put(raw),
+      onDelete: (raw) => {
+        this.items.delete(keyOf(raw));
+        this.onUpdate();
+      },
+    });
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.items.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(): readonly T[] {
+    return [...this.items.values()];
+  }
+
+  hasSynced(): boolean {
+    return this.informer.hasSynced();
+  }
+
+  private put(raw: KubernetesObject): void {
+    const parsed = this.parse(raw);
+    if (parsed === undefined) this.items.delete(keyOf(raw));
+    else this.items.set(keyOf(raw), parsed);
+    this.onUpdate();
+  }
+}
+
+function keyOf(raw: KubernetesObject): string {
+  const { name = "", namespace } = raw.metadata ?? {};
+  return namespace ? `${namespace}/${name}` : name;
+}
+
+function parseWith<S extends z.ZodType>(schema: S, what: string, logger: Logger): (raw: KubernetesObject) => z.infer<S> | undefined {
+  return (raw) => {
+    const parsed = schema.safeParse(raw);
+    if (parsed.success) return parsed.data;
+    logger.warn({ name: keyOf(raw), issues: parsed.error.issues.slice(0, 5) }, `${what} does not match its schema; ignored`);
+    return undefined;
+  };
+}
+
+interface CompiledEntry {
+  policy: AegisPolicy;
+  compiled: CompiledPolicy | undefined;
+  compileError: string | undefined;
+}
+
+/** The policy set the gate evaluates: every AegisPolicy, compiled when it changes (not per request). */
+export class InformerPolicySource implements PolicySource<CompiledPolicy> {
+  private entries = new Map<string, CompiledEntry>();
+  private compiledList: readonly CompiledPolicy[] = [];
+
+  constructor(private readonly store: ObjectStore<AegisPolicy>) {}
+
+  /** Recompiles what changed; called by the store on every event. */
+  refresh(): void {
+    const next = new Map<string, CompiledEntry>();
+    for (const policy of this.store.list()) {
+      const name = policy.metadata.name ?? "";
+      const previous = this.entries.get(name);
+      next.set(name, previous && previous.policy === policy ? previous : compileEntry(policy));
+    }
+    this.entries = next;
+    this.compiledList = [...next.values()].flatMap((entry) => (entry.compiled ? [entry.compiled] : []));
+  }
+
+  compiled(): readonly CompiledPolicy[] {
+    return this.compiledList;
+  }
+
+  get(name: string): AegisPolicy | undefined {
+    return this.entries.get(name)?.policy;
+  }
+
+  list(): readonly { policy: AegisPolicy; compileError: string | undefined }[] {
+    return [...this.entries.values()].map(({ policy, compileError }) => ({ policy, compileError }));
+  }
+
+  hasSynced(): boolean {
+    return this.store.hasSynced();
+  }
+}
+
+function compileEntry(policy: AegisPolicy): CompiledEntry {
+  try {
+    return { policy, compiled: compilePolicy(policy), compileError: undefined };
+  } catch (error) {
+    return { policy, compiled: undefined, compileError: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export interface KubeCaches {
+  policies: InformerPolicySource;
+  approvals: ObjectStore<ApprovalRequest>;
+  namespaceLabels: (namespace: string) => Record<string, string>;
+  informers: ResilientInformer<KubernetesObject>[];
+  hasSynced(): boolean;
+  /** Called after any ApprovalRequest or AegisPolicy change (dashboards, metrics, controllers). */
+  onChange(listener: (kind: "AegisPolicy" | "ApprovalRequest", object: KubernetesObject) => void): void;
+}
+
+/** Informers for the gate's hot path: policies, approval requests and namespace labels. */
+export function createKubeCaches(kubeConfig: KubeConfig, logger: Logger): KubeCaches {
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const listeners: ((kind: "AegisPolicy" | "ApprovalRequest", object: KubernetesObject) => void)[] = [];
+  const listCustom = (plural: string) => async (): Promise<KubernetesListObject<KubernetesObject>> =>
+    (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as KubernetesListObject<KubernetesObject>;
+
+  const policyInformer = new ResilientInformer<KubernetesObject>({
+    name: "aegispolicies",
+    source: listWatchSource({ kubeConfig, path: `/apis/${GROUP}/${VERSION}/aegispolicies`, list: listCustom("aegispolicies") }),
+    logger,
+  });
+  const approvalInformer = new ResilientInformer<KubernetesObject>({
+    name: "approvalrequests",
+    source: listWatchSource({ kubeConfig, path: `/apis/${GROUP}/${VERSION}/approvalrequests`, list: listCustom("approvalrequests") }),
+    logger,
+  });
+  const namespaceInformer = new ResilientInformer<V1Namespace>({
+    name: "namespaces",
+    source: listWatchSource({ kubeConfig, path: "/api/v1/namespaces", list: () => core.listNamespace() }),
+    logger,
+  });
+
+  const policyStore: ParsedStore<AegisPolicy> = new ParsedStore(policyInformer, parseWith(aegisPolicySchema, "AegisPolicy", logger), (): void => policies.refresh());
+  const policies: InformerPolicySource = new InformerPolicySource(policyStore);
+  const approvals = new ParsedStore(approvalInformer, parseWith(approvalRequestSchema, "ApprovalRequest", logger));
+  const notify = (kind: "AegisPolicy" | "ApprovalRequest") => ({
+    onChange: (object: KubernetesObject) => listeners.forEach((listener) => listener(kind, object)),
+    onDelete: (object: KubernetesObject) => listeners.forEach((listener) => listener(kind, object)),
+  });
+  policyInformer.addEventHandler(notify("AegisPolicy"));
+  approvalInformer.addEventHandler(notify("ApprovalRequest"));
+
+  const informers = [policyInformer, approvalInformer, namespaceInformer as unknown as ResilientInformer<KubernetesObject>];
+  return {
+    policies,
+    approvals,
+    namespaceLabels: (namespace) => ({
+      "kubernetes.io/metadata.name": namespace,
+      ...(namespaceInformer.get(namespace)?.metadata?.labels ?? {}),
+    }),
+    informers,
+    hasSynced: () => informers.every((informer) => informer.hasSynced()),
+    onChange: (listener) => listeners.push(listener),
+  };
+}

@@ -1,0 +1,100 @@
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
+import { GROUP, VERSION, type AegisPolicy, type ApprovalRequest, type ApprovalRequestStatus } from "../../api/v1alpha1/index.js";
+import type { ApprovalRequestActions } from "../../reconcilers/approval-request.js";
+import type { AegisPolicyActions } from "../../reconcilers/aegis-policy.js";
+import { APPROVAL_REQUEST_PLURAL } from "./approval-request-writer.js";
+import { isNotFound, kubeErrorMessage } from "./errors.js";
+
+const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+const REPORTING_COMPONENT = "aegis";
+
+/** Status, Event and clean-up writes of the ApprovalRequest reconciler. */
+export class KubeApprovalRequestActions implements ApprovalRequestActions {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+
+  constructor(kubeConfig: KubeConfig, private readonly reportingInstance: string) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async patchStatus(request: ApprovalRequest, status: ApprovalRequestStatus): Promise<void> {
+    const { namespace = "", name = "" } = request.metadata;
+    try {
+      await this.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, name, body: { status } },
+        mergePatch,
+      );
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw new Error(`patching status of ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
+
+  /** One Event on the request and one on its target, so `kubectl describe` of either shows it. */
+  async emitEvent(request: ApprovalRequest, event: { type: "Normal" | "Warning"; reason: string; message: string }): Promise<void> {
+    const { namespace = "", name = "", uid } = request.metadata;
+    const target = request.spec.target;
+    await this.createEvent(namespace, { apiVersion: `${GROUP}/${VERSION}`, kind: "ApprovalRequest", name, namespace, ...(uid ? { uid } : {}) }, event);
+    await this.createEvent(target.namespace, { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace: target.namespace }, {
+      ...event,
+      message: `ApprovalRequest ${name}: ${event.message}`,
+    });
+  }
+
+  async delete(request: ApprovalRequest): Promise<void> {
+    const { namespace = "", name = "", uid } = request.metadata;
+    try {
+      await this.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, name, body: uid ? { preconditions: { uid } } : {} });
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw new Error(`deleting decided ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
+
+  private async createEvent(
+    namespace: string,
+    involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid?: string },
+    event: { type: string; reason: string; message: string },
+  ): Promise<void> {
+    const now = new Date();
+    try {
+      await this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { generateName: `${involvedObject.name.slice(0, 200)}.`, namespace },
+          involvedObject,
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: { component: REPORTING_COMPONENT },
+          reportingComponent: REPORTING_COMPONENT,
+          reportingInstance: this.reportingInstance,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (error) {
+      throw new Error(`creating Event for ${involvedObject.kind} ${namespace}/${involvedObject.name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
+}
+
+export class KubeAegisPolicyActions implements AegisPolicyActions {
+  private readonly custom: CustomObjectsApi;
+
+  constructor(kubeConfig: KubeConfig) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  }
+
+  async patchStatus(policy: AegisPolicy, status: NonNullable<AegisPolicy["status"]>): Promise<void> {
+    const name = policy.metadata.name ?? "";
+    try {
+      await this.custom.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: "aegispolicies", name, body: { status } }, mergePatch);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw new Error(`patching status of AegisPolicy ${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
+}

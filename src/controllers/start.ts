@@ -1,0 +1,99 @@
+import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
+import { KubeAegisPolicyActions, KubeApprovalRequestActions } from "../adapters/kube/status-writers.js";
+import type { KubeCaches } from "../adapters/kube/caches.js";
+import type { ServeConfig } from "../config/serve-config.js";
+import type { EvidenceRecorder } from "../ports/evidence.js";
+import type { AegisMetrics } from "../observability/metrics.js";
+import { reconcileAegisPolicy } from "../reconcilers/aegis-policy.js";
+import { reconcileApprovalRequest } from "../reconcilers/approval-request.js";
+import { Controller } from "../runtime/controller.js";
+import { defaultIdentity, LeaderElector } from "../runtime/leader-election.js";
+import type { Logger } from "../runtime/logger.js";
+
+export const LEADER_LEASE_NAME = "aegis-controller";
+const DECIDED_REQUEST_RETENTION_MS = 7 * 24 * 3_600_000;
+
+export interface ControllerDependencies {
+  kubeConfig: KubeConfig;
+  config: ServeConfig;
+  caches: KubeCaches;
+  ledger: EvidenceRecorder;
+  metrics: AegisMetrics;
+  logger: Logger;
+  /** AEGIS's own username, the actor of controller evidence. */
+  identity: string;
+  now: () => Date;
+  extraApprovals: () => number;
+}
+
+export interface RunningControllers {
+  elector: LeaderElector;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every replica runs the informers; only the leader of the `aegis-controller` Lease runs the
+ * reconcilers. Controllers are built fresh on each leadership term and drained before the
+ * Lease is released, so two terms never overlap within one process.
+ */
+export function startControllers(deps: ControllerDependencies): RunningControllers {
+  const replica = defaultIdentity();
+  let running: Controller[] = [];
+  const elector = new LeaderElector({
+    api: deps.kubeConfig.makeApiClient(CoordinationV1Api),
+    namespace: deps.config.namespace,
+    name: LEADER_LEASE_NAME,
+    identity: replica,
+    logger: deps.logger,
+    onStartedLeading: () => {
+      running = buildControllers(deps, replica);
+      running.forEach((controller) => controller.start());
+      deps.logger.info({ replica }, "leading: controllers started");
+    },
+    onStoppedLeading: async () => {
+      const stopping = running;
+      running = [];
+      await Promise.all(stopping.map((controller) => controller.stop()));
+      deps.logger.info({ replica }, "no longer leading: controllers stopped");
+    },
+  });
+  deps.caches.onChange((kind, object) => {
+    const { name = "", namespace } = object.metadata ?? {};
+    const key = namespace ? `${namespace}/${name}` : name;
+    for (const controller of running) {
+      if (controller.name === kind) controller.enqueue(key);
+    }
+  });
+  elector.start();
+  return { elector, stop: () => elector.stop() };
+}
+
+function buildControllers(deps: ControllerDependencies, replica: string): Controller[] {
+  const approvalActions = new KubeApprovalRequestActions(deps.kubeConfig, replica);
+  const policyActions = new KubeAegisPolicyActions(deps.kubeConfig);
+  const approvals = new Controller({
+    name: "ApprovalRequest",
+    workers: 2,
+    logger: deps.logger,
+    reconcile: (key) =>
+      reconcileApprovalRequest(key, {
+        approvals: deps.caches.approvals,
+        policies: deps.caches.policies,
+        actions: approvalActions,
+        evidence: deps.ledger,
+        now: deps.now,
+        extraApprovals: deps.extraApprovals,
+        retentionMs: DECIDED_REQUEST_RETENTION_MS,
+        actor: deps.identity,
+      }),
+  });
+  const policies = new Controller({
+    name: "AegisPolicy",
+    logger: deps.logger,
+    reconcile: (key) => reconcileAegisPolicy(key, { policies: deps.caches.policies, actions: policyActions, evidence: deps.ledger, now: deps.now, actor: deps.identity }),
+  });
+  // A new term starts from the whole cache: level-triggered, nothing depends on missed events.
+  for (const request of deps.caches.approvals.list()) approvals.enqueue(`${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`);
+  for (const { policy } of deps.caches.policies.list()) policies.enqueue(policy.metadata.name ?? "");
+  return [approvals, policies];
+}

@@ -1,0 +1,169 @@
+// The composition root: parses configuration once, builds the adapters, starts informers,
+// the webhook, the REST API and the leader-elected controllers, and stops them on a signal.
+import type { Server } from "node:http";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { appendDecision, KubeApprovalRequestWriter } from "./adapters/kube/approval-request-writer.js";
+import { KubeAuth } from "./adapters/kube/auth.js";
+import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
+import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
+import { whoAmI } from "./adapters/kube/identity.js";
+import { loadKubeConfig } from "./adapters/kube/kube-config.js";
+import { buildWebhookConfiguration, ensureWebhookConfiguration, type WebhookEndpoint } from "./adapters/kube/webhook-configuration.js";
+import { loadServeConfig, type ServeConfig } from "./config/serve-config.js";
+import { openEvidenceLedger } from "./evidence/open-ledger.js";
+import type { EvidenceLedger } from "./evidence/ledger.js";
+import { createApiApp, type Readiness } from "./http/api-server.js";
+import { createLogger, type Logger } from "./observability/logger.js";
+import { AegisMetrics } from "./observability/metrics.js";
+import { startControllers, type RunningControllers } from "./controllers/start.js";
+import { createCertificateAuthority, issueServingCertificate } from "./tls/certificates.js";
+import { createAdmissionHandler } from "./webhook/handler.js";
+import { WebhookServer } from "./webhook/server.js";
+
+export interface RunningAegis {
+  apiPort: number;
+  webhookPort: number;
+  aegisUsername: string;
+  ledger: EvidenceLedger;
+  caches: KubeCaches;
+  stop(): Promise<void>;
+}
+
+export async function runServe(flags: Record<string, string | undefined>): Promise<void> {
+  const config = loadServeConfig(flags, process.env);
+  const logger = createLogger(config.logLevel);
+  const aegis = await startAegis(config, logger);
+  let stopping = false;
+  const shutdown = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    aegis.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+/** Starts every part of AEGIS; resolves once the webhook and API listen and caches synced. */
+export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig: KubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig })): Promise<RunningAegis> {
+  const identity = await whoAmI(kubeConfig);
+  if (identity.groups.includes("system:masters")) {
+    logger.warn({ user: identity.username }, "AEGIS runs as a cluster admin: changes made by this identity bypass the gate; give AEGIS its own service account");
+  }
+  await ensureNamespace(kubeConfig, config.namespace).catch((error: unknown) => logger.warn({ err: error }, "could not ensure AEGIS's namespace"));
+  const metrics = new AegisMetrics();
+  const ledger = await openEvidenceLedger({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, failClosed: config.evidenceFailClosed, logger });
+  const caches = createKubeCaches(kubeConfig, logger);
+  caches.informers.forEach((informer) => informer.start());
+  const extraApprovals = (): number => 0;
+  const now = (): Date => new Date();
+
+  const handler = createAdmissionHandler({
+    policies: caches.policies,
+    namespaceLabels: caches.namespaceLabels,
+    approvalRequests: caches.approvals,
+    requestWriter: new KubeApprovalRequestWriter(kubeConfig),
+    evidence: ledger,
+    now,
+    aegisUsername: identity.username,
+    aegisNamespace: config.namespace,
+    extraApprovals,
+  });
+  const endpoint = webhookEndpoint(config);
+  const ca = await loadOrCreateCa(kubeConfig, config.namespace, () => createCertificateAuthority());
+  const serving = await issueServingCertificate(ca, servingHosts(config));
+  const webhook = new WebhookServer({
+    host: config.webhookHost,
+    port: config.webhookPort,
+    tls: { key: serving.keyPem, cert: serving.certPem },
+    handler: async (request) => {
+      if (!caches.hasSynced()) throw new Error("caches are not synced yet; retry shortly");
+      return handler(request);
+    },
+    logger,
+    onOutcome: (outcome) => {
+      metrics.admissions.inc({ kind: outcome.kind, decision: outcome.error ? "error" : outcome.allowed ? "allowed" : "denied" });
+      metrics.admissionDuration.observe({ kind: outcome.kind }, outcome.durationMs / 1000);
+    },
+  });
+  const webhookPort = await webhook.listen();
+
+  let webhookConfigured = endpoint === undefined;
+  const readiness = (): Readiness => {
+    const checks = { caches: caches.hasSynced(), webhookConfigured, evidence: ledger.metrics.databaseReachable || ledger.metrics.spoolDepth >= 0 };
+    return { ready: Object.values(checks).every(Boolean), checks };
+  };
+  const auth = new KubeAuth(kubeConfig);
+  const api = createApiApp({
+    readiness,
+    metrics,
+    policies: caches.policies,
+    approvals: caches.approvals,
+    auth,
+    appendDecision: (request, decision) => appendDecision(kubeConfig, request, decision),
+    extraApprovals,
+    now,
+    logger,
+  });
+  const apiServer: Server = await new Promise((resolve, reject) => {
+    const server = api.listen(config.apiPort, config.apiHost, () => resolve(server)).once("error", reject);
+  });
+  const apiPort = (apiServer.address() as { port: number }).port;
+
+  await waitFor(() => caches.hasSynced(), 60_000, "informer caches to sync");
+  if (endpoint) {
+    const outcome = await ensureWebhookConfiguration(kubeConfig, buildWebhookConfiguration(endpoint, ca.certPem, config.namespace));
+    logger.info({ outcome }, "ValidatingWebhookConfiguration ensured");
+    webhookConfigured = true;
+  }
+  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals });
+  logger.info({ apiPort, webhookPort, user: identity.username }, "AEGIS is serving");
+
+  return {
+    apiPort,
+    webhookPort,
+    aegisUsername: identity.username,
+    ledger,
+    caches,
+    stop: async () => {
+      await controllers.stop();
+      await new Promise<void>((resolve) => apiServer.close(() => resolve()));
+      apiServer.closeAllConnections();
+      await webhook.close();
+      await Promise.all(caches.informers.map((informer) => informer.stop()));
+      await ledger.close();
+    },
+  };
+}
+
+function webhookEndpoint(config: ServeConfig): WebhookEndpoint | undefined {
+  if (config.webhookUrl) return { url: config.webhookUrl };
+  if (config.webhookService) {
+    const [namespace = "", name = ""] = config.webhookService.split("/");
+    return { service: { namespace, name, port: 443 } };
+  }
+  return undefined;
+}
+
+function servingHosts(config: ServeConfig): string[] {
+  if (config.webhookUrl) return [new URL(config.webhookUrl).hostname.replace(/^\[|\]$/g, "")];
+  if (config.webhookService) {
+    const [namespace = "", name = ""] = config.webhookService.split("/");
+    return [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, name];
+  }
+  return ["localhost", "127.0.0.1"];
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,0 +1,111 @@
+import { setCondition, type ApprovalRequest, type ApprovalRequestStatus } from "../api/v1alpha1/index.js";
+import { computeApprovalState, requestCreatedAt, type ApprovalState } from "../approval/index.js";
+import type { EvidenceRecorder } from "../ports/evidence.js";
+import { approvalSettingsOf, type ObjectStore, type PolicySource } from "../ports/kube.js";
+
+/** The writes the approval reconciler makes; the Kubernetes adapter implements them. */
+export interface ApprovalRequestActions {
+  patchStatus(request: ApprovalRequest, status: ApprovalRequestStatus): Promise<void>;
+  emitEvent(request: ApprovalRequest, event: { type: "Normal" | "Warning"; reason: string; message: string }): Promise<void>;
+  delete(request: ApprovalRequest): Promise<void>;
+}
+
+export interface ApprovalReconcilerDependencies {
+  approvals: ObjectStore<ApprovalRequest>;
+  policies: Pick<PolicySource<unknown>, "get">;
+  actions: ApprovalRequestActions;
+  evidence: EvidenceRecorder;
+  now: () => Date;
+  extraApprovals: () => number;
+  /** Decided requests are deleted this long after their decision; evidence keeps the history. */
+  retentionMs: number;
+  actor: string;
+}
+
+/**
+ * Converges one ApprovalRequest's status with what its decisions and policies say now (level
+ * triggered): phase, counts, expiry, a Decided condition; one evidence record and one Event per
+ * transition (the evidence id makes a transition recorded once even if two replicas both act).
+ */
+export async function reconcileApprovalRequest(key: string, deps: ApprovalReconcilerDependencies): Promise<{ requeueAfterMs?: number }> {
+  const [namespace = "", name = ""] = key.split("/");
+  const request = deps.approvals.get(name, namespace);
+  if (!request) return {};
+  const now = deps.now();
+  const policies = { settings: approvalSettingsOf(deps.policies, request.spec.policies), extraApprovals: deps.extraApprovals() };
+  const state = computeApprovalState(request.spec, requestCreatedAt(request.metadata, now), policies, now);
+  const status = desiredStatus(request, state, now);
+  const previousPhase = request.status?.phase;
+
+  if (previousPhase !== state.phase) {
+    await recordTransition(request, state, previousPhase, deps);
+  }
+  if (statusChanged(request.status, status)) await deps.actions.patchStatus(request, status);
+
+  if (state.phase === "Pending") return { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
+  const decidedAt = state.decidedAt ?? now;
+  const deleteAt = decidedAt.getTime() + deps.retentionMs;
+  if (now.getTime() >= deleteAt) {
+    await deps.actions.delete(request);
+    return {};
+  }
+  return { requeueAfterMs: deleteAt - now.getTime() };
+}
+
+function desiredStatus(request: ApprovalRequest, state: ApprovalState, now: Date): ApprovalRequestStatus {
+  const decided = state.phase !== "Pending";
+  const conditions = setCondition(
+    request.status?.conditions,
+    {
+      type: "Decided",
+      status: decided ? "True" : "False",
+      reason: state.phase,
+      message: conditionMessage(state),
+      observedGeneration: request.metadata.generation ?? 0,
+    },
+    now,
+  );
+  return {
+    phase: state.phase,
+    approvals: state.approvals,
+    requiredApprovals: state.requiredApprovals,
+    expiresAt: state.expiresAt.toISOString(),
+    decidedAt: state.decidedAt?.toISOString() ?? null,
+    observedGeneration: request.metadata.generation ?? 0,
+    conditions,
+  };
+}
+
+function conditionMessage(state: ApprovalState): string {
+  switch (state.phase) {
+    case "Approved":
+      return `approved by ${state.approvers.join(", ")}`;
+    case "Rejected":
+      return "rejected";
+    case "Expired":
+      return `expired at ${state.expiresAt.toISOString()} with ${state.approvals}/${state.requiredApprovals} approvals`;
+    default:
+      return `waiting for ${state.requiredApprovals - state.approvals} more approval(s) until ${state.expiresAt.toISOString()}`;
+  }
+}
+
+function statusChanged(current: ApprovalRequestStatus | undefined, desired: ApprovalRequestStatus): boolean {
+  if (!current) return true;
+  const comparable = (status: ApprovalRequestStatus): string =>
+    JSON.stringify([status.phase, status.approvals, status.requiredApprovals, status.expiresAt, status.decidedAt ?? null, status.observedGeneration, (status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message])]);
+  return comparable(current) !== comparable(desired);
+}
+
+async function recordTransition(request: ApprovalRequest, state: ApprovalState, previousPhase: string | undefined, deps: ApprovalReconcilerDependencies): Promise<void> {
+  const { namespace = "", name = "", uid = "" } = request.metadata;
+  const expired = state.phase === "Expired";
+  await deps.evidence.record({
+    id: `approval-transition:${uid || `${namespace}/${name}`}:${state.phase}`,
+    type: expired ? "approval.expired" : "approval.transition",
+    subject: `ApprovalRequest/${namespace}/${name}`,
+    actor: deps.actor,
+    data: { from: previousPhase ?? null, to: state.phase, approvers: state.approvers, requiredApprovals: state.requiredApprovals, changeHash: request.spec.changeHash, target: request.spec.target },
+  });
+  const type = state.phase === "Approved" || state.phase === "Pending" ? "Normal" : "Warning";
+  await deps.actions.emitEvent(request, { type, reason: state.phase, message: conditionMessage(state) });
+}

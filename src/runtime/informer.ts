@@ -252,7 +252,11 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private onListed(gen: Generation<T>): void {
-    if (this.stopped || gen !== this.syncing || gen.failed) return;
+    if (this.stopped || gen !== this.syncing || gen.failed) {
+      // client-node opens the watch even when stopped during its list; close it again.
+      void this.stopSource(gen);
+      return;
+    }
     const previous = this.active;
     this.active = gen;
     this.syncing = undefined;

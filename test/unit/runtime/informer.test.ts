@@ -19,6 +19,7 @@ function cm(name: string, rv = "1", namespace = "ns"): Obj {
 class FakeSource implements InformerSource<Obj> {
   readonly cache = new Map<string, Obj>();
   stopped = false;
+  stopCalls = 0;
   private readonly listeners = new Map<string, Listener[]>();
 
   constructor(private readonly cluster: FakeCluster) {}
@@ -37,13 +38,14 @@ class FakeSource implements InformerSource<Obj> {
       this.emit("error", this.cluster.listError);
       return Promise.resolve();
     }
-    if (this.cluster.holdLists) return new Promise<void>(() => undefined);
+    if (this.cluster.holdLists) return new Promise<void>((resolve) => this.cluster.heldLists.push(resolve));
     for (const obj of this.cluster.objects.values()) this.apply("add", obj);
     return Promise.resolve();
   }
 
   stop(): Promise<void> {
     this.stopped = true;
+    this.stopCalls += 1;
     return Promise.resolve();
   }
 
@@ -69,6 +71,7 @@ class FakeCluster {
   readonly sources: FakeSource[] = [];
   listError: Error | undefined;
   holdLists = false;
+  readonly heldLists: (() => void)[] = [];
 
   source = (): FakeSource => {
     const source = new FakeSource(this);
@@ -232,6 +235,14 @@ describe("ResilientInformer", () => {
     h.cluster.holdLists = false;
     await h.clock.advance(15_000);
     expect(h.informer.hasSynced()).toBe(true);
+
+    // The abandoned list finally returns: client-node would now open a watch, so it is stopped again.
+    const abandoned = h.cluster.sources[0];
+    const stopsBefore = abandoned?.stopCalls ?? 0;
+    h.cluster.heldLists[0]?.();
+    await flushPromises();
+    expect(abandoned?.stopCalls).toBe(stopsBefore + 1);
+    expect(h.informer.restarts).toBeGreaterThanOrEqual(1);
     await h.informer.stop();
   });
 

@@ -44,6 +44,7 @@ export interface AppendOptions {
 export class Spool {
   private readonly entries: SpoolEntry[] = [];
   private exclusiveTail: Promise<unknown> = Promise.resolve();
+  private closed = false;
 
   private constructor(
     readonly path: string,
@@ -119,8 +120,13 @@ export class Spool {
     });
   }
 
+  /** Closes the file; idempotent. Appends after this fail (and are kept or dropped as asked). */
   async close(): Promise<void> {
-    await this.exclusive(() => this.file.close());
+    await this.exclusive(async () => {
+      if (this.closed) return;
+      this.closed = true;
+      await this.file.close();
+    });
   }
 
   // Writes every entry not yet on disk (new ones and fail-open leftovers) in one write + fsync.

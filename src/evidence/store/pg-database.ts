@@ -48,16 +48,25 @@ class PgDatabase implements SqlDatabase {
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let brokenConnection: Error | undefined;
+    // A checked-out client has no pool listener: if the server drops the connection between two
+    // statements, `pg` emits `error` on the client, which would crash the process unheard. The
+    // statement in flight (or the next one) fails with it anyway; here it only marks the
+    // connection broken so it is destroyed rather than returned to the pool.
+    const onConnectionError = (err: Error): void => {
+      brokenConnection = err;
+    };
+    client.on("error", onConnectionError);
     try {
       await client.query("BEGIN");
       const result = await work(clientExecutor(client));
       await client.query("COMMIT");
       return result;
     } catch (err) {
-      brokenConnection = await rollback(client);
+      brokenConnection ??= await rollback(client);
       throw err;
     } finally {
-      // A connection whose ROLLBACK failed is in an unknown state: destroy it, never reuse it.
+      client.removeListener("error", onConnectionError);
+      // A connection that dropped, or whose ROLLBACK failed, is in an unknown state: destroy it.
       client.release(brokenConnection);
     }
   }

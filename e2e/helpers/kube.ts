@@ -36,7 +36,8 @@ function kubectlArgs(args: string[], opts: KubectlOptions): string[] {
   const full = ["--kubeconfig", kubeconfigPath()];
   if (opts.as !== undefined) full.push(`--as=${opts.as}`);
   for (const group of opts.asGroups ?? []) full.push(`--as-group=${group}`);
-  return [...full, ...args];
+  // kubectl refuses flags before a plugin's name (`kubectl aegis …`): they go after it there.
+  return args[0] === "aegis" ? [...args, ...full] : [...full, ...args];
 }
 
 /** Runs kubectl as the admin (or impersonating `as`); throws on failure unless `allowFail`. */

@@ -103,6 +103,11 @@ export async function setup(project: TestProject): Promise<void> {
   process.env["KUBECONFIG"] = kubeconfig;
   project.provide("kubeconfig", kubeconfig);
   await installCrds(kubeconfig);
+  // A configuration left by an aborted run would send every workload change to a webhook
+  // that no longer runs (failurePolicy Fail); tests that start AEGIS create it afresh.
+  await mustRun("removing a stale webhook configuration", kubectlBin(), [
+    "--kubeconfig", kubeconfig, "delete", "validatingwebhookconfiguration", "aegis", "--ignore-not-found",
+  ]);
 }
 
 export function teardown(): void {

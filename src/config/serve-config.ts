@@ -48,8 +48,10 @@ type OptionKey = (typeof SERVE_OPTIONS)[number]["key"];
 export function loadServeConfig(flags: Partial<Record<OptionKey, string>>, env: NodeJS.ProcessEnv): ServeConfig {
   const raw: Record<string, string | undefined> = {};
   for (const option of SERVE_OPTIONS) {
-    const fromEnv = env[option.env];
-    raw[option.key] = flags[option.key] ?? (fromEnv === "" ? undefined : fromEnv) ?? ("default" in option ? option.default : undefined);
+    // An empty value (`DATABASE_URL=`) means unset, as it does for the shell.
+    const fromFlag = flags[option.key] || undefined;
+    const fromEnv = env[option.env] || undefined;
+    raw[option.key] = fromFlag ?? fromEnv ?? ("default" in option ? option.default : undefined);
   }
   const parsed = serveConfigSchema.safeParse(raw);
   if (!parsed.success) {

@@ -1,0 +1,113 @@
+// Runs `aegis serve` as a real process against the e2e control plane, under its own
+// least-privilege service account (deploy/rbac.yaml), the way a user would run it locally.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parse } from "yaml";
+import { eventually, kubeconfigPath, kubectl } from "./kube.js";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const AEGIS_NAMESPACE = "aegis-system";
+export const AEGIS_USERNAME = `system:serviceaccount:${AEGIS_NAMESPACE}:aegis-sa`;
+
+export interface RunningAegisProcess {
+  apiUrl: string;
+  webhookUrl: string;
+  dataDir: string;
+  logs(): string;
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+interface StartOptions {
+  apiPort?: number;
+  webhookPort?: number;
+  dataDir?: string;
+  env?: Record<string, string>;
+}
+
+/** A kubeconfig that authenticates as AEGIS's service account with a bound token. */
+export async function aegisKubeconfig(): Promise<string> {
+  await kubectl(["apply", "-f", path.join(repoRoot, "deploy", "rbac.yaml")]);
+  const token = (await kubectl(["create", "token", "aegis-sa", "-n", AEGIS_NAMESPACE, "--duration=24h"])).stdout.trim();
+  const admin = parse(await readFile(kubeconfigPath(), "utf8")) as { clusters: { cluster: { server: string; "certificate-authority-data": string } }[] };
+  const cluster = admin.clusters[0]?.cluster;
+  if (!cluster) throw new Error("admin kubeconfig has no cluster");
+  const file = path.join(await mkdtemp(path.join(tmpdir(), "aegis-sa-")), "kubeconfig");
+  const kubeconfig = {
+    apiVersion: "v1",
+    kind: "Config",
+    clusters: [{ name: "local", cluster }],
+    users: [{ name: "aegis-sa", user: { token } }],
+    contexts: [{ name: "aegis", context: { cluster: "local", user: "aegis-sa" } }],
+    "current-context": "aegis",
+  };
+  await writeFile(file, JSON.stringify(kubeconfig));
+  return file;
+}
+
+/** Starts `aegis serve` and waits until /readyz answers 200. */
+export async function startAegisProcess(options: StartOptions = {}): Promise<RunningAegisProcess> {
+  const apiPort = options.apiPort ?? 18750;
+  const webhookPort = options.webhookPort ?? 19443;
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), "aegis-data-")));
+  const kubeconfig = await aegisKubeconfig();
+  const webhookUrl = `https://127.0.0.1:${webhookPort}`;
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ["--import", path.join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs"), path.join(repoRoot, "src", "cli", "aegis.ts"), "serve"],
+    {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        AEGIS_WEBHOOK_URL: webhookUrl,
+        AEGIS_WEBHOOK_PORT: String(webhookPort),
+        AEGIS_WEBHOOK_HOST: "127.0.0.1",
+        AEGIS_API_PORT: String(apiPort),
+        AEGIS_API_HOST: "127.0.0.1",
+        AEGIS_DATA_DIR: dataDir,
+        AEGIS_LOG_LEVEL: "warn",
+        DATABASE_URL: "",
+        REDIS_URL: "",
+        ...options.env,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  child.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  try {
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`aegis serve exited with ${child.exitCode}: ${output.slice(-2000)}`);
+        const response = await fetch(`${apiUrl}/readyz`).catch(() => undefined);
+        return response?.status === 200 ? true : undefined;
+      },
+      "aegis serve to become ready",
+      { timeoutMs: 90_000, intervalMs: 300 },
+    );
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- aegis output ---\n${output.slice(-4000)}`, { cause: error });
+  }
+  return {
+    apiUrl,
+    webhookUrl,
+    dataDir,
+    logs: () => output,
+    stop: async (signal: NodeJS.Signals = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}
+
+/** Break-glass, as documented: without the configuration nothing calls the (stopped) webhook. */
+export async function removeWebhookConfiguration(): Promise<void> {
+  await kubectl(["delete", "validatingwebhookconfiguration", "aegis", "--ignore-not-found"]);
+}

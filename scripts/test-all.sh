@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# `npm test`: every suite, bringing up what it needs itself. Lint and typecheck first (cheap),
+# then PostgreSQL and Redis (services:up), then unit, integration and e2e tests (the e2e global
+# setup starts the local control plane). Ends with one "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== lint"
+npx eslint .
+echo "== typecheck"
+npx tsc -p tsconfig.json --noEmit
+echo "== CRDs up to date"
+npx tsx scripts/gen-crds.ts >/dev/null
+git diff --exit-code --stat -- crds/ || { echo "crds/ is stale: run npm run crds and commit"; exit 1; }
+
+echo "== services"
+while IFS= read -r line; do
+  case "$line" in DATABASE_URL=*|REDIS_URL=*) export "${line?}"; echo "$line" ;; esac
+done < <(bash scripts/services.sh up)
+
+echo "== tests"
+mkdir -p .test-results
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@" || status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(".test-results/vitest.json", "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+' || status=1
+exit "$status"

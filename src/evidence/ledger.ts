@@ -34,6 +34,12 @@ export interface EvidenceLedgerOptions {
   /** Reject `record()` when neither the database nor the spool can take the record. Default false. */
   readonly failClosed?: boolean;
   readonly maxBatchSize?: number;
+  /**
+   * How long record() waits for the database before spooling the batch instead (default 2000).
+   * A hung server (no reset, no refusal) must not hold admission requests for the full query
+   * timeout; the abandoned transaction may still commit, which the id-idempotent drain absorbs.
+   */
+  readonly appendTimeoutMs?: number;
   readonly retryDelayMs?: { readonly initial: number; readonly max: number };
   readonly logger?: Logger;
   readonly now?: () => Date;
@@ -195,7 +201,7 @@ export class EvidenceLedger implements EvidenceRecorder {
     const drafts = batch.map((pending) => pending.draft);
     if (this.options.spool.depth === 0) {
       try {
-        await this.appendToDatabase(drafts);
+        await this.appendWithinDeadline(drafts);
         for (const pending of batch) pending.resolve();
         return;
       } catch (err) {
@@ -225,6 +231,24 @@ export class EvidenceLedger implements EvidenceRecorder {
     }
     this.logger.error({ err, records: batch.length }, "evidence: spool failed; records held in memory until the database or spool recovers");
     for (const pending of batch) pending.resolve();
+  }
+
+  private async appendWithinDeadline(drafts: readonly RecordDraft[]): Promise<void> {
+    const timeoutMs = this.options.appendTimeoutMs ?? 2_000;
+    const append = this.appendToDatabase(drafts);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), timeoutMs);
+    });
+    try {
+      if ((await Promise.race([append, deadline])) !== "timeout") return;
+    } finally {
+      clearTimeout(timer);
+    }
+    append.catch((err: unknown) => {
+      this.logger.warn({ err, records: drafts.length }, "evidence: abandoned append failed; its records are in the spool");
+    });
+    throw new Error(`evidence: the database did not commit ${drafts.length} records within ${timeoutMs} ms`);
   }
 
   private async appendToDatabase(drafts: readonly RecordDraft[]): Promise<void> {

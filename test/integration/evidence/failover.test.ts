@@ -24,6 +24,8 @@ class FlakyDatabase implements SqlDatabase {
   readonly supportsRoles = false;
   down = false;
   loseCommitReplies = false;
+  /** While set, transactions wait for it before they start (a server that stopped answering). */
+  hang: Promise<void> | undefined;
 
   constructor(private readonly inner: SqlDatabase) {}
 
@@ -39,6 +41,7 @@ class FlakyDatabase implements SqlDatabase {
 
   async transaction<T>(work: (tx: SqlExecutor) => Promise<T>): Promise<T> {
     this.check();
+    await this.hang;
     const result = await this.inner.transaction(work);
     if (this.loseCommitReplies) throw new Unreachable("connection lost after COMMIT was sent");
     return result;
@@ -69,7 +72,7 @@ afterAll(async () => {
   for (const remove of removals) await remove();
 });
 
-async function ledgerOn(db: FlakyDatabase, options: { failClosed?: boolean; spool?: Spool } = {}): Promise<EvidenceLedger> {
+async function ledgerOn(db: FlakyDatabase, options: { failClosed?: boolean; spool?: Spool; appendTimeoutMs?: number } = {}): Promise<EvidenceLedger> {
   const dir = await makeTempDir();
   removals.push(dir.remove);
   const spool = options.spool ?? (await Spool.open(join(dir.path, SPOOL_FILE_NAME))).spool;
@@ -79,6 +82,7 @@ async function ledgerOn(db: FlakyDatabase, options: { failClosed?: boolean; spoo
     signingKey: key,
     migrate: () => migrate(db),
     failClosed: options.failClosed ?? false,
+    appendTimeoutMs: options.appendTimeoutMs ?? 2_000,
     retryDelayMs: { initial: 10, max: 50 },
   });
 }
@@ -121,6 +125,27 @@ describe("evidence ledger when the database is unreachable", () => {
     expect(ids).toHaveLength(20);
     // At least the batch whose reply was lost came back from the spool and was recognised by id.
     expect(ledger.metrics.duplicateTotal).toBeGreaterThanOrEqual(1);
+    expect(verifyBundle(await ledger.exportBundle()).ok).toBe(true);
+    await ledger.close();
+  });
+
+  it("does not hold record() while the database hangs: spools after the deadline, appends once", async () => {
+    const db = new FlakyDatabase(inner);
+    const ledger = await ledgerOn(db, { appendTimeoutMs: 100 });
+    await ledger.record({ ...event(0), id: "hang-warm-up" });
+    let answer = (): void => undefined;
+    db.hang = new Promise((resolve) => (answer = resolve));
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.record({ ...event(i), id: `hang-${i}` })));
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(ledger.metrics.spoolDepth).toBe(10);
+    db.hang = undefined;
+    answer(); // the abandoned transaction now runs and commits too
+    await ledger.waitUntilDrained(10_000);
+    expect((await idsInDatabase()).filter((id) => id.startsWith("hang-"))).toEqual([
+      "hang-warm-up",
+      ...Array.from({ length: 10 }, (_, i) => `hang-${i}`),
+    ]);
     expect(verifyBundle(await ledger.exportBundle()).ok).toBe(true);
     await ledger.close();
   });

@@ -6,7 +6,7 @@ import { fstat } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import type { BundleVerification, EvidenceBundle } from "../evidence/chain/bundle.js";
-import { serializeBundle, verifyBundleText } from "../evidence/chain/bundle.js";
+import { serializeBundle, verifyBundleText, verifyExtends } from "../evidence/chain/bundle.js";
 import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
 import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
 import { openEvidenceReader } from "../evidence/open-ledger.js";
@@ -66,17 +66,25 @@ export interface EvidenceVerifyOptions {
   readonly bundle?: string | undefined;
   /** PEM public key the checkpoint must be signed with (pins the signer, not only consistency). */
   readonly publicKey?: string | undefined;
+  /** A full bundle kept from an earlier export: the new one must hold its records unchanged. */
+  readonly previous?: string | undefined;
   readonly databaseUrl?: string | undefined;
   readonly dataDir?: string | undefined;
   readonly signingKey?: string | undefined;
+  /** Where a piped bundle comes from: default process.stdin when it is a pipe or a file; false: never stdin. */
+  readonly stdin?: NodeJS.ReadableStream | false;
   readonly stdout?: Output;
 }
 
 /** Returns the exit code: 0 when the bundle verifies, 1 on any break (printing the first bad record). */
 export async function evidenceVerify(opts: EvidenceVerifyOptions = {}): Promise<number> {
   const trustedKeyIds = opts.publicKey === undefined ? undefined : [await readKeyId(opts.publicKey)];
+  const options = trustedKeyIds === undefined ? {} : { trustedKeyIds };
   const input = await readBundleInput(opts);
-  const result = verifyBundleText(input.bytes, trustedKeyIds === undefined ? {} : { trustedKeyIds });
+  let result = verifyBundleText(input.bytes, options);
+  if (result.ok && opts.previous !== undefined) {
+    result = verifyExtends(await readJson(opts.previous), JSON.parse(input.bytes.toString()), options);
+  }
   (opts.stdout ?? process.stdout).write(`${describeVerification(result, input.source)}\n`);
   return result.ok ? 0 : 1;
 }
@@ -90,6 +98,14 @@ export function describeVerification(result: BundleVerification, source: string)
   return `OK ${source}: ${result.kind} bundle, ${result.records} records verified; checkpoint ${origin} size ${size} root ${rootHash} at ${timestamp}, signed by ${result.keyId}`;
 }
 
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, "utf8"));
+  } catch (err) {
+    throw new Error(`cannot read bundle ${path}: ${String(err)}`, { cause: err });
+  }
+}
+
 async function readKeyId(path: string): Promise<string> {
   const pem = await readFile(path, "utf8");
   try {
@@ -100,8 +116,8 @@ async function readKeyId(path: string): Promise<string> {
 }
 
 async function readBundleInput(opts: EvidenceVerifyOptions): Promise<{ bytes: Buffer | string; source: string }> {
-  if (opts.bundle === "-" || (opts.bundle === undefined && (await stdinCarriesData()))) {
-    const bytes = await readStream(process.stdin);
+  if (opts.bundle === "-" || (opts.bundle === undefined && opts.stdin !== false && (opts.stdin !== undefined || (await stdinCarriesData())))) {
+    const bytes = await readStream(opts.stdin || process.stdin);
     if (bytes.length > 0 || opts.bundle === "-") return { bytes, source: "stdin" };
   }
   if (opts.bundle !== undefined && opts.bundle !== "-") return { bytes: await readFile(opts.bundle), source: opts.bundle };
@@ -156,6 +172,7 @@ export function registerEvidenceCommands(evidence: Command): void {
     .description("verify a bundle offline (exit 1 naming the first bad record); without --bundle: stdin if piped, else a live export")
     .option("--bundle <file>", 'bundle file, or "-" for stdin')
     .option("--public-key <file>", "require checkpoints signed by this public key (PEM)")
+    .option("--previous <file>", "a full bundle from an earlier export: fail if any of its records changed")
     .addOption(databaseUrl())
     .addOption(dataDir())
     .addOption(signingKey())

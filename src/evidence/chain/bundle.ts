@@ -312,3 +312,27 @@ function claimedSeq(candidate: unknown): number | undefined {
   const seq = (candidate as { seq?: unknown }).seq;
   return typeof seq === "number" && Number.isSafeInteger(seq) && seq >= 0 ? seq : undefined;
 }
+
+/**
+ * Checks that `current` (a full bundle) extends `previous` (a full bundle kept from an earlier
+ * export): both verify, and every record of the earlier one is still there, unchanged. This
+ * catches what a single bundle cannot: someone with database rights who rewrote history and
+ * recomputed every later hash. Names the first seq that differs.
+ */
+export function verifyExtends(previous: unknown, current: unknown, options: VerifyOptions = {}): BundleVerification {
+  const earlier = verifyBundle(previous, options);
+  if (!earlier.ok) return { ...earlier, reason: `earlier bundle: ${earlier.reason}` };
+  const later = verifyBundle(current, options);
+  if (!later.ok) return later;
+  if (earlier.kind !== "full" || later.kind !== "full") return { ok: false, reason: "only full bundles can be compared" };
+  const before = (previous as EvidenceBundle).records;
+  const after = (current as EvidenceBundle).records;
+  for (const [seq, record] of before.entries()) {
+    const now = after[seq];
+    if (now === undefined) return { ok: false, seq, reason: `record missing: the earlier bundle holds seq ${seq}, the later one ends before it` };
+    if (now.hash !== record.hash) {
+      return { ok: false, seq, reason: `history rewritten: seq ${seq} had hash ${record.hash} in the earlier bundle, now ${now.hash}` };
+    }
+  }
+  return later;
+}

@@ -7,6 +7,7 @@ import {
   serializeBundle,
   verifyBundle,
   verifyBundleText,
+  verifyExtends,
 } from "../../../src/evidence/chain/bundle.js";
 import { canonicalJson } from "../../../src/evidence/chain/hashing.js";
 import type { EvidenceRecord } from "../../../src/evidence/chain/record.js";
@@ -157,5 +158,17 @@ describe("filtered bundles", () => {
     expect(verifyBundle(damaged)).toMatchObject({ ok: false, seq: 9 });
     const truncated = { ...SUFFIX, records: SUFFIX.records.slice(0, -1), proofs: proofs.slice(0, -1) };
     expect(verifyBundle(truncated)).toMatchObject({ ok: false, seq: 11 });
+  });
+});
+
+describe("a later full bundle against an earlier one", () => {
+  it("passes when it only appends, and names the first record of a rewritten history", () => {
+    const later = buildFullBundle([...LOG, sealRecord(draft(12), { nextSeq: 12, prevHash: LOG[11]?.hash ?? "" })], context);
+    expect(verifyExtends(FULL, later)).toMatchObject({ ok: true, records: 13 });
+    const rewritten = sealChain([...LOG.slice(0, 4), { ...draft(4), actor: "mallory" }, ...LOG.slice(5)], EMPTY_CHAIN_HEAD);
+    const forged = buildFullBundle(rewritten, context); // consistent on its own: re-hashed and re-signed
+    expect(verifyBundle(forged).ok).toBe(true);
+    expect(verifyExtends(FULL, forged)).toMatchObject({ ok: false, seq: 4, reason: expect.stringMatching(/history rewritten/) as unknown });
+    expect(verifyExtends(FULL, buildFullBundle(LOG.slice(0, 10), context))).toMatchObject({ ok: false, seq: 10 });
   });
 });

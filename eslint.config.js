@@ -40,4 +40,9 @@ export default tseslint.config(
     files: ["**/*.js", "**/*.mjs"],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // Tool configuration files are loaded through their default export.
+    files: ["*.config.js", "*.config.ts"],
+    rules: { "no-restricted-syntax": "off" },
+  },
 );

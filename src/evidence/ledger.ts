@@ -15,7 +15,7 @@ import { silentLogger } from "../runtime/logger.js";
 import { sleep, systemClock } from "../runtime/clock.js";
 import type { EvidenceBundle } from "./chain/bundle.js";
 import { canonicalJson } from "./chain/hashing.js";
-import type { RecordDraft } from "./chain/record.js";
+import type { ChainHead, EvidenceRecord, RecordDraft } from "./chain/record.js";
 import { recordDraftSchema } from "./chain/record.js";
 import type { SigningKey } from "./chain/signing.js";
 import type { ExportOptions } from "./export.js";
@@ -137,6 +137,18 @@ export class EvidenceLedger implements EvidenceRecorder {
     await this.ensureSchema();
     const { store, signingKey } = this.options;
     return exportBundle({ store, key: signingKey, origin: this.options.origin ?? DEFAULT_ORIGIN, now: this.now() }, options);
+  }
+
+  /** Where the chain in the database ends (records still spooled are not counted). */
+  async head(): Promise<ChainHead> {
+    await this.ensureSchema();
+    return this.options.store.head();
+  }
+
+  /** Records from `fromSeq` on, at most `limit`, in seq order, as stored (for the REST API). */
+  async range(fromSeq: number, limit: number): Promise<EvidenceRecord[]> {
+    await this.ensureSchema();
+    return this.options.store.range(fromSeq, limit);
   }
 
   get metrics(): EvidenceLedgerMetrics {

@@ -75,6 +75,8 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
     const bundle = await second.exportBundle();
     expect(bundle.records.map((r) => r.id).slice(-2)).toEqual(["fresh-1", "fresh-2"]);
     expect(verifyBundle(bundle)).toMatchObject({ ok: true, records: 1_002 });
+    expect(await second.head()).toEqual({ nextSeq: 1_002, prevHash: bundle.records[1_001]?.hash });
+    expect((await second.range(1_000, 10)).map((r) => r.id)).toEqual(["fresh-1", "fresh-2"]);
     await second.close();
   });
 

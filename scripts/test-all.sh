@@ -14,6 +14,7 @@ npx tsx scripts/gen-crds.ts >/dev/null
 git diff --exit-code --stat -- crds/ || { echo "crds/ is stale: run npm run crds and commit"; exit 1; }
 
 echo "== services"
+bash scripts/test-deps.sh
 while IFS= read -r line; do
   case "$line" in DATABASE_URL=*|REDIS_URL=*) export "${line?}"; echo "$line" ;; esac
 done < <(bash scripts/services.sh up)
@@ -21,7 +22,9 @@ done < <(bash scripts/services.sh up)
 echo "== tests"
 mkdir -p .test-results
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@" || status=$?
+# One test run at a time on a machine: the e2e suites share one control plane and one
+# ValidatingWebhookConfiguration.
+flock /tmp/aegis-e2e.lock npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@" || status=$?
 node -e '
   const r = JSON.parse(require("fs").readFileSync(".test-results/vitest.json", "utf8"));
   const skipped = r.numPendingTests + r.numTodoTests;

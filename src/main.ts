@@ -59,6 +59,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   await ensureNamespace(kubeConfig, config.namespace).catch((error: unknown) => logger.warn({ err: error }, "could not ensure AEGIS's namespace"));
   const metrics = new AegisMetrics();
   const ledger = await openEvidenceLedger({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, failClosed: config.evidenceFailClosed, logger });
+  metrics.observeEvidence(() => ledger.metrics);
   const caches = createKubeCaches(kubeConfig, logger);
   caches.informers.forEach((informer) => informer.start());
   const extraApprovals = (): number => 0;
@@ -74,6 +75,9 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     aegisUsername: identity.username,
     aegisNamespace: config.namespace,
     extraApprovals,
+    onDecision: (decision) => {
+      for (const policy of decision.policies) metrics.policyDecisions.inc({ policy, decision: decision.allowed ? "allowed" : "denied" });
+    },
   });
   const endpoint = webhookEndpoint(config);
   const ca = await loadOrCreateCa(kubeConfig, config.namespace, () => createCertificateAuthority());

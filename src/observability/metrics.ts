@@ -1,5 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+export interface EvidenceFigures {
+  spoolDepth: number;
+  lagSeconds: number;
+  appendedTotal: number;
+  databaseReachable: boolean;
+}
+
 /** Every metric AEGIS exports, on one registry so tests and replicas do not share globals. */
 export class AegisMetrics {
   readonly registry = new Registry();
@@ -33,17 +40,13 @@ export class AegisMetrics {
     registers: [this.registry],
   });
 
-  readonly evidenceSpoolDepth = new Gauge({
-    name: "aegis_evidence_spool_depth",
-    help: "Evidence records waiting in the local spool for PostgreSQL",
-    registers: [this.registry],
-  });
+  /** Where the evidence gauges read from at scrape time (the ledger's own counters). */
+  private evidenceSource: (() => EvidenceFigures) | undefined;
 
-  readonly evidenceAppended = new Counter({
-    name: "aegis_evidence_records_total",
-    help: "Evidence records made durable",
-    registers: [this.registry],
-  });
+  readonly evidenceSpoolDepth = this.evidenceGauge("aegis_evidence_spool_depth", "Evidence records waiting in the local spool for PostgreSQL", (f) => f.spoolDepth);
+  readonly evidenceLag = this.evidenceGauge("aegis_evidence_lag_seconds", "Age of the oldest evidence record not yet in PostgreSQL", (f) => f.lagSeconds);
+  readonly evidenceAppended = this.evidenceGauge("aegis_evidence_records_appended", "Evidence records this process appended to the database", (f) => f.appendedTotal);
+  readonly evidenceDatabaseUp = this.evidenceGauge("aegis_evidence_database_up", "1 when the evidence database is reachable", (f) => (f.databaseReachable ? 1 : 0));
 
   readonly selfHealingActions = new Counter({
     name: "aegis_selfhealing_actions_total",
@@ -61,5 +64,23 @@ export class AegisMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "aegis_" });
+  }
+
+  observeEvidence(source: () => EvidenceFigures): void {
+    this.evidenceSource = source;
+  }
+
+  private evidenceGauge(name: string, help: string, pick: (figures: EvidenceFigures) => number): Gauge {
+    // The source is attached after construction and read at scrape time.
+    const readFigures = (): EvidenceFigures | undefined => this.evidenceSource?.();
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const figures = readFigures();
+        if (figures) this.set(pick(figures));
+      },
+    });
   }
 }

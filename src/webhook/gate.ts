@@ -2,8 +2,8 @@ import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alp
 import { API_VERSION } from "../api/v1alpha1/index.js";
 import { computeApprovalState, requestCreatedAt, type ApprovalState } from "../approval/index.js";
 import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
-import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict } from "../policy/index.js";
-import { evaluate, formatViolation } from "../policy/index.js";
+import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "../policy/index.js";
+import { containersOf, evaluate, formatViolation, podTemplateOf } from "../policy/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import { approvalSettingsOf, type ApprovalRequestWriter, type ObjectStore, type PolicySource } from "../ports/kube.js";
 import { scoreRisk, summarizeChange } from "../risk/index.js";
@@ -22,6 +22,26 @@ export interface GateDependencies {
   aegisUsername: string;
   /** Approvals added on top of minApprovals while lockdown is on. */
   extraApprovals: () => number;
+  /** Told of every gated decision after its evidence is durable (metrics, threat detection). Must not throw. */
+  onDecision?: (decision: GateDecision) => void;
+}
+
+/** One gated decision, as observers (metrics, threat detection) see it. */
+export interface GateDecision {
+  at: Date;
+  user: string;
+  groups: readonly string[];
+  namespace: string;
+  kind: string;
+  name: string;
+  operation: string;
+  allowed: boolean;
+  reason: string;
+  policies: readonly string[];
+  violations: readonly Violation[];
+  /** Images of the object's pod template, for registry novelty. */
+  images: readonly string[];
+  riskScore: number | undefined;
 }
 
 interface Change {
@@ -209,6 +229,26 @@ async function recordDecision(deps: GateDependencies, admission: AdmissionReques
       warnings: evaluation.warnings.map(formatViolation),
     },
   });
+  deps.onDecision?.({
+    at: deps.now(),
+    user: admission.userInfo.username,
+    groups: admission.userInfo.groups,
+    namespace: request.namespace,
+    kind: request.kind,
+    name: request.name,
+    operation: request.operation,
+    allowed: facts.allowed,
+    reason: facts.reason,
+    policies: evaluation.matched.map((verdict) => verdict.policy),
+    violations: evaluation.denied,
+    images: imagesOf(request),
+    riskScore: facts.risk?.score,
+  });
+}
+
+function imagesOf(request: GateRequest): string[] {
+  const template = podTemplateOf(request.kind, request.object);
+  return template ? containersOf(template.spec).map((container) => container.image) : [];
 }
 
 function toGateRequest(admission: AdmissionRequest, namespaceLabels: (namespace: string) => Record<string, string>): GateRequest | null {

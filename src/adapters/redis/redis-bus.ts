@@ -1,0 +1,224 @@
+import { Redis, type RedisOptions } from "ioredis";
+import { decodeBusMessage, DEFAULT_BUS_CHANNEL, deliverToHandlers, encodeBusMessage, type BusStats, type ObservableEventBus, type WireMessage } from "../../bus/bus-message.js";
+import type { BusMessage } from "../../ports/bus.js";
+import { silentLogger, type Logger } from "../../runtime/logger.js";
+
+export interface ReconnectBackoff {
+  /** Delay before the first reconnect attempt. Default 100 ms. */
+  readonly initialDelayMs?: number;
+  /** Cap of the doubling delay. Default 5 s. */
+  readonly maxDelayMs?: number;
+}
+
+export interface RedisBusOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  readonly url: string;
+  /** Stamped as `origin` on every message; unique per process (the Lease identity). */
+  readonly replicaId: string;
+  readonly channel?: string;
+  readonly logger?: Logger;
+  readonly backoff?: ReconnectBackoff;
+  /** A publish that got no reply in this time counts as failed. Default 1 s. */
+  readonly publishTimeoutMs?: number;
+  /** Default 5 s; a down Redis then costs one failed attempt per backoff step, not a hang. */
+  readonly connectTimeoutMs?: number;
+  readonly random?: () => number;
+}
+
+/**
+ * Capped exponential backoff with up to 20 % jitter, for ioredis' `retryStrategy` (attempt
+ * counts from 1). Never gives up: a replica without Redis still serves, and must pick the
+ * cross-replica hints up again whenever Redis returns.
+ */
+export function reconnectDelayMs(attempt: number, backoff: ReconnectBackoff = {}, random: () => number = Math.random): number {
+  const initial = backoff.initialDelayMs ?? 100;
+  const max = backoff.maxDelayMs ?? 5000;
+  const exponent = Math.min(Math.max(attempt - 1, 0), 30);
+  const base = Math.min(initial * 2 ** exponent, max);
+  return Math.round(base * (1 + 0.2 * random()));
+}
+
+/** The URL without credentials, for logs. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}${parsed.pathname === "/" ? "" : parsed.pathname}`;
+  } catch {
+    return "(unparsable Redis URL)";
+  }
+}
+
+type ConnectionRole = "publisher" | "subscriber";
+
+/**
+ * An EventBus over Redis pub/sub (DESIGN §4, STYLE P9: hints only, at most once).
+ *
+ * Two connections: one publishes, one stays in subscriber mode on `channel`. `publish` delivers
+ * to this process's handlers first and then publishes to Redis; messages that come back with
+ * this replica's own origin are dropped, so each handler sees each message once. When Redis is
+ * unreachable, publishing degrades to local delivery (logged once per outage, counted), never
+ * throws and never queues: stale hints are worthless, and an offline queue would grow without
+ * bound during a long outage. Both connections reconnect forever with capped backoff; the
+ * subscriber subscribes again on every `ready`, so delivery resumes by itself.
+ */
+export class RedisBus implements ObservableEventBus {
+  readonly replicaId: string;
+  private readonly channel: string;
+  private readonly logger: Logger;
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly handlers = new Set<(message: BusMessage) => void>();
+  private readonly state = new Map<ConnectionRole, "initial" | "up" | "down">([
+    ["publisher", "initial"],
+    ["subscriber", "initial"],
+  ]);
+  private readonly subscribedWaiters = new Set<() => void>();
+  private subscribed = false;
+  private publishFailing = false;
+  private closed = false;
+  private lastMalformedLogAt = Number.NEGATIVE_INFINITY;
+  private counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
+
+  constructor(options: RedisBusOptions) {
+    this.replicaId = options.replicaId;
+    this.channel = options.channel ?? DEFAULT_BUS_CHANNEL;
+    this.logger = options.logger ?? silentLogger;
+    const random = options.random ?? Math.random;
+    const common = {
+      retryStrategy: (attempt: number) => reconnectDelayMs(attempt, options.backoff, random),
+      connectTimeout: options.connectTimeoutMs ?? 5000,
+      commandTimeout: options.publishTimeoutMs ?? 1000,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResubscribe: false,
+      autoResendUnfulfilledCommands: false,
+    } satisfies RedisOptions;
+    this.publisher = new Redis(options.url, { ...common, connectionName: `aegis-pub-${this.replicaId}` });
+    this.subscriber = new Redis(options.url, { ...common, connectionName: `aegis-sub-${this.replicaId}` });
+    this.watch(this.publisher, "publisher", redactRedisUrl(options.url));
+    this.watch(this.subscriber, "subscriber", redactRedisUrl(options.url));
+    this.subscriber.on("ready", () => void this.subscribeChannel());
+    this.subscriber.on("close", () => (this.subscribed = false));
+    this.subscriber.on("message", (channel: string, text: string) => {
+      if (channel === this.channel) this.receive(text);
+    });
+  }
+
+  publish(message: BusMessage): Promise<void> {
+    const stamped: WireMessage = { ...message, origin: this.replicaId };
+    this.counts.published += 1;
+    deliverToHandlers(this.handlers, stamped, this.logger);
+    return this.publishRemote(stamped);
+  }
+
+  subscribe(handler: (message: BusMessage) => void): () => void {
+    this.handlers.add(handler);
+    return () => this.handlers.delete(handler);
+  }
+
+  /** Resolves once the subscriber listens on the channel (tests; start-up need not wait). */
+  whenSubscribed(timeoutMs = 10_000): Promise<void> {
+    if (this.subscribed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.subscribedWaiters.delete(done);
+        reject(new Error(`Redis bus: not subscribed to ${this.channel} after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.subscribedWaiters.add(done);
+    });
+  }
+
+  stats(): BusStats {
+    return { kind: "redis", ...this.counts, connected: this.subscribed && this.publisher.status === "ready" };
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.handlers.clear();
+    // disconnect(), not quit(): nothing is pending that is worth waiting for (hints only), and
+    // quit() against an unreachable server would wait for a reply that never comes.
+    this.publisher.disconnect();
+    this.subscriber.disconnect();
+    return Promise.resolve();
+  }
+
+  private async publishRemote(message: WireMessage): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.publisher.publish(this.channel, encodeBusMessage(message));
+      if (this.publishFailing) {
+        this.publishFailing = false;
+        this.logger.info({ channel: this.channel }, "Redis bus: publishing to other replicas again");
+      }
+    } catch (error) {
+      this.counts.publishFailures += 1;
+      if (!this.publishFailing) {
+        this.publishFailing = true;
+        this.logger.warn({ err: error, channel: this.channel, topic: message.topic, key: message.key }, "Redis bus: publish failed; hints reach this replica only until Redis is back");
+      }
+    }
+  }
+
+  private async subscribeChannel(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.channel);
+      this.subscribed = true;
+      for (const waiter of this.subscribedWaiters) waiter();
+      this.subscribedWaiters.clear();
+    } catch (error) {
+      if (this.closed) return;
+      // The connection dropped between ready and SUBSCRIBE; the next ready subscribes again.
+      this.logger.warn({ err: error, channel: this.channel }, "Redis bus: subscribing failed; retrying on reconnect");
+      this.subscriber.disconnect(true);
+    }
+  }
+
+  private receive(text: string): void {
+    const decoded = decodeBusMessage(text);
+    if (!decoded.ok) {
+      this.counts.malformed += 1;
+      this.logMalformed(decoded.reason);
+      return;
+    }
+    // Already delivered locally by publish().
+    if (decoded.message.origin === this.replicaId) return;
+    this.counts.received += 1;
+    deliverToHandlers(this.handlers, decoded.message, this.logger);
+  }
+
+  /** At most one line a minute: a misbehaving publisher must not flood the log. */
+  private logMalformed(reason: string): void {
+    const now = Date.now();
+    if (now - this.lastMalformedLogAt < 60_000) return;
+    this.lastMalformedLogAt = now;
+    this.logger.warn({ channel: this.channel, reason, malformedTotal: this.counts.malformed }, "Redis bus: ignored a malformed message");
+  }
+
+  /**
+   * ioredis emits `error` on every failed reconnect attempt (and prints them all when nobody
+   * listens). Log once when a connection is lost or cannot be made, and once when it is back,
+   * so an outage costs two lines, not a flood.
+   */
+  private watch(connection: Redis, role: ConnectionRole, where: string): void {
+    const lost = (error: unknown): void => {
+      if (this.closed || this.state.get(role) === "down") return;
+      const initial = this.state.get(role) === "initial";
+      this.state.set(role, "down");
+      const message = initial ? "Redis bus: cannot connect; hints stay within this replica, retrying with backoff" : "Redis bus: connection lost; hints stay within this replica, reconnecting with backoff";
+      this.logger.warn({ ...(error === undefined ? {} : { err: error }), redis: where, role }, message);
+    };
+    connection.on("error", (error: unknown) => lost(error));
+    connection.on("close", () => {
+      if (this.state.get(role) === "up") lost(undefined);
+    });
+    connection.on("ready", () => {
+      if (this.state.get(role) === "down") this.logger.info({ redis: where, role }, "Redis bus: connected again");
+      this.state.set(role, "up");
+    });
+  }
+}

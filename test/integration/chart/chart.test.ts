@@ -1,0 +1,336 @@
+// charts/aegis through the real helm (v3.22, built from tools/helm): lint is clean, and what
+// `helm template` renders — defaults and cert-manager mode — holds the values the chart promises.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import type { V1ClusterRole, V1Container, V1Deployment, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Service, V1ValidatingWebhookConfiguration, V1Job } from "@kubernetes/client-node";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { buildWebhookConfiguration } from "../../../src/adapters/kube/webhook-configuration.js";
+import { buildHelm, CLUSTER_SCOPED_KINDS, chartDir, findObject, helm, HELM_BUILD_TIMEOUT_MS, type KubeObject, renderChart, repoRoot } from "./helm.js";
+
+const NS = "aegis-system";
+
+let defaults: KubeObject[];
+let certManager: KubeObject[];
+
+beforeAll(async () => {
+  await buildHelm();
+  defaults = (await renderChart({ namespace: NS })).objects;
+  certManager = (await renderChart({ namespace: NS, set: { "webhook.certManager.enabled": "true", "serviceMonitor.enabled": "true", "networkPolicy.enabled": "true" } })).objects;
+}, HELM_BUILD_TIMEOUT_MS);
+
+function container(deployment: V1Deployment): V1Container {
+  const first = deployment.spec?.template.spec?.containers[0];
+  if (!first) throw new Error("the Deployment has no container");
+  return first;
+}
+
+function envValue(c: V1Container, name: string): string | undefined {
+  return c.env?.find((e) => e.name === name)?.value;
+}
+
+describe("helm lint", () => {
+  it.each([
+    ["defaults", []],
+    ["cert-manager mode", ["--set", "webhook.certManager.enabled=true"]],
+    ["everything on", ["--set", "webhook.certManager.enabled=true,serviceMonitor.enabled=true,networkPolicy.enabled=true,database.url=postgres://db/aegis,redis.url=redis://redis:6379,slack.enabled=true,slack.existingSecret=slack,github.enabled=true,github.auth=app,github.existingSecret=gh"]],
+  ])("is clean with %s (--strict, no warnings, no info)", async (_name, extra) => {
+    const result = await helm(["lint", chartDir, "--strict", ...extra]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain("1 chart(s) linted, 0 chart(s) failed");
+    expect(result.stdout).not.toMatch(/\[(INFO|WARNING|ERROR)\]/);
+  });
+
+  it("values.schema.json refuses bad values", async () => {
+    for (const bad of ["replicaCount=-1", "logLevel=loud", "image.pullPolicy=Sometimes", "database.url=mysql://db", "webhook.failurePolicy=Maybe", "unknownKey=1"]) {
+      const result = await helm(["template", "aegis", chartDir, "--set", bad]);
+      expect(result.code, bad).not.toBe(0);
+      expect(result.stderr, bad).toMatch(/schema|values don't meet/i);
+    }
+  });
+
+  it("refuses Slack or GitHub without their Secret", async () => {
+    const slack = await helm(["template", "aegis", chartDir, "--set", "slack.enabled=true"]);
+    expect(slack.stderr).toContain("slack.enabled needs slack.existingSecret");
+    const github = await helm(["template", "aegis", chartDir, "--set", "github.enabled=true"]);
+    expect(github.stderr).toContain("github.enabled needs github.existingSecret");
+  });
+});
+
+describe("the Deployment (defaults)", () => {
+  let deployment: V1Deployment;
+  let c: V1Container;
+  beforeAll(() => {
+    deployment = findObject<V1Deployment>(defaults, "Deployment", "aegis");
+    c = container(deployment);
+  });
+
+  it("runs 2 replicas spread over nodes by a preferred anti-affinity", () => {
+    expect(deployment.spec?.replicas).toBe(2);
+    const preferred = deployment.spec?.template.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    expect(preferred).toHaveLength(1);
+    expect(preferred[0]?.podAffinityTerm.topologyKey).toBe("kubernetes.io/hostname");
+    expect(preferred[0]?.podAffinityTerm.labelSelector?.matchLabels).toEqual(deployment.spec?.selector.matchLabels);
+    expect(deployment.spec?.template.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+  });
+
+  it("uses the image ghcr.io/valina-ai/aegis tagged with the chart's appVersion", async () => {
+    const chart = await readFile(path.join(chartDir, "Chart.yaml"), "utf8");
+    const appVersion = /^appVersion:\s*"?([^"\n]+)"?/m.exec(chart)?.[1];
+    expect(c.image).toBe(`ghcr.io/valina-ai/aegis:${appVersion}`);
+  });
+
+  it("requests 50m/64Mi and is limited to 500m/256Mi", () => {
+    expect(c.resources).toEqual({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } });
+  });
+
+  it("runs as a numeric non-root user, read-only, with no capabilities and RuntimeDefault seccomp", () => {
+    const pod = deployment.spec?.template.spec?.securityContext;
+    expect(pod).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+    expect(c.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      readOnlyRootFilesystem: true,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ["ALL"] },
+      seccompProfile: { type: "RuntimeDefault" },
+    });
+    expect(c.securityContext?.privileged).toBeUndefined();
+  });
+
+  it("writes only to emptyDirs on /tmp and /app/data (AEGIS_DATA_DIR)", () => {
+    const volumes = deployment.spec?.template.spec?.volumes ?? [];
+    expect(volumes.map((v) => v.name).sort()).toEqual(["data", "tmp"]);
+    expect(volumes.every((v) => v.emptyDir !== undefined)).toBe(true);
+    expect(c.volumeMounts?.map((m) => [m.name, m.mountPath])).toEqual([
+      ["tmp", "/tmp"],
+      ["data", "/app/data"],
+    ]);
+    expect(envValue(c, "AEGIS_DATA_DIR")).toBe("/app/data");
+  });
+
+  it("probes /readyz and /health on port 8750 with the agreed timings", () => {
+    expect(c.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: 8750 }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 3 });
+    expect(c.livenessProbe).toMatchObject({ httpGet: { path: "/health", port: 8750 }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 });
+  });
+
+  it("serves with --webhook-service <release namespace>/aegis-webhook and knows its namespace", () => {
+    expect(c.args).toEqual(["serve", "--webhook-service", `${NS}/aegis-webhook`]);
+    expect(c.env?.find((e) => e.name === "AEGIS_NAMESPACE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
+    expect(c.ports?.map((p) => [p.name, p.containerPort])).toEqual([
+      ["http-api", 8750],
+      ["https-webhook", 9443],
+    ]);
+  });
+
+  it("runs as the ServiceAccount aegis-sa with Prometheus scrape annotations", () => {
+    expect(deployment.spec?.template.spec?.serviceAccountName).toBe("aegis-sa");
+    findObject(defaults, "ServiceAccount", "aegis-sa");
+    expect(deployment.spec?.template.metadata?.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "8750" });
+  });
+
+  it("sets no database, Redis, Slack or GitHub variables by default", () => {
+    const names = c.env?.map((e) => e.name) ?? [];
+    expect(names.filter((n) => /^(DATABASE_URL|REDIS_URL|SLACK_|GITHUB_)/.test(n))).toEqual([]);
+  });
+});
+
+describe("Services and PodDisruptionBudget", () => {
+  it("aegis-api serves 8750 and aegis-webhook 443 → 9443, both selecting the AEGIS pods", () => {
+    const deployment = findObject<V1Deployment>(defaults, "Deployment", "aegis");
+    const api = findObject<V1Service>(defaults, "Service", "aegis-api");
+    const webhook = findObject<V1Service>(defaults, "Service", "aegis-webhook");
+    expect(api.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([[8750, "http-api"]]);
+    expect(webhook.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([[443, "https-webhook"]]);
+    const named = Object.fromEntries(container(deployment).ports?.map((p) => [p.name, p.containerPort]) ?? []);
+    expect(named["https-webhook"]).toBe(9443);
+    for (const service of [api, webhook]) expect(service.spec?.selector).toEqual(deployment.spec?.selector.matchLabels);
+  });
+
+  it("keeps at least one replica through voluntary disruptions", () => {
+    const pdb = findObject<V1PodDisruptionBudget>(defaults, "PodDisruptionBudget");
+    expect(pdb.apiVersion).toBe("policy/v1");
+    expect(pdb.spec?.minAvailable).toBe(1);
+    expect(pdb.spec?.selector?.matchLabels).toEqual(findObject<V1Deployment>(defaults, "Deployment", "aegis").spec?.selector.matchLabels);
+  });
+
+  it("no pod outside the Deployment matches the Deployment's selector (the cleanup hook's pod)", () => {
+    const selector = findObject<V1Deployment>(defaults, "Deployment", "aegis").spec?.selector.matchLabels ?? {};
+    const job = findObject<V1Job>(defaults, "Job", "aegis-cleanup");
+    const labels = job.spec?.template.metadata?.labels ?? {};
+    expect(Object.entries(selector).every(([k, v]) => labels[k] === v)).toBe(false);
+  });
+});
+
+interface RbacFile {
+  clusterRoles: Map<string, V1ClusterRole>;
+  roles: Map<string, V1Role>;
+}
+
+async function deployRbac(): Promise<RbacFile> {
+  const text = await readFile(path.join(repoRoot, "deploy", "rbac.yaml"), "utf8");
+  const docs = parseAllDocuments(text).map((d) => d.toJS() as KubeObject | null);
+  const clusterRoles = new Map<string, V1ClusterRole>();
+  const roles = new Map<string, V1Role>();
+  for (const doc of docs) {
+    if (doc?.kind === "ClusterRole") clusterRoles.set(doc.metadata.name, doc as V1ClusterRole);
+    if (doc?.kind === "Role") roles.set(doc.metadata.name, doc as V1Role);
+  }
+  return { clusterRoles, roles };
+}
+
+describe("RBAC", () => {
+  it("gives AEGIS exactly the rules of deploy/rbac.yaml (cluster-wide, and secrets/leases in its namespace)", async () => {
+    const reference = await deployRbac();
+    for (const name of ["aegis", "aegis-approver", "aegis-viewer"]) {
+      expect(findObject<V1ClusterRole>(defaults, "ClusterRole", name).rules, name).toEqual(reference.clusterRoles.get(name)?.rules);
+    }
+    const role = findObject<V1Role>(defaults, "Role", "aegis");
+    expect(role.metadata?.namespace).toBe(NS);
+    expect(role.rules).toEqual(reference.roles.get("aegis")?.rules);
+    expect(role.rules?.map((r) => r.resources?.[0]).sort()).toEqual(["leases", "secrets"]);
+    const binding = findObject<V1RoleBinding>(defaults, "RoleBinding", "aegis");
+    expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "aegis-sa", namespace: NS }]);
+    const clusterBinding = findObject<V1RoleBinding>(defaults, "ClusterRoleBinding", "aegis");
+    expect(clusterBinding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "aegis" });
+    expect(clusterBinding.subjects).toEqual([{ kind: "ServiceAccount", name: "aegis-sa", namespace: NS }]);
+  });
+
+  it("aegis-approver may approve and patch approvalrequests; aegis-viewer only reads and aggregates into view", () => {
+    const approver = findObject<V1ClusterRole>(defaults, "ClusterRole", "aegis-approver");
+    const onRequests = approver.rules?.find((r) => r.resources?.includes("approvalrequests"));
+    expect(onRequests?.apiGroups).toEqual(["aegis.valina.ai"]);
+    expect(onRequests?.verbs).toEqual(expect.arrayContaining(["approve", "patch", "get", "list", "watch"]));
+    expect(approver.metadata?.labels?.["rbac.authorization.k8s.io/aggregate-to-admin"]).toBeUndefined();
+    const viewer = findObject<V1ClusterRole>(defaults, "ClusterRole", "aegis-viewer");
+    expect(viewer.rules?.flatMap((r) => r.verbs).sort()).toEqual(["get", "list", "watch"]);
+    expect(viewer.metadata?.labels?.["rbac.authorization.k8s.io/aggregate-to-view"]).toBe("true");
+  });
+
+  it("binds aegis-approver to the configured groups and aggregates it into admin only when asked", async () => {
+    const { objects } = await renderChart({ set: { "rbac.approver.groups[0]": "sre-leads", "rbac.approver.aggregateToAdmin": "true" } });
+    const binding = findObject<V1RoleBinding>(objects, "ClusterRoleBinding", "aegis-approver");
+    expect(binding.subjects).toEqual([{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sre-leads" }]);
+    expect(findObject<V1ClusterRole>(objects, "ClusterRole", "aegis-approver").metadata?.labels?.["rbac.authorization.k8s.io/aggregate-to-admin"]).toBe("true");
+  });
+
+  it("the uninstall hook may delete only the ValidatingWebhookConfiguration aegis", () => {
+    const cleanup = findObject<V1ClusterRole>(defaults, "ClusterRole", "aegis-cleanup");
+    expect(cleanup.rules).toEqual([{ apiGroups: ["admissionregistration.k8s.io"], resources: ["validatingwebhookconfigurations"], resourceNames: ["aegis"], verbs: ["delete"] }]);
+    expect(cleanup.metadata?.annotations?.["helm.sh/hook"]).toBe("pre-delete");
+  });
+});
+
+describe("namespaces", () => {
+  it.each([
+    ["defaults", {}],
+    ["cert-manager mode", { "webhook.certManager.enabled": "true", "serviceMonitor.enabled": "true", "networkPolicy.enabled": "true", "database.url": "postgres://db/aegis" }],
+  ])("every namespaced object (%s) is in the release namespace, cluster-scoped ones have none", async (_name, set) => {
+    const { objects } = await renderChart({ namespace: "gatekeeping", set });
+    expect(objects.length).toBeGreaterThan(10);
+    for (const object of objects) {
+      const where = `${object.kind}/${object.metadata.name}`;
+      if (CLUSTER_SCOPED_KINDS.has(object.kind)) expect(object.metadata.namespace, where).toBeUndefined();
+      else expect(object.metadata.namespace, where).toBe("gatekeeping");
+    }
+    const deployment = findObject<V1Deployment>(objects, "Deployment", "aegis");
+    const args = container(deployment).args ?? [];
+    if (set["webhook.certManager.enabled"] !== "true") expect(args).toContain("gatekeeping/aegis-webhook");
+  });
+});
+
+describe("cert-manager mode", () => {
+  it("renders an Issuer and a Certificate for the webhook Service's DNS names", () => {
+    const issuer = findObject(certManager, "Issuer");
+    expect(issuer.spec).toEqual({ selfSigned: {} });
+    const certificate = findObject<{ spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } } }>(certManager, "Certificate", "aegis-webhook-tls");
+    expect(certificate.spec.secretName).toBe("aegis-webhook-tls");
+    expect(certificate.spec.dnsNames).toEqual([`aegis-webhook.${NS}.svc`, `aegis-webhook.${NS}.svc.cluster.local`]);
+    expect(certificate.spec.issuerRef).toMatchObject({ name: issuer.metadata.name, kind: "Issuer" });
+  });
+
+  it("uses an existing issuer instead when given one", async () => {
+    const { objects } = await renderChart({ set: { "webhook.certManager.enabled": "true", "webhook.certManager.issuerRef.name": "corp-ca", "webhook.certManager.issuerRef.kind": "ClusterIssuer" } });
+    expect(objects.some((o) => o.kind === "Issuer")).toBe(false);
+    expect(findObject<{ spec: { issuerRef: unknown } }>(objects, "Certificate").spec.issuerRef).toEqual({ name: "corp-ca", kind: "ClusterIssuer" });
+  });
+
+  it("renders the ValidatingWebhookConfiguration aegis with inject-ca-from, equal to AEGIS's own but for the caBundle", () => {
+    const rendered = findObject<V1ValidatingWebhookConfiguration>(certManager, "ValidatingWebhookConfiguration", "aegis");
+    expect(rendered.metadata?.annotations?.["cert-manager.io/inject-ca-from"]).toBe(`${NS}/aegis-webhook-tls`);
+    const own = buildWebhookConfiguration({ service: { namespace: NS, name: "aegis-webhook", port: 443 } }, "unused", NS);
+    const withoutCa = (config: V1ValidatingWebhookConfiguration): unknown =>
+      (config.webhooks ?? []).map(({ clientConfig, ...webhook }) => ({ ...webhook, clientConfig: { ...clientConfig, caBundle: undefined } }));
+    expect(withoutCa(rendered)).toEqual(withoutCa(own));
+  });
+
+  it("mounts the Certificate's Secret and does not ask AEGIS to manage the configuration", () => {
+    const deployment = findObject<V1Deployment>(certManager, "Deployment", "aegis");
+    const c = container(deployment);
+    expect(c.args).toEqual(["serve", "--webhook-cert-dir", "/etc/aegis/webhook-tls"]);
+    expect(c.args).not.toContain("--webhook-service");
+    expect(c.volumeMounts).toContainEqual({ name: "webhook-tls", mountPath: "/etc/aegis/webhook-tls", readOnly: true });
+    expect(deployment.spec?.template.spec?.volumes).toContainEqual({ name: "webhook-tls", secret: { secretName: "aegis-webhook-tls", defaultMode: 0o440 } });
+    expect(certManager.some((o) => o.kind === "Job")).toBe(false);
+  });
+
+  it("adds a ServiceMonitor on the API Service's /metrics and a NetworkPolicy for both ports", () => {
+    const monitor = findObject<{ spec: { endpoints: { port: string; path: string }[]; selector: { matchLabels: Record<string, string> } } }>(certManager, "ServiceMonitor");
+    expect(monitor.spec.endpoints).toMatchObject([{ port: "http-api", path: "/metrics" }]);
+    const api = findObject<V1Service>(certManager, "Service", "aegis-api");
+    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => api.metadata?.labels?.[k] === v)).toBe(true);
+    const webhook = findObject<V1Service>(certManager, "Service", "aegis-webhook");
+    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => webhook.metadata?.labels?.[k] === v)).toBe(false);
+    const policy = findObject<{ spec: { ingress: { ports: { port: number }[] }[] } }>(certManager, "NetworkPolicy");
+    expect(policy.spec.ingress.flatMap((rule) => rule.ports.map((p) => p.port)).sort()).toEqual([8750, 9443]);
+  });
+});
+
+describe("connections and integrations", () => {
+  it("takes DATABASE_URL and REDIS_URL from a chart Secret when given in plain values", async () => {
+    const { objects } = await renderChart({ set: { "database.url": "postgres://aegis:pw@db:5432/aegis", "redis.url": "redis://redis:6379" } });
+    const secret = findObject<{ stringData: Record<string, string> }>(objects, "Secret", "aegis-env");
+    expect(secret.stringData).toEqual({ DATABASE_URL: "postgres://aegis:pw@db:5432/aegis", REDIS_URL: "redis://redis:6379" });
+    const env = container(findObject<V1Deployment>(objects, "Deployment")).env ?? [];
+    expect(env.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef).toEqual({ name: "aegis-env", key: "DATABASE_URL" });
+    expect(env.find((e) => e.name === "REDIS_URL")?.valueFrom?.secretKeyRef).toEqual({ name: "aegis-env", key: "REDIS_URL" });
+    expect(findObject<V1Deployment>(objects, "Deployment").spec?.template.metadata?.annotations?.["checksum/env"]).toMatch(/^[a-f0-9]{64}$/);
+  });
+
+  it("reads them from existing Secrets, and Slack and GitHub (token or app) credentials from Secrets", async () => {
+    const { objects } = await renderChart({
+      set: {
+        "database.existingSecret.name": "pg",
+        "redis.existingSecret.name": "rd",
+        "redis.existingSecret.key": "url",
+        "slack.enabled": "true",
+        "slack.existingSecret": "slack-creds",
+        "github.enabled": "true",
+        "github.auth": "app",
+        "github.existingSecret": "gh-app",
+        "github.webhookSecretKey": "webhook-secret",
+      },
+    });
+    expect(objects.some((o) => o.kind === "Secret")).toBe(false);
+    const env = container(findObject<V1Deployment>(objects, "Deployment")).env ?? [];
+    const ref = (name: string): unknown => env.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+    expect(ref("DATABASE_URL")).toEqual({ name: "pg", key: "DATABASE_URL" });
+    expect(ref("REDIS_URL")).toEqual({ name: "rd", key: "url" });
+    expect(ref("SLACK_BOT_TOKEN")).toEqual({ name: "slack-creds", key: "bot-token" });
+    expect(ref("SLACK_SIGNING_SECRET")).toEqual({ name: "slack-creds", key: "signing-secret" });
+    expect(ref("GITHUB_APP_ID")).toEqual({ name: "gh-app", key: "app-id" });
+    expect(ref("GITHUB_APP_PRIVATE_KEY")).toEqual({ name: "gh-app", key: "private-key" });
+    expect(ref("GITHUB_WEBHOOK_SECRET")).toEqual({ name: "gh-app", key: "webhook-secret" });
+    expect(ref("GITHUB_TOKEN")).toBeUndefined();
+
+    const token = await renderChart({ set: { "github.enabled": "true", "github.existingSecret": "gh" } });
+    const tokenEnv = container(findObject<V1Deployment>(token.objects, "Deployment")).env ?? [];
+    expect(tokenEnv.find((e) => e.name === "GITHUB_TOKEN")?.valueFrom?.secretKeyRef).toEqual({ name: "gh", key: "token" });
+  });
+
+  it("CRDs ship in crds/ (installed by helm before the templates)", async () => {
+    const { objects } = await renderChart({ includeCrds: true });
+    expect(objects.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name).sort()).toEqual(["aegispolicies.aegis.valina.ai", "approvalrequests.aegis.valina.ai"]);
+  });
+});

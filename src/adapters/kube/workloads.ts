@@ -1,0 +1,148 @@
+// Kubernetes I/O of the self-healing reconciler: informers for Deployments, ReplicaSets and Pods
+// (raw JSON where hashing needs the API server's exact shape), guarded patches, precondition
+// deletes and idempotent Events.
+import { createHash } from "node:crypto";
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import type { HealingEvent, WorkloadActions, WorkloadSource, WriteOutcome } from "../../reconcilers/self-healing.js";
+import { listWatchSource, ResilientInformer } from "../../runtime/informer.js";
+import type { Logger } from "../../runtime/logger.js";
+import { deploymentView, podView, replicaSetView, type DeploymentView, type JsonPatchOp, type PodView } from "../../selfhealing/index.js";
+import { isAlreadyExists, isNotFound, kubeErrorMessage, statusCodeOf } from "./errors.js";
+
+const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
+const REPORTING_COMPONENT = "aegis";
+
+export interface WorkloadCaches {
+  source: WorkloadSource;
+  informers: ResilientInformer<KubernetesObject>[];
+  hasSynced(): boolean;
+  /** Keys (`namespace/name`) of Deployments affected by a change of one of their objects. */
+  onDeploymentChange(listener: (key: string) => void): void;
+  /** Every Deployment in the cache (a new leadership term, a policy change). */
+  deploymentKeys(): string[];
+}
+
+function keyOf(object: KubernetesObject): string {
+  return `${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`;
+}
+
+function controllerOwner(object: KubernetesObject, kind: string): string | undefined {
+  return object.metadata?.ownerReferences?.find((owner) => owner.kind === kind && owner.controller !== false)?.name;
+}
+
+/** Informers over every namespace; Deployment and ReplicaSet lists stay raw JSON (exact hashing). */
+export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): WorkloadCaches {
+  const custom = kubeConfig.makeApiClient(CustomObjectsApi);
+  const core = kubeConfig.makeApiClient(CoreV1Api);
+  const listApps = (plural: string) => async (): Promise<KubernetesListObject<KubernetesObject>> =>
+    (await custom.listClusterCustomObject({ group: "apps", version: "v1", plural })) as KubernetesListObject<KubernetesObject>;
+  const informer = (name: string, path: string, list: () => Promise<KubernetesListObject<KubernetesObject>>): ResilientInformer<KubernetesObject> =>
+    new ResilientInformer<KubernetesObject>({ name, source: listWatchSource({ kubeConfig, path, list }), logger });
+  const deployments = informer("deployments", "/apis/apps/v1/deployments", listApps("deployments"));
+  const replicaSets = informer("replicasets", "/apis/apps/v1/replicasets", listApps("replicasets"));
+  const pods = informer("pods", "/api/v1/pods", async () => (await core.listPodForAllNamespaces()));
+  const listeners: ((key: string) => void)[] = [];
+  const emit = (key: string | undefined): void => {
+    if (key !== undefined) listeners.forEach((listener) => listener(key));
+  };
+  const deploymentOfReplicaSet = (rs: KubernetesObject): string | undefined => {
+    const owner = controllerOwner(rs, "Deployment");
+    return owner ? `${rs.metadata?.namespace ?? ""}/${owner}` : undefined;
+  };
+  const deploymentOfPod = (pod: KubernetesObject): string | undefined => {
+    const rsName = controllerOwner(pod, "ReplicaSet");
+    const rs = rsName ? replicaSets.get(rsName, pod.metadata?.namespace) : undefined;
+    return rs ? deploymentOfReplicaSet(rs) : undefined;
+  };
+  const on = (target: ResilientInformer<KubernetesObject>, map: (object: KubernetesObject) => string | undefined): void => {
+    target.addEventHandler({ onChange: (object) => emit(map(object)), onDelete: (object) => emit(map(object)) });
+  };
+  on(deployments, keyOf);
+  on(replicaSets, deploymentOfReplicaSet);
+  on(pods, deploymentOfPod);
+  const informers = [deployments, replicaSets, pods];
+  const views = <T>(objects: readonly KubernetesObject[], view: (raw: unknown) => T | undefined): T[] => objects.flatMap((o) => view(o) ?? []);
+  return {
+    source: {
+      deployment: (namespace, name) => {
+        const raw = deployments.get(name, namespace);
+        return raw ? deploymentView(raw) : undefined;
+      },
+      replicaSets: (namespace) => views(replicaSets.list(namespace), replicaSetView),
+      pods: (namespace) => views(pods.list(namespace), podView),
+    },
+    informers,
+    hasSynced: () => informers.every((i) => i.hasSynced()),
+    onDeploymentChange: (listener) => listeners.push(listener),
+    deploymentKeys: () => deployments.list().map(keyOf),
+  };
+}
+
+/** A failed JSON-patch `test` is 422 (Invalid) on current API servers; 409 on some older ones. */
+function isPreconditionFailure(error: unknown): boolean {
+  const code = statusCodeOf(error);
+  return code === 409 || code === 422;
+}
+
+/** Event name from the step id: the same step always makes the same Event. */
+export function healingEventName(deploymentName: string, id: string): string {
+  return `${deploymentName.slice(0, 200)}.aegis-${createHash("sha256").update(id).digest("hex").slice(0, 16)}`;
+}
+
+export class KubeWorkloadActions implements WorkloadActions {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+
+  constructor(kubeConfig: KubeConfig, private readonly reportingInstance: string) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async patchDeployment(namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<WriteOutcome> {
+    try {
+      await this.custom.patchNamespacedCustomObject({ group: "apps", version: "v1", namespace, plural: "deployments", name, body: ops }, jsonPatch);
+      return "done";
+    } catch (error) {
+      if (isNotFound(error)) return "gone";
+      if (isPreconditionFailure(error)) return "conflict";
+      throw new Error(`patching Deployment ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
+
+  async deletePod(namespace: string, pod: PodView): Promise<WriteOutcome> {
+    try {
+      await this.core.deleteNamespacedPod({ namespace, name: pod.name, body: { preconditions: { uid: pod.uid, resourceVersion: pod.resourceVersion } } });
+      return "done";
+    } catch (error) {
+      if (isNotFound(error)) return "gone";
+      if (isPreconditionFailure(error)) return "conflict";
+      throw new Error(`deleting Pod ${namespace}/${pod.name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
+
+  async emitEvent(deployment: DeploymentView, event: HealingEvent): Promise<void> {
+    const now = new Date();
+    const { namespace, name, uid } = deployment;
+    try {
+      await this.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name: healingEventName(name, event.id), namespace },
+          involvedObject: { apiVersion: "apps/v1", kind: "Deployment", name, namespace, uid, resourceVersion: deployment.resourceVersion },
+          type: event.type,
+          reason: event.reason,
+          message: event.message.slice(0, 1024),
+          source: { component: REPORTING_COMPONENT },
+          reportingComponent: REPORTING_COMPONENT,
+          reportingInstance: this.reportingInstance,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    } catch (error) {
+      if (isAlreadyExists(error)) return;
+      throw new Error(`creating Event for Deployment ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
+}

@@ -1,0 +1,76 @@
+// What is wrong with a Deployment, from its status and the pods of its current ReplicaSet only
+// (pods of older ReplicaSets are on their way out and say nothing about the current template).
+import type { HealingSettings, HealingTuning } from "./settings.js";
+import { conditionOf, type DeploymentView, type PodView } from "./views.js";
+
+export type SymptomKind = "CrashLoop" | "FailedRollout" | "Unavailable";
+
+export interface Symptom {
+  readonly kind: SymptomKind;
+  readonly detail: string;
+}
+
+export interface SymptomInput {
+  readonly deployment: DeploymentView;
+  /** Pods of the current ReplicaSet. */
+  readonly pods: readonly PodView[];
+  readonly settings: HealingSettings;
+  readonly tuning: HealingTuning;
+  readonly now: Date;
+}
+
+const CRASH_LOOP_REASON = "CrashLoopBackOff";
+
+export function crashLoopingPods(pods: readonly PodView[], minRestarts: number): PodView[] {
+  return pods.filter((pod) => pod.deletingSince === undefined && (pod.restarts >= minRestarts || pod.waitingReasons.includes(CRASH_LOOP_REASON)));
+}
+
+function olderThan(since: Date | undefined, now: Date, ms: number): boolean {
+  return since !== undefined && now.getTime() - since.getTime() >= ms;
+}
+
+/** Terminating past their grace, lost with their node, or never ready: deleting them may help. */
+export function stuckPods(pods: readonly PodView[], tuning: HealingTuning, now: Date): PodView[] {
+  return pods.filter((pod) => {
+    if (pod.deletingSince !== undefined) return olderThan(pod.deletingSince, now, tuning.stuckPodAfterMs);
+    if (pod.phase === "Unknown") return true;
+    return !pod.ready && pod.phase === "Pending" && olderThan(pod.createdAt, now, tuning.stuckPodAfterMs);
+  });
+}
+
+function crashLoop({ pods, settings }: SymptomInput): Symptom | undefined {
+  const minRestarts = settings.restart?.minRestarts ?? 5;
+  const looping = crashLoopingPods(pods, minRestarts);
+  if (looping.length === 0) return undefined;
+  const shown = looping.slice(0, 3).map((pod) => `${pod.name} (${pod.restarts} restarts${pod.waitingReasons.length ? `, ${pod.waitingReasons.join("/")}` : ""})`);
+  return { kind: "CrashLoop", detail: `${looping.length} pod(s) crash-looping: ${shown.join(", ")}` };
+}
+
+function failedRollout({ deployment }: SymptomInput): Symptom | undefined {
+  const progressing = conditionOf(deployment, "Progressing");
+  if (progressing?.status !== "False" || progressing.reason !== "ProgressDeadlineExceeded") return undefined;
+  return { kind: "FailedRollout", detail: `rollout of generation ${deployment.generation} exceeded its progress deadline` };
+}
+
+function unavailable({ deployment, tuning, now }: SymptomInput): Symptom | undefined {
+  const available = conditionOf(deployment, "Available");
+  if (deployment.replicas === 0 || available?.status !== "False" || !olderThan(available.since, now, tuning.unavailableAfterMs)) return undefined;
+  const minutes = Math.round((now.getTime() - (available.since?.getTime() ?? now.getTime())) / 60_000);
+  return { kind: "Unavailable", detail: `unavailable for ${minutes} min (${deployment.availableReplicas}/${deployment.replicas} available)` };
+}
+
+/** Symptoms in the order they are treated: the first one drives the decision. */
+export function detectSymptoms(input: SymptomInput): Symptom[] {
+  return [crashLoop(input), failedRollout(input), unavailable(input)].filter((symptom): symptom is Symptom => symptom !== undefined);
+}
+
+/** Rolled out and available: what ends an episode. */
+export function isHealthy(deployment: DeploymentView): boolean {
+  const available = conditionOf(deployment, "Available");
+  return (
+    deployment.observedGeneration >= deployment.generation &&
+    deployment.updatedReplicas >= deployment.replicas &&
+    deployment.availableReplicas >= deployment.replicas &&
+    available?.status !== "False"
+  );
+}

@@ -9,6 +9,9 @@ import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
 import { whoAmI } from "./adapters/kube/identity.js";
 import { loadKubeConfig } from "./adapters/kube/kube-config.js";
 import { buildWebhookConfiguration, ensureWebhookConfiguration, type WebhookEndpoint } from "./adapters/kube/webhook-configuration.js";
+import { registerBusMetrics } from "./bus/bus-metrics.js";
+import { createEventBus } from "./bus/create-event-bus.js";
+import { decisionHint } from "./bus/resource-hints.js";
 import { loadServeConfig, type ServeConfig } from "./config/serve-config.js";
 import { openEvidenceLedger } from "./evidence/open-ledger.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
@@ -16,9 +19,12 @@ import { createApiApp, type Readiness } from "./http/api-server.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { AegisMetrics } from "./observability/metrics.js";
 import { startControllers, type RunningControllers } from "./controllers/start.js";
-import { createCertificateAuthority, issueServingCertificate } from "./tls/certificates.js";
+import { createCertificateAuthority, issueServingCertificate, type ServingCertificate } from "./tls/certificates.js";
+import { CertificateRotator } from "./tls/rotation.js";
 import { createAdmissionHandler } from "./webhook/handler.js";
 import { WebhookServer } from "./webhook/server.js";
+import type { EventBus } from "./ports/bus.js";
+import { defaultIdentity } from "./runtime/leader-election.js";
 
 export interface RunningAegis {
   apiPort: number;
@@ -26,6 +32,10 @@ export interface RunningAegis {
   aegisUsername: string;
   ledger: EvidenceLedger;
   caches: KubeCaches;
+  /** Hints between replicas (Redis when REDIS_URL is set) and to live views. */
+  bus: EventBus;
+  /** This replica's Lease identity and bus origin. */
+  replica: string;
   stop(): Promise<void>;
 }
 
@@ -60,6 +70,9 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   const metrics = new AegisMetrics();
   const ledger = await openEvidenceLedger({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, failClosed: config.evidenceFailClosed, logger });
   metrics.observeEvidence(() => ledger.metrics);
+  const replica = defaultIdentity();
+  const bus = createEventBus(config.redisUrl, logger, replica);
+  registerBusMetrics(metrics.registry, () => bus.stats());
   const caches = createKubeCaches(kubeConfig, logger);
   caches.informers.forEach((informer) => informer.start());
   const extraApprovals = (): number => 0;
@@ -81,7 +94,8 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   });
   const endpoint = webhookEndpoint(config);
   const ca = await loadOrCreateCa(kubeConfig, config.namespace, () => createCertificateAuthority());
-  const serving = await issueServingCertificate(ca, servingHosts(config));
+  const issueServing = (): Promise<ServingCertificate> => issueServingCertificate(ca, servingHosts(config));
+  const serving = await issueServing();
   const webhook = new WebhookServer({
     host: config.webhookHost,
     port: config.webhookPort,
@@ -97,6 +111,8 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     },
   });
   const webhookPort = await webhook.listen();
+  const rotator = new CertificateRotator({ issue: issueServing, target: webhook, onError: (error) => logger.error({ err: error }, "renewing the webhook certificate failed; retrying") });
+  rotator.start(serving, Date.now());
 
   let webhookConfigured = endpoint === undefined;
   const readiness = (): Readiness => {
@@ -110,7 +126,10 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     policies: caches.policies,
     approvals: caches.approvals,
     auth,
-    appendDecision: (request, decision) => appendDecision(kubeConfig, request, decision),
+    appendDecision: async (request, decision) => {
+      await appendDecision(kubeConfig, request, decision);
+      await bus.publish(decisionHint(request, decision));
+    },
     extraApprovals,
     now,
     logger,
@@ -126,7 +145,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     logger.info({ outcome }, "ValidatingWebhookConfiguration ensured");
     webhookConfigured = true;
   }
-  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals });
+  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals, bus, replica });
   logger.info({ apiPort, webhookPort, user: identity.username }, "AEGIS is serving");
 
   return {
@@ -135,12 +154,16 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     aegisUsername: identity.username,
     ledger,
     caches,
+    bus,
+    replica,
     stop: async () => {
+      rotator.stop();
       await controllers.stop();
       await new Promise<void>((resolve) => apiServer.close(() => resolve()));
       apiServer.closeAllConnections();
       await webhook.close();
       await Promise.all(caches.informers.map((informer) => informer.stop()));
+      await bus.close();
       await ledger.close();
     },
   };

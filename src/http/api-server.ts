@@ -1,12 +1,21 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { z } from "zod";
 import type { ApprovalRequest, Decision } from "../api/v1alpha1/index.js";
-import { approverProblems, type Identity, type RequestPolicies } from "../approval/index.js";
+import type { Identity } from "../approval/index.js";
+import { githubWebhookHandler } from "../adapters/github/webhook.js";
+import type { SlackIdentityMap } from "../adapters/slack/identity-map.js";
+import { slackInteractionsHandler } from "../adapters/slack/interactions.js";
+import type { ReplayGuard } from "../adapters/slack/replay-guard.js";
+import { dashboardRouter } from "../dashboard/routes.js";
 import type { AccessReviewer, TokenAuthenticator } from "../ports/auth.js";
-import { approvalSettingsOf, type ObjectStore, type PolicySource } from "../ports/kube.js";
+import type { EventBus } from "../ports/bus.js";
+import type { ObjectStore, PolicySource } from "../ports/kube.js";
 import type { AegisMetrics } from "../observability/metrics.js";
-import { approvalView, type ApprovalView } from "./approval-view.js";
 import { FailedAuthThrottle } from "./auth-throttle.js";
+import { findRequest, recordDecision, viewOf, type DecisionDependencies } from "./decisions.js";
+import { ApiError } from "./errors.js";
+import { eventStreamHandler } from "./events-stream.js";
+import type { EvidenceReader } from "./evidence-reader.js";
 import { buildOpenApiDocument } from "./openapi.js";
 
 export interface Readiness {
@@ -24,25 +33,50 @@ export interface ApiDependencies {
   appendDecision: (request: ApprovalRequest, decision: Decision) => Promise<void>;
   extraApprovals: () => number;
   now: () => Date;
-  logger: { error(fields: Record<string, unknown>, message: string): void };
+  logger: ApiLogger;
   throttle?: FailedAuthThrottle;
+  /** Live updates for `GET /api/events` (server-sent events); absent: 404. */
+  bus?: EventBus;
+  /** Backs `GET /api/evidence?limit=N`; absent: 404. */
+  evidence?: EvidenceReader;
+  /** Backs `GET /api/security/status`; absent: 404 (the dashboard shows "not available"). */
+  securityStatus?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** `POST /slack/interactions`; absent: 404. */
+  slack?: SlackInteractionSettings;
+  /** `POST /github/webhook`; absent: 404. */
+  github?: { webhookSecret: string };
+  /** Serve the web dashboard at `/`. Default true. */
+  dashboard?: boolean;
 }
 
-const decisionBodySchema = z.object({ comment: z.string().max(2000).default("") }).strict();
+export interface ApiLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
+
+export interface SlackInteractionSettings {
+  signingSecret: string;
+  identities: SlackIdentityMap;
+  replay: ReplayGuard;
+  /** Only response URLs under this prefix are called back. Default `https://hooks.slack.com/`. */
+  responseUrlPrefix?: string;
+}
+
+const decisionBodySchema = z.object({ comment: z.string().max(2000).default(""), via: z.enum(["api", "web"]).default("api") }).strict();
 const phaseQuerySchema = z.enum(["Pending", "Approved", "Rejected", "Expired"]).optional();
-
-class ApiError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
+const evidenceLimitSchema = z.coerce.number().int().min(1).max(500).default(50);
+const RAW_BODY_LIMIT = "256kb";
 
 /** The REST API (DESIGN §4). Built without listening, so tests can drive it directly. */
 export function createApiApp(deps: ApiDependencies): express.Express {
   const app = express();
   const throttle = deps.throttle ?? new FailedAuthThrottle();
   app.disable("x-powered-by");
+  mountSignedWebhooks(app, deps);
   app.use(express.json({ limit: "64kb" }));
+  if (deps.dashboard !== false) app.use(dashboardRouter());
+  mountReadEndpoints(app, deps);
 
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });
@@ -76,20 +110,21 @@ export function createApiApp(deps: ApiDependencies): express.Express {
     res.json({ items: phase.data ? items.filter((item) => item.phase === phase.data) : items });
   });
   app.get("/api/approvals/:namespace/:name", (req, res) => {
-    res.json(viewOf(findRequest(deps, req.params.namespace, req.params.name), deps));
+    res.json(viewOf(findRequest(deps.approvals, req.params.namespace, req.params.name), deps));
+  });
+  app.get("/api/whoami", async (req, res) => {
+    const identity = await authenticate(req, deps, throttle);
+    res.json({ username: identity.username, groups: identity.groups });
   });
   app.post("/api/approvals/:namespace/:name/:action", async (req, res) => {
     const action = req.params.action;
     if (action !== "approve" && action !== "reject") throw new ApiError(404, "NotFound", "use /approve or /reject");
     const identity = await authenticate(req, deps, throttle);
     const body = decisionBodySchema.safeParse(req.body ?? {});
-    if (!body.success) throw new ApiError(400, "BadBody", `body must be {"comment": string}: ${body.error.issues[0]?.message ?? ""}`);
-    const request = findRequest(deps, req.params.namespace, req.params.name);
-    await authorize(identity, request, deps);
-    const decision: Decision = { user: identity.username, decision: action === "approve" ? "Approve" : "Reject", comment: body.data.comment, at: deps.now().toISOString(), via: "api" };
-    await deps.appendDecision(request, decision);
-    const updated = { ...request, spec: { ...request.spec, decisions: [...request.spec.decisions, decision] } };
-    res.json(viewOf(updated, deps));
+    if (!body.success) throw new ApiError(400, "BadBody", `body must be {"comment": string, "via"?: "api"|"web"}: ${body.error.issues[0]?.message ?? ""}`);
+    const decision = action === "approve" ? "Approve" : "Reject";
+    const input = { identity, namespace: req.params.namespace, name: req.params.name, decision, comment: body.data.comment, via: body.data.via } as const;
+    res.json(await recordDecision(input, decisionDeps(deps)));
   });
 
   app.use((_req, _res, next) => next(new ApiError(404, "NotFound", "no such endpoint")));
@@ -109,18 +144,39 @@ export function createApiApp(deps: ApiDependencies): express.Express {
   return app;
 }
 
-function requestPolicies(deps: ApiDependencies, request: ApprovalRequest): RequestPolicies {
-  return { settings: approvalSettingsOf(deps.policies, request.spec.policies), extraApprovals: deps.extraApprovals() };
+function decisionDeps(deps: ApiDependencies): DecisionDependencies {
+  return { policies: deps.policies, approvals: deps.approvals, auth: deps.auth, appendDecision: deps.appendDecision, extraApprovals: deps.extraApprovals, now: deps.now };
 }
 
-function viewOf(request: ApprovalRequest, deps: ApiDependencies): ApprovalView {
-  return approvalView(request, requestPolicies(deps, request), deps.now());
+/** Slack and GitHub sign the exact bytes they send, so these routes read the raw body. */
+function mountSignedWebhooks(app: express.Express, deps: ApiDependencies): void {
+  const raw = express.raw({ type: () => true, limit: RAW_BODY_LIMIT });
+  const slack = deps.slack;
+  if (slack) {
+    app.post(
+      "/slack/interactions",
+      raw,
+      slackInteractionsHandler({ ...slack, decisions: decisionDeps(deps), logger: deps.logger }),
+    );
+  }
+  if (deps.github) app.post("/github/webhook", raw, githubWebhookHandler({ secret: deps.github.webhookSecret, logger: deps.logger }));
 }
 
-function findRequest(deps: ApiDependencies, namespace: string | undefined, name: string | undefined): ApprovalRequest {
-  const request = deps.approvals.get(name ?? "", namespace);
-  if (!request) throw new ApiError(404, "NotFound", `ApprovalRequest ${namespace ?? ""}/${name ?? ""} not found`);
-  return request;
+function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
+  const { bus, evidence, securityStatus } = deps;
+  if (bus) app.get("/api/events", eventStreamHandler(bus));
+  if (evidence) {
+    app.get("/api/evidence", async (req, res) => {
+      const limit = evidenceLimitSchema.safeParse(req.query.limit);
+      if (!limit.success) throw new ApiError(400, "BadQuery", "limit must be an integer from 1 to 500");
+      res.json({ items: await evidence.latest(limit.data) });
+    });
+  }
+  if (securityStatus) {
+    app.get("/api/security/status", async (_req, res) => {
+      res.json(await securityStatus());
+    });
+  }
 }
 
 async function authenticate(req: Request, deps: ApiDependencies, throttle: FailedAuthThrottle): Promise<Identity> {
@@ -140,15 +196,4 @@ async function authenticate(req: Request, deps: ApiDependencies, throttle: Faile
     throw new ApiError(401, "Unauthenticated", "the bearer token was not accepted by the API server's TokenReview");
   }
   return identity;
-}
-
-async function authorize(identity: Identity, request: ApprovalRequest, deps: ApiDependencies): Promise<void> {
-  const namespace = request.metadata.namespace ?? "";
-  if (!(await deps.auth.canApprove(identity, namespace))) {
-    throw new ApiError(403, "Forbidden", `${identity.username} may not approve approvalrequests.aegis.valina.ai in namespace ${namespace} (needs verb "approve"; bind the aegis-approver ClusterRole)`);
-  }
-  const view = viewOf(request, deps);
-  if (view.phase !== "Pending") throw new ApiError(409, "NotPending", `the request is ${view.phase} and takes no more decisions`);
-  const problems = approverProblems(identity, request.spec.requester.username, requestPolicies(deps, request), request.spec.policies);
-  if (problems.length > 0) throw new ApiError(403, "NotAnApprover", problems.join("; "));
 }

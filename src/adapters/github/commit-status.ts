@@ -1,0 +1,55 @@
+import { Octokit } from "@octokit/rest";
+
+/** The status context AEGIS owns on a commit. */
+export const GITHUB_STATUS_CONTEXT = "aegis/approval";
+
+export type CommitState = "pending" | "success" | "failure" | "error";
+
+export interface CommitStatus {
+  state: CommitState;
+  description: string;
+  /** Link to the request's page in the dashboard; GitHub wants an absolute http(s) URL. */
+  targetUrl?: string;
+}
+
+/** Commit statuses (`POST /repos/{owner}/{repo}/statuses/{sha}`), the one GitHub call the notifier makes. */
+export interface CommitStatuses {
+  set(repository: string, sha: string, status: CommitStatus): Promise<void>;
+}
+
+export interface OctokitStatusOptions {
+  token: string;
+  /** Default https://api.github.com; GitHub Enterprise or a test server otherwise. */
+  baseUrl?: string;
+  context?: string;
+}
+
+const silentLog = { debug: (): void => undefined, info: (): void => undefined, warn: (): void => undefined, error: (): void => undefined };
+
+/** `CommitStatuses` through Octokit. */
+export class OctokitCommitStatuses implements CommitStatuses {
+  private readonly octokit: Octokit;
+  private readonly context: string;
+
+  constructor(options: OctokitStatusOptions) {
+    this.octokit = new Octokit({ auth: options.token, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), log: silentLog, userAgent: "aegis-approval" });
+    this.context = options.context ?? GITHUB_STATUS_CONTEXT;
+  }
+
+  async set(repository: string, sha: string, status: CommitStatus): Promise<void> {
+    const [owner = "", repo = ""] = repository.split("/");
+    try {
+      await this.octokit.rest.repos.createCommitStatus({
+        owner,
+        repo,
+        sha,
+        state: status.state,
+        context: this.context,
+        description: status.description.slice(0, 140),
+        ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
+      });
+    } catch (error) {
+      throw new Error(`GitHub commit status ${status.state} on ${repository}@${sha.slice(0, 12)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    }
+  }
+}

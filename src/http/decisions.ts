@@ -1,0 +1,91 @@
+import type { ApprovalRequest, Decision, DecisionChannel } from "../api/v1alpha1/index.js";
+import { approverProblems, type Identity, type RequestPolicies } from "../approval/index.js";
+import type { AccessReviewer } from "../ports/auth.js";
+import { approvalSettingsOf, type ObjectStore, type PolicySource } from "../ports/kube.js";
+import { approvalView, type ApprovalView } from "./approval-view.js";
+import { ApiError } from "./errors.js";
+
+/** What a decision path (REST API, dashboard, Slack) needs to record a decision for a user. */
+export interface DecisionDependencies {
+  policies: Pick<PolicySource<unknown>, "get">;
+  approvals: ObjectStore<ApprovalRequest>;
+  auth: AccessReviewer;
+  /** Writes the decision as AEGIS's service account; the webhook re-checks the rules. */
+  appendDecision: (request: ApprovalRequest, decision: Decision) => Promise<void>;
+  extraApprovals: () => number;
+  now: () => Date;
+  /** How long to wait for the cache before retrying a write that lost a race. Default 250 ms. */
+  retryDelayMs?: number;
+}
+
+export interface DecisionInput {
+  identity: Identity;
+  namespace: string;
+  name: string;
+  decision: Decision["decision"];
+  comment: string;
+  via: DecisionChannel;
+}
+
+export function requestPolicies(deps: Pick<DecisionDependencies, "policies" | "extraApprovals">, request: ApprovalRequest): RequestPolicies {
+  return { settings: approvalSettingsOf(deps.policies, request.spec.policies), extraApprovals: deps.extraApprovals() };
+}
+
+export function viewOf(request: ApprovalRequest, deps: Pick<DecisionDependencies, "policies" | "extraApprovals" | "now">): ApprovalView {
+  return approvalView(request, requestPolicies(deps, request), deps.now());
+}
+
+export function findRequest(approvals: ObjectStore<ApprovalRequest>, namespace: string, name: string): ApprovalRequest {
+  const request = approvals.get(name, namespace);
+  if (!request) throw new ApiError(404, "NotFound", `ApprovalRequest ${namespace}/${name} not found`);
+  return request;
+}
+
+/**
+ * The one decision path AEGIS itself writes through (API, dashboard, Slack): RBAC (verb
+ * `approve`), the request still Pending, the policies' approver rules, then the append. A write
+ * that fails while the cache has meanwhile seen a newer version of the request (another decision,
+ * a notification annotation) is checked and tried once more against that version.
+ */
+export async function recordDecision(input: DecisionInput, deps: DecisionDependencies): Promise<ApprovalView> {
+  let request = findRequest(deps.approvals, input.namespace, input.name);
+  await authorize(input.identity, request, deps);
+  const decision: Decision = { user: input.identity.username, decision: input.decision, comment: input.comment, at: deps.now().toISOString(), via: input.via };
+  try {
+    await deps.appendDecision(request, decision);
+  } catch (error) {
+    const fresher = await fresherVersion(request, deps);
+    if (!fresher) throw error;
+    request = fresher;
+    checkRules(input.identity, request, deps);
+    await deps.appendDecision(request, { ...decision, at: deps.now().toISOString() });
+  }
+  return viewOf({ ...request, spec: { ...request.spec, decisions: [...request.spec.decisions, decision] } }, deps);
+}
+
+async function fresherVersion(request: ApprovalRequest, deps: DecisionDependencies): Promise<ApprovalRequest | undefined> {
+  const { namespace = "", name = "", resourceVersion } = request.metadata;
+  const read = (): ApprovalRequest | undefined => {
+    const current = deps.approvals.get(name, namespace);
+    return current && current.metadata.resourceVersion !== resourceVersion ? current : undefined;
+  };
+  const now = read();
+  if (now) return now;
+  await new Promise((resolve) => setTimeout(resolve, deps.retryDelayMs ?? 250));
+  return read();
+}
+
+async function authorize(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): Promise<void> {
+  const namespace = request.metadata.namespace ?? "";
+  if (!(await deps.auth.canApprove(identity, namespace))) {
+    throw new ApiError(403, "Forbidden", `${identity.username} may not approve approvalrequests.aegis.valina.ai in namespace ${namespace} (needs verb "approve"; bind the aegis-approver ClusterRole)`);
+  }
+  checkRules(identity, request, deps);
+}
+
+function checkRules(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): void {
+  const view = viewOf(request, deps);
+  if (view.phase !== "Pending") throw new ApiError(409, "NotPending", `the request is ${view.phase} and takes no more decisions`);
+  const problems = approverProblems(identity, request.spec.requester.username, requestPolicies(deps, request), request.spec.policies);
+  if (problems.length > 0) throw new ApiError(403, "NotAnApprover", problems.join("; "));
+}

@@ -1,7 +1,9 @@
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { KubeAegisPolicyActions, KubeApprovalRequestActions } from "../adapters/kube/status-writers.js";
 import type { KubeCaches } from "../adapters/kube/caches.js";
+import { controllerForHint, publishingApprovalActions, publishingPolicyActions } from "../bus/resource-hints.js";
 import type { ServeConfig } from "../config/serve-config.js";
+import type { EventBus } from "../ports/bus.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { AegisMetrics } from "../observability/metrics.js";
 import { reconcileAegisPolicy } from "../reconcilers/aegis-policy.js";
@@ -24,6 +26,10 @@ export interface ControllerDependencies {
   identity: string;
   now: () => Date;
   extraApprovals: () => number;
+  /** The leader publishes transitions here and enqueues keys other replicas hint at. */
+  bus?: EventBus;
+  /** This replica's Lease identity (default: a fresh one); also the bus's origin. */
+  replica?: string;
 }
 
 export interface RunningControllers {
@@ -37,7 +43,7 @@ export interface RunningControllers {
  * Lease is released, so two terms never overlap within one process.
  */
 export function startControllers(deps: ControllerDependencies): RunningControllers {
-  const replica = defaultIdentity();
+  const replica = deps.replica ?? defaultIdentity();
   let running: Controller[] = [];
   const elector = new LeaderElector({
     api: deps.kubeConfig.makeApiClient(CoordinationV1Api),
@@ -64,13 +70,30 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
       if (controller.name === kind) controller.enqueue(key);
     }
   });
+  // This replica's informer already enqueues what it changed itself; hints from the others let
+  // the leader act before its own watch delivers the change.
+  const unsubscribe = deps.bus?.subscribe((message) => {
+    const kind = controllerForHint(message);
+    if (message.origin === replica || !kind) return;
+    for (const controller of running) {
+      if (controller.name === kind) controller.enqueue(message.key);
+    }
+  });
   elector.start();
-  return { elector, stop: () => elector.stop() };
+  return {
+    elector,
+    stop: async () => {
+      unsubscribe?.();
+      await elector.stop();
+    },
+  };
 }
 
 function buildControllers(deps: ControllerDependencies, replica: string): Controller[] {
-  const approvalActions = new KubeApprovalRequestActions(deps.kubeConfig, replica);
-  const policyActions = new KubeAegisPolicyActions(deps.kubeConfig);
+  const kubeApprovalActions = new KubeApprovalRequestActions(deps.kubeConfig, replica);
+  const kubePolicyActions = new KubeAegisPolicyActions(deps.kubeConfig);
+  const approvalActions = deps.bus ? publishingApprovalActions(kubeApprovalActions, deps.bus) : kubeApprovalActions;
+  const policyActions = deps.bus ? publishingPolicyActions(kubePolicyActions, deps.bus) : kubePolicyActions;
   const approvals = new Controller({
     name: "ApprovalRequest",
     workers: 2,

@@ -16,6 +16,8 @@ export interface RunningAegisProcess {
   apiUrl: string;
   webhookUrl: string;
   dataDir: string;
+  /** The child's process id (for fault tests that signal it). */
+  pid: number;
   logs(): string;
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -99,6 +101,7 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
     apiUrl,
     webhookUrl,
     dataDir,
+    pid: child.pid ?? -1,
     logs: () => output,
     stop: async (signal: NodeJS.Signals = "SIGTERM") => {
       if (child.exitCode === null) child.kill(signal);

@@ -143,8 +143,8 @@ describe("Services and PodDisruptionBudget", () => {
     const webhook = findObject<V1Service>(defaults, "Service", "aegis-webhook");
     expect(api.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([[8750, "http-api"]]);
     expect(webhook.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([[443, "https-webhook"]]);
-    const named = Object.fromEntries(container(deployment).ports?.map((p) => [p.name, p.containerPort]) ?? []);
-    expect(named["https-webhook"]).toBe(9443);
+    const webhookPort = container(deployment).ports?.find((p) => p.name === "https-webhook");
+    expect(webhookPort?.containerPort).toBe(9443);
     for (const service of [api, webhook]) expect(service.spec?.selector).toEqual(deployment.spec?.selector.matchLabels);
   });
 
@@ -174,8 +174,8 @@ async function deployRbac(): Promise<RbacFile> {
   const clusterRoles = new Map<string, V1ClusterRole>();
   const roles = new Map<string, V1Role>();
   for (const doc of docs) {
-    if (doc?.kind === "ClusterRole") clusterRoles.set(doc.metadata.name, doc as V1ClusterRole);
-    if (doc?.kind === "Role") roles.set(doc.metadata.name, doc as V1Role);
+    if (doc?.kind === "ClusterRole") clusterRoles.set(doc.metadata.name, doc);
+    if (doc?.kind === "Role") roles.set(doc.metadata.name, doc);
   }
   return { clusterRoles, roles };
 }
@@ -223,7 +223,7 @@ describe("RBAC", () => {
 });
 
 describe("namespaces", () => {
-  it.each([
+  it.each<[string, Record<string, string>]>([
     ["defaults", {}],
     ["cert-manager mode", { "webhook.certManager.enabled": "true", "serviceMonitor.enabled": "true", "networkPolicy.enabled": "true", "database.url": "postgres://db/aegis" }],
   ])("every namespaced object (%s) is in the release namespace, cluster-scoped ones have none", async (_name, set) => {

@@ -1,0 +1,39 @@
+import { severityRank, type Severity } from "./types.js";
+
+/**
+ * One threat per source per cooldown, unless it gets worse: a burst of 500 denials is one
+ * medium threat that becomes high, not 500 alerts.
+ */
+export class Cooldown {
+  private readonly last = new Map<string, { atMs: number; severity: Severity }>();
+
+  constructor(private readonly periodMs: number) {}
+
+  /** Whether to raise now; remembers that it did. */
+  allow(key: string, atMs: number, severity: Severity): boolean {
+    const previous = this.last.get(key);
+    const fresh = previous === undefined || atMs - previous.atMs >= this.periodMs || severityRank(severity) > severityRank(previous.severity);
+    if (fresh) this.last.set(key, { atMs, severity });
+    return fresh;
+  }
+}
+
+/** Timestamps within a trailing window, per key. */
+export class SlidingWindow {
+  private readonly stamps = new Map<string, number[]>();
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Adds one event and returns how many the key has in the window ending at `atMs`. */
+  add(key: string, atMs: number): number {
+    const kept = (this.stamps.get(key) ?? []).filter((stamp) => atMs - stamp < this.windowMs);
+    kept.push(atMs);
+    this.stamps.set(key, kept);
+    return kept.length;
+  }
+
+  /** The start of the current window (for ids): the oldest event still in it. */
+  firstOf(key: string): number | undefined {
+    return this.stamps.get(key)?.[0];
+  }
+}

@@ -1,0 +1,6 @@
+export * from "./types.js";
+export * from "./detectors.js";
+export * from "./detector.js";
+export * from "./evidence.js";
+export * from "./observation.js";
+export { createSecurityStatusRouter } from "./router.js";

@@ -1,0 +1,150 @@
+import express from "express";
+import type { AddressInfo } from "node:net";
+import { describe, expect, it } from "vitest";
+import { AegisMetrics } from "../../../src/observability/metrics.js";
+import {
+  createSecurityStatusRouter,
+  denialBurstDetector,
+  newRegistryDetector,
+  observationOf,
+  offHoursDetector,
+  privilegedBurstDetector,
+  rateAnomalyDetector,
+  threatEvidence,
+  ThreatDetector,
+  type AdmissionObservation,
+  type Threat,
+} from "../../../src/threats/index.js";
+
+const T0 = new Date("2026-03-03T10:00:00Z"); // a Tuesday, working hours
+
+function obs(overrides: Partial<AdmissionObservation> = {}, offsetMs = 0): AdmissionObservation {
+  return { at: new Date(T0.getTime() + offsetMs), user: "mallory", groups: ["developers"], namespace: "prod", kind: "Deployment", allowed: true, reason: "ChecksPassed", privileged: false, registries: ["ghcr.io/acme"], ...overrides };
+}
+
+describe("the threat detector", () => {
+  it("raises a threat for 50 denied requests from one user in a minute, in status() and in the metrics", async () => {
+    const metrics = new AegisMetrics({ defaultMetrics: false });
+    const raised: Threat[] = [];
+    const now = { value: T0 };
+    const detector = new ThreatDetector({
+      now: () => now.value,
+      onThreat: (threat) => {
+        raised.push(threat);
+        metrics.threats.inc({ severity: threat.severity });
+      },
+    });
+    for (let i = 0; i < 50; i += 1) {
+      now.value = new Date(T0.getTime() + i * 1_000);
+      detector.observe(obs({ allowed: false, reason: "PolicyViolation" }, i * 1_000));
+    }
+    const status = detector.status();
+    expect(status.observed).toBe(50);
+    expect(status.counts.high).toBeGreaterThanOrEqual(1);
+    expect(status.recent).toContainEqual(expect.objectContaining({ detector: "denial-burst", severity: "high", source: { type: "user", name: "mallory" } }));
+    expect(status.topSources[0]).toMatchObject({ type: "user", name: "mallory", highest: "high" });
+    expect(status.mode).toBe("lockdown");
+    expect(detector.extraApprovals()).toBe(1);
+    const highs = raised.filter((t) => t.severity === "high").length;
+    expect(await metrics.registry.metrics()).toMatch(new RegExp(`aegis_threats_total\\{severity="high"\\} ${highs}`));
+    expect(raised.filter((t) => t.detector === "denial-burst").map((t) => t.severity)).toEqual(["medium", "high"]);
+  });
+
+  it("ends an automatic lockdown after its period, keeps a manual one until cleared", () => {
+    const now = { value: T0 };
+    const modes: string[] = [];
+    const detector = new ThreatDetector({ now: () => now.value, lockdownMs: 60_000, onModeChange: (mode) => modes.push(mode) });
+    for (let i = 0; i < 30; i += 1) detector.observe(obs({ allowed: false }, i));
+    expect(detector.mode()).toBe("lockdown");
+    now.value = new Date(T0.getTime() + 61_000);
+    expect(detector.mode()).toBe("normal");
+    detector.setManualLockdown("incident 42");
+    now.value = new Date(T0.getTime() + 10 * 3_600_000);
+    expect(detector.status()).toMatchObject({ mode: "lockdown", lockdown: { manual: true, reason: "incident 42" }, extraApprovals: 1 });
+    detector.setManualLockdown(null);
+    expect(detector.mode()).toBe("normal");
+    expect(modes).toEqual(["lockdown", "normal", "lockdown", "normal"]);
+  });
+
+  it("serves GET /api/security/status", async () => {
+    const detector = new ThreatDetector({ now: () => T0 });
+    const app = express().use(createSecurityStatusRouter(detector));
+    const server = app.listen(0, "127.0.0.1");
+    await new Promise((resolve) => server.once("listening", resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/security/status`);
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ mode: "normal", counts: { low: 0, medium: 0, high: 0, critical: 0 }, recent: [] });
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe("detectors", () => {
+  it("denial bursts: nothing below the threshold, once per level per cooldown", () => {
+    const detect = denialBurstDetector({ windowMs: 60_000, levels: { medium: 5, high: 10 }, cooldownMs: 300_000 });
+    const results = Array.from({ length: 12 }, (_, i) => detect.observe(obs({ allowed: false }, i * 100)));
+    expect(results.map((r) => r.map((t) => t.severity).join())).toEqual(["", "", "", "", "medium", "", "", "", "", "high", "", ""]);
+    expect(detect.observe(obs({ allowed: true }, 2_000))).toEqual([]);
+    // Spread over more than the window, the same number of denials is no burst.
+    const slow = denialBurstDetector({ windowMs: 60_000, levels: { medium: 5 }, cooldownMs: 1 });
+    expect(Array.from({ length: 10 }, (_, i) => slow.observe(obs({ allowed: false }, i * 20_000))).flat()).toEqual([]);
+  });
+
+  it("privileged attempts: low at once, high when repeated", () => {
+    const detect = privilegedBurstDetector();
+    expect(detect.observe(obs({ privileged: true }))[0]?.severity).toBe("low");
+    const later = [1, 2, 3, 4].flatMap((i) => detect.observe(obs({ privileged: true }, i * 1_000)));
+    expect(later.map((t) => t.severity)).toEqual(["high"]);
+  });
+
+  it("rate anomalies: a user far above their usual rate", () => {
+    const detect = rateAnomalyDetector("user", { alpha: 0.2, zThreshold: 4, minPerMinute: 20, cooldownMs: 600_000 });
+    const quiet = Array.from({ length: 30 }, (_, minute) => [0, 1].flatMap((k) => detect.observe(obs({}, minute * 60_000 + k * 1_000)))).flat();
+    expect(quiet).toEqual([]);
+    const burst = Array.from({ length: 40 }, (_, i) => detect.observe(obs({}, 30 * 60_000 + i * 500))).flat();
+    expect(burst[0]).toMatchObject({ detector: "user-rate", source: { type: "user", name: "mallory" } });
+    expect(burst).toHaveLength(1);
+  });
+
+  it("namespace rate uses the namespace as the source", () => {
+    const detect = rateAnomalyDetector("namespace", { alpha: 0.2, zThreshold: 2, minPerMinute: 5, cooldownMs: 600_000 });
+    const threats = Array.from({ length: 6 }, (_, i) => detect.observe(obs({ user: `u${i}` }, i))).flat();
+    expect(threats[0]?.source).toEqual({ type: "namespace", name: "prod" });
+  });
+
+  it("off-hours activity: low, once an hour per user", () => {
+    const detect = offHoursDetector();
+    expect(detect.observe(obs())).toEqual([]);
+    const night = (ms: number): AdmissionObservation => ({ ...obs(), at: new Date(Date.parse("2026-03-03T23:30:00Z") + ms) });
+    expect(detect.observe(night(0))[0]).toMatchObject({ severity: "low", detector: "off-hours" });
+    expect(detect.observe(night(60_000))).toEqual([]);
+    expect(detect.observe({ ...obs(), at: new Date("2026-03-07T12:00:00Z") })).toHaveLength(1); // Saturday
+  });
+
+  it("registries never seen: silent while learning, then medium (high when privileged)", () => {
+    const detect = newRegistryDetector({ known: ["ghcr.io/acme/"], learningMs: 60_000 });
+    expect(detect.observe(obs({ registries: ["quay.io/learnt"] }))).toEqual([]);
+    expect(detect.observe(obs({ registries: ["ghcr.io/acme", "quay.io/learnt"] }, 120_000))).toEqual([]);
+    const [threat] = detect.observe(obs({ registries: ["evil.example.com/x"], privileged: true }, 121_000));
+    expect(threat).toMatchObject({ severity: "high", source: { type: "registry", name: "evil.example.com/x" } });
+    expect(detect.observe(obs({ registries: ["evil.example.com/x"] }, 122_000))).toEqual([]);
+  });
+});
+
+describe("gate glue", () => {
+  it("reads privilege and registries from the object", () => {
+    const object = { spec: { template: { spec: { hostNetwork: true, containers: [{ name: "a", image: "docker.io/library/nginx:1" }] } } } };
+    const observation = observationOf({ at: T0, user: "u", groups: [], namespace: "n", kind: "Deployment", object, allowed: false, reason: "PolicyViolation" });
+    expect(observation.privileged).toBe(true);
+    expect(observation.registries).toHaveLength(1);
+  });
+
+  it("makes one threat.detected record per threat id", () => {
+    const detect = denialBurstDetector({ windowMs: 60_000, levels: { medium: 1 }, cooldownMs: 1 });
+    const [threat] = detect.observe(obs({ allowed: false }));
+    if (!threat) throw new Error("no threat");
+    expect(threatEvidence(threat, "aegis")).toMatchObject({ id: threat.id, type: "threat.detected", subject: "user/mallory", data: { severity: "medium" } });
+  });
+});

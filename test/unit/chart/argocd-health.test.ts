@@ -25,7 +25,13 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 function luaString(text: string): string {
   // Decimal escapes for control characters; other bytes (UTF-8 included) go through as they are.
-  const escaped = text.replace(/[\\"]/g, (c) => `\\${c}`).replace(/[\x00-\x1f\x7f]/g, (c) => `\\${c.charCodeAt(0).toString().padStart(3, "0")}`);
+  let escaped = "";
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    if (char === "\\" || char === '"') escaped += `\\${char}`;
+    else if (code < 0x20 || code === 0x7f) escaped += `\\${code.toString().padStart(3, "0")}`;
+    else escaped += char;
+  }
   return `"${escaped}"`;
 }
 

@@ -36,6 +36,7 @@ textarea.comment { width: 100%; min-height: 44px; margin: 6px 0; font: inherit; 
 .actions { display: flex; gap: 8px; }
 table { width: 100%; border-collapse: collapse; font-size: 12px; }
 th, td { text-align: left; padding: 4px 6px; border-bottom: 1px solid var(--line); vertical-align: top; word-break: break-word; }
+td.phase { white-space: nowrap; }
 .phase-Approved { color: var(--ok); font-weight: 600; } .phase-Rejected { color: var(--bad); font-weight: 600; }
 .phase-Expired { color: var(--muted); font-weight: 600; } .phase-Pending { color: var(--warn); font-weight: 600; }
 ol.timeline { list-style: none; margin: 0; padding: 0; max-height: 360px; overflow: auto; font-size: 12px; }

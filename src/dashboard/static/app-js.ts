@@ -137,6 +137,7 @@ export const APP_JS = String.raw`"use strict";
     pending.forEach(function (item) { box.appendChild(pendingCard(item)); });
     var body = $("history").querySelector("tbody");
     clear(body);
+    if (!decided.length) body.appendChild(el("tr", {}, [el("td", { className: "empty", colspan: "5", text: "No decided requests yet." })]));
     decided.forEach(function (item) {
       var deciders = item.decisions.map(function (d) { return d.user + " (" + d.decision + " via " + d.via + ")"; }).join(", ");
       body.appendChild(el("tr", { "data-key": keyOf(item) }, [

@@ -1,0 +1,4 @@
+export * from "./model.js";
+export * from "./calibration.js";
+export * from "./history-reader.js";
+export * from "./report.js";

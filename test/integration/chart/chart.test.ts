@@ -6,6 +6,7 @@ import type { V1ClusterRole, V1Container, V1Deployment, V1PodDisruptionBudget, V
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { buildWebhookConfiguration } from "../../../src/adapters/kube/webhook-configuration.js";
+import { SERVE_OPTIONS } from "../../../src/config/serve-config.js";
 import { buildHelm, CLUSTER_SCOPED_KINDS, chartDir, findObject, helm, HELM_BUILD_TIMEOUT_MS, type KubeObject, renderChart, repoRoot } from "./helm.js";
 
 const NS = "aegis-system";
@@ -133,6 +134,29 @@ describe("the Deployment (defaults)", () => {
   it("sets no database, Redis, Slack or GitHub variables by default", () => {
     const names = c.env?.map((e) => e.name) ?? [];
     expect(names.filter((n) => /^(DATABASE_URL|REDIS_URL|SLACK_|GITHUB_)/.test(n))).toEqual([]);
+  });
+});
+
+/** `--flag` names `aegis serve` accepts, and the environment variables it reads. */
+const SERVE_FLAGS = new Set(SERVE_OPTIONS.map((option) => option.flag.split(" ")[0]));
+const SERVE_ENV = new Set<string>(SERVE_OPTIONS.map((option) => option.env));
+
+describe("the chart and `aegis serve` agree", () => {
+  it("every flag and AEGIS_*/DATABASE_URL/REDIS_URL variable the chart passes is one aegis serve knows", async () => {
+    const { objects } = await renderChart({ set: { "database.url": "postgres://db/aegis", "redis.url": "redis://redis:6379" } });
+    const c = container(findObject<V1Deployment>(objects, "Deployment", "aegis"));
+    const [command, ...rest] = c.args ?? [];
+    expect(command).toBe("serve");
+    for (const flag of rest.filter((arg) => arg.startsWith("--"))) expect(SERVE_FLAGS, flag).toContain(flag);
+    const env = (c.env ?? []).map((e) => e.name).filter((name) => /^(AEGIS_|DATABASE_URL$|REDIS_URL$)/.test(name));
+    expect(env.length).toBeGreaterThan(5);
+    for (const name of env) expect(SERVE_ENV, name).toContain(name);
+  });
+
+  // Turns itself on when `aegis serve` learns the flag cert-manager mode passes.
+  it.skipIf(!SERVE_FLAGS.has("--webhook-cert-dir"))("cert-manager mode's flags are ones aegis serve knows", () => {
+    const args = container(findObject<V1Deployment>(certManager, "Deployment", "aegis")).args ?? [];
+    for (const flag of args.filter((arg) => arg.startsWith("--"))) expect(SERVE_FLAGS, flag).toContain(flag);
   });
 });
 

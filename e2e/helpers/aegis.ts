@@ -110,6 +110,16 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
   };
 }
 
+/**
+ * The replica's identity (its Lease holderIdentity and event-bus origin), from the line
+ * `aegis serve` logs at info when it creates the bus; start it with AEGIS_LOG_LEVEL=info.
+ */
+export function replicaIdOf(aegis: RunningAegisProcess): string {
+  const match = /"replica":"([^"]+)"[^\n]*"msg":"event bus: /.exec(aegis.logs());
+  if (!match?.[1]) throw new Error(`no replica id in the logs of aegis at ${aegis.apiUrl} (is AEGIS_LOG_LEVEL info?):\n${aegis.logs().slice(-2000)}`);
+  return match[1];
+}
+
 /** Break-glass, as documented: without the configuration nothing calls the (stopped) webhook. */
 export async function removeWebhookConfiguration(): Promise<void> {
   await kubectl(["delete", "validatingwebhookconfiguration", "aegis", "--ignore-not-found"]);

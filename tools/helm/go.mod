@@ -1,3 +1,6 @@
+// helm for the chart's tests and local use (scripts/helm.sh builds helm.sh/helm/v3/cmd/helm from
+// this module, cached by the hash of go.mod, go.sum and tools.go). Bump the helm version here and
+// HELM_VERSION in scripts/helm.sh together, then `go mod tidy`.
 module github.com/valina-ai/aegis/tools/helm
 
 go 1.26.0

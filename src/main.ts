@@ -128,7 +128,8 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     auth,
     appendDecision: async (request, decision) => {
       await appendDecision(kubeConfig, request, decision);
-      await bus.publish(decisionHint(request, decision));
+      // A hint must not slow the decision down: publish never rejects, and a slow Redis is not worth waiting for.
+      void bus.publish(decisionHint(request, decision));
     },
     extraApprovals,
     now,

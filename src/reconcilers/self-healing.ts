@@ -22,6 +22,7 @@ import {
   rollbackCandidates,
   rollbackPatch,
   detectSymptoms,
+  isHealthy,
   type ApprovedChanges,
   type DeploymentView,
   type HealingDecision,
@@ -132,7 +133,7 @@ async function findRollbackTarget(deployment: DeploymentView, owned: readonly Re
 async function carryOut(decision: HealingDecision, ctx: HealingContext): Promise<{ requeueAfterMs?: number }> {
   switch (decision.kind) {
     case "none":
-      return decision.why === "no symptom" ? {} : { requeueAfterMs: POLL_MS };
+      return decision.why === "no symptom" && isHealthy(ctx.deployment) ? {} : { requeueAfterMs: POLL_MS };
     case "wait":
       return { requeueAfterMs: Math.max(100, decision.untilMs - ctx.now.getTime() + 50) };
     case "recover":

@@ -1,0 +1,119 @@
+// `npm run bench`: every benchmark, progress on stderr, and one JSON object on the last line of
+// stdout with each figure beside the baseline measured in the same run. Exits non-zero when a
+// part crashes (its entry then holds `error`); missed targets only show in `targetsMet`.
+// Environment: DATABASE_URL (loopback PostgreSQL; `bash scripts/services.sh up` is tried when
+// it is unset and nothing answers), AEGIS_BENCH_SECONDS (webhook, default 10 per server),
+// AEGIS_SOAK_SECONDS (default 120), AEGIS_SOAK_EVIDENCE (memory | pglite | postgres).
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { promisify } from "node:util";
+import pg from "pg";
+import { benchControllers, type ControllersBenchResult } from "./controllers.bench.js";
+import { benchEvidence, type EvidenceBenchResult } from "./evidence.bench.js";
+import { round } from "./lib/load.js";
+import { adminDatabaseUrl, assertLoopback } from "./lib/scratch-db.js";
+import { benchSoak, type SoakBenchResult } from "./soak.bench.js";
+import { benchWebhook, type WebhookBenchResult } from "./webhook.bench.js";
+
+const TARGETS = { webhookRatioAtLeast: 0.6, p99At200RpsMsAtMost: 10, rssMiBWith10kRequestsBelow: 256, soakErrors: 0 } as const;
+
+type Part<T> = T | { error: string };
+
+function log(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+async function timedPart<T>(name: string, run: () => Promise<T>): Promise<Part<T>> {
+  const started = performance.now();
+  log(`bench: ${name} …`);
+  try {
+    const result = await run();
+    log(`bench: ${name} done in ${round((performance.now() - started) / 1000, 1)} s`);
+    return result;
+  } catch (error) {
+    log(`bench: ${name} FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return { error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3_000 });
+  try {
+    await client.connect();
+    await client.query("SELECT 1");
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** Makes sure DATABASE_URL points at a reachable loopback PostgreSQL, starting it if needed. */
+async function ensureDatabase(): Promise<void> {
+  const url = adminDatabaseUrl();
+  assertLoopback(url);
+  if (await canConnect(url)) return;
+  if (process.env.DATABASE_URL !== undefined || !existsSync("scripts/services.sh")) {
+    throw new Error(`PostgreSQL at ${new URL(url).host} does not answer; run npm run services:up`);
+  }
+  log("bench: PostgreSQL does not answer; running scripts/services.sh up");
+  const { stdout } = await promisify(execFile)("bash", ["scripts/services.sh", "up"], { timeout: 300_000 });
+  const line = stdout.split("\n").find((text) => text.startsWith("DATABASE_URL="));
+  if (line) process.env.DATABASE_URL = line.slice("DATABASE_URL=".length).trim();
+  if (!(await canConnect(adminDatabaseUrl()))) throw new Error("PostgreSQL still does not answer after scripts/services.sh up");
+}
+
+function isOk<T extends object>(part: Part<T>): part is T {
+  return !("error" in part);
+}
+
+function targetsMet(webhook: Part<WebhookBenchResult>, controllers: Part<ControllersBenchResult>, soak: Part<SoakBenchResult>): Record<string, boolean> {
+  return {
+    webhookRatio: isOk(webhook) && webhook.ratio >= TARGETS.webhookRatioAtLeast,
+    webhookP99At200Rps: isOk(webhook) && webhook.p99At200RpsMs <= TARGETS.p99At200RpsMsAtMost,
+    controllersRss: isOk(controllers) && controllers.rssMiBWith10kRequests < TARGETS.rssMiBWith10kRequestsBelow,
+    soakErrors: isOk(soak) && soak.errors === TARGETS.soakErrors,
+  };
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const loadAvgStart = loadavg().map((value) => round(value, 2));
+  const database = await timedPart("PostgreSQL", async () => {
+    await ensureDatabase();
+    return {};
+  });
+  const webhook = await timedPart("webhook", () => benchWebhook({ log }));
+  const soak = await timedPart("soak", () => benchSoak({ log }));
+  const evidence: Part<EvidenceBenchResult> = isOk(database) ? await timedPart("evidence", () => benchEvidence()) : database;
+  if (isOk(evidence)) log(`evidence: ${JSON.stringify(evidence)}`);
+  const controllers = await timedPart("controllers", () => benchControllers({ log }));
+  const summary = {
+    webhook,
+    evidence,
+    controllers,
+    soak,
+    targetsMet: targetsMet(webhook, controllers, soak),
+    targets: TARGETS,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? "unknown",
+      memoryMiB: Math.round(totalmem() / 1024 / 1024),
+      node: process.version,
+      platform: `${process.platform}/${process.arch}`,
+      loadAvgStart,
+      loadAvgEnd: loadavg().map((value) => round(value, 2)),
+      seconds: round((performance.now() - started) / 1000, 1),
+    },
+  };
+  const crashed = [webhook, evidence, controllers, soak].some((part) => !isOk(part));
+  process.stdout.write(`${JSON.stringify(summary)}\n`);
+  process.exitCode = crashed ? 1 : 0;
+}
+
+main().catch((error: unknown) => {
+  log(`bench: crashed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exitCode = 1;
+});

@@ -42,6 +42,7 @@ td.phase { white-space: nowrap; }
 ol.timeline { list-style: none; margin: 0; padding: 0; max-height: 360px; overflow: auto; font-size: 12px; }
 ol.timeline li { display: grid; grid-template-columns: 60px 190px 170px 1fr; gap: 8px; padding: 3px 0; border-bottom: 1px dashed var(--line); }
 ol.timeline code { word-break: break-all; }
+ol.timeline li.empty { display: block; }
 ul.plain { list-style: none; padding: 0; margin: 0; font-size: 12px; }
 .empty { color: var(--muted); font-style: italic; }
 footer { padding: 8px 20px 20px; color: var(--muted); font-size: 12px; }

@@ -4,7 +4,7 @@
 // changes that). A mix of reviews: approved image updates, scale-only updates, an untrusted
 // image (denied by checks) and an unapproved image (denied, needs approval); every response is
 // parsed and its uid and `allowed` compared with the expectation. Server RSS is sampled after a
-// full GC once warmed up and at the end. Baseline, at the same time and rate: the no-op
+// full GC once warmed up, halfway and at the end. Baseline, at the same time and rate: the no-op
 // node:https AdmissionReview server.
 import { benchTls, ServerProcess } from "./lib/child.js";
 import { reviewTemplate, type ReviewKind } from "./lib/fixtures.js";
@@ -26,6 +26,8 @@ export interface SoakBenchResult {
   baselineRequests: number;
   baselineErrors: number;
   baselineRssGrowthMiB: number;
+  /** Growth over the second half only (GC'd samples): near 0 when the first half was warm-up, not a leak. */
+  rssGrowthSecondHalfMiB: number;
   rssStartMiB: number;
   rssEndMiB: number;
   heapGrowthMiB: number;
@@ -77,15 +79,21 @@ async function soak(databaseUrl: string, settings: Required<SoakBenchOptions>): 
         () => undefined,
       );
     }, TRACE_EVERY_MS);
+    let midpoint: Promise<ProcessSample> | undefined;
+    const halfway = setTimeout(() => {
+      midpoint = aegis.sample(true);
+    }, (settings.seconds * 1000) / 2);
     let seconds: number;
     try {
       [seconds] = await Promise.all([openLoop(aegisClient, settings.rate, settings.seconds * 1000, recorder), openLoop(baselineClient, settings.rate, settings.seconds * 1000, baselineRecorder)]);
     } finally {
       clearInterval(tracer);
+      clearTimeout(halfway);
     }
     const [aegisEnd, baselineEnd] = await Promise.all([aegis.sample(true), baseline.sample(true)]);
     trace.push(round(aegisEnd.rss / MiB, 1));
-    return summarize({ recorder, baselineRecorder, seconds, aegisStart, aegisEnd, baselineStart, baselineEnd, trace }, settings);
+    const aegisMid = (await midpoint) ?? aegisStart;
+    return summarize({ recorder, baselineRecorder, seconds, aegisStart, aegisMid, aegisEnd, baselineStart, baselineEnd, trace }, settings);
   } finally {
     aegisClient.close();
     baselineClient.close();
@@ -98,6 +106,7 @@ interface SoakMeasurements {
   baselineRecorder: Recorder;
   seconds: number;
   aegisStart: ProcessSample;
+  aegisMid: ProcessSample;
   aegisEnd: ProcessSample;
   baselineStart: ProcessSample;
   baselineEnd: ProcessSample;
@@ -114,6 +123,7 @@ function summarize(m: SoakMeasurements, settings: Required<SoakBenchOptions>): S
     baselineRequests: baselineSummary.requests,
     baselineErrors: baselineSummary.errors,
     baselineRssGrowthMiB: round((m.baselineEnd.rss - m.baselineStart.rss) / MiB, 1),
+    rssGrowthSecondHalfMiB: round((m.aegisEnd.rss - m.aegisMid.rss) / MiB, 1),
     rssStartMiB: round(m.aegisStart.rss / MiB, 1),
     rssEndMiB: round(m.aegisEnd.rss / MiB, 1),
     heapGrowthMiB: round((m.aegisEnd.heapUsed - m.aegisStart.heapUsed) / MiB, 1),
@@ -130,7 +140,7 @@ function summarize(m: SoakMeasurements, settings: Required<SoakBenchOptions>): S
     firstErrors: m.recorder.firstErrors,
   };
   settings.log(
-    `soak: ${result.requests} requests, ${result.errors} errors (baseline ${result.baselineErrors}); RSS ${result.rssStartMiB} → ${result.rssEndMiB} MiB (growth ${result.rssGrowthMiB}, baseline ${result.baselineRssGrowthMiB}); p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
+    `soak: ${result.requests} requests, ${result.errors} errors (baseline ${result.baselineErrors}); RSS ${result.rssStartMiB} → ${result.rssEndMiB} MiB (growth ${result.rssGrowthMiB}, second half ${result.rssGrowthSecondHalfMiB}, baseline ${result.baselineRssGrowthMiB}); p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms`,
   );
   return result;
 }

@@ -53,6 +53,8 @@ export interface WebhookBenchResult {
   /** Server CPU time per request during the closed-loop runs (ms): independent of the client. */
   cpuMsPerRequest: number;
   baselineCpuMsPerRequest: number;
+  /** baselineCpuMsPerRequest / cpuMsPerRequest: the ratio a server-bound run would show (the client cannot cap it). */
+  cpuRatio: number;
   errors: number;
   baselineErrors: number;
   concurrency: number;
@@ -212,6 +214,7 @@ function result(subjects: readonly Subject[], variants: readonly EvidenceMode[],
     p99At200RpsFromScheduleMs: aegis.openFromSchedule.summary(aegis.openSeconds).p99Ms,
     cpuMsPerRequest: aegis.cpuMsPerRequest(),
     baselineCpuMsPerRequest: baseline.cpuMsPerRequest(),
+    cpuRatio: round(baseline.cpuMsPerRequest() / aegis.cpuMsPerRequest(), 3),
     errors: aegis.errors(),
     baselineErrors: baseline.errors(),
     concurrency: settings.concurrency,

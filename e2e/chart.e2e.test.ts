@@ -60,7 +60,11 @@ describe("charts/aegis on a real kube-apiserver (server-side dry run)", () => {
   });
 
   it("accepts the cert-manager mode's objects, its ValidatingWebhookConfiguration included", async () => {
-    const { objects } = await renderChart({ namespace: NS, set: { "webhook.certManager.enabled": "true", "networkPolicy.enabled": "true", "database.url": "postgres://db/aegis" } });
+    const { objects } = await renderChart({
+      namespace: NS,
+      set: { "webhook.certManager.enabled": "true", "networkPolicy.enabled": "true", "database.url": "postgres://db/aegis" },
+      values: { slack: { enabled: true, existingSecret: "slack", users: { U0123ABCD: "alice;sre-leads" } }, github: { enabled: true, existingSecret: "github", webhookSecretKey: "webhook-secret" } },
+    });
     const known = objects.filter((o) => !FOREIGN_GROUPS.some((group) => o.apiVersion.startsWith(group)));
     expect(known.some((o) => o.kind === "ValidatingWebhookConfiguration")).toBe(true);
     expect(known.length).toBe(objects.length - 2); // the Issuer and the Certificate

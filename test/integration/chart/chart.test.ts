@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { buildWebhookConfiguration } from "../../../src/adapters/kube/webhook-configuration.js";
 import { SERVE_OPTIONS } from "../../../src/config/serve-config.js";
+import { INTEGRATION_ENV } from "../../../src/notify/integrations.js";
 import { buildHelm, CLUSTER_SCOPED_KINDS, chartDir, findObject, helm, HELM_BUILD_TIMEOUT_MS, type KubeObject, renderChart, repoRoot } from "./helm.js";
 
 const NS = "aegis-system";
@@ -151,6 +152,22 @@ describe("the chart and `aegis serve` agree", () => {
     const env = (c.env ?? []).map((e) => e.name).filter((name) => /^(AEGIS_|DATABASE_URL$|REDIS_URL$)/.test(name));
     expect(env.length).toBeGreaterThan(5);
     for (const name of env) expect(SERVE_ENV, name).toContain(name);
+  });
+
+  it("every Slack, GitHub and dashboard variable the chart sets (token mode) is one AEGIS reads", async () => {
+    const { objects } = await renderChart({
+      set: { "slack.enabled": "true", "slack.existingSecret": "s", "github.enabled": "true", "github.existingSecret": "g", "github.webhookSecretKey": "w", "github.apiUrl": "https://ghe.example.com/api/v3", dashboardUrl: "https://aegis.example.com" },
+    });
+    const names = (container(findObject<V1Deployment>(objects, "Deployment", "aegis")).env ?? []).map((e) => e.name).filter((n) => /^(SLACK_|GITHUB_|AEGIS_DASHBOARD_URL$)/.test(n));
+    expect(names.sort()).toEqual(["AEGIS_DASHBOARD_URL", "GITHUB_API_URL", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]);
+    for (const name of names) expect(Object.keys(INTEGRATION_ENV), name).toContain(name);
+  });
+
+  // Turns itself on when AEGIS learns to authenticate as a GitHub App.
+  it.skipIf(!Object.keys(INTEGRATION_ENV).includes("GITHUB_APP_ID"))("GitHub App variables are ones AEGIS reads", async () => {
+    const { objects } = await renderChart({ set: { "github.enabled": "true", "github.existingSecret": "g", "github.auth": "app" } });
+    const names = (container(findObject<V1Deployment>(objects, "Deployment", "aegis")).env ?? []).map((e) => e.name).filter((n) => n.startsWith("GITHUB_"));
+    for (const name of names) expect(Object.keys(INTEGRATION_ENV), name).toContain(name);
   });
 
   // Turns itself on when `aegis serve` learns the flag cert-manager mode passes.
@@ -351,6 +368,15 @@ describe("connections and integrations", () => {
     const token = await renderChart({ set: { "github.enabled": "true", "github.existingSecret": "gh" } });
     const tokenEnv = container(findObject<V1Deployment>(token.objects, "Deployment")).env ?? [];
     expect(tokenEnv.find((e) => e.name === "GITHUB_TOKEN")?.valueFrom?.secretKeyRef).toEqual({ name: "gh", key: "token" });
+  });
+
+  it("renders the Slack identity map aegis-slack-users when given users", async () => {
+    const none = await renderChart();
+    expect(none.objects.some((o) => o.kind === "ConfigMap")).toBe(false);
+    const { objects } = await renderChart({ namespace: NS, values: { slack: { users: { U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" } } } });
+    const map = findObject<{ metadata: { namespace: string }; data: Record<string, string> }>(objects, "ConfigMap", "aegis-slack-users");
+    expect(map.metadata.namespace).toBe(NS);
+    expect(map.data).toEqual({ U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" });
   });
 
   it("CRDs ship in crds/ (installed by helm before the templates)", async () => {

@@ -1,9 +1,11 @@
 // Runs helm (built from tools/helm by scripts/helm.sh) on charts/aegis and parses what it renders.
 // Shared by the chart's integration test and its e2e test (e2e/chart.e2e.test.ts).
 import { spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const chartDir = path.join(repoRoot, "charts", "aegis");
@@ -47,8 +49,10 @@ export async function buildHelm(): Promise<string> {
 export interface RenderOptions {
   release?: string;
   namespace?: string;
-  /** `--set KEY=VALUE` pairs. */
+  /** `--set KEY=VALUE` pairs (helm splits VALUE on commas: use `values` for those). */
   set?: Record<string, string>;
+  /** A values file (`-f`), written for this render. */
+  values?: Record<string, unknown>;
   includeCrds?: boolean;
 }
 
@@ -60,9 +64,19 @@ function setArgs(set: Record<string, string> = {}): string[] {
 export async function renderChart(options: RenderOptions = {}): Promise<{ text: string; objects: KubeObject[] }> {
   const args = ["template", options.release ?? "aegis", chartDir, "--namespace", options.namespace ?? "aegis-system", ...setArgs(options.set)];
   if (options.includeCrds) args.push("--include-crds");
-  const result = await helm(args);
-  if (result.code !== 0) throw new Error(`helm ${args.join(" ")} failed (exit ${result.code}):\n${result.stderr}`);
-  return { text: result.stdout, objects: parseObjects(result.stdout) };
+  const dir = options.values ? await mkdtemp(path.join(tmpdir(), "aegis-chart-")) : undefined;
+  try {
+    if (dir) {
+      const file = path.join(dir, "values.yaml");
+      await writeFile(file, stringify(options.values));
+      args.push("--values", file);
+    }
+    const result = await helm(args);
+    if (result.code !== 0) throw new Error(`helm ${args.join(" ")} failed (exit ${result.code}):\n${result.stderr}`);
+    return { text: result.stdout, objects: parseObjects(result.stdout) };
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
 }
 
 /** Every non-empty YAML document of a multi-document stream, as Kubernetes objects. */

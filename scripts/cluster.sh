@@ -34,7 +34,9 @@ STOP_TIMEOUT="${AEGIS_STOP_TIMEOUT:-15}"
 KUBE_VERSION=v1.36.3
 SERVICE_CIDR=10.0.0.0/24
 SA_ISSUER=https://kubernetes.default.svc.cluster.local
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kubectl)
+# Servers this script runs, and every binary it builds (kubectl of the same release too).
+COMPONENTS=(etcd kube-apiserver kube-controller-manager)
+BINARIES=("${COMPONENTS[@]}" kubectl)
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 
@@ -77,7 +79,7 @@ BUILD_LOG="$CACHE/build.log"
 
 binaries_present() {
   local c
-  for c in "${COMPONENTS[@]}"; do [ -x "$BIN/$c" ] || return 1; done
+  for c in "${BINARIES[@]}"; do [ -x "$BIN/$c" ] || return 1; done
 }
 
 build() {

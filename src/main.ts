@@ -48,6 +48,11 @@ export async function runServe(flags: Record<string, string | undefined>): Promi
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, "shutting down");
+    // Inside Kubernetes' 30 s grace period: a hung API server must not keep a stopped replica alive.
+    setTimeout(() => {
+      logger.error({ signal }, "shutdown did not finish in 20 s; exiting");
+      process.exit(1);
+    }, 20_000).unref();
     aegis.stop().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -62,7 +67,7 @@ export async function runServe(flags: Record<string, string | undefined>): Promi
 
 /** Starts every part of AEGIS; resolves once the webhook and API listen and caches synced. */
 export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig: KubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig })): Promise<RunningAegis> {
-  const identity = await whoAmI(kubeConfig);
+  const identity = await retryTransient(() => whoAmI(kubeConfig), "learning AEGIS's identity", logger);
   if (identity.groups.includes("system:masters")) {
     logger.warn({ user: identity.username }, "AEGIS runs as a cluster admin: changes made by this identity bypass the gate; give AEGIS its own service account");
   }
@@ -186,6 +191,20 @@ function servingHosts(config: ServeConfig): string[] {
     return [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, name];
   }
   return ["localhost", "127.0.0.1"];
+}
+
+/** Start-up calls retried while the API server is starting or briefly unreachable (1 minute). */
+async function retryTransient<T>(action: () => Promise<T>, what: string, logger: Logger): Promise<T> {
+  const deadline = Date.now() + 60_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      logger.warn({ err: error, attempt }, `${what} failed; retrying`);
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5_000, 250 * 2 ** attempt)));
+    }
+  }
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number, what: string): Promise<void> {

@@ -105,7 +105,10 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
     logs: () => output,
     stop: async (signal: NodeJS.Signals = "SIGTERM") => {
       if (child.exitCode === null) child.kill(signal);
+      // Never leave a replica behind: one that does not stop in 25 s is killed.
+      const killer = setTimeout(() => child.kill("SIGKILL"), 25_000);
       await exited;
+      clearTimeout(killer);
     },
   };
 }

@@ -21,8 +21,9 @@ import { AegisMetrics } from "./observability/metrics.js";
 import { startControllers, type RunningControllers } from "./controllers/start.js";
 import { createCertificateAuthority, issueServingCertificate, type ServingCertificate } from "./tls/certificates.js";
 import { CertificateRotator } from "./tls/rotation.js";
+import { readCertDir, watchCertDir } from "./tls/cert-dir.js";
 import { createAdmissionHandler } from "./webhook/handler.js";
-import { WebhookServer } from "./webhook/server.js";
+import { WebhookServer, type TlsMaterial } from "./webhook/server.js";
 import type { EventBus } from "./ports/bus.js";
 import { defaultIdentity } from "./runtime/leader-election.js";
 
@@ -97,14 +98,12 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
       for (const policy of decision.policies) metrics.policyDecisions.inc({ policy, decision: decision.allowed ? "allowed" : "denied" });
     },
   });
-  const endpoint = webhookEndpoint(config);
-  const ca = await loadOrCreateCa(kubeConfig, config.namespace, () => createCertificateAuthority());
-  const issueServing = (): Promise<ServingCertificate> => issueServingCertificate(ca, servingHosts(config));
-  const serving = await issueServing();
+  const certificates = await servingCertificates(config, kubeConfig, logger);
+  const endpoint = certificates.caBundlePem === undefined ? undefined : webhookEndpoint(config);
   const webhook = new WebhookServer({
     host: config.webhookHost,
     port: config.webhookPort,
-    tls: { key: serving.keyPem, cert: serving.certPem },
+    tls: certificates.tls,
     handler: async (request) => {
       if (!caches.hasSynced()) throw new Error("caches are not synced yet; retry shortly");
       return handler(request);
@@ -116,8 +115,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     },
   });
   const webhookPort = await webhook.listen();
-  const rotator = new CertificateRotator({ issue: issueServing, target: webhook, onError: (error) => logger.error({ err: error }, "renewing the webhook certificate failed; retrying") });
-  rotator.start(serving, Date.now());
+  const stopRenewing = certificates.keepCurrent(webhook);
 
   let webhookConfigured = endpoint === undefined;
   const readiness = (): Readiness => {
@@ -147,7 +145,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
 
   await waitFor(() => caches.hasSynced(), 60_000, "informer caches to sync");
   if (endpoint) {
-    const outcome = await ensureWebhookConfiguration(kubeConfig, buildWebhookConfiguration(endpoint, ca.certPem, config.namespace));
+    const outcome = await ensureWebhookConfiguration(kubeConfig, buildWebhookConfiguration(endpoint, certificates.caBundlePem ?? "", config.namespace));
     logger.info({ outcome }, "ValidatingWebhookConfiguration ensured");
     webhookConfigured = true;
   }
@@ -163,7 +161,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     bus,
     replica,
     stop: async () => {
-      rotator.stop();
+      stopRenewing();
       await controllers.stop();
       await new Promise<void>((resolve) => apiServer.close(() => resolve()));
       apiServer.closeAllConnections();
@@ -171,6 +169,42 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
       await Promise.all(caches.informers.map((informer) => informer.stop()));
       await bus.close();
       await ledger.close();
+    },
+  };
+}
+
+interface ServingCertificates {
+  tls: TlsMaterial;
+  /** The CA the webhook configuration must trust; undefined when someone else (cert-manager) manages it. */
+  caBundlePem: string | undefined;
+  /** Keeps the running server's certificate current; returns the function that stops doing so. */
+  keepCurrent(server: WebhookServer): () => void;
+}
+
+/**
+ * Either AEGIS's own CA (shared by replicas through a Secret) issuing a serving certificate it
+ * renews, or a certificate folder someone else maintains (--webhook-cert-dir, cert-manager).
+ */
+async function servingCertificates(config: ServeConfig, kubeConfig: KubeConfig, logger: Logger): Promise<ServingCertificates> {
+  const onError = (error: unknown): void => logger.error({ err: error }, "renewing the webhook certificate failed; retrying");
+  if (config.webhookCertDir) {
+    const directory = config.webhookCertDir;
+    return {
+      tls: await readCertDir(directory),
+      caBundlePem: undefined,
+      keepCurrent: (server) => watchCertDir(directory, (tls) => server.updateCertificate(tls), onError),
+    };
+  }
+  const ca = await loadOrCreateCa(kubeConfig, config.namespace, () => createCertificateAuthority());
+  const issue = (): Promise<ServingCertificate> => issueServingCertificate(ca, servingHosts(config));
+  const serving = await issue();
+  return {
+    tls: { key: serving.keyPem, cert: serving.certPem },
+    caBundlePem: ca.certPem,
+    keepCurrent: (server) => {
+      const rotator = new CertificateRotator({ issue, target: server, onError });
+      rotator.start(serving, Date.now());
+      return () => rotator.stop();
     },
   };
 }

@@ -7,6 +7,7 @@ import { z } from "zod";
 export const SERVE_OPTIONS = [
   { flag: "--webhook-url <url>", env: "AEGIS_WEBHOOK_URL", key: "webhookUrl", help: "URL the API server calls when AEGIS runs outside the cluster, e.g. https://127.0.0.1:9443" },
   { flag: "--webhook-service <ns/name>", env: "AEGIS_WEBHOOK_SERVICE", key: "webhookService", help: "Service the API server calls when AEGIS runs in the cluster" },
+  { flag: "--webhook-cert-dir <dir>", env: "AEGIS_WEBHOOK_CERT_DIR", key: "webhookCertDir", help: "serve tls.crt/tls.key from this folder (e.g. a cert-manager Secret), reloaded on change; AEGIS then manages neither its CA nor the webhook configuration" },
   { flag: "--webhook-port <port>", env: "AEGIS_WEBHOOK_PORT", key: "webhookPort", help: "HTTPS port of the admission webhook", default: "9443" },
   { flag: "--webhook-host <host>", env: "AEGIS_WEBHOOK_HOST", key: "webhookHost", help: "address the webhook listens on", default: "0.0.0.0" },
   { flag: "--api-port <port>", env: "AEGIS_API_PORT", key: "apiPort", help: "HTTP port of the REST API, dashboard and /metrics", default: "8750" },
@@ -27,6 +28,7 @@ export const serveConfigSchema = z
   .object({
     webhookUrl: z.url({ protocol: /^https$/, error: "--webhook-url must be an https:// URL" }).optional(),
     webhookService: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "--webhook-service must be NAMESPACE/NAME").optional(),
+    webhookCertDir: z.string().min(1).optional(),
     webhookPort: port,
     webhookHost: z.string().min(1),
     apiPort: port,

@@ -29,7 +29,23 @@ const policyViewSchema = z.object({
   ready: z.boolean(),
   message: z.string(),
 });
-const decisionBodySchema = z.object({ comment: z.string().max(2000).optional() });
+const decisionBodySchema = z.object({
+  comment: z.string().max(2000).optional(),
+  via: z.enum(["api", "web"]).optional().meta({ description: "recorded channel: web for the dashboard; default api" }),
+});
+const evidenceRecordSchema = z.object({
+  seq: z.number().int(),
+  id: z.string(),
+  time: z.string(),
+  type: z.string(),
+  subject: z.string(),
+  actor: z.string(),
+  data: z.record(z.string(), z.unknown()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+const identitySchema = z.object({ username: z.string(), groups: z.array(z.string()) });
+const slackReplySchema = z.object({ ok: z.boolean(), response_type: z.literal("ephemeral"), replace_original: z.boolean(), text: z.string() });
 
 const json = (schema: z.ZodType): unknown => ({ "application/json": { schema: z.toJSONSchema(schema, { target: "openapi-3.0", io: "output" }) } });
 const reply = (description: string, schema: z.ZodType): unknown => ({ description, content: json(schema) });
@@ -55,6 +71,44 @@ function decisionOperation(verb: string): unknown {
       "403": reply("not allowed to approve", errorSchema),
       "409": reply("the request is decided or changed meanwhile", errorSchema),
       "429": reply("too many failed authentications", errorSchema),
+    },
+  };
+}
+
+/** Endpoints of the dashboard, live updates, evidence and the Slack/GitHub integrations. */
+function integrationPaths(): Record<string, unknown> {
+  const unauthorized = reply("bad or missing signature", errorSchema);
+  return {
+    "/api/whoami": {
+      get: { summary: "the bearer token's identity (TokenReview)", security: [{ bearer: [] }], responses: { "200": reply("identity", identitySchema), "401": reply("no or invalid bearer token", errorSchema) } },
+    },
+    "/api/evidence": {
+      get: {
+        summary: "the newest evidence records, newest first",
+        parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } }],
+        responses: { "200": reply("records", z.object({ items: z.array(evidenceRecordSchema) })), "400": errors["400"] },
+      },
+    },
+    "/api/events": {
+      get: {
+        summary: "server-sent events: one event per bus hint, named by topic (approval, policy, evidence, threat, selfhealing), data {topic, key, data}",
+        responses: { "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } } },
+      },
+    },
+    "/api/security/status": { get: { summary: "threat status", responses: { "200": reply("status", z.record(z.string(), z.unknown())), "404": errors["404"] } } },
+    "/slack/interactions": {
+      post: {
+        summary: "Slack block actions (aegis_approve / aegis_reject, value NAMESPACE/NAME), signed with X-Slack-Signature; recorded via slack for the user mapped in ConfigMap aegis-slack-users",
+        requestBody: { required: true, content: { "application/x-www-form-urlencoded": { schema: { type: "object", properties: { payload: { type: "string" } }, required: ["payload"] } } } },
+        responses: { "200": reply("handled; the text is also posted to response_url", slackReplySchema), "400": errors["400"], "401": unauthorized, "409": reply("a replayed interaction", errorSchema), "503": reply("replay protection unavailable", errorSchema) },
+      },
+    },
+    "/github/webhook": {
+      post: {
+        summary: "GitHub webhook, signed with X-Hub-Signature-256; ping is answered, other events are logged",
+        requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
+        responses: { "200": { description: "ping" }, "202": { description: "event logged" }, "401": unauthorized },
+      },
     },
   };
 }
@@ -87,6 +141,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       "/api/approvals/{namespace}/{name}": { get: { summary: "one request", parameters: pathParams, responses: { "200": reply("the request", approvalViewSchema), ...errors } } },
       "/api/approvals/{namespace}/{name}/approve": { post: decisionOperation("Approve") },
       "/api/approvals/{namespace}/{name}/reject": { post: decisionOperation("Reject") },
+      ...integrationPaths(),
     },
   };
 }

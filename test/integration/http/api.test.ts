@@ -138,6 +138,13 @@ describe("read endpoints", () => {
   });
 });
 
+describe("OpenAPI document", () => {
+  it("lists the dashboard, evidence, event stream and integration endpoints", async () => {
+    const document = (await (await fetch(`${await start(setup())}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/api/whoami", "/api/evidence", "/api/events", "/api/security/status", "/slack/interactions", "/github/webhook"]));
+  });
+});
+
 describe("dashboard assets", () => {
   it("serves the page, script and stylesheet with their content types and a strict CSP", async () => {
     const base = await start(setup());

@@ -88,11 +88,23 @@ export class ThreatDetector {
     return this.lockdown ? "lockdown" : "normal";
   }
 
-  /** Operator override: a reason turns lockdown on until cleared; null clears any lockdown. */
+  /**
+   * Operator override, idempotent (call it on every change of its source): a reason holds
+   * lockdown on until cleared; null ends a manual lockdown and leaves an automatic one running.
+   */
   setManualLockdown(reason: string | null): void {
     const before = this.mode();
+    if (reason === null && !this.lockdown?.manual) return;
+    if (reason !== null && this.lockdown?.manual && this.lockdown.reason === reason) return;
     this.lockdown = reason === null ? null : { since: this.now(), until: null, reason, manual: true };
     this.announceMode(before, reason ?? "lockdown cleared by an operator");
+  }
+
+  /** Ends any lockdown, automatic or manual (an operator decided the threat is handled). */
+  clearLockdown(): void {
+    const before = this.mode();
+    this.lockdown = null;
+    this.announceMode(before, "lockdown cleared by an operator");
   }
 
   status(): SecurityStatus {

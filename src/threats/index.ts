@@ -4,3 +4,4 @@ export * from "./detector.js";
 export * from "./evidence.js";
 export * from "./observation.js";
 export { createSecurityStatusRouter } from "./router.js";
+export * from "./lockdown-annotation.js";

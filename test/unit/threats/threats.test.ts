@@ -1,9 +1,12 @@
 import express from "express";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
+import { aegisPolicySchema } from "../../../src/api/v1alpha1/index.js";
 import { AegisMetrics } from "../../../src/observability/metrics.js";
 import {
   createSecurityStatusRouter,
+  LOCKDOWN_ANNOTATION,
+  lockdownReasonFrom,
   denialBurstDetector,
   newRegistryDetector,
   observationOf,
@@ -61,9 +64,27 @@ describe("the threat detector", () => {
     detector.setManualLockdown("incident 42");
     now.value = new Date(T0.getTime() + 10 * 3_600_000);
     expect(detector.status()).toMatchObject({ mode: "lockdown", lockdown: { manual: true, reason: "incident 42" }, extraApprovals: 1 });
+    detector.setManualLockdown("incident 42");
     detector.setManualLockdown(null);
     expect(detector.mode()).toBe("normal");
     expect(modes).toEqual(["lockdown", "normal", "lockdown", "normal"]);
+  });
+
+  it("a manual clear leaves an automatic lockdown running; clearLockdown ends it", () => {
+    const detector = new ThreatDetector({ now: () => T0 });
+    for (let i = 0; i < 30; i += 1) detector.observe(obs({ allowed: false }, i));
+    detector.setManualLockdown(null);
+    expect(detector.mode()).toBe("lockdown");
+    detector.clearLockdown();
+    expect(detector.mode()).toBe("normal");
+  });
+
+  it("reads a manual lockdown from an AegisPolicy annotation", () => {
+    const policy = (name: string, annotations?: Record<string, string>) => ({
+      policy: aegisPolicySchema.parse({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name, ...(annotations ? { annotations } : {}) }, spec: { match: { kinds: ["Deployment"] } } }),
+    });
+    expect(lockdownReasonFrom([policy("a"), policy("b")])).toBeNull();
+    expect(lockdownReasonFrom([policy("b", { [LOCKDOWN_ANNOTATION]: "incident 7" }), policy("a")])).toBe("incident 7 (AegisPolicy b)");
   });
 
   it("serves GET /api/security/status", async () => {

@@ -9,6 +9,7 @@ import {
   lockdownReasonFrom,
   denialBurstDetector,
   newRegistryDetector,
+  observationFromDecision,
   observationOf,
   offHoursDetector,
   privilegedBurstDetector,
@@ -167,5 +168,16 @@ describe("gate glue", () => {
     const [threat] = detect.observe(obs({ allowed: false }));
     if (!threat) throw new Error("no threat");
     expect(threatEvidence(threat, "aegis")).toMatchObject({ id: threat.id, type: "threat.detected", subject: "user/mallory", data: { severity: "medium" } });
+  });
+});
+
+describe("the gate's onDecision payload", () => {
+  it("maps to an observation, inferring privilege from Pod Security violations", () => {
+    const decision = { at: T0, user: "u", groups: ["g"], namespace: "prod", kind: "Deployment", name: "web", operation: "UPDATE", allowed: false, reason: "PolicyViolation", policies: ["p"], violations: [{ policy: "p", check: "pss", rule: "privileged", message: "m" }], images: ["ghcr.io/acme/web:1", "ghcr.io/acme/api:2", "quay.io/x/y@sha256:abc"], riskScore: undefined };
+    const observation = observationFromDecision(decision);
+    expect(observation).toMatchObject({ user: "u", allowed: false, privileged: true });
+    expect(observation.registries).toHaveLength(2);
+    expect(observationFromDecision({ ...decision, violations: [] }).privileged).toBe(false);
+    expect(observationFromDecision({ ...decision, violations: [], privileged: true }).privileged).toBe(true);
   });
 });

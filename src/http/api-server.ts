@@ -50,9 +50,15 @@ export interface ApiDependencies {
 }
 
 export interface ApiLogger {
-  info(fields: Record<string, unknown>, message: string): void;
-  warn(fields: Record<string, unknown>, message: string): void;
   error(fields: Record<string, unknown>, message: string): void;
+  info?(fields: Record<string, unknown>, message: string): void;
+  warn?(fields: Record<string, unknown>, message: string): void;
+}
+
+/** The Slack and GitHub handlers log at info and warn too; a logger without them drops those lines. */
+function fullLogger(logger: ApiLogger): Required<ApiLogger> {
+  const drop = (): void => undefined;
+  return { error: (f, m) => logger.error(f, m), info: (f, m) => (logger.info ?? drop).call(logger, f, m), warn: (f, m) => (logger.warn ?? drop).call(logger, f, m) };
 }
 
 export interface SlackInteractionSettings {
@@ -89,7 +95,7 @@ export function createApiApp(deps: ApiDependencies): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.get("/api/v1/openapi.json", (_req, res) => {
-    res.json(buildOpenApiDocument());
+    res.json(buildOpenApiDocument({ events: !!deps.bus, evidence: !!deps.evidence, securityStatus: !!deps.securityStatus, slack: !!deps.slack, github: !!deps.github }));
   });
   app.get("/api/policies", (_req, res) => {
     const items = deps.policies.list().map(({ policy, compileError }) => ({
@@ -156,10 +162,10 @@ function mountSignedWebhooks(app: express.Express, deps: ApiDependencies): void 
     app.post(
       "/slack/interactions",
       raw,
-      slackInteractionsHandler({ ...slack, decisions: decisionDeps(deps), logger: deps.logger }),
+      slackInteractionsHandler({ ...slack, decisions: decisionDeps(deps), logger: fullLogger(deps.logger) }),
     );
   }
-  if (deps.github) app.post("/github/webhook", raw, githubWebhookHandler({ secret: deps.github.webhookSecret, logger: deps.logger }));
+  if (deps.github) app.post("/github/webhook", raw, githubWebhookHandler({ secret: deps.github.webhookSecret, logger: fullLogger(deps.logger) }));
 }
 
 function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {

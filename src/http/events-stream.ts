@@ -18,6 +18,10 @@ export function eventStreamHandler(bus: EventBus, options: EventStreamOptions = 
   const maxClients = options.maxClients ?? 200;
   let clients = 0;
   return (req, res) => {
+    if (!(req.get("accept") ?? "").includes("text/event-stream")) {
+      res.status(406).json({ error: "NotAcceptable", message: "GET /api/events is a server-sent event stream: send Accept: text/event-stream (EventSource does)" });
+      return;
+    }
     if (clients >= maxClients) {
       res.status(503).json({ error: "TooManyStreams", message: `at most ${maxClients} event streams at once` });
       return;

@@ -75,46 +75,67 @@ function decisionOperation(verb: string): unknown {
   };
 }
 
+/** Optional endpoints: a running server documents only those it mounted. */
+export interface ApiFeatures {
+  events: boolean;
+  evidence: boolean;
+  securityStatus: boolean;
+  slack: boolean;
+  github: boolean;
+}
+
+const ALL_FEATURES: ApiFeatures = { events: true, evidence: true, securityStatus: true, slack: true, github: true };
+
 /** Endpoints of the dashboard, live updates, evidence and the Slack/GitHub integrations. */
-function integrationPaths(): Record<string, unknown> {
+function integrationPaths(features: ApiFeatures): Record<string, unknown> {
   const unauthorized = reply("bad or missing signature", errorSchema);
-  return {
-    "/api/whoami": {
-      get: { summary: "the bearer token's identity (TokenReview)", security: [{ bearer: [] }], responses: { "200": reply("identity", identitySchema), "401": reply("no or invalid bearer token", errorSchema) } },
-    },
-    "/api/evidence": {
+  const all: Record<keyof ApiFeatures | "whoami", Record<string, unknown>> = {
+    whoami: { "/api/whoami": {
+      get: {
+        summary: "the bearer token's identity (TokenReview)",
+        security: [{ bearer: [] }],
+        responses: { "200": reply("identity", identitySchema), "401": reply("no or invalid bearer token", errorSchema), "429": reply("too many failed authentications", errorSchema) },
+      },
+    } },
+    evidence: { "/api/evidence": {
       get: {
         summary: "the newest evidence records, newest first",
         parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } }],
         responses: { "200": reply("records", z.object({ items: z.array(evidenceRecordSchema) })), "400": errors["400"] },
       },
-    },
-    "/api/events": {
+    } },
+    events: { "/api/events": {
       get: {
-        summary: "server-sent events: one event per bus hint, named by topic (approval, policy, evidence, threat, selfhealing), data {topic, key, data}",
-        responses: { "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } } },
+        summary: "server-sent events (send Accept: text/event-stream): one event per bus hint, named by topic (approval, policy, evidence, threat, selfhealing), data {topic, key, data}",
+        responses: {
+          "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+          "406": reply("the client does not accept text/event-stream", errorSchema),
+          "503": reply("too many open streams", errorSchema),
+        },
       },
-    },
-    "/api/security/status": { get: { summary: "threat status", responses: { "200": reply("status", z.record(z.string(), z.unknown())), "404": errors["404"] } } },
-    "/slack/interactions": {
+    } },
+    securityStatus: { "/api/security/status": { get: { summary: "threat status", responses: { "200": reply("status", z.record(z.string(), z.unknown())) } } } },
+    slack: { "/slack/interactions": {
       post: {
         summary: "Slack block actions (aegis_approve / aegis_reject, value NAMESPACE/NAME), signed with X-Slack-Signature; recorded via slack for the user mapped in ConfigMap aegis-slack-users",
         requestBody: { required: true, content: { "application/x-www-form-urlencoded": { schema: { type: "object", properties: { payload: { type: "string" } }, required: ["payload"] } } } },
         responses: { "200": reply("handled; the text is also posted to response_url", slackReplySchema), "400": errors["400"], "401": unauthorized, "409": reply("a replayed interaction", errorSchema), "503": reply("replay protection unavailable", errorSchema) },
       },
-    },
-    "/github/webhook": {
+    } },
+    github: { "/github/webhook": {
       post: {
         summary: "GitHub webhook, signed with X-Hub-Signature-256; ping is answered, other events are logged",
         requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
-        responses: { "200": { description: "ping" }, "202": { description: "event logged" }, "401": unauthorized },
+        responses: { "200": { description: "ping" }, "202": { description: "event logged" }, "400": errors["400"], "401": unauthorized },
       },
-    },
+    } },
   };
+  const enabled = (["events", "evidence", "securityStatus", "slack", "github"] as const).filter((feature) => features[feature]);
+  return Object.assign({}, all.whoami, ...enabled.map((feature) => all[feature])) as Record<string, unknown>;
 }
 
 /** The OpenAPI 3 document of the REST API, derived from the same zod schemas the code uses. */
-export function buildOpenApiDocument(): Record<string, unknown> {
+export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Record<string, unknown> {
   return {
     openapi: "3.0.3",
     info: { title: "AEGIS API", version: "v1" },
@@ -141,7 +162,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       "/api/approvals/{namespace}/{name}": { get: { summary: "one request", parameters: pathParams, responses: { "200": reply("the request", approvalViewSchema), ...errors } } },
       "/api/approvals/{namespace}/{name}/approve": { post: decisionOperation("Approve") },
       "/api/approvals/{namespace}/{name}/reject": { post: decisionOperation("Reject") },
-      ...integrationPaths(),
+      ...integrationPaths(features),
     },
   };
 }

@@ -118,7 +118,8 @@ describe("read endpoints", () => {
     const h = setup();
     const base = await start(h);
     const controller = new AbortController();
-    const response = await fetch(`${base}/api/events`, { signal: controller.signal });
+    expect((await fetch(`${base}/api/events`)).status).toBe(406);
+    const response = await fetch(`${base}/api/events`, { signal: controller.signal, headers: { accept: "text/event-stream" } });
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const reader = response.body?.getReader();
     if (!reader) throw new Error("no body");
@@ -139,9 +140,15 @@ describe("read endpoints", () => {
 });
 
 describe("OpenAPI document", () => {
-  it("lists the dashboard, evidence, event stream and integration endpoints", async () => {
-    const document = (await (await fetch(`${await start(setup())}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> };
-    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(["/api/whoami", "/api/evidence", "/api/events", "/api/security/status", "/slack/interactions", "/github/webhook"]));
+  it("lists the optional endpoints this server mounted, and only those", async () => {
+    const paths = async (h: Harness): Promise<string[]> => Object.keys(((await (await fetch(`${await start(h)}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> }).paths);
+    const plain = await paths(setup());
+    expect(plain).toEqual(expect.arrayContaining(["/api/whoami", "/api/evidence", "/api/events"]));
+    expect(plain).not.toContain("/slack/interactions");
+    expect(plain).not.toContain("/api/security/status");
+    await close?.();
+    const full = harness({ github: { webhookSecret: "s" }, securityStatus: () => ({}) });
+    expect(await paths(full)).toEqual(expect.arrayContaining(["/api/security/status", "/github/webhook"]));
   });
 });
 

@@ -76,6 +76,8 @@ export interface SelfHealingDependencies {
   now: () => Date;
   actor: string;
   tuning?: HealingTuning;
+  /** Told of each announced step (e.g. to publish a `selfhealing` bus hint). Must not throw. */
+  onStep?: (step: { namespace: string; name: string; entry: HistoryEntry; dryRun: boolean }) => void;
   /** Step ids this process has announced: one Set per leadership term (a new leader re-announces, idempotently). */
   announced: Set<string>;
 }
@@ -219,6 +221,7 @@ async function announce(ctx: HealingContext, entry: HistoryEntry, facts: Record<
   const prefix = dryRun ? "[dry run] would " : "";
   await deps.actions.emitEvent(deployment, { id, type: kind.type, reason: kind.reason, message: `${prefix}${entry.action}: ${entry.detail ?? entry.reason} (policy ${ctx.settings.policy})` });
   deps.announced.add(id);
+  deps.onStep?.({ namespace: deployment.namespace, name: deployment.name, entry, dryRun });
 }
 
 /** A step written by a previous leader that died before announcing it is announced now. */

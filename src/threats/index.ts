@@ -5,3 +5,4 @@ export * from "./evidence.js";
 export * from "./observation.js";
 export { createSecurityStatusRouter } from "./router.js";
 export * from "./lockdown-annotation.js";
+export * from "./wiring.js";

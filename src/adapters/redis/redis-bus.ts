@@ -93,8 +93,10 @@ export class RedisBus implements ObservableEventBus {
       autoResubscribe: false,
       autoResendUnfulfilledCommands: false,
     } satisfies RedisOptions;
-    this.publisher = new Redis(options.url, { ...common, connectionName: `aegis-pub-${this.replicaId}` });
-    this.subscriber = new Redis(options.url, { ...common, connectionName: `aegis-sub-${this.replicaId}` });
+    // CLIENT SETNAME refuses spaces; the name only helps `CLIENT LIST` readers find AEGIS.
+    const clientName = this.replicaId.replace(/[^\w.:-]/g, "_");
+    this.publisher = new Redis(options.url, { ...common, connectionName: `aegis-pub-${clientName}` });
+    this.subscriber = new Redis(options.url, { ...common, connectionName: `aegis-sub-${clientName}` });
     this.watch(this.publisher, "publisher", redactRedisUrl(options.url));
     this.watch(this.subscriber, "subscriber", redactRedisUrl(options.url));
     this.subscriber.on("ready", () => void this.subscribeChannel());

@@ -105,6 +105,12 @@ describe("RedisBus on a running Redis", () => {
     expect(logger.lines.filter((line) => line.message.includes("malformed"))).toHaveLength(1);
   });
 
+  it("connects whatever characters the replica id holds", async () => {
+    const odd = bus(sharedUrl, channelFor(), "host name/1 ✓");
+    await odd.whenSubscribed();
+    await until(() => (odd.stats().connected ? true : undefined), "the publisher to be ready");
+  });
+
   it("a throwing subscriber does not stop delivery to the others", async () => {
     const channel = channelFor();
     const a = bus(sharedUrl, channel, "replica-a");

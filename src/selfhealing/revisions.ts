@@ -43,13 +43,16 @@ export interface RevisionCandidate {
   readonly changeHash: string;
 }
 
-/** Older revisions than the current one, newest first, with the changeHash each would restore. */
+/**
+ * Older revisions, newest first, with the changeHash each would restore. Revisions of the
+ * current change are left out: a ReplicaSet that differs only by a restart stamp runs the same
+ * change, and "rolling back" to it would be one more restart, not a failover.
+ */
 export function rollbackCandidates(deployment: DeploymentView, owned: readonly ReplicaSetView[]): RevisionCandidate[] {
-  const current = currentReplicaSet(deployment, owned);
-  const currentTemplate = recordAt(deployment.raw, "spec", "template") ?? {};
+  const currentHash = computeChangeHash(deployment.raw);
   return owned
-    .filter((rs) => rs !== current && !sameTemplate(rs.template, currentTemplate))
-    .map((replicaSet) => ({ replicaSet, changeHash: changeHashWithTemplate(deployment, replicaSet.template) }));
+    .map((replicaSet) => ({ replicaSet, changeHash: changeHashWithTemplate(deployment, replicaSet.template) }))
+    .filter((candidate) => candidate.changeHash !== currentHash);
 }
 
 /** The newest candidate whose changeHash is approved: the rollback target, if any. */

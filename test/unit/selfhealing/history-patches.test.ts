@@ -61,4 +61,13 @@ describe("guarded patches", () => {
     expect(currentReplicaSet(d, [web3, web1])?.name).toBe("web-3");
     expect(rollbackCandidates(d, [web3, web1])).toEqual([{ replicaSet: web1, changeHash: hashFor("ghcr.io/acme/web:1") }]);
   });
+
+  it("never offers a revision of the current change (one that differs only by a restart stamp)", () => {
+    const restarted = deployment();
+    const template = (restarted.raw["spec"] as { template: { metadata: Record<string, unknown> } }).template;
+    template.metadata["annotations"] = { "kubectl.kubernetes.io/restartedAt": "2026-03-02T09:00:00Z" };
+    const sameChange = replicaSet("web-3", 3, "ghcr.io/acme/web:3");
+    const older = replicaSet("web-1", 1, "ghcr.io/acme/web:1");
+    expect(rollbackCandidates(restarted, [sameChange, older]).map((c) => c.replicaSet.name)).toEqual(["web-1"]);
+  });
 });

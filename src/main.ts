@@ -16,6 +16,10 @@ import { loadServeConfig, type ServeConfig } from "./config/serve-config.js";
 import { openEvidenceLedger } from "./evidence/open-ledger.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
+import { evidenceReaderFromStore } from "./http/evidence-reader.js";
+import { buildIntegrations, loadIntegrationSettings } from "./notify/integrations.js";
+import { KubeNotificationMarks } from "./notify/kube-marks.js";
+import { createNotifier } from "./notify/notifier.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { AegisMetrics } from "./observability/metrics.js";
 import { startControllers, type RunningControllers } from "./controllers/start.js";
@@ -123,6 +127,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     return { ready: Object.values(checks).every(Boolean), checks };
   };
   const auth = new KubeAuth(kubeConfig);
+  const integrations = buildIntegrations({ settings: loadIntegrationSettings(process.env), kubeConfig, namespace: config.namespace, redisUrl: config.redisUrl });
   const api = createApiApp({
     readiness,
     metrics,
@@ -137,6 +142,9 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     extraApprovals,
     now,
     logger,
+    bus,
+    evidence: evidenceReaderFromStore(ledger.store),
+    ...integrations.api,
   });
   const apiServer: Server = await new Promise((resolve, reject) => {
     const server = api.listen(config.apiPort, config.apiHost, () => resolve(server)).once("error", reject);
@@ -150,6 +158,21 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     webhookConfigured = true;
   }
   const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals, bus, replica });
+  const notifier = createNotifier({
+    approvals: caches.approvals,
+    policies: caches.policies,
+    ...integrations.notifier,
+    marks: new KubeNotificationMarks(kubeConfig),
+    isLeader: () => controllers.elector.isLeader(),
+    bus,
+    extraApprovals,
+    now,
+    logger,
+  });
+  notifier.start();
+  caches.onChange((kind, object) => {
+    if (kind === "ApprovalRequest") notifier.enqueue(`${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`);
+  });
   logger.info({ apiPort, webhookPort, user: identity.username }, "AEGIS is serving");
 
   return {
@@ -162,12 +185,14 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     replica,
     stop: async () => {
       stopRenewing();
+      await notifier.stop();
       await controllers.stop();
       await new Promise<void>((resolve) => apiServer.close(() => resolve()));
       apiServer.closeAllConnections();
       await webhook.close();
       await Promise.all(caches.informers.map((informer) => informer.stop()));
       await bus.close();
+      await integrations.close();
       await ledger.close();
     },
   };

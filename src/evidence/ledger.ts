@@ -97,6 +97,11 @@ export class EvidenceLedger implements EvidenceRecorder {
     return this.options.signingKey.publicKeyPem;
   }
 
+  /** The store, for read-only views (GET /api/evidence). */
+  get store(): EvidenceStore {
+    return this.options.store;
+  }
+
   get keyId(): string {
     return this.options.signingKey.keyId;
   }

@@ -1,0 +1,21 @@
+// The REST API with every optional endpoint mounted, on in-memory ports, for schemathesis to fuzz
+// from its own OpenAPI document. Usage: node --import tsx test/integration/http/fuzz-server.ts PORT
+import { MemoryReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
+import { StaticSlackIdentityMap } from "../../../src/adapters/slack/identity-map.js";
+import { approvalRequest, harness } from "./fakes.js";
+
+const port = Number(process.argv[2] ?? 0);
+const { approvals, auth, deps } = harness({
+  securityStatus: () => ({ mode: "normal", counts: { low: 0, medium: 0, high: 0, critical: 0 } }),
+  slack: { signingSecret: "fuzz-signing-secret", identities: new StaticSlackIdentityMap({ U1: "alice;sre-leads" }), replay: new MemoryReplayGuard() },
+  github: { webhookSecret: "fuzz-webhook-secret" },
+});
+approvals.put(approvalRequest("deployment-web-3f2a9c1b0d", { namespace: "prod" }));
+auth.tokens.set("alice-token", { username: "alice", groups: ["sre-leads"] });
+auth.approvers.add("alice");
+
+const { createApiApp } = await import("../../../src/http/api-server.js");
+const server = createApiApp(deps).listen(port, "127.0.0.1", () => {
+  const address = server.address();
+  console.log(`listening ${typeof address === "object" && address ? address.port : port}`);
+});

@@ -48,6 +48,17 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+/** A bad URL is a configuration error: fail at start-up, naming it without its credentials. */
+function assertRedisUrl(url: string): void {
+  try {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") throw new Error(`unsupported protocol ${parsed.protocol}`);
+  } catch (error) {
+    const shown = url.replace(/\/\/[^@/]*@/, "//***@");
+    throw new Error(`Redis URL ${shown} is not valid: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
 type ConnectionRole = "publisher" | "subscriber";
 
 /**
@@ -80,6 +91,7 @@ export class RedisBus implements ObservableEventBus {
   private counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
 
   constructor(options: RedisBusOptions) {
+    assertRedisUrl(options.url);
     this.replicaId = options.replicaId;
     this.channel = options.channel ?? DEFAULT_BUS_CHANNEL;
     this.logger = options.logger ?? silentLogger;

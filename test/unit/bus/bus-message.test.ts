@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { reconnectDelayMs, redactRedisUrl } from "../../../src/adapters/redis/redis-bus.js";
+import { reconnectDelayMs, redactRedisUrl, RedisBus } from "../../../src/adapters/redis/redis-bus.js";
 import { decodeBusMessage, deliverToHandlers, encodeBusMessage, MAX_BUS_MESSAGE_BYTES } from "../../../src/bus/bus-message.js";
 import { createEventBus } from "../../../src/bus/create-event-bus.js";
 import { InProcessBus } from "../../../src/bus/in-process-bus.js";
@@ -53,6 +53,11 @@ describe("reconnect backoff", () => {
     expect([1, 2, 3, 4, 5, 6, 7, 100, 10_000].map(noJitter)).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
     expect(reconnectDelayMs(100, {}, () => 0.999)).toBeLessThanOrEqual(6000);
     expect(reconnectDelayMs(1, {}, () => 0.5)).toBe(110);
+  });
+
+  it("refuses an unusable URL at construction, without its password", () => {
+    expect(() => new RedisBus({ url: "redis://user:secret@127.0.0.1:99999", replicaId: "r" })).toThrow(/Redis URL redis:\/\/\*\*\*@127.0.0.1:99999 is not valid/);
+    expect(() => new RedisBus({ url: "http://127.0.0.1:6379", replicaId: "r" })).toThrow(/unsupported protocol http:/);
   });
 
   it("keeps credentials out of logged URLs", () => {

@@ -195,6 +195,11 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
     }
     // The leader reconciles the transition into status, once.
     await eventually(async () => ((await kubectl(["get", "areq", name, "-n", ns, "-o", "jsonpath={.status.phase}"])).stdout === "Approved" ? true : undefined), "status.phase Approved");
+    // Hints crossed Redis both ways: the follower's decision to the leader, the leader's transitions to the follower.
+    for (const replica of [leader, follower]) {
+      await eventually(async () => ((await metric(replica, "aegis_bus_received_total")) ?? 0) > 0 ? true : undefined, "hints from the other replica");
+      expect(await metric(replica, "aegis_bus_malformed_total")).toBe(0);
+    }
   });
 
   let duringOutage = "";

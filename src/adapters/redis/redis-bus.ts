@@ -22,6 +22,12 @@ export interface RedisBusOptions {
   readonly publishTimeoutMs?: number;
   /** Default 5 s; a down Redis then costs one failed attempt per backoff step, not a hang. */
   readonly connectTimeoutMs?: number;
+  /**
+   * The subscriber PINGs this often and reconnects when a PING (or a publish) gets no reply
+   * within the timeout: a connection that died silently (a partition, a NAT that forgot it)
+   * would otherwise lose every hint until TCP keep-alive notices, minutes later. Default 10 s.
+   */
+  readonly heartbeatMs?: number;
   readonly random?: () => number;
 }
 
@@ -61,6 +67,11 @@ function assertRedisUrl(url: string): void {
 
 type ConnectionRole = "publisher" | "subscriber";
 
+/** ioredis rejects a command that outlived `commandTimeout` with this message. */
+function isTimeout(error: unknown): boolean {
+  return error instanceof Error && /timed out/i.test(error.message);
+}
+
 /**
  * An EventBus over Redis pub/sub (DESIGN §4, STYLE P9: hints only, at most once).
  *
@@ -88,6 +99,7 @@ export class RedisBus implements ObservableEventBus {
   private publishFailing = false;
   private closed = false;
   private lastMalformedLogAt = Number.NEGATIVE_INFINITY;
+  private readonly heartbeat: NodeJS.Timeout;
   private counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
 
   constructor(options: RedisBusOptions) {
@@ -116,6 +128,8 @@ export class RedisBus implements ObservableEventBus {
     this.subscriber.on("message", (channel: string, text: string) => {
       if (channel === this.channel) this.receive(text);
     });
+    this.heartbeat = setInterval(() => void this.checkSubscriber(), options.heartbeatMs ?? 10_000);
+    this.heartbeat.unref();
   }
 
   publish(message: BusMessage): Promise<void> {
@@ -153,6 +167,7 @@ export class RedisBus implements ObservableEventBus {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.closed = true;
+    clearInterval(this.heartbeat);
     this.handlers.clear();
     // disconnect(), not quit(): nothing is pending that is worth waiting for (hints only), and
     // quit() against an unreachable server would wait for a reply that never comes.
@@ -171,10 +186,23 @@ export class RedisBus implements ObservableEventBus {
       }
     } catch (error) {
       this.counts.publishFailures += 1;
+      if (isTimeout(error) && !this.closed) this.publisher.disconnect(true);
       if (!this.publishFailing) {
         this.publishFailing = true;
         this.logger.warn({ err: error, channel: this.channel, topic: message.topic, key: message.key }, "Redis bus: publish failed; hints reach this replica only until Redis is back");
       }
+    }
+  }
+
+  private async checkSubscriber(): Promise<void> {
+    if (this.closed || !this.subscribed) return;
+    try {
+      await this.subscriber.ping();
+    } catch (error) {
+      if (this.closed || !isTimeout(error)) return;
+      this.logger.warn({ err: error, channel: this.channel }, "Redis bus: the subscriber connection stopped answering; reconnecting");
+      this.subscribed = false;
+      this.subscriber.disconnect(true);
     }
   }
 

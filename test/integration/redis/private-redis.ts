@@ -13,6 +13,9 @@ export interface PrivateRedis {
   start(): Promise<void>;
   /** SIGKILL: the clients see the connection drop, as on a crash. */
   kill(): Promise<void>;
+  /** SIGSTOP / SIGCONT: the server keeps its sockets open but stops answering, like a partition. */
+  pause(): void;
+  resume(): void;
   remove(): Promise<void>;
 }
 
@@ -63,6 +66,7 @@ export async function createPrivateRedis(): Promise<PrivateRedis> {
     if (!running) return;
     child = undefined;
     if (running.exitCode === null) {
+      running.kill("SIGCONT");
       const exited = new Promise<void>((resolve) => running.once("exit", () => resolve()));
       running.kill("SIGKILL");
       await exited;
@@ -74,6 +78,8 @@ export async function createPrivateRedis(): Promise<PrivateRedis> {
     port,
     start,
     kill,
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     remove: async () => {
       await kill();
       await rm(dir, { recursive: true, force: true });

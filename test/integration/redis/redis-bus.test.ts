@@ -158,7 +158,7 @@ describe("RedisBus through a Redis outage", () => {
     await redis.start();
     await Promise.all([a.whenSubscribed(15_000), b.whenSubscribed(15_000)]);
     const resubscribedMs = performance.now() - restartedAt;
-    await until(() => (a.stats().connected ? true : undefined), "a's publisher to reconnect");
+    await until(() => (a.stats().connected && b.stats().connected ? true : undefined), "both to reconnect");
     await a.publish({ topic: "approval", key: "ns/after" });
     await b.publish({ topic: "policy", key: "after" });
     await until(() => (atB.some((m) => m.key === "ns/after") ? true : undefined), "a → b after the outage");
@@ -166,6 +166,31 @@ describe("RedisBus through a Redis outage", () => {
     expect(atB.filter((m) => m.key.startsWith("ns/during-"))).toHaveLength(0);
     expect(resubscribedMs).toBeLessThan(5000);
     expect(logger.lines.some((line) => line.message.includes("connected again"))).toBe(true);
+  });
+
+  it("reconnects when Redis stops answering on an open connection, and resumes when it answers again", async () => {
+    const channel = channelFor();
+    const logger = recordingLogger();
+    const options = { channel, backoff: fastBackoff, heartbeatMs: 200, publishTimeoutMs: 300, connectTimeoutMs: 500 };
+    const a = new RedisBus({ url: redis.url, replicaId: "replica-a", logger, ...options });
+    const b = new RedisBus({ url: redis.url, replicaId: "replica-b", ...options });
+    buses.push(a, b);
+    const [atA, atB] = [inbox(a), inbox(b)];
+    await Promise.all([a.whenSubscribed(), b.whenSubscribed()]);
+
+    redis.pause();
+    try {
+      await until(() => (logger.lines.some((line) => line.message.includes("stopped answering")) ? true : undefined), "the heartbeat to notice");
+      const started = performance.now();
+      await a.publish({ topic: "approval", key: "ns/hung" });
+      expect(performance.now() - started).toBeLessThan(1000);
+      expect(atA.some((m) => m.key === "ns/hung")).toBe(true);
+    } finally {
+      redis.resume();
+    }
+    await until(() => (a.stats().connected && b.stats().connected ? true : undefined), "both to reconnect", 15_000);
+    await a.publish({ topic: "approval", key: "ns/answering" });
+    await until(() => (atB.some((m) => m.key === "ns/answering") ? true : undefined), "a → b once Redis answers again");
   });
 
   it("starts while Redis is down, serves locally, and joins when Redis comes up", async () => {

@@ -10,7 +10,7 @@ import type { EvidenceLedger } from "../../../src/evidence/ledger.js";
 import { createEvidenceLedger } from "../../../src/evidence/open-ledger.js";
 import { createPgDatabase } from "../../../src/evidence/store/pg-database.js";
 import type { SqlDatabase } from "../../../src/evidence/store/sql-database.js";
-import { initialModel, learningReport, readTrainingExamples, train, type LabelledExample } from "../../../src/risk/learning/index.js";
+import { initialModel, learningReport, readTrainingExamples, RiskLearner, train, type LabelledExample } from "../../../src/risk/learning/index.js";
 import { createTestDatabase, makeTempDir, requirePostgres, type TestDatabase } from "../evidence/helpers.js";
 import { syntheticHistory } from "../../unit/risk-learning/synthetic.js";
 
@@ -78,6 +78,15 @@ describe.skipIf(!available)("learning from the evidence ledger", () => {
     expect(model.weights["privilege-increase"]).toBeGreaterThan(model.weights["mutable-tag"] ?? 0);
     const report = learningReport(examples);
     expect(report.trained.brier).toBeLessThan(report.initial.brier ?? 0);
+  });
+
+  it("RiskLearner learns incrementally and explains per factor", async () => {
+    const learner = new RiskLearner(db);
+    expect(learner.explain(["privilege-increase"]).contributions[0]).toMatchObject({ points: 25, v1Points: 25 });
+    expect(await learner.refresh()).toBe(HISTORY.length);
+    expect(await learner.refresh()).toBe(0);
+    expect(learner.model.trainedOn).toBe(HISTORY.length);
+    expect(learner.explain(["privilege-increase"]).contributions[0]?.points).toBeGreaterThan(25);
   });
 
   it("scripts/risk-calibration.ts reports on the database and on a JSON file", async () => {

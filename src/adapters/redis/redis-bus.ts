@@ -100,7 +100,7 @@ export class RedisBus implements ObservableEventBus {
   private closed = false;
   private lastMalformedLogAt = Number.NEGATIVE_INFINITY;
   private readonly heartbeat: NodeJS.Timeout;
-  private counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
+  private readonly counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
 
   constructor(options: RedisBusOptions) {
     assertRedisUrl(options.url);

@@ -50,6 +50,11 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
     namespace: deps.config.namespace,
     name: LEADER_LEASE_NAME,
     identity: replica,
+    // 15 s lease and 10 s renew deadline as client-go; a 1 s retry keeps a takeover after a
+    // crashed leader (lease expiry + one jittered retry) inside 20 s.
+    leaseDurationSeconds: 15,
+    renewDeadlineMs: 10_000,
+    retryPeriodMs: 1_000,
     logger: deps.logger,
     onStartedLeading: () => {
       running = buildControllers(deps, replica);

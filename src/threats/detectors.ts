@@ -27,9 +27,13 @@ export function denialBurstDetector(options: BurstOptions = { windowMs: MINUTE, 
   return burstDetector("denial-burst", (o) => !o.allowed, "denied requests", options);
 }
 
-/** Repeated requests for privilege from one user, allowed or not. */
+/**
+ * Denied requests for privilege from one user: one is worth noting, several in a few minutes look
+ * like someone trying ways around the policy. Admitted privileged changes (a CNI DaemonSet
+ * rollout) are the policy working as intended and are not counted.
+ */
 export function privilegedBurstDetector(options: BurstOptions = { windowMs: 5 * MINUTE, levels: { low: 1, high: 5 }, cooldownMs: 5 * MINUTE }): Detector {
-  return burstDetector("privileged-attempts", (o) => o.privileged, "privileged requests", options);
+  return burstDetector("privileged-attempts", (o) => o.privileged && !o.allowed, "denied privileged requests", options);
 }
 
 function burstDetector(name: string, counts: (o: AdmissionObservation) => boolean, what: string, options: BurstOptions): Detector {
@@ -57,6 +61,8 @@ export interface RateOptions {
   readonly zThreshold: number;
   /** Below this many requests a minute nothing is unusual. */
   readonly minPerMinute: number;
+  /** Minutes of a key's history before it can be unusual: a fresh replica knows no one's habits. */
+  readonly warmUpMinutes: number;
   readonly cooldownMs: number;
 }
 
@@ -82,8 +88,11 @@ function foldMinutes(state: RateState, minute: number, alpha: number): void {
   state.count = 0;
 }
 
-/** A user or namespace far above its own usual rate (EWMA z-score over minute buckets). */
-export function rateAnomalyDetector(type: "user" | "namespace", options: RateOptions = { alpha: 0.1, zThreshold: 4, minPerMinute: 30, cooldownMs: 10 * MINUTE }): Detector {
+/**
+ * A user or namespace far above its own usual rate (EWMA z-score over minute buckets, quiet
+ * minutes counted as zero), once the key has `warmUpMinutes` of history.
+ */
+export function rateAnomalyDetector(type: "user" | "namespace", options: RateOptions = { alpha: 0.1, zThreshold: 4, minPerMinute: 30, warmUpMinutes: 10, cooldownMs: 10 * MINUTE }): Detector {
   const states = new Map<string, RateState>();
   const cooldown = new Cooldown(options.cooldownMs);
   const name = `${type}-rate`;
@@ -97,8 +106,9 @@ export function rateAnomalyDetector(type: "user" | "namespace", options: RateOpt
       if (minute > state.minute) foldMinutes(state, minute, options.alpha);
       state.count += 1;
       const z = (state.count - state.mean) / Math.max(1, Math.sqrt(state.variance));
-      if (state.count < options.minPerMinute || z < options.zThreshold) return [];
-      const severity: Severity = z >= options.zThreshold * 3 ? "high" : "medium";
+      if (state.minutesSeen < options.warmUpMinutes || state.count < options.minPerMinute || z < options.zThreshold) return [];
+      // A rate alone is never high: busy is not hostile. Denials and privilege raise the stakes.
+      const severity: Severity = "medium";
       if (!cooldown.allow(key, o.at.getTime(), severity)) return [];
       const source: ThreatSource = { type, name: key };
       const message = `${type} ${key}: ${state.count} requests this minute, usual ${state.mean.toFixed(1)}/min (z=${z.toFixed(1)})`;

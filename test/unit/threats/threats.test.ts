@@ -114,26 +114,34 @@ describe("detectors", () => {
     expect(Array.from({ length: 10 }, (_, i) => slow.observe(obs({ allowed: false }, i * 20_000))).flat()).toEqual([]);
   });
 
-  it("privileged attempts: low at once, high when repeated", () => {
+  it("privileged attempts: a denied one is low, repeated ones high; admitted privilege is not counted", () => {
     const detect = privilegedBurstDetector();
-    expect(detect.observe(obs({ privileged: true }))[0]?.severity).toBe("low");
-    const later = [1, 2, 3, 4].flatMap((i) => detect.observe(obs({ privileged: true }, i * 1_000)));
+    expect(detect.observe(obs({ privileged: true, allowed: true }))).toEqual([]);
+    expect(detect.observe(obs({ privileged: true, allowed: false }))[0]?.severity).toBe("low");
+    const later = [1, 2, 3, 4].flatMap((i) => detect.observe(obs({ privileged: true, allowed: false }, i * 1_000)));
     expect(later.map((t) => t.severity)).toEqual(["high"]);
   });
 
   it("rate anomalies: a user far above their usual rate", () => {
-    const detect = rateAnomalyDetector("user", { alpha: 0.2, zThreshold: 4, minPerMinute: 20, cooldownMs: 600_000 });
+    const detect = rateAnomalyDetector("user", { alpha: 0.2, zThreshold: 4, minPerMinute: 20, warmUpMinutes: 10, cooldownMs: 600_000 });
     const quiet = Array.from({ length: 30 }, (_, minute) => [0, 1].flatMap((k) => detect.observe(obs({}, minute * 60_000 + k * 1_000)))).flat();
     expect(quiet).toEqual([]);
     const burst = Array.from({ length: 40 }, (_, i) => detect.observe(obs({}, 30 * 60_000 + i * 500))).flat();
-    expect(burst[0]).toMatchObject({ detector: "user-rate", source: { type: "user", name: "mallory" } });
+    expect(burst[0]).toMatchObject({ detector: "user-rate", severity: "medium", source: { type: "user", name: "mallory" } });
     expect(burst).toHaveLength(1);
   });
 
-  it("namespace rate uses the namespace as the source", () => {
-    const detect = rateAnomalyDetector("namespace", { alpha: 0.2, zThreshold: 2, minPerMinute: 5, cooldownMs: 600_000 });
-    const threats = Array.from({ length: 6 }, (_, i) => detect.observe(obs({ user: `u${i}` }, i))).flat();
+  it("namespace rate uses the namespace as the source, and is silent while warming up", () => {
+    const detect = rateAnomalyDetector("namespace", { alpha: 0.2, zThreshold: 2, minPerMinute: 5, warmUpMinutes: 3, cooldownMs: 600_000 });
+    expect(Array.from({ length: 50 }, (_, i) => detect.observe(obs({ user: `u${i}` }, i))).flat()).toEqual([]);
+    const threats = Array.from({ length: 100 }, (_, i) => detect.observe(obs({ user: `u${i}` }, 5 * 60_000 + i))).flat();
     expect(threats[0]?.source).toEqual({ type: "namespace", name: "prod" });
+  });
+
+  it("a busy fresh replica does not lock down: 100 allowed requests in a minute raise nothing high", () => {
+    const detector = new ThreatDetector({ now: () => T0 });
+    for (let i = 0; i < 100; i += 1) detector.observe(obs({}, i * 500));
+    expect(detector.status()).toMatchObject({ mode: "normal", counts: { high: 0, critical: 0 } });
   });
 
   it("off-hours activity: low, once an hour per user", () => {

@@ -224,10 +224,14 @@ async function announce(ctx: HealingContext, entry: HistoryEntry, facts: Record<
   deps.onStep?.({ namespace: deployment.namespace, name: deployment.name, entry, dryRun });
 }
 
+/** Older steps were announced long ago (or their Events expired): replaying them would only add noise. */
+const REPLAY_WINDOW_MS = 10 * 60_000;
+
 /** A step written by a previous leader that died before announcing it is announced now. */
 async function announceReplayed(ctx: HealingContext): Promise<void> {
   const last = ctx.history.at(-1);
   if (!last || ctx.deps.announced.has(entryId(ctx.deployment.uid, last))) return;
+  if (ctx.now.getTime() - Date.parse(last.at) > REPLAY_WINDOW_MS) return;
   await announce(ctx, last, { replayed: true });
 }
 

@@ -129,6 +129,9 @@ describe("the self-healing reconciler", () => {
     expect(first.records.map((r) => r.id)).toEqual([first.records[0]?.id, first.records[0]?.id]);
     expect(first.cluster.events).toHaveLength(1);
     expect(first.cluster.patches).toHaveLength(1);
+    const muchLater = { ...first.deps, announced: new Set<string>(), now: () => new Date(NOW.getTime() + 20 * 60_000) };
+    await reconcileSelfHealing("prod/web", muchLater);
+    expect(first.records.filter((r) => r.data["action"] === "restart")).toHaveLength(2);
   });
 
   it("leaves Deployments no healing policy governs alone", async () => {

@@ -266,10 +266,10 @@ describe("the healer running in this process (real kube adapters, real ledger)",
 });
 
 // The same story through `aegis serve` (the gate, AEGIS's own service account and RBAC, the
-// approval flow). Opt-in until main.ts/start.ts wire the healer: AEGIS_E2E_SERVE_HEALING=1.
+// approval flow).
 // aegis serve is given AEGIS_HEALING_BASE_BACKOFF_MS=2000; if it ignores it, the default 60 s
 // backoff makes this take about three minutes, which the timeouts allow.
-describe.runIf(process.env["AEGIS_E2E_SERVE_HEALING"] === "1")("the healer in aegis serve", () => {
+describe("the healer in aegis serve", () => {
   const serveNs = `heal-${run}-serve`;
   const servePolicy = `${serveNs}-heal`;
   const dev = { as: "dev", asGroups: ["developers"] };

@@ -6,6 +6,10 @@ import { appendDecision, KubeApprovalRequestWriter } from "./adapters/kube/appro
 import { KubeAuth } from "./adapters/kube/auth.js";
 import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
 import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
+import { createWorkloadCaches } from "./adapters/kube/workloads.js";
+import { createPgDatabase } from "./evidence/store/pg-database.js";
+import { anyApprovals, approvalRequestApprovals, DEFAULT_HEALING_TUNING, evidenceApprovals } from "./selfhealing/index.js";
+import { createThreatDetection } from "./threats/index.js";
 import { whoAmI } from "./adapters/kube/identity.js";
 import { loadKubeConfig } from "./adapters/kube/kube-config.js";
 import { buildWebhookConfiguration, ensureWebhookConfiguration, type WebhookEndpoint } from "./adapters/kube/webhook-configuration.js";
@@ -85,7 +89,22 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   registerBusMetrics(metrics.registry, () => bus.stats());
   const caches = createKubeCaches(kubeConfig, logger);
   caches.informers.forEach((informer) => informer.start());
-  const extraApprovals = (): number => 0;
+  const workloads = createWorkloadCaches(kubeConfig, logger);
+  workloads.informers.forEach((informer) => informer.start());
+  const threats = createThreatDetection({ evidence: ledger, threatsMetric: metrics.threats, bus, logger, actor: identity.username });
+  caches.onChange((kind) => {
+    if (kind === "AegisPolicy") threats.syncLockdown(caches.policies.list());
+  });
+  const extraApprovals = (): number => threats.extraApprovals();
+  // Rollback targets: Approved requests in the cache (kept 7 days) and, with PostgreSQL, the ledger's
+  // admission.decision records (an embedded PGlite belongs to the ledger's connection alone).
+  const approvalsDb = config.databaseUrl
+    ? createPgDatabase({ connectionString: config.databaseUrl, maxConnections: 2, onIdleClientError: (err) => logger.warn({ err }, "self-healing: idle PostgreSQL connection failed") })
+    : undefined;
+  const approvedChanges = anyApprovals(
+    [approvalRequestApprovals(caches.approvals), ...(approvalsDb ? [evidenceApprovals(approvalsDb)] : [])],
+    (err) => logger.warn({ err }, "self-healing: approved-change lookup failed"),
+  );
   const now = (): Date => new Date();
 
   const handler = createAdmissionHandler({
@@ -100,6 +119,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     extraApprovals,
     onDecision: (decision) => {
       for (const policy of decision.policies) metrics.policyDecisions.inc({ policy, decision: decision.allowed ? "allowed" : "denied" });
+      threats.onDecision(decision);
     },
   });
   const certificates = await servingCertificates(config, kubeConfig, logger);
@@ -144,6 +164,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     logger,
     bus,
     evidence: evidenceReaderFromStore(ledger.store),
+    securityStatus: () => threats.securityStatus(),
     ...integrations.api,
   });
   const apiServer: Server = await new Promise((resolve, reject) => {
@@ -151,13 +172,13 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   });
   const apiPort = (apiServer.address() as { port: number }).port;
 
-  await waitFor(() => caches.hasSynced(), 60_000, "informer caches to sync");
+  await waitFor(() => caches.hasSynced() && workloads.hasSynced(), 60_000, "informer caches to sync");
   if (endpoint) {
     const outcome = await ensureWebhookConfiguration(kubeConfig, buildWebhookConfiguration(endpoint, certificates.caBundlePem ?? "", config.namespace));
     logger.info({ outcome }, "ValidatingWebhookConfiguration ensured");
     webhookConfigured = true;
   }
-  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals, bus, replica });
+  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals, bus, replica, workloads, approvedChanges, healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs } });
   const notifier = createNotifier({
     approvals: caches.approvals,
     policies: caches.policies,
@@ -190,7 +211,8 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
       await new Promise<void>((resolve) => apiServer.close(() => resolve()));
       apiServer.closeAllConnections();
       await webhook.close();
-      await Promise.all(caches.informers.map((informer) => informer.stop()));
+      await Promise.all([...caches.informers, ...workloads.informers].map((informer) => informer.stop()));
+      await approvalsDb?.close();
       await bus.close();
       await integrations.close();
       await ledger.close();

@@ -18,6 +18,7 @@ export const SERVE_OPTIONS = [
   { flag: "--redis-url <url>", env: "REDIS_URL", key: "redisUrl", help: "Redis for pub/sub between replicas; unset: in-process (one replica only)" },
   { flag: "--kubeconfig <file>", env: "KUBECONFIG", key: "kubeconfig", help: "kubeconfig outside a cluster (default ~/.kube/config)" },
   { flag: "--evidence-fail-closed <bool>", env: "AEGIS_EVIDENCE_FAIL_CLOSED", key: "evidenceFailClosed", help: "deny admissions when evidence cannot be made durable at all", default: "false" },
+  { flag: "--healing-backoff-ms <ms>", env: "AEGIS_HEALING_BASE_BACKOFF_MS", key: "healingBackoffMs", help: "wait after a self-healing action before the next step; doubles per step", default: "60000" },
   { flag: "--log-level <level>", env: "AEGIS_LOG_LEVEL", key: "logLevel", help: "trace|debug|info|warn|error", default: "info" },
 ] as const;
 
@@ -39,6 +40,7 @@ export const serveConfigSchema = z
     redisUrl: z.string().regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// URL").optional(),
     kubeconfig: z.string().optional(),
     evidenceFailClosed: booleanText,
+    healingBackoffMs: z.coerce.number().int().min(100).max(3_600_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
   })
   .refine((config) => !(config.webhookUrl && config.webhookService), { message: "give --webhook-url or --webhook-service, not both" });

@@ -1,6 +1,9 @@
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { KubeAegisPolicyActions, KubeApprovalRequestActions } from "../adapters/kube/status-writers.js";
 import type { KubeCaches } from "../adapters/kube/caches.js";
+import { KubeWorkloadActions, type WorkloadCaches } from "../adapters/kube/workloads.js";
+import { buildSelfHealingController, SELF_HEALING_CONTROLLER } from "../reconcilers/self-healing-controller.js";
+import { anyApprovals, approvalRequestApprovals, type ApprovedChanges, type HealingTuning } from "../selfhealing/index.js";
 import { controllerForHint, publishingApprovalActions, publishingPolicyActions } from "../bus/resource-hints.js";
 import type { ServeConfig } from "../config/serve-config.js";
 import type { EventBus } from "../ports/bus.js";
@@ -30,6 +33,11 @@ export interface ControllerDependencies {
   bus?: EventBus;
   /** This replica's Lease identity (default: a fresh one); also the bus's origin. */
   replica?: string;
+  /** Deployments, ReplicaSets and Pods for self-healing; absent: no self-healing controller. */
+  workloads?: WorkloadCaches;
+  /** Where rollbacks learn which revisions were approved (default: Approved ApprovalRequests in the cache). */
+  approvedChanges?: ApprovedChanges;
+  healingTuning?: HealingTuning;
 }
 
 export interface RunningControllers {
@@ -73,7 +81,12 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
     const key = namespace ? `${namespace}/${name}` : name;
     for (const controller of running) {
       if (controller.name === kind) controller.enqueue(key);
+      // A policy change can start or stop healing any Deployment.
+      if (kind === "AegisPolicy" && controller.name === SELF_HEALING_CONTROLLER) deps.workloads?.deploymentKeys().forEach((k) => controller.enqueue(k));
     }
+  });
+  deps.workloads?.onDeploymentChange((key) => {
+    for (const controller of running) if (controller.name === SELF_HEALING_CONTROLLER) controller.enqueue(key);
   });
   // This replica's informer already enqueues what it changed itself; hints from the others let
   // the leader act before its own watch delivers the change.
@@ -123,5 +136,25 @@ function buildControllers(deps: ControllerDependencies, replica: string): Contro
   // A new term starts from the whole cache: level-triggered, nothing depends on missed events.
   for (const request of deps.caches.approvals.list()) approvals.enqueue(`${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`);
   for (const { policy } of deps.caches.policies.list()) policies.enqueue(policy.metadata.name ?? "");
-  return [approvals, policies];
+  if (!deps.workloads) return [approvals, policies];
+  const healing = buildSelfHealingController(
+    {
+      logger: deps.logger,
+      deps: {
+        workloads: deps.workloads.source,
+        actions: new KubeWorkloadActions(deps.kubeConfig, replica),
+        policies: deps.caches.policies,
+        namespaceLabels: deps.caches.namespaceLabels,
+        approved: deps.approvedChanges ?? anyApprovals([approvalRequestApprovals(deps.caches.approvals)]),
+        evidence: deps.ledger,
+        metrics: { inc: (labels) => deps.metrics.selfHealingActions.inc(labels) },
+        now: deps.now,
+        actor: deps.identity,
+        ...(deps.healingTuning ? { tuning: deps.healingTuning } : {}),
+        onStep: ({ namespace, name, entry, dryRun }) => void deps.bus?.publish({ topic: "selfhealing", key: `${namespace}/${name}`, data: { action: entry.action, reason: entry.reason, dryRun } }),
+      },
+    },
+    deps.workloads,
+  );
+  return [approvals, policies, healing];
 }

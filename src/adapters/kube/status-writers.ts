@@ -4,9 +4,9 @@ import type { ApprovalRequestActions } from "../../reconcilers/approval-request.
 import type { AegisPolicyActions } from "../../reconcilers/aegis-policy.js";
 import { APPROVAL_REQUEST_PLURAL } from "./approval-request-writer.js";
 import { isNotFound, kubeErrorMessage } from "./errors.js";
+import { recordKubeEvent } from "./events.js";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
-const REPORTING_COMPONENT = "aegis";
 
 /** Status, Event and clean-up writes of the ApprovalRequest reconciler. */
 export class KubeApprovalRequestActions implements ApprovalRequestActions {
@@ -35,10 +35,14 @@ export class KubeApprovalRequestActions implements ApprovalRequestActions {
   async emitEvent(request: ApprovalRequest, event: { type: "Normal" | "Warning"; reason: string; message: string }): Promise<void> {
     const { namespace = "", name = "", uid } = request.metadata;
     const target = request.spec.target;
-    await this.createEvent(namespace, { apiVersion: `${GROUP}/${VERSION}`, kind: "ApprovalRequest", name, namespace, ...(uid ? { uid } : {}) }, event);
-    await this.createEvent(target.namespace, { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace: target.namespace }, {
+    const reportingInstance = this.reportingInstance;
+    await recordKubeEvent(this.core, { ...event, namespace, reportingInstance, involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: "ApprovalRequest", name, namespace, ...(uid ? { uid } : {}) } });
+    await recordKubeEvent(this.core, {
       ...event,
       message: `ApprovalRequest ${name}: ${event.message}`,
+      namespace: target.namespace,
+      reportingInstance,
+      involvedObject: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace: target.namespace },
     });
   }
 
@@ -52,33 +56,6 @@ export class KubeApprovalRequestActions implements ApprovalRequestActions {
     }
   }
 
-  private async createEvent(
-    namespace: string,
-    involvedObject: { apiVersion: string; kind: string; name: string; namespace: string; uid?: string },
-    event: { type: string; reason: string; message: string },
-  ): Promise<void> {
-    const now = new Date();
-    try {
-      await this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { generateName: `${involvedObject.name.slice(0, 200)}.`, namespace },
-          involvedObject,
-          type: event.type,
-          reason: event.reason,
-          message: event.message.slice(0, 1024),
-          source: { component: REPORTING_COMPONENT },
-          reportingComponent: REPORTING_COMPONENT,
-          reportingInstance: this.reportingInstance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
-    } catch (error) {
-      throw new Error(`creating Event for ${involvedObject.kind} ${namespace}/${involvedObject.name}: ${kubeErrorMessage(error)}`, { cause: error });
-    }
-  }
 }
 
 export class KubeAegisPolicyActions implements AegisPolicyActions {

@@ -7,10 +7,10 @@ import type { HealingEvent, WorkloadActions, WorkloadSource, WriteOutcome } from
 import { listWatchSource, ResilientInformer } from "../../runtime/informer.js";
 import type { Logger } from "../../runtime/logger.js";
 import { deploymentView, podView, replicaSetView, type DeploymentView, type JsonPatchOp, type PodView } from "../../selfhealing/index.js";
-import { isAlreadyExists, isNotFound, kubeErrorMessage, statusCodeOf } from "./errors.js";
+import { isNotFound, kubeErrorMessage, statusCodeOf } from "./errors.js";
+import { recordKubeEvent } from "./events.js";
 
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
-const REPORTING_COMPONENT = "aegis";
 
 export interface WorkloadCaches {
   source: WorkloadSource;
@@ -121,28 +121,16 @@ export class KubeWorkloadActions implements WorkloadActions {
   }
 
   async emitEvent(deployment: DeploymentView, event: HealingEvent): Promise<void> {
-    const now = new Date();
     const { namespace, name, uid } = deployment;
-    try {
-      await this.core.createNamespacedEvent({
-        namespace,
-        body: {
-          metadata: { name: healingEventName(name, event.id), namespace },
-          involvedObject: { apiVersion: "apps/v1", kind: "Deployment", name, namespace, uid, resourceVersion: deployment.resourceVersion },
-          type: event.type,
-          reason: event.reason,
-          message: event.message.slice(0, 1024),
-          source: { component: REPORTING_COMPONENT },
-          reportingComponent: REPORTING_COMPONENT,
-          reportingInstance: this.reportingInstance,
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
-    } catch (error) {
-      if (isAlreadyExists(error)) return;
-      throw new Error(`creating Event for Deployment ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
-    }
+    await recordKubeEvent(this.core, {
+      namespace,
+      name: healingEventName(name, event.id),
+      involvedObject: { apiVersion: "apps/v1", kind: "Deployment", name, namespace, uid, resourceVersion: deployment.resourceVersion },
+      type: event.type,
+      reason: event.reason,
+      message: event.message,
+      reportingInstance: this.reportingInstance,
+    });
   }
+
 }

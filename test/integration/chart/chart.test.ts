@@ -35,7 +35,7 @@ describe("helm lint", () => {
   it.each([
     ["defaults", []],
     ["cert-manager mode", ["--set", "webhook.certManager.enabled=true"]],
-    ["everything on", ["--set", "webhook.certManager.enabled=true,serviceMonitor.enabled=true,networkPolicy.enabled=true,database.url=postgres://db/aegis,redis.url=redis://redis:6379,slack.enabled=true,slack.existingSecret=slack,github.enabled=true,github.auth=app,github.existingSecret=gh"]],
+    ["everything on", ["--set", "webhook.certManager.enabled=true,serviceMonitor.enabled=true,networkPolicy.enabled=true,database.url=postgres://db/aegis,redis.url=redis://redis:6379,slack.enabled=true,slack.existingSecret=slack,github.enabled=true,github.existingSecret=gh"]],
   ])("is clean with %s (--strict, no warnings, no info)", async (_name, extra) => {
     const result = await helm(["lint", chartDir, "--strict", ...extra]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -163,15 +163,7 @@ describe("the chart and `aegis serve` agree", () => {
     for (const name of names) expect(Object.keys(INTEGRATION_ENV), name).toContain(name);
   });
 
-  // Turns itself on when AEGIS learns to authenticate as a GitHub App.
-  it.skipIf(!Object.keys(INTEGRATION_ENV).includes("GITHUB_APP_ID"))("GitHub App variables are ones AEGIS reads", async () => {
-    const { objects } = await renderChart({ set: { "github.enabled": "true", "github.existingSecret": "g", "github.auth": "app" } });
-    const names = (container(findObject<V1Deployment>(objects, "Deployment", "aegis")).env ?? []).map((e) => e.name).filter((n) => n.startsWith("GITHUB_"));
-    for (const name of names) expect(Object.keys(INTEGRATION_ENV), name).toContain(name);
-  });
-
-  // Turns itself on when `aegis serve` learns the flag cert-manager mode passes.
-  it.skipIf(!SERVE_FLAGS.has("--webhook-cert-dir"))("cert-manager mode's flags are ones aegis serve knows", () => {
+  it("cert-manager mode's flags are ones aegis serve knows", () => {
     const args = container(findObject<V1Deployment>(certManager, "Deployment", "aegis")).args ?? [];
     for (const flag of args.filter((arg) => arg.startsWith("--"))) expect(SERVE_FLAGS, flag).toContain(flag);
   });
@@ -348,7 +340,6 @@ describe("connections and integrations", () => {
         "slack.enabled": "true",
         "slack.existingSecret": "slack-creds",
         "github.enabled": "true",
-        "github.auth": "app",
         "github.existingSecret": "gh-app",
         "github.webhookSecretKey": "webhook-secret",
       },
@@ -360,10 +351,8 @@ describe("connections and integrations", () => {
     expect(ref("REDIS_URL")).toEqual({ name: "rd", key: "url" });
     expect(ref("SLACK_BOT_TOKEN")).toEqual({ name: "slack-creds", key: "bot-token" });
     expect(ref("SLACK_SIGNING_SECRET")).toEqual({ name: "slack-creds", key: "signing-secret" });
-    expect(ref("GITHUB_APP_ID")).toEqual({ name: "gh-app", key: "app-id" });
-    expect(ref("GITHUB_APP_PRIVATE_KEY")).toEqual({ name: "gh-app", key: "private-key" });
+    expect(ref("GITHUB_TOKEN")).toEqual({ name: "gh-app", key: "token" });
     expect(ref("GITHUB_WEBHOOK_SECRET")).toEqual({ name: "gh-app", key: "webhook-secret" });
-    expect(ref("GITHUB_TOKEN")).toBeUndefined();
 
     const token = await renderChart({ set: { "github.enabled": "true", "github.existingSecret": "gh" } });
     const tokenEnv = container(findObject<V1Deployment>(token.objects, "Deployment")).env ?? [];

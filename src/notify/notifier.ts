@@ -1,6 +1,6 @@
 import type { ApprovalRequest } from "../api/v1alpha1/index.js";
 import type { CommitState, CommitStatuses } from "../adapters/github/commit-status.js";
-import { gitReferenceOf } from "../adapters/github/git-reference.js";
+import { gitReferenceOf } from "../api/git-reference.js";
 import type { SlackChat } from "../adapters/slack/chat.js";
 import { decidedMessage, pendingMessage, requestPageUrl } from "../adapters/slack/messages.js";
 import type { ApprovalView } from "../http/approval-view.js";

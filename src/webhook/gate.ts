@@ -1,6 +1,6 @@
 import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
 import { API_VERSION } from "../api/v1alpha1/index.js";
-import { gitAnnotationsOf } from "../adapters/github/git-reference.js";
+import { gitAnnotationsOf } from "../api/git-reference.js";
 import { computeApprovalState, requestCreatedAt, type ApprovalState } from "../approval/index.js";
 import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
 import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "../policy/index.js";

@@ -5,7 +5,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest } from "../../../src/api/v1alpha1/index.js";
 import { OctokitCommitStatuses } from "../../../src/adapters/github/commit-status.js";
-import { GIT_COMMIT_ANNOTATION, GIT_REPOSITORY_ANNOTATION } from "../../../src/adapters/github/git-reference.js";
+import { GIT_COMMIT_ANNOTATION, GIT_REPOSITORY_ANNOTATION } from "../../../src/api/git-reference.js";
 import { WebApiSlackChat } from "../../../src/adapters/slack/chat.js";
 import type { NotificationMarksWriter } from "../../../src/notify/kube-marks.js";
 import { NOTIFICATIONS_ANNOTATION, readMarks, writeMarks, type NotificationMarks } from "../../../src/notify/marks.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GIT_COMMIT_ANNOTATION, GIT_REPOSITORY_ANNOTATION, gitAnnotationsOf, gitReferenceOf } from "../../../src/adapters/github/git-reference.js";
+import { GIT_COMMIT_ANNOTATION, GIT_REPOSITORY_ANNOTATION, gitAnnotationsOf, gitReferenceOf } from "../../../src/api/git-reference.js";
 import { githubSignature, verifyGitHubSignature } from "../../../src/adapters/github/webhook.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";

@@ -82,12 +82,13 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   }
   await ensureNamespace(kubeConfig, config.namespace).catch((error: unknown) => logger.warn({ err: error }, "could not ensure AEGIS's namespace"));
   const metrics = new AegisMetrics();
-  const ledger = await openEvidenceLedger({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, failClosed: config.evidenceFailClosed, logger });
+  const ledger = await openEvidenceLedger({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, keyFile: config.evidenceSigningKey, failClosed: config.evidenceFailClosed, logger });
   metrics.observeEvidence(() => ledger.metrics);
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica);
   registerBusMetrics(metrics.registry, () => bus.stats());
   const caches = createKubeCaches(kubeConfig, logger);
+  metrics.observeApprovalPhases(() => countBy(caches.approvals.list(), (request) => request.status?.phase ?? "Pending"));
   caches.informers.forEach((informer) => informer.start());
   const workloads = createWorkloadCaches(kubeConfig, logger);
   workloads.informers.forEach((informer) => informer.start());
@@ -272,6 +273,12 @@ function servingHosts(config: ServeConfig): string[] {
     return [`${name}.${namespace}.svc`, `${name}.${namespace}.svc.cluster.local`, name];
   }
   return ["localhost", "127.0.0.1"];
+}
+
+function countBy<T>(items: readonly T[], key: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) counts[key(item)] = (counts[key(item)] ?? 0) + 1;
+  return counts;
 }
 
 /** Start-up calls retried while the API server is starting or briefly unreachable (1 minute). */

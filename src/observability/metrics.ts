@@ -33,12 +33,10 @@ export class AegisMetrics {
     registers: [this.registry],
   });
 
-  readonly approvalRequests = new Gauge({
-    name: "aegis_approval_requests",
-    help: "ApprovalRequests by phase, from the informer cache",
-    labelNames: ["phase"] as const,
-    registers: [this.registry],
-  });
+  /** Counts of ApprovalRequests by phase, read at scrape time. */
+  private approvalPhases: (() => Record<string, number>) | undefined;
+
+  readonly approvalRequests = this.phaseGauge();
 
   /** Where the evidence gauges read from at scrape time (the ledger's own counters). */
   private evidenceSource: (() => EvidenceFigures) | undefined;
@@ -64,6 +62,26 @@ export class AegisMetrics {
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "aegis_" });
+  }
+
+  observeApprovalPhases(source: () => Record<string, number>): void {
+    this.approvalPhases = source;
+  }
+
+  private phaseGauge(): Gauge<"phase"> {
+    const readPhases = (): Record<string, number> | undefined => this.approvalPhases?.();
+    return new Gauge({
+      name: "aegis_approval_requests",
+      help: "ApprovalRequests by phase, from the informer cache",
+      labelNames: ["phase"] as const,
+      registers: [this.registry],
+      collect() {
+        const phases = readPhases();
+        if (!phases) return;
+        this.reset();
+        for (const [phase, count] of Object.entries(phases)) this.set({ phase }, count);
+      },
+    });
   }
 
   observeEvidence(source: () => EvidenceFigures): void {

@@ -1,0 +1,21 @@
+import { describe, expect, it } from "vitest";
+import { AegisMetrics } from "../../../src/observability/metrics.js";
+
+describe("AegisMetrics", () => {
+  it("reads requests by phase and evidence figures at scrape time", async () => {
+    const metrics = new AegisMetrics({ defaultMetrics: false });
+    let phases: Record<string, number> = { Pending: 2, Approved: 1 };
+    metrics.observeApprovalPhases(() => phases);
+    metrics.observeEvidence(() => ({ spoolDepth: 7, lagSeconds: 3, appendedTotal: 40, databaseReachable: false }));
+    const first = await metrics.registry.metrics();
+    expect(first).toContain('aegis_approval_requests{phase="Pending"} 2');
+    expect(first).toContain('aegis_approval_requests{phase="Approved"} 1');
+    expect(first).toContain("aegis_evidence_spool_depth 7");
+    expect(first).toContain("aegis_evidence_database_up 0");
+
+    phases = { Approved: 3 };
+    const second = await metrics.registry.metrics();
+    expect(second).toContain('aegis_approval_requests{phase="Approved"} 3');
+    expect(second).not.toContain('phase="Pending"');
+  });
+});

@@ -2,6 +2,7 @@
 // refused by the server itself with field paths, and the printer columns show.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DESIGN_POLICY_SPEC } from "../test/fixtures/design-examples.js";
 import { kubectl } from "./helpers/kube.js";
 
 const suffix = randomBytes(3).toString("hex");
@@ -12,26 +13,7 @@ const designPolicy = {
   apiVersion: "aegis.valina.ai/v1alpha1",
   kind: "AegisPolicy",
   metadata: { name: policyName },
-  spec: {
-    enforcement: "Enforce",
-    match: { kinds: ["Deployment", "StatefulSet", "DaemonSet"], namespaces: ["prod"], namespaceSelector: {}, objectSelector: {} },
-    exclude: { namespaces: [], users: [], groups: [] },
-    checks: [
-      { name: "pod-security", podSecurity: { level: "restricted", version: "latest" } },
-      { name: "trusted-registries", allowedRegistries: ["ghcr.io/acme/", "registry.k8s.io/"] },
-      { name: "pinned", requireImageDigest: true },
-      { name: "no-latest", disallowLatestTag: true },
-      { name: "resources", requireResources: { requests: ["cpu", "memory"], limits: ["memory"] } },
-      { name: "owner", requiredLabels: ["app.kubernetes.io/name", "team"] },
-      { name: "replicas", cel: "object.spec.replicas <= 10", message: "at most 10 replicas" },
-    ],
-    approval: { mode: "Always", riskThreshold: 40, minApprovals: 1, approvers: { users: [], groups: ["sre-leads"] }, allowSelfApproval: false, expiresAfter: "24h" },
-    selfHealing: {
-      restartOnCrashLoop: { enabled: true, minRestarts: 5, maxActionsPerHour: 3 },
-      rollbackOnFailedRollout: { enabled: true, maxActionsPerHour: 2 },
-    },
-    notifications: { slack: { channel: "#deploys" }, github: { repository: "acme/web" } },
-  },
+  spec: DESIGN_POLICY_SPEC,
 };
 
 const designRequest = {

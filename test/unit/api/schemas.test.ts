@@ -1,20 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { DESIGN_POLICY_SPEC } from "../../fixtures/design-examples.js";
 import { aegisPolicySpecSchema, approvalRequestSpecSchema, durationToMs } from "../../../src/api/v1alpha1/index.js";
 
-const designPolicySpec = {
-  enforcement: "Enforce",
-  match: { kinds: ["Deployment", "StatefulSet", "DaemonSet"], namespaces: ["prod"] },
-  checks: [
-    { name: "pod-security", podSecurity: { level: "restricted", version: "latest" } },
-    { name: "trusted-registries", allowedRegistries: ["ghcr.io/acme/", "registry.k8s.io/"] },
-    { name: "pinned", requireImageDigest: true },
-    { name: "no-latest", disallowLatestTag: true },
-    { name: "resources", requireResources: { requests: ["cpu", "memory"], limits: ["memory"] } },
-    { name: "owner", requiredLabels: ["app.kubernetes.io/name", "team"] },
-    { name: "replicas", cel: "object.spec.replicas <= 10", message: "at most 10 replicas" },
-  ],
-  approval: { mode: "Always", minApprovals: 1, approvers: { users: [], groups: ["sre-leads"] }, expiresAfter: "24h" },
-};
+const designPolicySpec = DESIGN_POLICY_SPEC;
 
 describe("AegisPolicy spec schema", () => {
   it("accepts the DESIGN §2 example and fills defaults", () => {

@@ -77,26 +77,4 @@ export function policyWithChecks(checks: Record<string, unknown>[], enforcement:
   return policy({ enforcement, match: { kinds: ["Deployment", "Pod", "CronJob", "StatefulSet"] }, checks });
 }
 
-/** The DESIGN §2 example policy's spec. */
-export const DESIGN_POLICY_SPEC = {
-  enforcement: "Enforce",
-  match: { kinds: ["Deployment", "StatefulSet", "DaemonSet"], namespaces: ["prod"], namespaceSelector: {}, objectSelector: {} },
-  exclude: { namespaces: [], users: [], groups: [] },
-  checks: [
-    { name: "pod-security", podSecurity: { level: "restricted", version: "latest" } },
-    { name: "trusted-registries", allowedRegistries: ["ghcr.io/acme/", "registry.k8s.io/"] },
-    { name: "pinned", requireImageDigest: true },
-    { name: "no-latest", disallowLatestTag: true },
-    { name: "resources", requireResources: { requests: ["cpu", "memory"], limits: ["memory"] } },
-    { name: "owner", requiredLabels: ["app.kubernetes.io/name", "team"] },
-    { name: "replicas", cel: "object.spec.replicas <= 10", message: "at most 10 replicas" },
-  ],
-  approval: {
-    mode: "Always",
-    riskThreshold: 40,
-    minApprovals: 1,
-    approvers: { users: [], groups: ["sre-leads"] },
-    allowSelfApproval: false,
-    expiresAfter: "24h",
-  },
-};
+export { DESIGN_POLICY_SPEC } from "../../fixtures/design-examples.js";

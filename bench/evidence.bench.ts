@@ -3,7 +3,6 @@
 // table. Both sides get the same load shape (CONCURRENCY callers, each awaiting its write before
 // the next, like in-flight admission requests) and the same pool size. verifyPerSec is offline
 // verification of the exported full bundle (records per second).
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -13,6 +12,7 @@ import { canonicalJson } from "../src/evidence/chain/hashing.js";
 import { generateSigningKey } from "../src/evidence/chain/signing.js";
 import { createEvidenceLedger } from "../src/evidence/open-ledger.js";
 import { createPgDatabase } from "../src/evidence/store/pg-database.js";
+import { withScratchDatabase } from "./lib/scratch-db.js";
 import type { EvidenceEvent } from "../src/ports/evidence.js";
 
 const RECORDS = 20_000;
@@ -49,21 +49,6 @@ async function throughput(total: number, concurrency: number, write: (index: num
   };
   await Promise.all(Array.from({ length: concurrency }, caller));
   return Math.round(total / ((performance.now() - started) / 1000));
-}
-
-async function withScratchDatabase<T>(adminUrl: string, work: (url: string) => Promise<T>): Promise<T> {
-  const name = `aegis_bench_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-    const url = new URL(adminUrl);
-    url.pathname = `/${name}`;
-    return await work(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
-  }
 }
 
 async function measureLedger(url: string, records: number): Promise<{ appendPerSec: number; verifyPerSec: number }> {
@@ -111,11 +96,10 @@ async function measureBaseline(url: string, records: number): Promise<number> {
 export async function benchEvidence(
   options: { databaseUrl?: string; records?: number } = {},
 ): Promise<EvidenceBenchResult> {
-  const adminUrl = options.databaseUrl ?? process.env.DATABASE_URL ?? "postgres://aegis:aegis@127.0.0.1:5432/aegis";
   const records = options.records ?? RECORDS;
-  return withScratchDatabase(adminUrl, async (url) => {
+  return withScratchDatabase(async (url) => {
     const baselineInsertPerSec = await measureBaseline(url, records);
     const { appendPerSec, verifyPerSec } = await measureLedger(url, records);
     return { appendPerSec, baselineInsertPerSec, verifyPerSec };
-  });
+  }, options.databaseUrl);
 }

@@ -3,10 +3,10 @@
 // the next apply of the same change, then Rejected by an approver, after which the change stays
 // denied and the denial says why.
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AEGIS_NAMESPACE, removeWebhookConfiguration, replicaIdOf, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
 import { eventually, kubectl } from "./helpers/kube.js";
+import { sql } from "./helpers/postgres.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `lifecycle-${suffix}`;
@@ -40,15 +40,6 @@ interface RequestObject {
 
 let aegis: RunningAegisProcess;
 
-async function sql<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 async function getRequest(name: string): Promise<RequestObject | undefined> {
   const result = await kubectl(["get", "areq", name, "-n", ns, "-o", "json"], { allowFail: true });

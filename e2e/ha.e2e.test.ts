@@ -2,11 +2,11 @@
 // (event bus), as DESIGN §4 runs them for HA: one leader through the Lease, failover after the
 // leader dies, every approval transition recorded once, decisions visible on every replica.
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AEGIS_NAMESPACE, removeWebhookConfiguration, replicaIdOf, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
 import { eventually, kubectl } from "./helpers/kube.js";
 import { createPrivateRedis, type PrivateRedis } from "../test/integration/redis/private-redis.js";
+import { sql } from "./helpers/postgres.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `ha-${suffix}`;
@@ -34,15 +34,6 @@ let approverToken = "";
 // A Redis of this file's own: the last test stops it without disturbing other suites.
 let redis: PrivateRedis;
 
-async function sql<T extends pg.QueryResultRow>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<T>(text, params)).rows;
-  } finally {
-    await client.end();
-  }
-}
 
 function deployment(name: string, namespace: string, image: string): string {
   return JSON.stringify({

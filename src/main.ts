@@ -90,8 +90,6 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   const caches = createKubeCaches(kubeConfig, logger);
   metrics.observeApprovalPhases(() => countBy(caches.approvals.list(), (request) => request.status?.phase ?? "Pending"));
   caches.informers.forEach((informer) => informer.start());
-  const workloads = createWorkloadCaches(kubeConfig, logger);
-  workloads.informers.forEach((informer) => informer.start());
   const threats = createThreatDetection({ evidence: ledger, threatsMetric: metrics.threats, bus, logger, actor: identity.username });
   caches.onChange((kind) => {
     if (kind === "AegisPolicy") threats.syncLockdown(caches.policies.list());
@@ -173,13 +171,13 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   });
   const apiPort = (apiServer.address() as { port: number }).port;
 
-  await waitFor(() => caches.hasSynced() && workloads.hasSynced(), 60_000, "informer caches to sync");
+  await waitFor(() => caches.hasSynced(), 60_000, "informer caches to sync");
   if (endpoint) {
     const outcome = await ensureWebhookConfiguration(kubeConfig, buildWebhookConfiguration(endpoint, certificates.caBundlePem ?? "", config.namespace));
     logger.info({ outcome }, "ValidatingWebhookConfiguration ensured");
     webhookConfigured = true;
   }
-  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals, bus, replica, workloads, approvedChanges, healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs } });
+  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals, bus, replica, createWorkloads: () => createWorkloadCaches(kubeConfig, logger), approvedChanges, healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs } });
   const notifier = createNotifier({
     approvals: caches.approvals,
     policies: caches.policies,
@@ -212,7 +210,7 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
       await new Promise<void>((resolve) => apiServer.close(() => resolve()));
       apiServer.closeAllConnections();
       await webhook.close();
-      await Promise.all([...caches.informers, ...workloads.informers].map((informer) => informer.stop()));
+      await Promise.all(caches.informers.map((informer) => informer.stop()));
       await approvalsDb?.close();
       await bus.close();
       await integrations.close();

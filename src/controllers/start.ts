@@ -33,8 +33,11 @@ export interface ControllerDependencies {
   bus?: EventBus;
   /** This replica's Lease identity (default: a fresh one); also the bus's origin. */
   replica?: string;
-  /** Deployments, ReplicaSets and Pods for self-healing; absent: no self-healing controller. */
-  workloads?: WorkloadCaches;
+  /**
+   * Makes the Deployment, ReplicaSet and Pod caches self-healing reads; absent: no self-healing
+   * controller. Called once per leadership term, so only the leader holds every Pod in memory.
+   */
+  createWorkloads?: () => WorkloadCaches;
   /** Where rollbacks learn which revisions were approved (default: Approved ApprovalRequests in the cache). */
   approvedChanges?: ApprovedChanges;
   healingTuning?: HealingTuning;
@@ -53,6 +56,10 @@ export interface RunningControllers {
 export function startControllers(deps: ControllerDependencies): RunningControllers {
   const replica = deps.replica ?? defaultIdentity();
   let running: Controller[] = [];
+  let workloads: WorkloadCaches | undefined;
+  const enqueueHealing = (key: string): void => {
+    for (const controller of running) if (controller.name === SELF_HEALING_CONTROLLER) controller.enqueue(key);
+  };
   const elector = new LeaderElector({
     api: deps.kubeConfig.makeApiClient(CoordinationV1Api),
     namespace: deps.config.namespace,
@@ -64,15 +71,19 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
     renewDeadlineMs: 10_000,
     retryPeriodMs: 1_000,
     logger: deps.logger,
-    onStartedLeading: () => {
+    onStartedLeading: async (signal) => {
       running = buildControllers(deps, replica);
       running.forEach((controller) => controller.start());
       deps.logger.info({ replica }, "leading: controllers started");
+      if (deps.createWorkloads) await startHealing(deps.createWorkloads(), signal);
     },
     onStoppedLeading: async () => {
       const stopping = running;
+      const stoppingWorkloads = workloads;
       running = [];
+      workloads = undefined;
       await Promise.all(stopping.map((controller) => controller.stop()));
+      await Promise.all((stoppingWorkloads?.informers ?? []).map((informer) => informer.stop()));
       deps.logger.info({ replica }, "no longer leading: controllers stopped");
     },
   });
@@ -82,12 +93,21 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
     for (const controller of running) {
       if (controller.name === kind) controller.enqueue(key);
       // A policy change can start or stop healing any Deployment.
-      if (kind === "AegisPolicy" && controller.name === SELF_HEALING_CONTROLLER) deps.workloads?.deploymentKeys().forEach((k) => controller.enqueue(k));
+      if (kind === "AegisPolicy" && controller.name === SELF_HEALING_CONTROLLER) workloads?.deploymentKeys().forEach((k) => controller.enqueue(k));
     }
   });
-  deps.workloads?.onDeploymentChange((key) => {
-    for (const controller of running) if (controller.name === SELF_HEALING_CONTROLLER) controller.enqueue(key);
-  });
+  /** The healer starts once this term's workload caches have synced, so it never judges a half-filled cache. */
+  const startHealing = async (termWorkloads: WorkloadCaches, signal: AbortSignal): Promise<void> => {
+    workloads = termWorkloads;
+    termWorkloads.onDeploymentChange(enqueueHealing);
+    termWorkloads.informers.forEach((informer) => informer.start());
+    const synced = await Promise.all(termWorkloads.informers.map((informer) => informer.waitForSync(signal)));
+    if (signal.aborted || workloads !== termWorkloads || !synced.every(Boolean)) return;
+    const healing = buildHealingController(deps, replica, termWorkloads);
+    running.push(healing);
+    healing.start();
+    deps.logger.info({ replica }, "leading: self-healing started");
+  };
   // This replica's informer already enqueues what it changed itself; hints from the others let
   // the leader act before its own watch delivers the change.
   const unsubscribe = deps.bus?.subscribe((message) => {
@@ -136,12 +156,15 @@ function buildControllers(deps: ControllerDependencies, replica: string): Contro
   // A new term starts from the whole cache: level-triggered, nothing depends on missed events.
   for (const request of deps.caches.approvals.list()) approvals.enqueue(`${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`);
   for (const { policy } of deps.caches.policies.list()) policies.enqueue(policy.metadata.name ?? "");
-  if (!deps.workloads) return [approvals, policies];
-  const healing = buildSelfHealingController(
+  return [approvals, policies];
+}
+
+function buildHealingController(deps: ControllerDependencies, replica: string, workloads: WorkloadCaches): Controller {
+  return buildSelfHealingController(
     {
       logger: deps.logger,
       deps: {
-        workloads: deps.workloads.source,
+        workloads: workloads.source,
         actions: new KubeWorkloadActions(deps.kubeConfig, replica),
         policies: deps.caches.policies,
         namespaceLabels: deps.caches.namespaceLabels,
@@ -154,7 +177,6 @@ function buildControllers(deps: ControllerDependencies, replica: string): Contro
         onStep: ({ namespace, name, entry, dryRun }) => void deps.bus?.publish({ topic: "selfhealing", key: `${namespace}/${name}`, data: { action: entry.action, reason: entry.reason, dryRun } }),
       },
     },
-    deps.workloads,
+    workloads,
   );
-  return [approvals, policies, healing];
 }

@@ -60,16 +60,11 @@ fail() {
 LDFLAGS="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=36"
 
 # The cache key: go.mod, go.sum, tools.go and every source under cmd/, plus the link flags.
+# shellcheck source=scripts/lib/build-key.sh
+. "$REPO/scripts/lib/build-key.sh"
 cache_key() {
-  (
-    cd "$CP_DIR"
-    local f
-    for f in go.mod go.sum tools.go $(find cmd -type f -name '*.go' | LC_ALL=C sort); do
-      printf '== %s\n' "$f"
-      cat "$f"
-    done
-    printf '== ldflags\n%s\n' "$LDFLAGS"
-  ) | sha256sum | cut -d' ' -f1
+  # shellcheck disable=SC2046 # one word per file name; the names hold no spaces
+  build_key "$CP_DIR" "$LDFLAGS" go.mod go.sum tools.go $(cd "$CP_DIR" && find cmd -type f -name '*.go' | LC_ALL=C sort)
 }
 
 KEY=$(cache_key)

@@ -29,16 +29,10 @@ LDFLAGS+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3
 
 log() { printf 'helm.sh: %s\n' "$*" >&2; }
 
+# shellcheck source=scripts/lib/build-key.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/build-key.sh"
 cache_key() {
-  (
-    cd "$MOD_DIR"
-    local f
-    for f in go.mod go.sum tools.go; do
-      printf '== %s\n' "$f"
-      cat "$f"
-    done
-    printf '== ldflags\n%s\n' "$LDFLAGS"
-  ) | sha256sum | cut -d' ' -f1
+  build_key "$MOD_DIR" "$LDFLAGS" go.mod go.sum tools.go
 }
 
 KEY=$(cache_key)

@@ -14,23 +14,33 @@ export default tseslint.config(
       "@typescript-eslint/no-floating-promises": "error",
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/consistent-type-imports": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_" },
+      ],
       "max-depth": ["error", 4],
       "max-params": ["error", 5],
-      "no-restricted-syntax": [
-        "error",
-        { selector: "ExportDefaultDeclaration", message: "Use named exports." },
-      ],
+      "no-restricted-syntax": ["error", { selector: "ExportDefaultDeclaration", message: "Use named exports." }],
     },
   },
   {
-    files: ["src/policy/**", "src/podsecurity/**", "src/risk/**", "src/approval/**", "src/changehash/**", "src/evidence/chain/**"],
+    files: [
+      "src/policy/**",
+      "src/podsecurity/**",
+      "src/risk/**",
+      "src/approval/**",
+      "src/changehash/**",
+      "src/evidence/chain/**",
+    ],
     rules: {
       "no-restricted-imports": [
         "error",
         {
           patterns: [
-            { group: ["node:fs*", "node:net", "node:http*", "pg", "ioredis", "express", "@kubernetes/client-node"], message: "Decision code is pure: no I/O imports." },
+            {
+              group: ["node:fs*", "node:net", "node:http*", "pg", "ioredis", "express", "@kubernetes/client-node"],
+              message: "Decision code is pure: no I/O imports.",
+            },
           ],
         },
       ],

@@ -77,25 +77,59 @@ const HOUR = 3_600_000;
 /** Raw requests in the states a controller meets after a restart or a resync. */
 function rawRequests(count: number, now: Date): Record<string, unknown>[] {
   return Array.from({ length: count }, (_, index) => {
-    const base = { namespace: NAMESPACES[index % NAMESPACES.length] ?? "payments", target: `service-${index}`, changeHash: syntheticChangeHash(index + 1), index };
+    const base = {
+      namespace: NAMESPACES[index % NAMESPACES.length] ?? "payments",
+      target: `service-${index}`,
+      changeHash: syntheticChangeHash(index + 1),
+      index,
+    };
     switch (index % 10) {
       case 0:
       case 1:
       case 2:
-        return rawApprovalRequest({ ...base, createdAt: new Date(now.getTime() - 10 * 60_000), approvers: [], withStatus: false });
+        return rawApprovalRequest({
+          ...base,
+          createdAt: new Date(now.getTime() - 10 * 60_000),
+          approvers: [],
+          withStatus: false,
+        });
       case 3:
-        return rawApprovalRequest({ ...base, createdAt: new Date(now.getTime() - 20 * 60_000), approvers: ["alice@example.com"], withStatus: false });
+        return rawApprovalRequest({
+          ...base,
+          createdAt: new Date(now.getTime() - 20 * 60_000),
+          approvers: ["alice@example.com"],
+          withStatus: false,
+        });
       case 4:
       case 5:
-        return rawApprovalRequest({ ...base, createdAt: new Date(now.getTime() - HOUR), approvers: ["alice@example.com", "bob@example.com"], withStatus: false });
+        return rawApprovalRequest({
+          ...base,
+          createdAt: new Date(now.getTime() - HOUR),
+          approvers: ["alice@example.com", "bob@example.com"],
+          withStatus: false,
+        });
       case 6:
-        return rawApprovalRequest({ ...base, createdAt: new Date(now.getTime() - HOUR), approvers: [], rejectedBy: "carol@example.com", withStatus: false });
+        return rawApprovalRequest({
+          ...base,
+          createdAt: new Date(now.getTime() - HOUR),
+          approvers: [],
+          rejectedBy: "carol@example.com",
+          withStatus: false,
+        });
       case 7:
         return rawApprovalRequest({ ...base, createdAt: new Date(now.getTime() - 30 * HOUR), approvers: [] });
       case 8:
-        return rawApprovalRequest({ ...base, createdAt: new Date(now.getTime() - 9 * 24 * HOUR), approvers: ["alice@example.com", "bob@example.com"] });
+        return rawApprovalRequest({
+          ...base,
+          createdAt: new Date(now.getTime() - 9 * 24 * HOUR),
+          approvers: ["alice@example.com", "bob@example.com"],
+        });
       default:
-        return rawApprovalRequest({ ...base, createdAt: new Date(now.getTime() - 2 * HOUR), approvers: ["alice@example.com", "bob@example.com"] });
+        return rawApprovalRequest({
+          ...base,
+          createdAt: new Date(now.getTime() - 2 * HOUR),
+          approvers: ["alice@example.com", "bob@example.com"],
+        });
     }
   });
 }
@@ -127,7 +161,9 @@ async function runRound(keys: readonly string[], workers: number, reconcile: Rec
   return seconds;
 }
 
-async function measureReconciles(settings: Required<Omit<ControllersBenchOptions, "cacheObjects" | "log">>): Promise<Pick<ControllersBenchResult, "reconcilesPerSec" | "baselineReconcilesPerSec" | "perRound">> {
+async function measureReconciles(
+  settings: Required<Omit<ControllersBenchOptions, "cacheObjects" | "log">>,
+): Promise<Pick<ControllersBenchResult, "reconcilesPerSec" | "baselineReconcilesPerSec" | "perRound">> {
   const now = new Date();
   const raw = rawRequests(settings.requests, now);
   const policies = new MemoryPolicySource(benchPolicies());
@@ -139,16 +175,34 @@ async function measureReconciles(settings: Required<Omit<ControllersBenchOptions
     const store = new MemoryObjectStore(raw.map((object) => approvalRequestSchema.parse(object)));
     const actions = new RecordingActions();
     const evidence = new MemoryEvidenceRecorder();
-    const deps = { approvals: store, policies, actions, evidence, now: () => new Date(), extraApprovals: () => 0, retentionMs: RETENTION_MS, actor: AEGIS_USERNAME };
+    const deps = {
+      approvals: store,
+      policies,
+      actions,
+      evidence,
+      now: () => new Date(),
+      extraApprovals: () => 0,
+      retentionMs: RETENTION_MS,
+      actor: AEGIS_USERNAME,
+    };
     const baseline = await runRound(keys, settings.workers, () => Promise.resolve({}));
     const real = await runRound(keys, settings.workers, (key) => reconcileApprovalRequest(key, deps));
     if (roundIndex === 0) continue; // warm-up
     baselineSeconds += baseline;
     realSeconds += real;
-    perRound = { patches: actions.patches.length, events: actions.events, deletes: actions.deletes, evidence: evidence.recorded };
+    perRound = {
+      patches: actions.patches.length,
+      events: actions.events,
+      deletes: actions.deletes,
+      evidence: evidence.recorded,
+    };
   }
   const total = settings.requests * settings.rounds;
-  return { reconcilesPerSec: Math.round(total / realSeconds), baselineReconcilesPerSec: Math.round(total / baselineSeconds), perRound };
+  return {
+    reconcilesPerSec: Math.round(total / realSeconds),
+    baselineReconcilesPerSec: Math.round(total / baselineSeconds),
+    perRound,
+  };
 }
 
 async function measureCacheRss(count: number): Promise<RssReport> {
@@ -186,10 +240,14 @@ export async function benchControllers(options: ControllersBenchOptions = {}): P
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const settings = { requests: options.requests ?? 1_000, rounds: options.rounds ?? 30, workers: options.workers ?? 2 };
   const reconciles = await measureReconciles(settings);
-  log(`controllers: ${reconciles.reconcilesPerSec} reconciles/s (no-op baseline ${reconciles.baselineReconcilesPerSec}/s), per round ${JSON.stringify(reconciles.perRound)}`);
+  log(
+    `controllers: ${reconciles.reconcilesPerSec} reconciles/s (no-op baseline ${reconciles.baselineReconcilesPerSec}/s), per round ${JSON.stringify(reconciles.perRound)}`,
+  );
   const cacheObjects = options.cacheObjects ?? 10_000;
   const rss = await measureCacheRss(cacheObjects);
-  log(`controllers: cache of ${rss.count} ApprovalRequests (${round(rss.listJsonBytes / MiB, 1)} MiB of list JSON, parsed in ${round(rss.parseMs, 0)} ms): RSS ${round(rss.loadedRssBytes / MiB, 1)} MiB, before ${round(rss.baselineRssBytes / MiB, 1)} MiB`);
+  log(
+    `controllers: cache of ${rss.count} ApprovalRequests (${round(rss.listJsonBytes / MiB, 1)} MiB of list JSON, parsed in ${round(rss.parseMs, 0)} ms): RSS ${round(rss.loadedRssBytes / MiB, 1)} MiB, before ${round(rss.baselineRssBytes / MiB, 1)} MiB`,
+  );
   return {
     ...reconciles,
     ratio: round(reconciles.reconcilesPerSec / reconciles.baselineReconcilesPerSec, 3),
@@ -202,6 +260,7 @@ export async function benchControllers(options: ControllersBenchOptions = {}): P
     heapMiBWith10kRequests: round(rss.loadedHeapBytes / MiB, 1),
     baselineHeapMiB: round(rss.baselineHeapBytes / MiB, 1),
     cacheObjects: rss.count,
-    cacheLayout: "raw objects (informer cache) + approvalRequestSchema-parsed objects (ParsedStore), each in a Map by namespace/name; RSS after a full GC",
+    cacheLayout:
+      "raw objects (informer cache) + approvalRequestSchema-parsed objects (ParsedStore), each in a Map by namespace/name; RSS after a full GC",
   };
 }

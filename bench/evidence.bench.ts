@@ -35,13 +35,20 @@ function benchEvent(index: number, prefix: string): EvidenceEvent {
       allowed: index % 4 !== 0,
       changeHash: `sha256:${"c".repeat(64)}`,
       policies: [{ name: "prod-gate", specHash: `sha256:${"a".repeat(64)}` }],
-      violations: index % 4 === 0 ? [{ check: "pinned", rule: "requireImageDigest", message: "image ghcr.io/acme/web:1.3 has no digest" }] : [],
+      violations:
+        index % 4 === 0
+          ? [{ check: "pinned", rule: "requireImageDigest", message: "image ghcr.io/acme/web:1.3 has no digest" }]
+          : [],
     },
   };
 }
 
 /** Runs `total` writes through `concurrency` callers; returns writes per second. */
-async function throughput(total: number, concurrency: number, write: (index: number) => Promise<void>): Promise<number> {
+async function throughput(
+  total: number,
+  concurrency: number,
+  write: (index: number) => Promise<void>,
+): Promise<number> {
   let next = 0;
   const started = performance.now();
   const caller = async (): Promise<void> => {
@@ -77,14 +84,10 @@ async function measureBaseline(url: string, records: number): Promise<number> {
       id text PRIMARY KEY, event_time text NOT NULL, type text NOT NULL, subject text NOT NULL, actor text NOT NULL, data json NOT NULL)`);
     const insert = async (index: number, prefix: string): Promise<void> => {
       const event = benchEvent(index, prefix);
-      await pool.query("INSERT INTO bench_baseline (id, event_time, type, subject, actor, data) VALUES ($1, $2, $3, $4, $5, $6)", [
-        event.id,
-        new Date().toISOString(),
-        event.type,
-        event.subject,
-        event.actor,
-        canonicalJson(event.data),
-      ]);
+      await pool.query(
+        "INSERT INTO bench_baseline (id, event_time, type, subject, actor, data) VALUES ($1, $2, $3, $4, $5, $6)",
+        [event.id, new Date().toISOString(), event.type, event.subject, event.actor, canonicalJson(event.data)],
+      );
     };
     await throughput(500, CONCURRENCY, (i) => insert(i, "warm-up"));
     return await throughput(records, CONCURRENCY, (i) => insert(i, "baseline"));

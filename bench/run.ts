@@ -16,7 +16,12 @@ import { adminDatabaseUrl, assertLoopback } from "./lib/scratch-db.js";
 import { benchSoak, type SoakBenchResult } from "./soak.bench.js";
 import { benchWebhook, type WebhookBenchResult } from "./webhook.bench.js";
 
-const TARGETS = { webhookRatioAtLeast: 0.6, p99At200RpsMsAtMost: 10, rssMiBWith10kRequestsBelow: 256, soakErrors: 0 } as const;
+const TARGETS = {
+  webhookRatioAtLeast: 0.6,
+  p99At200RpsMsAtMost: 10,
+  rssMiBWith10kRequestsBelow: 256,
+  soakErrors: 0,
+} as const;
 
 type Part<T> = T | { error: string };
 
@@ -62,14 +67,19 @@ async function ensureDatabase(): Promise<void> {
   const { stdout } = await promisify(execFile)("bash", ["scripts/services.sh", "up"], { timeout: 300_000 });
   const line = stdout.split("\n").find((text) => text.startsWith("DATABASE_URL="));
   if (line) process.env.DATABASE_URL = line.slice("DATABASE_URL=".length).trim();
-  if (!(await canConnect(adminDatabaseUrl()))) throw new Error("PostgreSQL still does not answer after scripts/services.sh up");
+  if (!(await canConnect(adminDatabaseUrl())))
+    throw new Error("PostgreSQL still does not answer after scripts/services.sh up");
 }
 
 function isOk<T extends object>(part: Part<T>): part is T {
   return !("error" in part);
 }
 
-function targetsMet(webhook: Part<WebhookBenchResult>, controllers: Part<ControllersBenchResult>, soak: Part<SoakBenchResult>): Record<string, boolean> {
+function targetsMet(
+  webhook: Part<WebhookBenchResult>,
+  controllers: Part<ControllersBenchResult>,
+  soak: Part<SoakBenchResult>,
+): Record<string, boolean> {
   return {
     webhookRatio: isOk(webhook) && webhook.ratio >= TARGETS.webhookRatioAtLeast,
     webhookP99At200Rps: isOk(webhook) && webhook.p99At200RpsMs <= TARGETS.p99At200RpsMsAtMost,
@@ -87,7 +97,9 @@ async function main(): Promise<void> {
   });
   const webhook = await timedPart("webhook", () => benchWebhook({ log }));
   const soak = await timedPart("soak", () => benchSoak({ log }));
-  const evidence: Part<EvidenceBenchResult> = isOk(database) ? await timedPart("evidence", () => benchEvidence()) : database;
+  const evidence: Part<EvidenceBenchResult> = isOk(database)
+    ? await timedPart("evidence", () => benchEvidence())
+    : database;
   if (isOk(evidence)) log(`evidence: ${JSON.stringify(evidence)}`);
   const controllers = await timedPart("controllers", () => benchControllers({ log }));
   const summary = {

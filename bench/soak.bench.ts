@@ -48,7 +48,18 @@ export interface SoakBenchResult {
 const WARM_UP_SECONDS = 10;
 const TRACE_EVERY_MS = 15_000;
 const MiB = 1024 * 1024;
-const MIX: ReviewKind[] = ["approved-update", "approved-update", "approved-update", "approved-update", "approved-update", "approved-update", "approved-update", "scale", "untrusted-image", "unapproved-update"];
+const MIX: ReviewKind[] = [
+  "approved-update",
+  "approved-update",
+  "approved-update",
+  "approved-update",
+  "approved-update",
+  "approved-update",
+  "approved-update",
+  "scale",
+  "untrusted-image",
+  "unapproved-update",
+];
 
 function parseEvidence(value: string | undefined): EvidenceMode {
   if (value === undefined || value === "") return "postgres";
@@ -63,13 +74,26 @@ async function soak(databaseUrl: string, settings: Required<SoakBenchOptions>): 
     await aegis.stop();
     throw error;
   });
-  const aegisClient = new LoadClient({ port: aegis.port, ca: tls.ca, templates: MIX.map(reviewTemplate), strict: true }, 256);
-  const baselineClient = new LoadClient({ port: baseline.port, ca: tls.ca, templates: [reviewTemplate("approved-update")], strict: true }, 256);
+  const aegisClient = new LoadClient(
+    { port: aegis.port, ca: tls.ca, templates: MIX.map(reviewTemplate), strict: true },
+    256,
+  );
+  const baselineClient = new LoadClient(
+    { port: baseline.port, ca: tls.ca, templates: [reviewTemplate("approved-update")], strict: true },
+    256,
+  );
   try {
-    settings.log(`soak: aegis pid ${aegis.pid ?? "?"} (${settings.evidence} evidence), baseline pid ${baseline.pid ?? "?"}; warming up ${WARM_UP_SECONDS} s`);
-    await Promise.all([openLoop(aegisClient, settings.rate, WARM_UP_SECONDS * 1000), openLoop(baselineClient, settings.rate, WARM_UP_SECONDS * 1000)]);
+    settings.log(
+      `soak: aegis pid ${aegis.pid ?? "?"} (${settings.evidence} evidence), baseline pid ${baseline.pid ?? "?"}; warming up ${WARM_UP_SECONDS} s`,
+    );
+    await Promise.all([
+      openLoop(aegisClient, settings.rate, WARM_UP_SECONDS * 1000),
+      openLoop(baselineClient, settings.rate, WARM_UP_SECONDS * 1000),
+    ]);
     const [aegisStart, baselineStart] = await Promise.all([aegis.sample(true), baseline.sample(true)]);
-    settings.log(`soak: ${settings.seconds} s at ${settings.rate}/s each; aegis RSS at start ${round(aegisStart.rss / MiB, 1)} MiB`);
+    settings.log(
+      `soak: ${settings.seconds} s at ${settings.rate}/s each; aegis RSS at start ${round(aegisStart.rss / MiB, 1)} MiB`,
+    );
     const recorder = new Recorder();
     const baselineRecorder = new Recorder();
     const trace: number[] = [round(aegisStart.rss / MiB, 1)];
@@ -80,12 +104,18 @@ async function soak(databaseUrl: string, settings: Required<SoakBenchOptions>): 
       );
     }, TRACE_EVERY_MS);
     let midpoint: Promise<ProcessSample> | undefined;
-    const halfway = setTimeout(() => {
-      midpoint = aegis.sample(true);
-    }, (settings.seconds * 1000) / 2);
+    const halfway = setTimeout(
+      () => {
+        midpoint = aegis.sample(true);
+      },
+      (settings.seconds * 1000) / 2,
+    );
     let seconds: number;
     try {
-      [seconds] = await Promise.all([openLoop(aegisClient, settings.rate, settings.seconds * 1000, recorder), openLoop(baselineClient, settings.rate, settings.seconds * 1000, baselineRecorder)]);
+      [seconds] = await Promise.all([
+        openLoop(aegisClient, settings.rate, settings.seconds * 1000, recorder),
+        openLoop(baselineClient, settings.rate, settings.seconds * 1000, baselineRecorder),
+      ]);
     } finally {
       clearInterval(tracer);
       clearTimeout(halfway);
@@ -93,7 +123,10 @@ async function soak(databaseUrl: string, settings: Required<SoakBenchOptions>): 
     const [aegisEnd, baselineEnd] = await Promise.all([aegis.sample(true), baseline.sample(true)]);
     trace.push(round(aegisEnd.rss / MiB, 1));
     const aegisMid = (await midpoint) ?? aegisStart;
-    return summarize({ recorder, baselineRecorder, seconds, aegisStart, aegisMid, aegisEnd, baselineStart, baselineEnd, trace }, settings);
+    return summarize(
+      { recorder, baselineRecorder, seconds, aegisStart, aegisMid, aegisEnd, baselineStart, baselineEnd, trace },
+      settings,
+    );
   } finally {
     aegisClient.close();
     baselineClient.close();
@@ -152,7 +185,8 @@ export async function benchSoak(options: SoakBenchOptions = {}): Promise<SoakBen
     evidence: options.evidence ?? parseEvidence(process.env.AEGIS_SOAK_EVIDENCE),
     log: options.log ?? ((line: string) => process.stderr.write(`${line}\n`)),
   };
-  if (!(settings.seconds > 0)) throw new Error(`AEGIS_SOAK_SECONDS must be a positive number, got ${String(process.env.AEGIS_SOAK_SECONDS)}`);
+  if (!(settings.seconds > 0))
+    throw new Error(`AEGIS_SOAK_SECONDS must be a positive number, got ${String(process.env.AEGIS_SOAK_SECONDS)}`);
   if (settings.evidence === "postgres") return withScratchDatabase((url) => soak(url, settings));
   return soak("", settings);
 }

@@ -136,17 +136,25 @@ class Subject {
 
 type Settings = Required<Omit<WebhookBenchOptions, "ledgerVariants">>;
 
-async function startSubjects(tls: TlsFixture, variants: readonly EvidenceMode[], databaseUrl: string | undefined, settings: Settings): Promise<Subject[]> {
+async function startSubjects(
+  tls: TlsFixture,
+  variants: readonly EvidenceMode[],
+  databaseUrl: string | undefined,
+  settings: Settings,
+): Promise<Subject[]> {
   const subjects: Subject[] = [];
   const add = async (label: string, start: () => Promise<ServerProcess>): Promise<void> => {
     const server = await start();
-    settings.log(`webhook: ${label} server pid ${server.pid ?? "?"} on 127.0.0.1:${server.port} (${JSON.stringify(server.detail)})`);
+    settings.log(
+      `webhook: ${label} server pid ${server.pid ?? "?"} on 127.0.0.1:${server.port} (${JSON.stringify(server.detail)})`,
+    );
     subjects.push(new Subject(label, server, tls, settings.concurrency));
   };
   try {
     await add("baseline", () => ServerProcess.start("baseline", tls));
     await add("memory", () => ServerProcess.start("aegis", tls, "memory"));
-    for (const variant of variants) await add(variant, () => ServerProcess.start("aegis", tls, variant, variant === "postgres" ? databaseUrl : ""));
+    for (const variant of variants)
+      await add(variant, () => ServerProcess.start("aegis", tls, variant, variant === "postgres" ? databaseUrl : ""));
   } catch (error) {
     await Promise.all(subjects.map((subject) => subject.stop()));
     throw error;
@@ -188,7 +196,11 @@ function figures(subject: Subject, baselineRps: number, evidence: EvidenceMode):
   };
 }
 
-function result(subjects: readonly Subject[], variants: readonly EvidenceMode[], settings: Settings): WebhookBenchResult {
+function result(
+  subjects: readonly Subject[],
+  variants: readonly EvidenceMode[],
+  settings: Settings,
+): WebhookBenchResult {
   const [baseline, aegis] = subjects;
   if (!baseline || !aegis) throw new Error("webhook bench: servers missing");
   const base = baseline.closedSummary();

@@ -6,7 +6,12 @@ import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AEGIS_USERNAME, removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import {
+  AEGIS_USERNAME,
+  removeWebhookConfiguration,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
 import { eventually, kubeconfigPath, kubectl } from "./helpers/kube.js";
 
 const repo = path.resolve(import.meta.dirname, "..");
@@ -18,7 +23,10 @@ interface ApprovalScene {
   username: (sa: string) => string;
   token: (sa: string) => Promise<string>;
   /** Applies a Deployment as `dev`; returns the ApprovalRequest named in the denial. */
-  applyAsDev: (name: string, image: string) => Promise<{ code: number; stderr: string; requestName: string | undefined }>;
+  applyAsDev: (
+    name: string,
+    image: string,
+  ) => Promise<{ code: number; stderr: string; requestName: string | undefined }>;
   cleanUp: () => Promise<void>;
 }
 
@@ -27,7 +35,11 @@ function deploymentManifest(ns: string, name: string, image: string): string {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name, namespace: ns, labels: { app: name } },
-    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "web", image }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "web", image }] } },
+    },
   });
 }
 
@@ -42,7 +54,16 @@ async function createApprovalScene(prefix: string): Promise<ApprovalScene> {
   await kubectl(["create", "namespace", ns]);
   await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--user=dev", "-n", ns]);
   for (const sa of ["approver", "outsider", "bystander"]) await kubectl(["create", "serviceaccount", sa, "-n", ns]);
-  await kubectl(["create", "rolebinding", "approvers", "--clusterrole=aegis-approver", `--serviceaccount=${ns}:approver`, `--serviceaccount=${ns}:bystander`, "-n", ns]);
+  await kubectl([
+    "create",
+    "rolebinding",
+    "approvers",
+    "--clusterrole=aegis-approver",
+    `--serviceaccount=${ns}:approver`,
+    `--serviceaccount=${ns}:bystander`,
+    "-n",
+    ns,
+  ]);
   const policy = {
     apiVersion: "aegis.valina.ai/v1alpha1",
     kind: "AegisPolicy",
@@ -60,8 +81,17 @@ async function createApprovalScene(prefix: string): Promise<ApprovalScene> {
     username,
     token: async (sa) => (await kubectl(["create", "token", sa, "-n", ns, "--duration=1h"])).stdout.trim(),
     applyAsDev: async (name, image) => {
-      const result = await kubectl(["apply", "-f", "-"], { as: "dev", asGroups: ["developers"], input: deploymentManifest(ns, name, image), allowFail: true });
-      return { code: result.code, stderr: result.stderr, requestName: /ApprovalRequest [^/]+\/(\S+) is/.exec(result.stderr)?.[1] };
+      const result = await kubectl(["apply", "-f", "-"], {
+        as: "dev",
+        asGroups: ["developers"],
+        input: deploymentManifest(ns, name, image),
+        allowFail: true,
+      });
+      return {
+        code: result.code,
+        stderr: result.stderr,
+        requestName: /ApprovalRequest [^/]+\/(\S+) is/.exec(result.stderr)?.[1],
+      };
     },
     cleanUp: async () => {
       await kubectl(["delete", "apol", policyName, "--ignore-not-found"], { allowFail: true });
@@ -116,7 +146,10 @@ describe("REST API decisions", () => {
     const requestName = denied.requestName;
     if (!requestName) throw new Error(`no ApprovalRequest in the denial: ${denied.stderr}`);
     const api = aegis?.apiUrl ?? "";
-    await eventually(async () => ((await fetch(`${api}/api/approvals/${scene.ns}/${requestName}`)).status === 200 ? true : undefined), "AEGIS's cache to hold the request");
+    await eventually(
+      async () => ((await fetch(`${api}/api/approvals/${scene.ns}/${requestName}`)).status === 200 ? true : undefined),
+      "AEGIS's cache to hold the request",
+    );
 
     const anonymous = await decide(requestName, undefined);
     expect(anonymous.status).toBe(401);
@@ -124,7 +157,10 @@ describe("REST API decisions", () => {
 
     const outsider = await decide(requestName, await scene.token("outsider"));
     expect(outsider.status).toBe(403);
-    expect(await outsider.json()).toMatchObject({ error: "Forbidden", message: expect.stringContaining(`${scene.username("outsider")} may not approve`) as unknown });
+    expect(await outsider.json()).toMatchObject({
+      error: "Forbidden",
+      message: expect.stringContaining(`${scene.username("outsider")} may not approve`) as unknown,
+    });
 
     const bystander = await decide(requestName, await scene.token("bystander"));
     expect(bystander.status).toBe(403);
@@ -132,11 +168,23 @@ describe("REST API decisions", () => {
 
     const approved = await decide(requestName, await scene.token("approver"));
     expect(approved.status, await approved.clone().text()).toBe(200);
-    expect(await approved.json()).toMatchObject({ phase: "Approved", decisions: [{ user: scene.username("approver"), decision: "Approve", via: "api", comment: "e2e approval" }] });
+    expect(await approved.json()).toMatchObject({
+      phase: "Approved",
+      decisions: [{ user: scene.username("approver"), decision: "Approve", via: "api", comment: "e2e approval" }],
+    });
 
-    const stored = JSON.parse((await kubectl(["get", "areq", requestName, "-n", scene.ns, "-o", "json"])).stdout) as { spec: { decisions: { user: string; via: string }[] } };
+    const stored = JSON.parse((await kubectl(["get", "areq", requestName, "-n", scene.ns, "-o", "json"])).stdout) as {
+      spec: { decisions: { user: string; via: string }[] };
+    };
     expect(stored.spec.decisions).toMatchObject([{ user: scene.username("approver"), via: "api" }]);
-    await eventually(async () => ((await kubectl(["get", "areq", requestName, "-n", scene.ns, "-o", "jsonpath={.status.phase}"])).stdout === "Approved" ? true : undefined), "status Approved");
+    await eventually(
+      async () =>
+        (await kubectl(["get", "areq", requestName, "-n", scene.ns, "-o", "jsonpath={.status.phase}"])).stdout ===
+        "Approved"
+          ? true
+          : undefined,
+      "status Approved",
+    );
 
     const admitted = await scene.applyAsDev("web", "ghcr.io/acme/web:1.0");
     expect(admitted.code, admitted.stderr).toBe(0);
@@ -144,15 +192,35 @@ describe("REST API decisions", () => {
     await removeWebhookConfiguration();
     await aegis?.stop();
     stopped = true;
-    const exported = spawnSync(process.execPath, ["--import", path.join(repo, "node_modules", "tsx", "dist", "loader.mjs"), path.join(repo, "src", "cli", "aegis.ts"), "evidence", "export", "--data-dir", aegis?.dataDir ?? ""], {
-      cwd: repo,
-      encoding: "utf8",
-      env: withoutDatabaseUrl({ ...process.env, KUBECONFIG: kubeconfigPath() }),
-      maxBuffer: 64 * 1024 * 1024,
-    });
+    const exported = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        path.join(repo, "node_modules", "tsx", "dist", "loader.mjs"),
+        path.join(repo, "src", "cli", "aegis.ts"),
+        "evidence",
+        "export",
+        "--data-dir",
+        aegis?.dataDir ?? "",
+      ],
+      {
+        cwd: repo,
+        encoding: "utf8",
+        env: withoutDatabaseUrl({ ...process.env, KUBECONFIG: kubeconfigPath() }),
+        maxBuffer: 64 * 1024 * 1024,
+      },
+    );
     expect(exported.status, exported.stderr).toBe(0);
-    const bundle = JSON.parse(exported.stdout) as { records: { type: string; subject: string; actor: string; data: Record<string, unknown> }[] };
-    const decision = bundle.records.find((record) => record.type === "approval.decision" && record.subject === `ApprovalRequest/${scene.ns}/${requestName}`);
-    expect(decision).toMatchObject({ actor: scene.username("approver"), data: { via: "api", caller: AEGIS_USERNAME, decision: "Approve" } });
+    const bundle = JSON.parse(exported.stdout) as {
+      records: { type: string; subject: string; actor: string; data: Record<string, unknown> }[];
+    };
+    const decision = bundle.records.find(
+      (record) =>
+        record.type === "approval.decision" && record.subject === `ApprovalRequest/${scene.ns}/${requestName}`,
+    );
+    expect(decision).toMatchObject({
+      actor: scene.username("approver"),
+      data: { via: "api", caller: AEGIS_USERNAME, decision: "Approve" },
+    });
   });
 });

@@ -27,7 +27,10 @@ function restartApiServer(): void {
     }
     spawnSync("sleep", ["0.2"]);
   }
-  const up = spawnSync("bash", [path.join(repo, "scripts", "cluster.sh"), "up"], { encoding: "utf8", env: process.env });
+  const up = spawnSync("bash", [path.join(repo, "scripts", "cluster.sh"), "up"], {
+    encoding: "utf8",
+    env: process.env,
+  });
   if (up.status !== 0) throw new Error(`cluster.sh up after the restart failed: ${up.stderr}`);
 }
 
@@ -51,14 +54,23 @@ describe("kube-apiserver restart", () => {
         apiVersion: "aegis.valina.ai/v1alpha1",
         kind: "AegisPolicy",
         metadata: { name: policyName },
-        spec: { match: { kinds: ["Deployment"], namespaces: [ns] }, checks: [{ name: "pinned", requireImageDigest: true }] },
+        spec: {
+          match: { kinds: ["Deployment"], namespaces: [ns] },
+          checks: [{ name: "pinned", requireImageDigest: true }],
+        },
       }),
     });
-    const denial = await eventually<string>(async () => {
-      const attempt = await kubectl(["create", "deployment", "web", "--image=ghcr.io/acme/web:1", "-n", ns], { allowFail: true });
-      if (attempt.code === 0) await kubectl(["delete", "deployment", "web", "-n", ns]);
-      return attempt.stderr.includes(`${policyName}/pinned`) ? attempt.stderr : undefined;
-    }, "the new policy to be enforced after the restart", { timeoutMs: 90_000, intervalMs: 1000 }).catch((error: unknown) => {
+    const denial = await eventually<string>(
+      async () => {
+        const attempt = await kubectl(["create", "deployment", "web", "--image=ghcr.io/acme/web:1", "-n", ns], {
+          allowFail: true,
+        });
+        if (attempt.code === 0) await kubectl(["delete", "deployment", "web", "-n", ns]);
+        return attempt.stderr.includes(`${policyName}/pinned`) ? attempt.stderr : undefined;
+      },
+      "the new policy to be enforced after the restart",
+      { timeoutMs: 90_000, intervalMs: 1000 },
+    ).catch((error: unknown) => {
       throw new Error(`${String(error)}\n--- aegis ---\n${aegis.logs().slice(-6000)}`, { cause: error });
     });
     expect(denial).toMatch(/not pinned|digest/);

@@ -4,7 +4,13 @@
 // denied and the denial says why.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AEGIS_NAMESPACE, removeWebhookConfiguration, replicaIdOf, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import {
+  AEGIS_NAMESPACE,
+  removeWebhookConfiguration,
+  replicaIdOf,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
 import { eventually, kubectl } from "./helpers/kube.js";
 import { sql } from "./helpers/postgres.js";
 
@@ -29,7 +35,10 @@ const manifest = JSON.stringify({
   spec: {
     replicas: 1,
     selector: { matchLabels: { app: "web" } },
-    template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "ghcr.io/acme/web:1.0" }] } },
+    template: {
+      metadata: { labels: { app: "web" } },
+      spec: { containers: [{ name: "web", image: "ghcr.io/acme/web:1.0" }] },
+    },
   },
 });
 
@@ -40,17 +49,20 @@ interface RequestObject {
 
 let aegis: RunningAegisProcess;
 
-
 async function getRequest(name: string): Promise<RequestObject | undefined> {
   const result = await kubectl(["get", "areq", name, "-n", ns, "-o", "json"], { allowFail: true });
   return result.code === 0 ? (JSON.parse(result.stdout) as RequestObject) : undefined;
 }
 
 async function requestInPhase(name: string, phase: string, timeoutMs = 30_000): Promise<RequestObject> {
-  return eventually(async () => {
-    const request = await getRequest(name);
-    return request?.status?.phase === phase ? request : undefined;
-  }, `ApprovalRequest ${name} to be ${phase}`, { timeoutMs, intervalMs: 100 });
+  return eventually(
+    async () => {
+      const request = await getRequest(name);
+      return request?.status?.phase === phase ? request : undefined;
+    },
+    `ApprovalRequest ${name} to be ${phase}`,
+    { timeoutMs, intervalMs: 100 },
+  );
 }
 
 const apply = () => kubectl(["apply", "-f", "-"], { ...dev, input: manifest, allowFail: true });
@@ -62,18 +74,34 @@ function requestNameFrom(message: string): string {
 }
 
 async function evidence(subject: string): Promise<{ type: string; to: string; actor: string }[]> {
-  return sql(databaseUrl, `SELECT type, data->>'to' AS "to", actor FROM evidence_records WHERE subject = $1 AND type IN ('approval.transition', 'approval.expired') ORDER BY seq`, [subject]);
+  return sql(
+    databaseUrl,
+    `SELECT type, data->>'to' AS "to", actor FROM evidence_records WHERE subject = $1 AND type IN ('approval.transition', 'approval.expired') ORDER BY seq`,
+    [subject],
+  );
 }
 
 beforeAll(async () => {
   await sql(adminDatabaseUrl, `CREATE DATABASE ${databaseName}`);
   await kubectl(["create", "namespace", ns]);
   await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", ns]);
-  aegis = await startAegisProcess({ apiPort: 18771, webhookPort: 19471, env: { DATABASE_URL: databaseUrl, AEGIS_LOG_LEVEL: "info" } });
+  aegis = await startAegisProcess({
+    apiPort: 18771,
+    webhookPort: 19471,
+    env: { DATABASE_URL: databaseUrl, AEGIS_LOG_LEVEL: "info" },
+  });
   // Expiry is the leader's job and its evidence goes to the leader's database: lead first.
   const replica = replicaIdOf(aegis);
   await eventually(
-    async () => ((await kubectl(["get", "lease", "aegis-controller", "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"], { allowFail: true })).stdout.trim() === replica ? true : undefined),
+    async () =>
+      (
+        await kubectl(
+          ["get", "lease", "aegis-controller", "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"],
+          { allowFail: true },
+        )
+      ).stdout.trim() === replica
+        ? true
+        : undefined,
     `${replica} to hold the Lease (a leftover aegis serve holding it blocks this)`,
     { timeoutMs: 45_000 },
   );
@@ -87,11 +115,22 @@ beforeAll(async () => {
         enforcement: "Enforce",
         match: { kinds: ["Deployment"], namespaces: [ns] },
         checks: [],
-        approval: { mode: "Always", minApprovals: 1, approvers: { groups: ["sre-leads"] }, expiresAfter: `${EXPIRES_AFTER_SECONDS}s` },
+        approval: {
+          mode: "Always",
+          minApprovals: 1,
+          approvers: { groups: ["sre-leads"] },
+          expiresAfter: `${EXPIRES_AFTER_SECONDS}s`,
+        },
       },
     }),
   });
-  await eventually(async () => ((await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True" ? true : undefined), "the policy to be Ready");
+  await eventually(
+    async () =>
+      (await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
+        ? true
+        : undefined,
+    "the policy to be Ready",
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -125,7 +164,9 @@ describe("an ApprovalRequest's lifecycle", () => {
     // The leader requeues the request for its expiry instant: well within a few seconds of it.
     expect(expiredSeenAt - expiresAt).toBeLessThan(5000);
     expect(expired.metadata.uid).toBe(firstUid);
-    expect(expired.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: "Decided", status: "True", reason: "Expired" })]));
+    expect(expired.status?.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: "Decided", status: "True", reason: "Expired" })]),
+    );
   });
 
   it("records the expiry once as evidence and as a Kubernetes Event on the request", async () => {
@@ -134,12 +175,27 @@ describe("an ApprovalRequest's lifecycle", () => {
       const rows = await evidence(subject);
       return rows.some((row) => row.type === "approval.expired") ? rows : undefined;
     }, "the approval.expired record");
-    expect(records.filter((row) => row.type === "approval.expired")).toEqual([expect.objectContaining({ to: "Expired" })]);
+    expect(records.filter((row) => row.type === "approval.expired")).toEqual([
+      expect.objectContaining({ to: "Expired" }),
+    ]);
     expect(records.filter((row) => row.to === "Pending")).toHaveLength(1);
 
     const events = await eventually(async () => {
-      const result = await kubectl(["get", "events", "-n", ns, "--field-selector", `involvedObject.kind=ApprovalRequest,involvedObject.name=${name},reason=Expired`, "-o", "json"]);
-      const items = (JSON.parse(result.stdout) as { items: { type: string; reason: string; message: string; involvedObject: { uid?: string } }[] }).items;
+      const result = await kubectl([
+        "get",
+        "events",
+        "-n",
+        ns,
+        "--field-selector",
+        `involvedObject.kind=ApprovalRequest,involvedObject.name=${name},reason=Expired`,
+        "-o",
+        "json",
+      ]);
+      const items = (
+        JSON.parse(result.stdout) as {
+          items: { type: string; reason: string; message: string; involvedObject: { uid?: string } }[];
+        }
+      ).items;
       return items.length > 0 ? items : undefined;
     }, "an Expired Event on the request");
     expect(events[0]).toMatchObject({ type: "Warning", reason: "Expired", involvedObject: { uid: firstUid } });
@@ -162,7 +218,9 @@ describe("an ApprovalRequest's lifecycle", () => {
     const rejected = await kubectl(["aegis", "reject", name, "-n", ns, "-m", "not this one"], alice);
     expect(rejected.stdout).toMatch(/rejected by alice/i);
     const request = await requestInPhase(name, "Rejected");
-    expect(request.status?.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: "Decided", reason: "Rejected" })]));
+    expect(request.status?.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: "Decided", reason: "Rejected" })]),
+    );
 
     const denied = await eventually(async () => {
       const result = await apply();

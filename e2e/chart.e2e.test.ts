@@ -7,7 +7,14 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import type { V1Job } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildHelm, findObject, HELM_BUILD_TIMEOUT_MS, type KubeObject, renderChart, repoRoot } from "../test/integration/chart/helm.js";
+import {
+  buildHelm,
+  findObject,
+  HELM_BUILD_TIMEOUT_MS,
+  type KubeObject,
+  renderChart,
+  repoRoot,
+} from "../test/integration/chart/helm.js";
 import { kubeconfigPath, kubectl } from "./helpers/kube.js";
 
 const NS = `aegis-chart-e2e-${randomBytes(3).toString("hex")}`;
@@ -20,7 +27,10 @@ function toYamlStream(objects: KubeObject[]): string {
 }
 
 async function dryRunApply(objects: KubeObject[]): Promise<{ stdout: string; stderr: string }> {
-  const result = await kubectl(["apply", "--dry-run=server", "-f", "-"], { input: toYamlStream(objects), allowFail: true });
+  const result = await kubectl(["apply", "--dry-run=server", "-f", "-"], {
+    input: toYamlStream(objects),
+    allowFail: true,
+  });
   expect(result.code, `kubectl apply --dry-run=server failed:\n${result.stderr}`).toBe(0);
   return result;
 }
@@ -54,7 +64,9 @@ describe("charts/aegis on a real kube-apiserver (server-side dry run)", () => {
     const { objects } = await renderChart({ namespace: NS });
     const { stdout, stderr } = await dryRunApply(objects);
     for (const object of objects) {
-      expect(stdout, `${object.kind} ${object.metadata.name}`).toMatch(new RegExp(`/${object.metadata.name} \\w+ \\(server dry run\\)`));
+      expect(stdout, `${object.kind} ${object.metadata.name}`).toMatch(
+        new RegExp(`/${object.metadata.name} \\w+ \\(server dry run\\)`),
+      );
     }
     expect(stderr).not.toMatch(/would violate PodSecurity/);
   });
@@ -62,14 +74,23 @@ describe("charts/aegis on a real kube-apiserver (server-side dry run)", () => {
   it("accepts the cert-manager mode's objects, its ValidatingWebhookConfiguration included", async () => {
     const { objects } = await renderChart({
       namespace: NS,
-      set: { "webhook.certManager.enabled": "true", "networkPolicy.enabled": "true", "database.url": "postgres://db/aegis" },
-      values: { slack: { enabled: true, existingSecret: "slack", users: { U0123ABCD: "alice;sre-leads" } }, github: { enabled: true, existingSecret: "github", webhookSecretKey: "webhook-secret" } },
+      set: {
+        "webhook.certManager.enabled": "true",
+        "networkPolicy.enabled": "true",
+        "database.url": "postgres://db/aegis",
+      },
+      values: {
+        slack: { enabled: true, existingSecret: "slack", users: { U0123ABCD: "alice;sre-leads" } },
+        github: { enabled: true, existingSecret: "github", webhookSecretKey: "webhook-secret" },
+      },
     });
     const known = objects.filter((o) => !FOREIGN_GROUPS.some((group) => o.apiVersion.startsWith(group)));
     expect(known.some((o) => o.kind === "ValidatingWebhookConfiguration")).toBe(true);
     expect(known.length).toBe(objects.length - 2); // the Issuer and the Certificate
     const { stdout, stderr } = await dryRunApply(known);
-    expect(stdout).toMatch(/validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/aegis \w+ \(server dry run\)/);
+    expect(stdout).toMatch(
+      /validatingwebhookconfiguration\.admissionregistration\.k8s\.io\/aegis \w+ \(server dry run\)/,
+    );
     expect(stdout).toMatch(/networkpolicy\.networking\.k8s\.io\/aegis \w+ \(server dry run\)/);
     expect(stderr).not.toMatch(/would violate PodSecurity/);
   });
@@ -77,7 +98,11 @@ describe("charts/aegis on a real kube-apiserver (server-side dry run)", () => {
 
 function runNode(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, args, {
+      cwd: repoRoot,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
@@ -97,7 +122,13 @@ describe("the uninstall hook", () => {
 
     // A scratch configuration with no webhooks (it intercepts nothing), never the real `aegis`.
     const name = `aegis-chart-e2e-${randomBytes(3).toString("hex")}`;
-    await kubectl(["create", "-f", "-"], { input: JSON.stringify({ apiVersion: "admissionregistration.k8s.io/v1", kind: "ValidatingWebhookConfiguration", metadata: { name } }) });
+    await kubectl(["create", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: "admissionregistration.k8s.io/v1",
+        kind: "ValidatingWebhookConfiguration",
+        metadata: { name },
+      }),
+    });
     try {
       const env = { WEBHOOK_CONFIGURATION_NAME: name, KUBECONFIG: kubeconfigPath() };
       const first = await runNode(["--input-type=module", "-e", script], env);

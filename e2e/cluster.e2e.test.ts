@@ -115,16 +115,18 @@ describe("local control plane", () => {
     expect(names.length).toBeGreaterThan(0);
     for (const name of names) {
       const { stdout } = await kubectl([
-        "get", "crd", name, "-o", 'jsonpath={.status.conditions[?(@.type=="Established")].status}',
+        "get",
+        "crd",
+        name,
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="Established")].status}',
       ]);
       expect(stdout, name).toBe("True");
     }
   });
 
   it("runs the real kube-controller-manager: a Deployment gets a ReplicaSet and Pods", async () => {
-    await kubectl([
-      "create", "deployment", "web", "--image=registry.k8s.io/pause:3.10", "--replicas=2", "-n", ns,
-    ]);
+    await kubectl(["create", "deployment", "web", "--image=registry.k8s.io/pause:3.10", "--replicas=2", "-n", ns]);
 
     const rs = await eventually(async () => {
       const list = await listOwned("replicasets", "app=web");

@@ -25,15 +25,23 @@ const designRequest = {
     changeHash: `sha256:3f2a9c1b0d${"0".repeat(54)}`,
     policies: [policyName],
     requester: { username: "dev", groups: ["developers"] },
-    risk: { score: 42, factors: [{ name: "new-registry", points: 20, detail: "ghcr.io/acme never used by this workload" }] },
+    risk: {
+      score: 42,
+      factors: [{ name: "new-registry", points: 20, detail: "ghcr.io/acme never used by this workload" }],
+    },
     summary: "image ghcr.io/acme/web:1.2 -> ghcr.io/acme/web:1.3",
     reason: "",
     decisions: [],
   },
 };
 
-const applyJson = (object: unknown) => kubectl(["apply", "-f", "-"], { input: JSON.stringify(object), allowFail: true });
-const withSpec = (patch: Record<string, unknown>) => ({ ...designPolicy, metadata: { name: `bad-${suffix}` }, spec: { ...designPolicy.spec, ...patch } });
+const applyJson = (object: unknown) =>
+  kubectl(["apply", "-f", "-"], { input: JSON.stringify(object), allowFail: true });
+const withSpec = (patch: Record<string, unknown>) => ({
+  ...designPolicy,
+  metadata: { name: `bad-${suffix}` },
+  spec: { ...designPolicy.spec, ...patch },
+});
 
 beforeAll(async () => {
   await kubectl(["create", "namespace", ns]);
@@ -53,7 +61,9 @@ describe("generated CRDs on the API server", () => {
   });
 
   it("refuse a check entry with two check fields, naming the field path", async () => {
-    const result = await applyJson(withSpec({ checks: [{ name: "two", requireImageDigest: true, disallowLatestTag: true }] }));
+    const result = await applyJson(
+      withSpec({ checks: [{ name: "two", requireImageDigest: true, disallowLatestTag: true }] }),
+    );
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/spec\.checks\[0\].*exactly one of/);
   });
@@ -79,6 +89,8 @@ describe("generated CRDs on the API server", () => {
     expect(listing).toMatch(/NAME\s+ENFORCEMENT\s+APPROVAL\s+READY\s+AGE/);
     expect(listing).toMatch(/NAMESPACE\s+NAME\s+PHASE\s+KIND\s+TARGET\s+APPROVALS\s+REQUIRED\s+RISK\s+AGE/);
     expect(listing).toMatch(new RegExp(`aegispolicy.aegis.valina.ai/${policyName}\\s+Enforce\\s+Always`));
-    expect(listing).toMatch(new RegExp(`${ns}\\s+approvalrequest.aegis.valina.ai/deployment-web-3f2a9c1b0d\\s+Deployment\\s+web\\s+42`));
+    expect(listing).toMatch(
+      new RegExp(`${ns}\\s+approvalrequest.aegis.valina.ai/deployment-web-3f2a9c1b0d\\s+Deployment\\s+web\\s+42`),
+    );
   });
 });

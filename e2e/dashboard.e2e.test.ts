@@ -18,7 +18,12 @@ import { slackSignature } from "../src/adapters/slack/signature.js";
 import { launchChromium, pngSize } from "../test/integration/dashboard/browser.js";
 import { startFakeGitHub, type FakeGitHub } from "../test/integration/github/fake-github.js";
 import { startFakeSlack, type FakeSlack } from "../test/integration/slack/fake-slack.js";
-import { AEGIS_NAMESPACE, removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import {
+  AEGIS_NAMESPACE,
+  removeWebhookConfiguration,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
 import { eventually, kubectl } from "./helpers/kube.js";
 
 const ns = `dash-${randomBytes(3).toString("hex")}`;
@@ -37,16 +42,31 @@ function deployment(name: string, image: string, annotations: Record<string, str
   return JSON.stringify({
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name, namespace: ns, labels: { app: name }, annotations: { "aegis.valina.ai/reason": "dashboard e2e", ...annotations } },
-    spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "web", image }] } } },
+    metadata: {
+      name,
+      namespace: ns,
+      labels: { app: name },
+      annotations: { "aegis.valina.ai/reason": "dashboard e2e", ...annotations },
+    },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: "web", image }] } },
+    },
   });
 }
 
 const applyAsDev = (name: string, image: string, annotations?: Record<string, string>): ReturnType<typeof kubectl> =>
-  kubectl(["apply", "-f", "-"], { as: "dev", asGroups: ["developers"], input: deployment(name, image, annotations), allowFail: true });
+  kubectl(["apply", "-f", "-"], {
+    as: "dev",
+    asGroups: ["developers"],
+    input: deployment(name, image, annotations),
+    allowFail: true,
+  });
 
 /** Waits until something the fake Slack or GitHub recorded shows up. */
-const waitUntil = (condition: () => boolean, what: string): Promise<true> => eventually(() => Promise.resolve(condition() ? true : undefined), what);
+const waitUntil = (condition: () => boolean, what: string): Promise<true> =>
+  eventually(() => Promise.resolve(condition() ? true : undefined), what);
 
 function requestNameOf(stderr: string): string {
   const name = /ApprovalRequest [^/]+\/(\S+) is/.exec(stderr)?.[1];
@@ -58,11 +78,27 @@ async function setUpCluster(): Promise<void> {
   await kubectl(["create", "namespace", ns]);
   await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--user=dev", "-n", ns]);
   await kubectl(["create", "serviceaccount", "approver", "-n", ns]);
-  await kubectl(["create", "rolebinding", "approvers", "--clusterrole=aegis-approver", `--serviceaccount=${ns}:approver`, "-n", ns]);
+  await kubectl([
+    "create",
+    "rolebinding",
+    "approvers",
+    "--clusterrole=aegis-approver",
+    `--serviceaccount=${ns}:approver`,
+    "-n",
+    ns,
+  ]);
   await kubectl(["create", "namespace", AEGIS_NAMESPACE], { allowFail: true });
-  await kubectl(["create", "configmap", "aegis-slack-users", "-n", AEGIS_NAMESPACE, `--from-literal=U0APPROVER=${approver}`, "--dry-run=client", "-o", "yaml"]).then((out) =>
-    kubectl(["apply", "-f", "-"], { input: out.stdout }),
-  );
+  await kubectl([
+    "create",
+    "configmap",
+    "aegis-slack-users",
+    "-n",
+    AEGIS_NAMESPACE,
+    `--from-literal=U0APPROVER=${approver}`,
+    "--dry-run=client",
+    "-o",
+    "yaml",
+  ]).then((out) => kubectl(["apply", "-f", "-"], { input: out.stdout }));
   const policy = {
     apiVersion: "aegis.valina.ai/v1alpha1",
     kind: "AegisPolicy",
@@ -93,7 +129,13 @@ beforeAll(async () => {
       AEGIS_DASHBOARD_URL: "http://127.0.0.1:18750/",
     },
   });
-  await eventually(async () => ((await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True" ? true : undefined), "the policy to be Ready");
+  await eventually(
+    async () =>
+      (await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
+        ? true
+        : undefined,
+    "the policy to be Ready",
+  );
   approverToken = (await kubectl(["create", "token", "approver", "-n", ns, "--duration=1h"])).stdout.trim();
   browser = await launchChromium();
 }, 240_000);
@@ -105,7 +147,9 @@ afterAll(async () => {
   await slack?.close();
   await github?.close();
   await kubectl(["delete", "apol", policyName, "--ignore-not-found"], { allowFail: true });
-  await kubectl(["delete", "configmap", "aegis-slack-users", "-n", AEGIS_NAMESPACE, "--ignore-not-found"], { allowFail: true });
+  await kubectl(["delete", "configmap", "aegis-slack-users", "-n", AEGIS_NAMESPACE, "--ignore-not-found"], {
+    allowFail: true,
+  });
   await kubectl(["delete", "namespace", ns, "--wait=false"], { allowFail: true });
 });
 
@@ -115,7 +159,8 @@ async function signedInPage(hash = ""): Promise<{ page: Page; problems: string[]
   const problems: string[] = [];
   page.on("pageerror", (error) => problems.push(error.message));
   page.on("console", (message) => {
-    if (message.type() === "error" && /Content Security Policy|Refused/.test(message.text())) problems.push(message.text());
+    if (message.type() === "error" && /Content Security Policy|Refused/.test(message.text()))
+      problems.push(message.text());
   });
   await page.goto(`${aegis.apiUrl}/${hash}`);
   await page.fill("#login-token", approverToken);
@@ -168,9 +213,16 @@ describe("dashboard on aegis serve", () => {
     expect(problems).toEqual([]);
     await page.close();
 
-    const stored = JSON.parse((await kubectl(["get", "areq", requestName, "-n", ns, "-o", "json"])).stdout) as { spec: { decisions: unknown[] } };
-    expect(stored.spec.decisions).toMatchObject([{ user: approver, decision: "Approve", via: "web", comment: "approved from the dashboard" }]);
-    await eventually(async () => ((await applyAsDev("web", "ghcr.io/acme/web:2.0")).code === 0 ? true : undefined), "the approved change to be admitted");
+    const stored = JSON.parse((await kubectl(["get", "areq", requestName, "-n", ns, "-o", "json"])).stdout) as {
+      spec: { decisions: unknown[] };
+    };
+    expect(stored.spec.decisions).toMatchObject([
+      { user: approver, decision: "Approve", via: "web", comment: "approved from the dashboard" },
+    ]);
+    await eventually(
+      async () => ((await applyAsDev("web", "ghcr.io/acme/web:2.0")).code === 0 ? true : undefined),
+      "the approved change to be admitted",
+    );
   });
 });
 
@@ -180,40 +232,121 @@ describe("live updates, Slack and GitHub", () => {
     const { page, problems } = await signedInPage();
     await page.locator("#live.live").waitFor({ timeout: 10_000 });
 
-    const requestName = requestNameOf((await applyAsDev("api", "ghcr.io/acme/api:1.0", { "aegis.valina.ai/git-commit": SHA })).stderr);
+    const requestName = requestNameOf(
+      (await applyAsDev("api", "ghcr.io/acme/api:1.0", { "aegis.valina.ai/git-commit": SHA })).stderr,
+    );
     const key = `${ns}/${requestName}`;
     await page.locator(`article.request[data-key="${key}"]`).waitFor({ timeout: 15_000 });
 
-    await waitUntil(() => slack.calls.some((call) => call.path === "/api/chat.postMessage" && JSON.stringify(call.body.blocks).includes(`"value":"${key}"`)), "the Slack message");
-    expect(slack.calls.find((call) => call.path === "/api/chat.postMessage")).toMatchObject({ authorization: "Bearer xoxb-test-token", body: { channel: "#deploys" } });
-    await waitUntil(() => github.statuses.some((status) => status.sha === SHA && status.body.state === "pending"), "the pending commit status");
-    expect(github.statuses[0]).toMatchObject({ owner: "acme", repo: "web", body: { context: "aegis/approval", target_url: `http://127.0.0.1:18750/#/approvals/${ns}/${requestName}` } });
+    await waitUntil(
+      () =>
+        slack.calls.some(
+          (call) =>
+            call.path === "/api/chat.postMessage" && JSON.stringify(call.body.blocks).includes(`"value":"${key}"`),
+        ),
+      "the Slack message",
+    );
+    expect(slack.calls.find((call) => call.path === "/api/chat.postMessage")).toMatchObject({
+      authorization: "Bearer xoxb-test-token",
+      body: { channel: "#deploys" },
+    });
+    await waitUntil(
+      () => github.statuses.some((status) => status.sha === SHA && status.body.state === "pending"),
+      "the pending commit status",
+    );
+    expect(github.statuses[0]).toMatchObject({
+      owner: "acme",
+      repo: "web",
+      body: { context: "aegis/approval", target_url: `http://127.0.0.1:18750/#/approvals/${ns}/${requestName}` },
+    });
 
     const replayed = slackClick(requestName);
-    const bad = await fetch(`${api}/slack/interactions`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": replayed.timestamp, "x-slack-signature": `v0=${"0".repeat(64)}` }, body: replayed.body });
+    const bad = await fetch(`${api}/slack/interactions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": replayed.timestamp,
+        "x-slack-signature": `v0=${"0".repeat(64)}`,
+      },
+      body: replayed.body,
+    });
     expect(bad.status).toBe(401);
-    const click = await fetch(`${api}/slack/interactions`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": replayed.timestamp, "x-slack-signature": replayed.signature }, body: replayed.body });
+    const click = await fetch(`${api}/slack/interactions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": replayed.timestamp,
+        "x-slack-signature": replayed.signature,
+      },
+      body: replayed.body,
+    });
     expect(click.status, await click.clone().text()).toBe(200);
     expect(((await click.json()) as { text: string }).text).toMatch(/approved .* it is now Approved/);
-    const replay = await fetch(`${api}/slack/interactions`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": replayed.timestamp, "x-slack-signature": replayed.signature }, body: replayed.body });
+    const replay = await fetch(`${api}/slack/interactions`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": replayed.timestamp,
+        "x-slack-signature": replayed.signature,
+      },
+      body: replayed.body,
+    });
     expect(replay.status).toBe(409);
 
     const row = page.locator(`#history tr[data-key="${key}"]`);
     await row.waitFor({ timeout: 15_000 });
     expect(await row.textContent()).toContain(`${approver} (Approve via slack)`);
-    await page.locator("#evidence li", { hasText: `ApprovalRequest/${key}` }).first().waitFor({ timeout: 15_000 });
-    await waitUntil(() => slack.calls.some((call) => call.path === "/api/chat.update" && call.body.channel === "C0DEPLOYS"), "the Slack message update");
-    await waitUntil(() => github.statuses.some((status) => status.sha === SHA && status.body.state === "success"), "the success commit status");
-    const marks = (await kubectl(["get", "areq", requestName, "-n", ns, "-o", "jsonpath={.metadata.annotations.aegis\\.valina\\.ai/notifications}"])).stdout;
-    expect(JSON.parse(marks)).toMatchObject({ slack: { "#deploys": { channel: "C0DEPLOYS", phase: "Approved" } }, github: { sha: SHA, phase: "Approved" } });
+    await page
+      .locator("#evidence li", { hasText: `ApprovalRequest/${key}` })
+      .first()
+      .waitFor({ timeout: 15_000 });
+    await waitUntil(
+      () => slack.calls.some((call) => call.path === "/api/chat.update" && call.body.channel === "C0DEPLOYS"),
+      "the Slack message update",
+    );
+    await waitUntil(
+      () => github.statuses.some((status) => status.sha === SHA && status.body.state === "success"),
+      "the success commit status",
+    );
+    const marks = (
+      await kubectl([
+        "get",
+        "areq",
+        requestName,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.metadata.annotations.aegis\\.valina\\.ai/notifications}",
+      ])
+    ).stdout;
+    expect(JSON.parse(marks)).toMatchObject({
+      slack: { "#deploys": { channel: "C0DEPLOYS", phase: "Approved" } },
+      github: { sha: SHA, phase: "Approved" },
+    });
     await screenshot(page, "dashboard-live.png");
     expect(problems).toEqual([]);
     await page.close();
 
     const ping = JSON.stringify({ zen: "Design for failure.", hook_id: 7 });
-    const hook = await fetch(`${api}/github/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-github-event": "ping", "x-hub-signature-256": githubSignature(GITHUB_SECRET, ping) }, body: ping });
+    const hook = await fetch(`${api}/github/webhook`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "ping",
+        "x-hub-signature-256": githubSignature(GITHUB_SECRET, ping),
+      },
+      body: ping,
+    });
     expect(hook.status).toBe(200);
-    const forged = await fetch(`${api}/github/webhook`, { method: "POST", headers: { "content-type": "application/json", "x-github-event": "ping", "x-hub-signature-256": githubSignature("guess", ping) }, body: ping });
+    const forged = await fetch(`${api}/github/webhook`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": "ping",
+        "x-hub-signature-256": githubSignature("guess", ping),
+      },
+      body: ping,
+    });
     expect(forged.status).toBe(401);
   });
 });

@@ -7,12 +7,16 @@ const repo = path.resolve(import.meta.dirname, "..");
 
 describe("npm run demo", () => {
   it("walks a change from denied to approved to admitted and verifies the evidence", () => {
-    const result = spawnSync(process.execPath, ["--import", path.join(repo, "node_modules", "tsx", "dist", "loader.mjs"), path.join(repo, "scripts", "demo.ts")], {
-      cwd: repo,
-      encoding: "utf8",
-      env: process.env,
-      timeout: 240_000,
-    });
+    const result = spawnSync(
+      process.execPath,
+      ["--import", path.join(repo, "node_modules", "tsx", "dist", "loader.mjs"), path.join(repo, "scripts", "demo.ts")],
+      {
+        cwd: repo,
+        encoding: "utf8",
+        env: process.env,
+        timeout: 240_000,
+      },
+    );
     expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
     expect(result.stdout).toMatch(/needs 1 approval \(policy demo-gate/);
     expect(result.stdout).toMatch(/requested this change/);

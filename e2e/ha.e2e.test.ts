@@ -3,7 +3,13 @@
 // leader dies, every approval transition recorded once, decisions visible on every replica.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AEGIS_NAMESPACE, removeWebhookConfiguration, replicaIdOf, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import {
+  AEGIS_NAMESPACE,
+  removeWebhookConfiguration,
+  replicaIdOf,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
 import { eventually, kubectl } from "./helpers/kube.js";
 import { createPrivateRedis, type PrivateRedis } from "../test/integration/redis/private-redis.js";
 import { sql } from "./helpers/postgres.js";
@@ -34,7 +40,6 @@ let approverToken = "";
 // A Redis of this file's own: the last test stops it without disturbing other suites.
 let redis: PrivateRedis;
 
-
 function deployment(name: string, namespace: string, image: string): string {
   return JSON.stringify({
     apiVersion: "apps/v1",
@@ -57,7 +62,12 @@ function gatePolicy(name: string, namespace: string, expiresAfter: string): stri
       enforcement: "Enforce",
       match: { kinds: ["Deployment"], namespaces: [namespace] },
       checks: [],
-      approval: { mode: "Always", minApprovals: 1, approvers: { users: [approverUser], groups: ["sre-leads"] }, expiresAfter },
+      approval: {
+        mode: "Always",
+        minApprovals: 1,
+        approvers: { users: [approverUser], groups: ["sre-leads"] },
+        expiresAfter,
+      },
     },
   });
 }
@@ -77,7 +87,11 @@ async function deniedRequest(manifest: string): Promise<string> {
 }
 
 async function leaseHolder(): Promise<string> {
-  return (await kubectl(["get", "lease", LEASE, "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"], { allowFail: true })).stdout.trim();
+  return (
+    await kubectl(["get", "lease", LEASE, "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"], {
+      allowFail: true,
+    })
+  ).stdout.trim();
 }
 
 /**
@@ -85,12 +99,23 @@ async function leaseHolder(): Promise<string> {
  * replica serves the webhook, but the configuration names whichever wrote it last.
  */
 async function pointWebhookAt(replica: Replica): Promise<void> {
-  const configuration = JSON.parse((await kubectl(["get", "validatingwebhookconfiguration", "aegis", "-o", "json"])).stdout) as { webhooks: { clientConfig: { url?: string } }[] };
+  const configuration = JSON.parse(
+    (await kubectl(["get", "validatingwebhookconfiguration", "aegis", "-o", "json"])).stdout,
+  ) as { webhooks: { clientConfig: { url?: string } }[] };
   const patch = configuration.webhooks.flatMap((webhook, index) => {
     const url = webhook.clientConfig.url ?? "";
-    return url.startsWith(replica.process.webhookUrl) ? [] : [{ op: "replace", path: `/webhooks/${index}/clientConfig/url`, value: url.replace(/^https:\/\/[^/]+/, replica.process.webhookUrl) }];
+    return url.startsWith(replica.process.webhookUrl)
+      ? []
+      : [
+          {
+            op: "replace",
+            path: `/webhooks/${index}/clientConfig/url`,
+            value: url.replace(/^https:\/\/[^/]+/, replica.process.webhookUrl),
+          },
+        ];
   });
-  if (patch.length > 0) await kubectl(["patch", "validatingwebhookconfiguration", "aegis", "--type=json", "-p", JSON.stringify(patch)]);
+  if (patch.length > 0)
+    await kubectl(["patch", "validatingwebhookconfiguration", "aegis", "--type=json", "-p", JSON.stringify(patch)]);
 }
 
 async function approve(replica: Replica, namespace: string, name: string): Promise<Response> {
@@ -126,12 +151,26 @@ beforeAll(async () => {
   const first = await startAegisProcess({ apiPort: 18761, webhookPort: 19461, env });
   const second = await startAegisProcess({ apiPort: 18762, webhookPort: 19462, env });
   replicas = [first, second].map((process) => ({ process, id: replicaIdOf(process) }));
-  await kubectl(["create", "rolebinding", "approver", "--clusterrole=aegis-approver", `--serviceaccount=${ns}:approver`, "-n", ns]);
+  await kubectl([
+    "create",
+    "rolebinding",
+    "approver",
+    "--clusterrole=aegis-approver",
+    `--serviceaccount=${ns}:approver`,
+    "-n",
+    ns,
+  ]);
   approverToken = (await kubectl(["create", "token", "approver", "-n", ns, "--duration=1h"])).stdout.trim();
   await kubectl(["apply", "-f", "-"], { input: gatePolicy(policyName, ns, "1h") });
   await kubectl(["apply", "-f", "-"], { input: gatePolicy(shortPolicyName, shortNs, "6s") });
   for (const name of [policyName, shortPolicyName]) {
-    await eventually(async () => ((await kubectl(["get", "apol", name, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True" ? true : undefined), `${name} to be Ready`);
+    await eventually(
+      async () =>
+        (await kubectl(["get", "apol", name, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
+          ? true
+          : undefined,
+      `${name} to be Ready`,
+    );
   }
 }, 300_000);
 
@@ -149,10 +188,14 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
   let follower: Replica;
 
   it("exactly one replica holds the Lease aegis-controller", async () => {
-    const holder = await eventually(async () => {
-      const current = await leaseHolder();
-      return replicas.some((replica) => replica.id === current) ? current : undefined;
-    }, `one of ${replicas.map((replica) => replica.id).join(", ")} to hold the Lease (a leftover aegis serve holding it blocks this)`, { timeoutMs: 45_000 });
+    const holder = await eventually(
+      async () => {
+        const current = await leaseHolder();
+        return replicas.some((replica) => replica.id === current) ? current : undefined;
+      },
+      `one of ${replicas.map((replica) => replica.id).join(", ")} to hold the Lease (a leftover aegis serve holding it blocks this)`,
+      { timeoutMs: 45_000 },
+    );
     const [first, second] = replicas as [Replica, Replica];
     [leader, follower] = first.id === holder ? [first, second] : [second, first];
     // Held steadily by the same one: several renewals (every 2 s) later, nobody else took it.
@@ -166,7 +209,13 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
 
   it("shows an approval made through one replica on the other within 1 second", async () => {
     const name = await deniedRequest(deployment("web", ns, "ghcr.io/acme/web:1.0"));
-    await eventually(async () => ((await phaseAt(follower, ns, name)) === "Pending" && (await phaseAt(leader, ns, name)) === "Pending" ? true : undefined), "both replicas to list the request as Pending");
+    await eventually(
+      async () =>
+        (await phaseAt(follower, ns, name)) === "Pending" && (await phaseAt(leader, ns, name)) === "Pending"
+          ? true
+          : undefined,
+      "both replicas to list the request as Pending",
+    );
 
     // Through the follower's REST API; the leader's API must report it.
     for (const [through, other] of [
@@ -174,21 +223,42 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
       [leader, follower],
     ] as const) {
       const target = through === follower ? name : await deniedRequest(deployment("api", ns, "ghcr.io/acme/api:2.0"));
-      await eventually(async () => ((await phaseAt(other, ns, target)) === "Pending" && (await phaseAt(through, ns, target)) === "Pending" ? true : undefined), "the request to be Pending on both");
+      await eventually(
+        async () =>
+          (await phaseAt(other, ns, target)) === "Pending" && (await phaseAt(through, ns, target)) === "Pending"
+            ? true
+            : undefined,
+        "the request to be Pending on both",
+      );
       const decidedAt = performance.now();
       const response = await approve(through, ns, target);
       expect(response.status, await response.clone().text()).toBe(200);
       const recordedAt = performance.now();
-      await eventually(async () => ((await phaseAt(other, ns, target)) === "Approved" ? true : undefined), "the other replica to report Approved", { timeoutMs: 5000, intervalMs: 10 });
+      await eventually(
+        async () => ((await phaseAt(other, ns, target)) === "Approved" ? true : undefined),
+        "the other replica to report Approved",
+        { timeoutMs: 5000, intervalMs: 10 },
+      );
       const visibleAt = performance.now();
-      console.log(`approval through ${through === leader ? "leader" : "follower"}: POST took ${(recordedAt - decidedAt).toFixed(0)} ms, visible on the other replica ${(visibleAt - recordedAt).toFixed(0)} ms after it returned (${(visibleAt - decidedAt).toFixed(0)} ms after the POST began)`);
+      console.log(
+        `approval through ${through === leader ? "leader" : "follower"}: POST took ${(recordedAt - decidedAt).toFixed(0)} ms, visible on the other replica ${(visibleAt - recordedAt).toFixed(0)} ms after it returned (${(visibleAt - decidedAt).toFixed(0)} ms after the POST began)`,
+      );
       expect(visibleAt - recordedAt).toBeLessThan(1000);
     }
     // The leader reconciles the transition into status, once.
-    await eventually(async () => ((await kubectl(["get", "areq", name, "-n", ns, "-o", "jsonpath={.status.phase}"])).stdout === "Approved" ? true : undefined), "status.phase Approved");
+    await eventually(
+      async () =>
+        (await kubectl(["get", "areq", name, "-n", ns, "-o", "jsonpath={.status.phase}"])).stdout === "Approved"
+          ? true
+          : undefined,
+      "status.phase Approved",
+    );
     // Hints crossed Redis both ways: the follower's decision to the leader, the leader's transitions to the follower.
     for (const replica of [leader, follower]) {
-      await eventually(async () => ((await metric(replica, "aegis_bus_received_total")) ?? 0) > 0 ? true : undefined, "hints from the other replica");
+      await eventually(
+        async () => (((await metric(replica, "aegis_bus_received_total")) ?? 0) > 0 ? true : undefined),
+        "hints from the other replica",
+      );
       expect(await metric(replica, "aegis_bus_malformed_total")).toBe(0);
     }
   });
@@ -199,7 +269,13 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
     const expiring = await deniedRequest(deployment("short", shortNs, "ghcr.io/acme/short:1.0"));
     // Decided later, while Redis is down (the last test), when the webhook may have no live target.
     duringOutage = await deniedRequest(deployment("outage", ns, "ghcr.io/acme/outage:1.0"));
-    await eventually(async () => ((await kubectl(["get", "areq", expiring, "-n", shortNs, "-o", "jsonpath={.status.phase}"])).stdout === "Pending" ? true : undefined), "the short-lived request to be Pending");
+    await eventually(
+      async () =>
+        (await kubectl(["get", "areq", expiring, "-n", shortNs, "-o", "jsonpath={.status.phase}"])).stdout === "Pending"
+          ? true
+          : undefined,
+      "the short-lived request to be Pending",
+    );
 
     const killedAt = performance.now();
     await leader.process.stop("SIGKILL");
@@ -209,12 +285,25 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
       { timeoutMs: 40_000, intervalMs: 100 },
     );
     const failoverMs = takeover - killedAt;
-    console.log(`failover: ${follower.id} holds the Lease ${(failoverMs / 1000).toFixed(1)} s after the leader was SIGKILLed`);
+    console.log(
+      `failover: ${follower.id} holds the Lease ${(failoverMs / 1000).toFixed(1)} s after the leader was SIGKILLed`,
+    );
     expect(failoverMs).toBeLessThan(20_000);
-    await eventually(() => Promise.resolve(follower.process.logs().includes('"msg":"leading: controllers started"') ? true : undefined), "the new leader to start its controllers");
+    await eventually(
+      () =>
+        Promise.resolve(follower.process.logs().includes('"msg":"leading: controllers started"') ? true : undefined),
+      "the new leader to start its controllers",
+    );
     await pointWebhookAt(follower);
 
-    await eventually(async () => ((await kubectl(["get", "areq", expiring, "-n", shortNs, "-o", "jsonpath={.status.phase}"])).stdout === "Expired" ? true : undefined), "the request to be Expired by the new leader", { timeoutMs: 30_000 });
+    await eventually(
+      async () =>
+        (await kubectl(["get", "areq", expiring, "-n", shortNs, "-o", "jsonpath={.status.phase}"])).stdout === "Expired"
+          ? true
+          : undefined,
+      "the request to be Expired by the new leader",
+      { timeoutMs: 30_000 },
+    );
   });
 
   it("records each transition and expiry exactly once in the shared evidence", async () => {
@@ -235,9 +324,18 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
     expect(await counts()).toEqual(rows);
     for (const row of rows) expect(row.count, `${row.subject} ${row.phase}`).toBe("1");
     const summary = rows.map((row) => `${row.subject.replace(/^ApprovalRequest\/[^/]+\//, "")}:${row.phase}`);
-    expect(summary.filter((entry) => entry.startsWith("deployment-web-"))).toEqual([expect.stringMatching(/:Approved$/), expect.stringMatching(/:Pending$/)]);
-    expect(summary.filter((entry) => entry.startsWith("deployment-api-"))).toEqual([expect.stringMatching(/:Approved$/), expect.stringMatching(/:Pending$/)]);
-    expect(summary.filter((entry) => entry.startsWith("deployment-short-"))).toEqual([expect.stringMatching(/:Expired$/), expect.stringMatching(/:Pending$/)]);
+    expect(summary.filter((entry) => entry.startsWith("deployment-web-"))).toEqual([
+      expect.stringMatching(/:Approved$/),
+      expect.stringMatching(/:Pending$/),
+    ]);
+    expect(summary.filter((entry) => entry.startsWith("deployment-api-"))).toEqual([
+      expect.stringMatching(/:Approved$/),
+      expect.stringMatching(/:Pending$/),
+    ]);
+    expect(summary.filter((entry) => entry.startsWith("deployment-short-"))).toEqual([
+      expect.stringMatching(/:Expired$/),
+      expect.stringMatching(/:Pending$/),
+    ]);
     const expired = rows.find((row) => row.type === "approval.expired");
     expect(expired?.phase).toBe("Expired");
   });
@@ -245,17 +343,33 @@ describe("two replicas sharing PostgreSQL and Redis", () => {
   it("keeps serving through a Redis outage and rejoins the bus when Redis returns", async () => {
     expect(await metric(follower, "aegis_bus_connected")).toBe(1);
     await redis.kill();
-    await eventually(async () => ((await metric(follower, "aegis_bus_connected")) === 0 ? true : undefined), "the bus to report the outage");
-    await eventually(async () => ((await phaseAt(follower, ns, duringOutage)) === "Pending" ? true : undefined), "the request to be listed");
+    await eventually(
+      async () => ((await metric(follower, "aegis_bus_connected")) === 0 ? true : undefined),
+      "the bus to report the outage",
+    );
+    await eventually(
+      async () => ((await phaseAt(follower, ns, duringOutage)) === "Pending" ? true : undefined),
+      "the request to be listed",
+    );
 
     const response = await approve(follower, ns, duringOutage);
     expect(response.status, await response.clone().text()).toBe(200);
-    await eventually(async () => ((await kubectl(["get", "areq", duringOutage, "-n", ns, "-o", "jsonpath={.status.phase}"])).stdout === "Approved" ? true : undefined), "the leader to reconcile the decision without Redis");
+    await eventually(
+      async () =>
+        (await kubectl(["get", "areq", duringOutage, "-n", ns, "-o", "jsonpath={.status.phase}"])).stdout === "Approved"
+          ? true
+          : undefined,
+      "the leader to reconcile the decision without Redis",
+    );
     expect((await fetch(`${follower.process.apiUrl}/readyz`)).status).toBe(200);
     expect(await metric(follower, "aegis_bus_publish_failures_total")).toBeGreaterThan(0);
 
     await redis.start();
-    await eventually(async () => ((await metric(follower, "aegis_bus_connected")) === 1 ? true : undefined), "the bus to reconnect", { timeoutMs: 20_000 });
+    await eventually(
+      async () => ((await metric(follower, "aegis_bus_connected")) === 1 ? true : undefined),
+      "the bus to reconnect",
+      { timeoutMs: 20_000 },
+    );
     expect(follower.process.logs()).toMatch(/Redis bus: connection lost/);
     expect(follower.process.logs()).toMatch(/Redis bus: connected again/);
     expect(follower.process.logs()).not.toMatch(/Unhandled error event/);

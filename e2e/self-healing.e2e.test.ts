@@ -19,7 +19,14 @@ import { AegisMetrics } from "../src/observability/metrics.js";
 import { buildSelfHealingController } from "../src/reconcilers/self-healing-controller.js";
 import type { Controller } from "../src/runtime/controller.js";
 import { silentLogger } from "../src/runtime/logger.js";
-import { anyApprovals, approvalRequestApprovals, evidenceApprovals, HISTORY_ANNOTATION, parseHistory, type HistoryEntry } from "../src/selfhealing/index.js";
+import {
+  anyApprovals,
+  approvalRequestApprovals,
+  evidenceApprovals,
+  HISTORY_ANNOTATION,
+  parseHistory,
+  type HistoryEntry,
+} from "../src/selfhealing/index.js";
 import { removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
 import { eventually, kubeConfig, kubectl } from "./helpers/kube.js";
 
@@ -29,49 +36,74 @@ const policies = { crash: `${ns.crash}-heal`, rollout: `${ns.rollout}-heal`, dry
 const APPROVED_IMAGE = "ghcr.io/acme/web:1.0";
 const BROKEN_IMAGE = "ghcr.io/acme/web:2.0";
 const AEGIS = "system:serviceaccount:aegis-system:aegis-sa";
-const healing = { restartOnCrashLoop: { enabled: true, minRestarts: 3, maxActionsPerHour: 1 }, rollbackOnFailedRollout: { enabled: true, maxActionsPerHour: 1 } };
+const healing = {
+  restartOnCrashLoop: { enabled: true, minRestarts: 3, maxActionsPerHour: 1 },
+  rollbackOnFailedRollout: { enabled: true, maxActionsPerHour: 1 },
+};
 
 function deployment(namespace: string, image: string, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name: "web", namespace, labels: { app: "web" } },
-    spec: { replicas: 1, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image }] } }, ...extra },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "web" } },
+      template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image }] } },
+      ...extra,
+    },
   });
 }
 
 function policy(name: string, namespace: string, selfHealing: Record<string, unknown>): string {
-  return JSON.stringify({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name }, spec: { match: { kinds: ["Deployment"], namespaces: [namespace] }, selfHealing } });
+  return JSON.stringify({
+    apiVersion: "aegis.valina.ai/v1alpha1",
+    kind: "AegisPolicy",
+    metadata: { name },
+    spec: { match: { kinds: ["Deployment"], namespaces: [namespace] }, selfHealing },
+  });
 }
 
 interface Json {
   metadata: { name: string; annotations?: Record<string, string>; ownerReferences?: { name: string }[] };
-  spec: { template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: { image: string }[] } } };
+  spec: {
+    template: { metadata?: { annotations?: Record<string, string> }; spec: { containers: { image: string }[] } };
+  };
 }
 
 async function getJson<T = Json>(namespace: string, ...args: string[]): Promise<T> {
   return JSON.parse((await kubectl(["get", ...args, "-n", namespace, "-o", "json"])).stdout) as T;
 }
 
-const image = async (namespace: string): Promise<string | undefined> => (await getJson(namespace, "deployment", "web")).spec.template.spec.containers[0]?.image;
+const image = async (namespace: string): Promise<string | undefined> =>
+  (await getJson(namespace, "deployment", "web")).spec.template.spec.containers[0]?.image;
 
 async function history(namespace: string): Promise<HistoryEntry[]> {
   return parseHistory((await getJson(namespace, "deployment", "web")).metadata.annotations?.[HISTORY_ANNOTATION]);
 }
 
 async function historyWith(namespace: string, action: HistoryEntry["action"]): Promise<HistoryEntry[]> {
-  return eventually(async () => {
-    const entries = await history(namespace);
-    return entries.some((e) => e.action === action) ? entries : undefined;
-  }, `${action} in ${namespace}'s healing history`, { timeoutMs: 60_000 });
+  return eventually(
+    async () => {
+      const entries = await history(namespace);
+      return entries.some((e) => e.action === action) ? entries : undefined;
+    },
+    `${action} in ${namespace}'s healing history`,
+    { timeoutMs: 60_000 },
+  );
 }
 
 /** The pod of the ReplicaSet running the Deployment's current template, once it exists. */
 async function currentPod(namespace: string): Promise<string | undefined> {
   const template = (await getJson(namespace, "deployment", "web")).spec.template;
-  const restartedAt = (t: Json["spec"]["template"]): string | undefined => t.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"];
+  const restartedAt = (t: Json["spec"]["template"]): string | undefined =>
+    t.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"];
   const sets = (await getJson<{ items: Json[] }>(namespace, "replicasets")).items;
-  const current = sets.find((rs) => rs.spec.template.spec.containers[0]?.image === template.spec.containers[0]?.image && restartedAt(rs.spec.template) === restartedAt(template));
+  const current = sets.find(
+    (rs) =>
+      rs.spec.template.spec.containers[0]?.image === template.spec.containers[0]?.image &&
+      restartedAt(rs.spec.template) === restartedAt(template),
+  );
   const pods = (await getJson<{ items: Json[] }>(namespace, "pods")).items;
   return pods.find((pod) => pod.metadata.ownerReferences?.[0]?.name === current?.metadata.name)?.metadata.name;
 }
@@ -80,16 +112,41 @@ async function currentPod(namespace: string): Promise<string | undefined> {
 async function crashCurrentPod(namespace: string): Promise<void> {
   const pod = await eventually(() => currentPod(namespace), `the current pod in ${namespace}`);
   const waiting = { reason: "CrashLoopBackOff", message: "back-off 5m0s" };
-  const status = { status: { phase: "Running", containerStatuses: [{ name: "web", image: "x", imageID: "", ready: false, restartCount: 6, state: { waiting }, lastState: {} }] } };
-  await kubectl(["patch", "pod", pod, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify(status)]);
+  const status = {
+    status: {
+      phase: "Running",
+      containerStatuses: [
+        { name: "web", image: "x", imageID: "", ready: false, restartCount: 6, state: { waiting }, lastState: {} },
+      ],
+    },
+  };
+  await kubectl([
+    "patch",
+    "pod",
+    pod,
+    "-n",
+    namespace,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify(status),
+  ]);
 }
 
 async function eventMessages(namespace: string): Promise<{ reason: string; message: string; type: string }[]> {
-  return (await getJson<{ items: { reason: string; message: string; type: string; involvedObject: { name: string } }[] }>(namespace, "events")).items.filter((e) => e.involvedObject.name === "web");
+  return (
+    await getJson<{ items: { reason: string; message: string; type: string; involvedObject: { name: string } }[] }>(
+      namespace,
+      "events",
+    )
+  ).items.filter((e) => e.involvedObject.name === "web");
 }
 
 async function waitForEvent(namespace: string, reason: string): Promise<{ message: string; type: string }> {
-  return eventually(async () => (await eventMessages(namespace)).find((e) => e.reason === reason), `a ${reason} Event in ${namespace}`);
+  return eventually(
+    async () => (await eventMessages(namespace)).find((e) => e.reason === reason),
+    `a ${reason} Event in ${namespace}`,
+  );
 }
 
 interface Recorded {
@@ -99,8 +156,15 @@ interface Recorded {
 }
 
 async function healingRecords(namespace: string): Promise<Recorded[]> {
-  const { rows } = await db.query("SELECT id, subject, data FROM evidence_records WHERE type = 'selfhealing.action' AND subject = $1 ORDER BY seq", [`Deployment/${namespace}/web`]);
-  return rows.map((row) => ({ id: String(row["id"]), subject: String(row["subject"]), data: (typeof row["data"] === "string" ? JSON.parse(row["data"]) : row["data"]) as Record<string, unknown> }));
+  const { rows } = await db.query(
+    "SELECT id, subject, data FROM evidence_records WHERE type = 'selfhealing.action' AND subject = $1 ORDER BY seq",
+    [`Deployment/${namespace}/web`],
+  );
+  return rows.map((row) => ({
+    id: String(row["id"]),
+    subject: String(row["subject"]),
+    data: (typeof row["data"] === "string" ? JSON.parse(row["data"]) : row["data"]) as Record<string, unknown>,
+  }));
 }
 
 /** An Approved ApprovalRequest, as the approval flow would have left it. */
@@ -114,12 +178,32 @@ async function approveByRequest(namespace: string, changeHash: string): Promise<
     risk: { score: 10, factors: [] },
     decisions: [{ user: "alice", decision: "Approve", comment: "ok", at: new Date().toISOString(), via: "kubectl" }],
   };
-  await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "ApprovalRequest", metadata: { name, namespace }, spec }) });
-  await kubectl(["patch", "areq", name, "-n", namespace, "--subresource=status", "--type=merge", "-p", JSON.stringify({ status: { phase: "Approved", approvals: 1, requiredApprovals: 1 } })]);
+  await kubectl(["apply", "-f", "-"], {
+    input: JSON.stringify({
+      apiVersion: "aegis.valina.ai/v1alpha1",
+      kind: "ApprovalRequest",
+      metadata: { name, namespace },
+      spec,
+    }),
+  });
+  await kubectl([
+    "patch",
+    "areq",
+    name,
+    "-n",
+    namespace,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify({ status: { phase: "Approved", approvals: 1, requiredApprovals: 1 } }),
+  ]);
 }
 
 async function firstReplicaSet(namespace: string): Promise<void> {
-  await eventually(async () => ((await getJson<{ items: unknown[] }>(namespace, "replicasets")).items.length === 1 ? true : undefined), `revision 1's ReplicaSet in ${namespace}`);
+  await eventually(
+    async () => ((await getJson<{ items: unknown[] }>(namespace, "replicasets")).items.length === 1 ? true : undefined),
+    `revision 1's ReplicaSet in ${namespace}`,
+  );
 }
 
 const metrics = new AegisMetrics({ defaultMetrics: false });
@@ -157,12 +241,25 @@ describe("the healer running in this process (real kube adapters, real ledger)",
 
   /** Revision 1 approved only in the evidence ledger (its request long deleted), revision 2 applied. */
   async function prepareRolloutScenario(): Promise<void> {
-    await kubectl(["apply", "-f", "-"], { input: deployment(ns.rollout, APPROVED_IMAGE, { progressDeadlineSeconds: 1 }) });
+    await kubectl(["apply", "-f", "-"], {
+      input: deployment(ns.rollout, APPROVED_IMAGE, { progressDeadlineSeconds: 1 }),
+    });
     await firstReplicaSet(ns.rollout);
     approved.rollout = computeChangeHash(await getJson(ns.rollout, "deployment", "web"));
-    await ledger.record({ type: "admission.decision", subject: `Deployment/${ns.rollout}/web`, actor: "dev", data: { operation: "UPDATE", allowed: true, reason: "Approved", changeHash: approved.rollout } });
-    await kubectl(["apply", "-f", "-"], { input: deployment(ns.rollout, BROKEN_IMAGE, { progressDeadlineSeconds: 1 }) });
-    await eventually(async () => ((await getJson<{ items: unknown[] }>(ns.rollout, "replicasets")).items.length === 2 ? true : undefined), "revision 2's ReplicaSet");
+    await ledger.record({
+      type: "admission.decision",
+      subject: `Deployment/${ns.rollout}/web`,
+      actor: "dev",
+      data: { operation: "UPDATE", allowed: true, reason: "Approved", changeHash: approved.rollout },
+    });
+    await kubectl(["apply", "-f", "-"], {
+      input: deployment(ns.rollout, BROKEN_IMAGE, { progressDeadlineSeconds: 1 }),
+    });
+    await eventually(
+      async () =>
+        (await getJson<{ items: unknown[] }>(ns.rollout, "replicasets")).items.length === 2 ? true : undefined,
+      "revision 2's ReplicaSet",
+    );
   }
 
   async function startHealer(): Promise<void> {
@@ -170,7 +267,13 @@ describe("the healer running in this process (real kube adapters, real ledger)",
     caches = createKubeCaches(kc, silentLogger);
     workloads = createWorkloadCaches(kc, silentLogger);
     [...caches.informers, ...workloads.informers].forEach((informer) => informer.start());
-    await eventually(() => Promise.resolve(caches.hasSynced() && workloads.hasSynced() && caches.policies.get(policies.dry) ? true : undefined), "caches to sync");
+    await eventually(
+      () =>
+        Promise.resolve(
+          caches.hasSynced() && workloads.hasSynced() && caches.policies.get(policies.dry) ? true : undefined,
+        ),
+      "caches to sync",
+    );
     controller = buildSelfHealingController(
       {
         logger: silentLogger,
@@ -184,7 +287,12 @@ describe("the healer running in this process (real kube adapters, real ledger)",
           metrics: { inc: (labels) => metrics.selfHealingActions.inc(labels) },
           now: () => new Date(),
           actor: AEGIS,
-          tuning: { baseBackoffMs: 2_000, maxBackoffMs: 8_000, unavailableAfterMs: 3_600_000, stuckPodAfterMs: 3_600_000 },
+          tuning: {
+            baseBackoffMs: 2_000,
+            maxBackoffMs: 8_000,
+            unavailableAfterMs: 3_600_000,
+            stuckPodAfterMs: 3_600_000,
+          },
         },
       },
       workloads,
@@ -196,12 +304,15 @@ describe("the healer running in this process (real kube adapters, real ledger)",
 
   afterAll(async () => {
     await controller?.stop();
-    await Promise.all([...(caches?.informers ?? []), ...(workloads?.informers ?? [])].map((informer) => informer.stop()));
+    await Promise.all(
+      [...(caches?.informers ?? []), ...(workloads?.informers ?? [])].map((informer) => informer.stop()),
+    );
     await ledger?.close();
     await db?.close();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
     await kubectl(["delete", "apol", ...Object.values(policies), "--ignore-not-found"], { allowFail: true });
-    for (const namespace of Object.values(ns)) await kubectl(["delete", "namespace", namespace, "--wait=false"], { allowFail: true });
+    for (const namespace of Object.values(ns))
+      await kubectl(["delete", "namespace", namespace, "--wait=false"], { allowFail: true });
   });
 
   describe("self-healing of a crash-looping Deployment", () => {
@@ -222,7 +333,11 @@ describe("the healer running in this process (real kube adapters, real ledger)",
       expect((await history(ns.crash)).map((e) => e.action)).toEqual(["restart", "rollback"]);
       await waitForEvent(ns.crash, "SelfHealingRollback");
       const rollback = (await healingRecords(ns.crash)).find((r) => r.data["action"] === "rollback");
-      expect(rollback?.data).toMatchObject({ rollbackTo: { changeHash: approved.crash }, policy: policies.crash, dryRun: false });
+      expect(rollback?.data).toMatchObject({
+        rollbackTo: { changeHash: approved.crash },
+        policy: policies.crash,
+        dryRun: false,
+      });
     });
 
     it("opens the breaker when the rollback did not help, and never acts beyond its budget", async () => {
@@ -243,7 +358,10 @@ describe("the healer running in this process (real kube adapters, real ledger)",
   describe("self-healing of a failed rollout", () => {
     it("rolls back to the revision the evidence ledger shows approved, then stops", async () => {
       await kubectl(["apply", "-f", "-"], { input: policy(policies.rollout, ns.rollout, healing) });
-      await eventually(async () => ((await image(ns.rollout)) === APPROVED_IMAGE ? true : undefined), "the rollback of the failed rollout");
+      await eventually(
+        async () => ((await image(ns.rollout)) === APPROVED_IMAGE ? true : undefined),
+        "the rollback of the failed rollout",
+      );
       const [rollback] = await historyWith(ns.rollout, "escalate");
       expect(rollback).toMatchObject({ action: "rollback", reason: "FailedRollout" });
       expect((await history(ns.rollout)).map((e) => e.action)).toEqual(["rollback", "escalate"]);
@@ -260,7 +378,11 @@ describe("the healer running in this process (real kube adapters, real ledger)",
       expect(records).toHaveLength(1);
       expect(records[0]?.data).toMatchObject({ action: "restart", dryRun: true });
       expect(await history(ns.dry)).toEqual([]);
-      expect((await getJson(ns.dry, "deployment", "web")).spec.template.metadata?.annotations?.["kubectl.kubernetes.io/restartedAt"]).toBeUndefined();
+      expect(
+        (await getJson(ns.dry, "deployment", "web")).spec.template.metadata?.annotations?.[
+          "kubectl.kubernetes.io/restartedAt"
+        ],
+      ).toBeUndefined();
     });
   });
 });
@@ -280,18 +402,50 @@ describe("the healer in aegis serve", () => {
     const denied = await kubectl(["apply", "-f", "-"], { ...dev, input: deployment(serveNs, image), allowFail: true });
     const name = /ApprovalRequest [^/]+\/(\S+) is/.exec(denied.stderr)?.[1];
     if (!name) throw new Error(`expected a denial naming an ApprovalRequest: ${denied.stderr}`);
-    await eventually(async () => ((await kubectl(["aegis", "approve", name, "-n", serveNs], { ...alice, allowFail: true })).code === 0 ? true : undefined), `approval of ${name}`);
-    await eventually(async () => ((await kubectl(["apply", "-f", "-"], { ...dev, input: deployment(serveNs, image), allowFail: true })).code === 0 ? true : undefined), "admission after approval");
+    await eventually(
+      async () =>
+        (await kubectl(["aegis", "approve", name, "-n", serveNs], { ...alice, allowFail: true })).code === 0
+          ? true
+          : undefined,
+      `approval of ${name}`,
+    );
+    await eventually(
+      async () =>
+        (await kubectl(["apply", "-f", "-"], { ...dev, input: deployment(serveNs, image), allowFail: true })).code === 0
+          ? true
+          : undefined,
+      "admission after approval",
+    );
   }
 
   beforeAll(async () => {
     await kubectl(["create", "namespace", serveNs]);
     await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", serveNs]);
     aegis = await startAegisProcess({ env: { AEGIS_HEALING_BASE_BACKOFF_MS: "2000" } });
-    await kubectl(["create", "rolebinding", "approvers", "--clusterrole=aegis-approver", "--group=sre-leads", "-n", serveNs], { allowFail: true });
-    const spec = { match: { kinds: ["Deployment"], namespaces: [serveNs] }, approval: { mode: "Always", approvers: { groups: ["sre-leads"] } }, selfHealing: healing };
-    await kubectl(["apply", "-f", "-"], { input: JSON.stringify({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name: servePolicy }, spec }) });
-    await eventually(async () => ((await kubectl(["get", "apol", servePolicy, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True" ? true : undefined), "the policy to be Ready");
+    await kubectl(
+      ["create", "rolebinding", "approvers", "--clusterrole=aegis-approver", "--group=sre-leads", "-n", serveNs],
+      { allowFail: true },
+    );
+    const spec = {
+      match: { kinds: ["Deployment"], namespaces: [serveNs] },
+      approval: { mode: "Always", approvers: { groups: ["sre-leads"] } },
+      selfHealing: healing,
+    };
+    await kubectl(["apply", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: "aegis.valina.ai/v1alpha1",
+        kind: "AegisPolicy",
+        metadata: { name: servePolicy },
+        spec,
+      }),
+    });
+    await eventually(
+      async () =>
+        (await kubectl(["get", "apol", servePolicy, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
+          ? true
+          : undefined,
+      "the policy to be Ready",
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -307,14 +461,24 @@ describe("the healer in aegis serve", () => {
     const v1 = computeChangeHash(await getJson(serveNs, "deployment", "web"));
     await approvedApply(BROKEN_IMAGE);
     await crashCurrentPod(serveNs);
-    await eventually(async () => ((await history(serveNs)).some((e) => e.action === "restart") ? true : undefined), "the restart", slow);
+    await eventually(
+      async () => ((await history(serveNs)).some((e) => e.action === "restart") ? true : undefined),
+      "the restart",
+      slow,
+    );
     await crashCurrentPod(serveNs);
     await eventually(async () => ((await image(serveNs)) === APPROVED_IMAGE ? true : undefined), "the rollback", slow);
     expect(computeChangeHash(await getJson(serveNs, "deployment", "web"))).toBe(v1);
     await crashCurrentPod(serveNs);
-    await eventually(async () => ((await history(serveNs)).some((e) => e.action === "escalate") ? true : undefined), "the breaker", slow);
+    await eventually(
+      async () => ((await history(serveNs)).some((e) => e.action === "escalate") ? true : undefined),
+      "the breaker",
+      slow,
+    );
     expect((await history(serveNs)).map((e) => e.action)).toEqual(["restart", "rollback", "escalate"]);
     const reasons = (await eventMessages(serveNs)).map((e) => e.reason);
-    expect(reasons).toEqual(expect.arrayContaining(["SelfHealingRestart", "SelfHealingRollback", "SelfHealingEscalated"]));
+    expect(reasons).toEqual(
+      expect.arrayContaining(["SelfHealingRestart", "SelfHealingRollback", "SelfHealingEscalated"]),
+    );
   }, 600_000);
 });

@@ -17,7 +17,14 @@ function unlabelled(index: number): string {
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name: `probe-${index}`, namespace: ns },
-    spec: { replicas: 1, selector: { matchLabels: { app: "probe" } }, template: { metadata: { labels: { app: "probe" } }, spec: { containers: [{ name: "c", image: "ghcr.io/acme/web:1" }] } } },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "probe" } },
+      template: {
+        metadata: { labels: { app: "probe" } },
+        spec: { containers: [{ name: "c", image: "ghcr.io/acme/web:1" }] },
+      },
+    },
   });
 }
 
@@ -26,7 +33,15 @@ beforeAll(async () => {
   await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", ns]);
   aegis = await startAegisProcess();
   await kubectl(["apply", "-f", "-"], {
-    input: JSON.stringify({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name: policyName }, spec: { match: { kinds: ["Deployment"], namespaces: [ns] }, checks: [{ name: "owner", requiredLabels: ["team"] }] } }),
+    input: JSON.stringify({
+      apiVersion: "aegis.valina.ai/v1alpha1",
+      kind: "AegisPolicy",
+      metadata: { name: policyName },
+      spec: {
+        match: { kinds: ["Deployment"], namespaces: [ns] },
+        checks: [{ name: "owner", requiredLabels: ["team"] }],
+      },
+    }),
   });
   await eventually(async () => {
     const attempt = await kubectl(["apply", "-f", "-"], { ...mallory, input: unlabelled(0), allowFail: true });
@@ -48,11 +63,17 @@ describe("threat detection", () => {
       expect(attempt.code).not.toBe(0);
     }
     const status = await eventually(async () => {
-      const body = (await (await fetch(`${aegis.apiUrl}/api/security/status`)).json()) as { mode: string; counts: Record<string, number>; recent: { detector: string; source: { name: string } }[] };
+      const body = (await (await fetch(`${aegis.apiUrl}/api/security/status`)).json()) as {
+        mode: string;
+        counts: Record<string, number>;
+        recent: { detector: string; source: { name: string } }[];
+      };
       return body.mode === "lockdown" ? body : undefined;
     }, "lockdown");
     expect(status.counts["high"]).toBeGreaterThanOrEqual(1);
-    expect(status.recent.some((threat) => threat.detector === "denial-burst" && threat.source.name === "mallory")).toBe(true);
+    expect(status.recent.some((threat) => threat.detector === "denial-burst" && threat.source.name === "mallory")).toBe(
+      true,
+    );
     const metrics = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
     expect(metrics).toMatch(/aegis_threats_total\{severity="high"\} [1-9]/);
   });

@@ -15,10 +15,19 @@ const NAMESPACE = "demo-prod";
 const DEV = ["--as=dev", "--as-group=developers"];
 const ALICE = ["--as=alice", "--as-group=sre-leads"];
 
-const { values: options } = parseArgs({ options: { context: { type: "string" }, keep: { type: "boolean", default: false } } });
+const { values: options } = parseArgs({
+  options: { context: { type: "string" }, keep: { type: "boolean", default: false } },
+});
 let step = 0;
 const say = (text: string): void => console.log(`\n[${++step}] ${text}`);
-const show = (text: string): void => console.log(text.trim().split("\n").map((line) => `    ${line}`).join("\n"));
+const show = (text: string): void =>
+  console.log(
+    text
+      .trim()
+      .split("\n")
+      .map((line) => `    ${line}`)
+      .join("\n"),
+  );
 
 interface Run {
   code: number;
@@ -27,14 +36,21 @@ interface Run {
 }
 
 function run(command: string, args: string[], input?: string): Run {
-  const result = spawnSync(command, args, { cwd: repo, encoding: "utf8", input, env: process.env, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync(command, args, {
+    cwd: repo,
+    encoding: "utf8",
+    input,
+    env: process.env,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   if (result.error) throw new Error(`${command}: ${result.error.message}`);
   return { code: result.status ?? 1, stdout: result.stdout, stderr: result.stderr };
 }
 
 function must(command: string, args: string[], input?: string): string {
   const result = run(command, args, input);
-  if (result.code !== 0) throw new Error(`${command} ${args.join(" ")} failed (${result.code}):\n${result.stderr || result.stdout}`);
+  if (result.code !== 0)
+    throw new Error(`${command} ${args.join(" ")} failed (${result.code}):\n${result.stderr || result.stdout}`);
   return result.stdout;
 }
 
@@ -59,11 +75,20 @@ function ensureCluster(): { kubeconfig: string | undefined; startedHere: boolean
 /** A kubeconfig that authenticates as AEGIS's service account, with a bound token. */
 function serviceAccountKubeconfig(workDir: string): string {
   const token = mustKubectl(["create", "token", "aegis-sa", "-n", "aegis-system", "--duration=2h"]).trim();
-  const current = JSON.parse(mustKubectl(["config", "view", "--minify", "--raw", "-o", "json"])) as { clusters: unknown[] };
+  const current = JSON.parse(mustKubectl(["config", "view", "--minify", "--raw", "-o", "json"])) as {
+    clusters: unknown[];
+  };
   const file = path.join(workDir, "aegis-sa.kubeconfig");
   writeFileSync(
     file,
-    JSON.stringify({ ...current, users: [{ name: "aegis-sa", user: { token } }], contexts: [{ name: "aegis", context: { cluster: (current.clusters[0] as { name: string }).name, user: "aegis-sa" } }], "current-context": "aegis" }),
+    JSON.stringify({
+      ...current,
+      users: [{ name: "aegis-sa", user: { token } }],
+      contexts: [
+        { name: "aegis", context: { cluster: (current.clusters[0] as { name: string }).name, user: "aegis-sa" } },
+      ],
+      "current-context": "aegis",
+    }),
   );
   return file;
 }
@@ -73,7 +98,10 @@ function installPlugin(workDir: string): void {
   const bin = path.join(workDir, "bin");
   mkdirSync(bin, { recursive: true });
   const wrapper = path.join(bin, "kubectl-aegis");
-  writeFileSync(wrapper, `#!/bin/sh\nexec "${process.execPath}" --import "${tsxLoader}" "${path.join(repo, "src", "cli", "kubectl-aegis.ts")}" "$@"\n`);
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh\nexec "${process.execPath}" --import "${tsxLoader}" "${path.join(repo, "src", "cli", "kubectl-aegis.ts")}" "$@"\n`,
+  );
   chmodSync(wrapper, 0o755);
   process.env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ""}`;
 }
@@ -81,7 +109,17 @@ function installPlugin(workDir: string): void {
 async function startAegis(kubeconfig: string, dataDir: string): Promise<{ child: ChildProcess; logs: () => string }> {
   const child = spawn(process.execPath, ["--import", tsxLoader, aegisCli, "serve"], {
     cwd: repo,
-    env: { ...process.env, KUBECONFIG: kubeconfig, AEGIS_WEBHOOK_URL: "https://127.0.0.1:9443", AEGIS_WEBHOOK_HOST: "127.0.0.1", AEGIS_API_HOST: "127.0.0.1", AEGIS_DATA_DIR: dataDir, DATABASE_URL: "", REDIS_URL: "", AEGIS_LOG_LEVEL: "warn" },
+    env: {
+      ...process.env,
+      KUBECONFIG: kubeconfig,
+      AEGIS_WEBHOOK_URL: "https://127.0.0.1:9443",
+      AEGIS_WEBHOOK_HOST: "127.0.0.1",
+      AEGIS_API_HOST: "127.0.0.1",
+      AEGIS_DATA_DIR: dataDir,
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      AEGIS_LOG_LEVEL: "warn",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -90,7 +128,10 @@ async function startAegis(kubeconfig: string, dataDir: string): Promise<{ child:
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`aegis serve exited (${child.exitCode}):\n${output}`);
-    const ready = await fetch("http://127.0.0.1:8750/readyz").then((response) => response.ok, () => false);
+    const ready = await fetch("http://127.0.0.1:8750/readyz").then(
+      (response) => response.ok,
+      () => false,
+    );
     if (ready) return { child, logs: () => output };
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
@@ -111,12 +152,17 @@ async function retry<T>(what: string, attempt: () => T | undefined, timeoutMs = 
 async function main(): Promise<void> {
   const workDir = mkdtempSync(path.join(tmpdir(), "aegis-demo-"));
   const dataDir = path.join(workDir, "data");
-  say(options.context ? `Using the cluster of context ${options.context}` : "Starting the local control plane (etcd, kube-apiserver, kube-controller-manager) on loopback");
+  say(
+    options.context
+      ? `Using the cluster of context ${options.context}`
+      : "Starting the local control plane (etcd, kube-apiserver, kube-controller-manager) on loopback",
+  );
   const cluster = ensureCluster();
   let aegis: { child: ChildProcess; logs: () => string } | undefined;
   try {
     say("Installing AEGIS's CRDs and its least-privilege service account");
-    for (const file of ["crds/aegis.valina.ai_aegispolicies.yaml", "crds/aegis.valina.ai_approvalrequests.yaml"]) mustKubectl(["apply", "--server-side", "--force-conflicts", "-f", file]);
+    for (const file of ["crds/aegis.valina.ai_aegispolicies.yaml", "crds/aegis.valina.ai_approvalrequests.yaml"])
+      mustKubectl(["apply", "--server-side", "--force-conflicts", "-f", file]);
     mustKubectl(["wait", "--for=condition=established", "--timeout=60s", "-f", "crds/"]);
     mustKubectl(["apply", "-f", "deploy/rbac.yaml"]);
     installPlugin(workDir);
@@ -125,14 +171,30 @@ async function main(): Promise<void> {
     aegis = await startAegis(serviceAccountKubeconfig(workDir), dataDir);
     show("webhook https://127.0.0.1:9443, API http://127.0.0.1:8750, ValidatingWebhookConfiguration 'aegis' installed");
 
-    say(`Creating namespace ${NAMESPACE}: developers may deploy; developers and sre-leads may patch ApprovalRequests (RBAC)`);
+    say(
+      `Creating namespace ${NAMESPACE}: developers may deploy; developers and sre-leads may patch ApprovalRequests (RBAC)`,
+    );
     kubectl(["create", "namespace", NAMESPACE]);
     kubectl(["create", "rolebinding", "developers-edit", "--clusterrole=edit", "--group=developers", "-n", NAMESPACE]);
-    kubectl(["create", "rolebinding", "sre-leads-approve", "--clusterrole=aegis-approver", "--group=sre-leads", "--group=developers", "-n", NAMESPACE]);
+    kubectl([
+      "create",
+      "rolebinding",
+      "sre-leads-approve",
+      "--clusterrole=aegis-approver",
+      "--group=sre-leads",
+      "--group=developers",
+      "-n",
+      NAMESPACE,
+    ]);
 
     say("Installing the sample policy examples/policy.yaml");
     mustKubectl(["apply", "-f", "examples/policy.yaml"]);
-    await retry("the policy to be Ready", () => (kubectl(["get", "apol", "demo-gate", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]).stdout === "True" ? true : undefined));
+    await retry("the policy to be Ready", () =>
+      kubectl(["get", "apol", "demo-gate", "-o", 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']).stdout ===
+      "True"
+        ? true
+        : undefined,
+    );
     show(mustKubectl(["get", "apol", "demo-gate"]));
 
     say("dev applies a non-compliant Deployment: denied, every violation listed");
@@ -146,7 +208,11 @@ async function main(): Promise<void> {
     show(denied.stderr);
     const requestName = /kubectl aegis approve (\S+)/.exec(denied.stderr)?.[1];
     if (!requestName) throw new Error("the denial names no ApprovalRequest");
-    await retry("the request to be Pending", () => (kubectl(["get", "areq", requestName, "-n", NAMESPACE, "-o", "jsonpath={.status.phase}"]).stdout === "Pending" ? true : undefined));
+    await retry("the request to be Pending", () =>
+      kubectl(["get", "areq", requestName, "-n", NAMESPACE, "-o", "jsonpath={.status.phase}"]).stdout === "Pending"
+        ? true
+        : undefined,
+    );
     show(mustKubectl(["aegis", "describe", requestName, "-n", NAMESPACE]));
 
     say("dev, who may patch ApprovalRequests, tries to approve their own change: refused by the webhook");
@@ -168,9 +234,23 @@ async function main(): Promise<void> {
     await new Promise((resolve) => aegis?.child.once("exit", resolve));
     aegis = undefined;
     const bundle = path.join(workDir, "evidence-bundle.json");
-    must(process.execPath, ["--import", tsxLoader, aegisCli, "evidence", "export", "--data-dir", dataDir, "--out", bundle]);
-    const records = (JSON.parse(readFileSync(bundle, "utf8")) as { records?: { type: string; subject: string; actor: string }[] }).records ?? [];
-    show(records.map((record) => `${record.type.padEnd(20)} ${record.subject.padEnd(48)} by ${record.actor}`).join("\n"));
+    must(process.execPath, [
+      "--import",
+      tsxLoader,
+      aegisCli,
+      "evidence",
+      "export",
+      "--data-dir",
+      dataDir,
+      "--out",
+      bundle,
+    ]);
+    const records =
+      (JSON.parse(readFileSync(bundle, "utf8")) as { records?: { type: string; subject: string; actor: string }[] })
+        .records ?? [];
+    show(
+      records.map((record) => `${record.type.padEnd(20)} ${record.subject.padEnd(48)} by ${record.actor}`).join("\n"),
+    );
     show(must(process.execPath, ["--import", tsxLoader, aegisCli, "evidence", "verify", "--bundle", bundle]));
     say("Done: denied → approved → admitted → evidence verified");
   } finally {

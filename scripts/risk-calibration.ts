@@ -7,14 +7,26 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import { createPgDatabase } from "../src/evidence/store/pg-database.js";
-import { learningReport, readTrainingExamples, type CalibrationReport, type LabelledExample, type LearningReport } from "../src/risk/learning/index.js";
+import {
+  learningReport,
+  readTrainingExamples,
+  type CalibrationReport,
+  type LabelledExample,
+  type LearningReport,
+} from "../src/risk/learning/index.js";
 
-const USAGE = "usage: risk-calibration (--database-url URL | --examples FILE.json) [--bins N] [--test-fraction F] [--json]";
+const USAGE =
+  "usage: risk-calibration (--database-url URL | --examples FILE.json) [--bins N] [--test-fraction F] [--json]";
 
 function factorNames(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
   return value.flatMap((item: unknown) => {
-    const name = typeof item === "string" ? item : typeof item === "object" && item !== null ? (item as { name?: unknown }).name : undefined;
+    const name =
+      typeof item === "string"
+        ? item
+        : typeof item === "object" && item !== null
+          ? (item as { name?: unknown }).name
+          : undefined;
     return typeof name === "string" ? [name] : [];
   });
 }
@@ -22,10 +34,22 @@ function factorNames(value: unknown): string[] {
 /** One example from a JSON entry: `approved: boolean` or `outcome: "Approved" | "Rejected"`. */
 function exampleOf(entry: unknown, index: number): LabelledExample {
   const record = (typeof entry === "object" && entry !== null ? entry : {}) as Record<string, unknown>;
-  const approved = typeof record["approved"] === "boolean" ? record["approved"] : record["outcome"] === "Approved" ? true : record["outcome"] === "Rejected" ? false : undefined;
-  if (approved === undefined) throw new Error(`example ${index}: needs "approved": true|false or "outcome": "Approved"|"Rejected"`);
+  const approved =
+    typeof record["approved"] === "boolean"
+      ? record["approved"]
+      : record["outcome"] === "Approved"
+        ? true
+        : record["outcome"] === "Rejected"
+          ? false
+          : undefined;
+  if (approved === undefined)
+    throw new Error(`example ${index}: needs "approved": true|false or "outcome": "Approved"|"Rejected"`);
   const risk = record["risk"] as { factors?: unknown } | undefined;
-  return { id: typeof record["id"] === "string" ? record["id"] : String(index), approved, factors: factorNames(record["factors"] ?? risk?.factors) };
+  return {
+    id: typeof record["id"] === "string" ? record["id"] : String(index),
+    approved,
+    factors: factorNames(record["factors"] ?? risk?.factors),
+  };
 }
 
 async function examplesFromFile(file: string): Promise<LabelledExample[]> {
@@ -47,15 +71,21 @@ async function examplesFromDatabase(url: string): Promise<LabelledExample[]> {
 const fmt = (value: number | null, digits = 4): string => (value === null ? "-" : value.toFixed(digits));
 
 function describeCalibration(title: string, report: CalibrationReport): string[] {
-  const lines = [`${title}: Brier ${fmt(report.brier)}  log loss ${fmt(report.logLoss)}  ECE ${fmt(report.expectedCalibrationError)}`];
+  const lines = [
+    `${title}: Brier ${fmt(report.brier)}  log loss ${fmt(report.logLoss)}  ECE ${fmt(report.expectedCalibrationError)}`,
+  ];
   for (const bin of report.bins.filter((b) => b.count > 0)) {
-    lines.push(`  [${bin.lower.toFixed(1)}, ${bin.upper.toFixed(1)})  n=${String(bin.count).padStart(5)}  predicted ${fmt(bin.meanPredicted, 3)}  observed ${fmt(bin.observedRate, 3)}`);
+    lines.push(
+      `  [${bin.lower.toFixed(1)}, ${bin.upper.toFixed(1)})  n=${String(bin.count).padStart(5)}  predicted ${fmt(bin.meanPredicted, 3)}  observed ${fmt(bin.observedRate, 3)}`,
+    );
   }
   return lines;
 }
 
 function describe(report: LearningReport): string {
-  const weights = report.weights.map((w) => `  ${w.name.padEnd(24)} ${w.points.toFixed(1).padStart(6)} points (v1 ${w.v1Points})`);
+  const weights = report.weights.map(
+    (w) => `  ${w.name.padEnd(24)} ${w.points.toFixed(1).padStart(6)} points (v1 ${w.v1Points})`,
+  );
   return [
     `examples: ${report.examples} (train ${report.train}, held-out ${report.test}); rejected rate ${fmt(report.initial.rejectedRate, 3)}`,
     ...describeCalibration("v1-initialised model", report.initial),
@@ -67,7 +97,13 @@ function describe(report: LearningReport): string {
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
-    options: { "database-url": { type: "string" }, examples: { type: "string" }, bins: { type: "string", default: "10" }, "test-fraction": { type: "string", default: "0.3" }, json: { type: "boolean", default: false } },
+    options: {
+      "database-url": { type: "string" },
+      examples: { type: "string" },
+      bins: { type: "string", default: "10" },
+      "test-fraction": { type: "string", default: "0.3" },
+      json: { type: "boolean", default: false },
+    },
   });
   const url = values["database-url"];
   if ((url === undefined) === (values.examples === undefined)) {

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 echo "== lint"
 npx eslint .
+echo "== format"
+npx prettier --check . >/dev/null || { npx prettier --list-different . ; echo "format: the files above differ from prettier: run npm run format and commit"; exit 1; }
 echo "== typecheck"
 npx tsc -p tsconfig.json --noEmit
 echo "== CRDs up to date"

@@ -8,11 +8,20 @@ import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
 import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
 import { createWorkloadCaches } from "./adapters/kube/workloads.js";
 import { createPgDatabase } from "./evidence/store/pg-database.js";
-import { anyApprovals, approvalRequestApprovals, DEFAULT_HEALING_TUNING, evidenceApprovals } from "./selfhealing/index.js";
+import {
+  anyApprovals,
+  approvalRequestApprovals,
+  DEFAULT_HEALING_TUNING,
+  evidenceApprovals,
+} from "./selfhealing/index.js";
 import { createThreatDetection } from "./threats/index.js";
 import { whoAmI } from "./adapters/kube/identity.js";
 import { loadKubeConfig } from "./adapters/kube/kube-config.js";
-import { buildWebhookConfiguration, ensureWebhookConfiguration, type WebhookEndpoint } from "./adapters/kube/webhook-configuration.js";
+import {
+  buildWebhookConfiguration,
+  ensureWebhookConfiguration,
+  type WebhookEndpoint,
+} from "./adapters/kube/webhook-configuration.js";
 import { registerBusMetrics } from "./bus/bus-metrics.js";
 import { createEventBus } from "./bus/create-event-bus.js";
 import { decisionHint } from "./bus/resource-hints.js";
@@ -75,22 +84,45 @@ export async function runServe(flags: Record<string, string | undefined>): Promi
 }
 
 /** Starts every part of AEGIS; resolves once the webhook and API listen and caches synced. */
-export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig: KubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig })): Promise<RunningAegis> {
+export async function startAegis(
+  config: ServeConfig,
+  logger: Logger,
+  kubeConfig: KubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig }),
+): Promise<RunningAegis> {
   const identity = await retryTransient(() => whoAmI(kubeConfig), "learning AEGIS's identity", logger);
   if (identity.groups.includes("system:masters")) {
-    logger.warn({ user: identity.username }, "AEGIS runs as a cluster admin: changes made by this identity bypass the gate; give AEGIS its own service account");
+    logger.warn(
+      { user: identity.username },
+      "AEGIS runs as a cluster admin: changes made by this identity bypass the gate; give AEGIS its own service account",
+    );
   }
-  await ensureNamespace(kubeConfig, config.namespace).catch((error: unknown) => logger.warn({ err: error }, "could not ensure AEGIS's namespace"));
+  await ensureNamespace(kubeConfig, config.namespace).catch((error: unknown) =>
+    logger.warn({ err: error }, "could not ensure AEGIS's namespace"),
+  );
   const metrics = new AegisMetrics();
-  const ledger = await openEvidenceLedger({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, keyFile: config.evidenceSigningKey, failClosed: config.evidenceFailClosed, logger });
+  const ledger = await openEvidenceLedger({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    keyFile: config.evidenceSigningKey,
+    failClosed: config.evidenceFailClosed,
+    logger,
+  });
   metrics.observeEvidence(() => ledger.metrics);
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica);
   registerBusMetrics(metrics.registry, () => bus.stats());
   const caches = createKubeCaches(kubeConfig, logger);
-  metrics.observeApprovalPhases(() => countBy(caches.approvals.list(), (request) => request.status?.phase ?? "Pending"));
+  metrics.observeApprovalPhases(() =>
+    countBy(caches.approvals.list(), (request) => request.status?.phase ?? "Pending"),
+  );
   caches.informers.forEach((informer) => informer.start());
-  const threats = createThreatDetection({ evidence: ledger, threatsMetric: metrics.threats, bus, logger, actor: identity.username });
+  const threats = createThreatDetection({
+    evidence: ledger,
+    threatsMetric: metrics.threats,
+    bus,
+    logger,
+    actor: identity.username,
+  });
   caches.onChange((kind) => {
     if (kind === "AegisPolicy") threats.syncLockdown(caches.policies.list());
   });
@@ -98,7 +130,11 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   // Rollback targets: Approved requests in the cache (kept 7 days) and, with PostgreSQL, the ledger's
   // admission.decision records (an embedded PGlite belongs to the ledger's connection alone).
   const approvalsDb = config.databaseUrl
-    ? createPgDatabase({ connectionString: config.databaseUrl, maxConnections: 2, onIdleClientError: (err) => logger.warn({ err }, "self-healing: idle PostgreSQL connection failed") })
+    ? createPgDatabase({
+        connectionString: config.databaseUrl,
+        maxConnections: 2,
+        onIdleClientError: (err) => logger.warn({ err }, "self-healing: idle PostgreSQL connection failed"),
+      })
     : undefined;
   const approvedChanges = anyApprovals(
     [approvalRequestApprovals(caches.approvals), ...(approvalsDb ? [evidenceApprovals(approvalsDb)] : [])],
@@ -117,7 +153,8 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     aegisNamespace: config.namespace,
     extraApprovals,
     onDecision: (decision) => {
-      for (const policy of decision.policies) metrics.policyDecisions.inc({ policy, decision: decision.allowed ? "allowed" : "denied" });
+      for (const policy of decision.policies)
+        metrics.policyDecisions.inc({ policy, decision: decision.allowed ? "allowed" : "denied" });
       threats.onDecision(decision);
     },
   });
@@ -133,7 +170,10 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
     },
     logger,
     onOutcome: (outcome) => {
-      metrics.admissions.inc({ kind: outcome.kind, decision: outcome.error ? "error" : outcome.allowed ? "allowed" : "denied" });
+      metrics.admissions.inc({
+        kind: outcome.kind,
+        decision: outcome.error ? "error" : outcome.allowed ? "allowed" : "denied",
+      });
       metrics.admissionDuration.observe({ kind: outcome.kind }, outcome.durationMs / 1000);
     },
   });
@@ -142,11 +182,20 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
 
   let webhookConfigured = endpoint === undefined;
   const readiness = (): Readiness => {
-    const checks = { caches: caches.hasSynced(), webhookConfigured, evidence: ledger.metrics.databaseReachable || ledger.metrics.spoolDepth >= 0 };
+    const checks = {
+      caches: caches.hasSynced(),
+      webhookConfigured,
+      evidence: ledger.metrics.databaseReachable || ledger.metrics.spoolDepth >= 0,
+    };
     return { ready: Object.values(checks).every(Boolean), checks };
   };
   const auth = new KubeAuth(kubeConfig);
-  const integrations = buildIntegrations({ settings: loadIntegrationSettings(process.env), kubeConfig, namespace: config.namespace, redisUrl: config.redisUrl });
+  const integrations = buildIntegrations({
+    settings: loadIntegrationSettings(process.env),
+    kubeConfig,
+    namespace: config.namespace,
+    redisUrl: config.redisUrl,
+  });
   const api = createApiApp({
     readiness,
     metrics,
@@ -173,11 +222,29 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
 
   await waitFor(() => caches.hasSynced(), 60_000, "informer caches to sync");
   if (endpoint) {
-    const outcome = await ensureWebhookConfiguration(kubeConfig, buildWebhookConfiguration(endpoint, certificates.caBundlePem ?? "", config.namespace));
+    const outcome = await ensureWebhookConfiguration(
+      kubeConfig,
+      buildWebhookConfiguration(endpoint, certificates.caBundlePem ?? "", config.namespace),
+    );
     logger.info({ outcome }, "ValidatingWebhookConfiguration ensured");
     webhookConfigured = true;
   }
-  const controllers: RunningControllers = startControllers({ kubeConfig, config, caches, ledger, metrics, logger, identity: identity.username, now, extraApprovals, bus, replica, createWorkloads: () => createWorkloadCaches(kubeConfig, logger), approvedChanges, healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs } });
+  const controllers: RunningControllers = startControllers({
+    kubeConfig,
+    config,
+    caches,
+    ledger,
+    metrics,
+    logger,
+    identity: identity.username,
+    now,
+    extraApprovals,
+    bus,
+    replica,
+    createWorkloads: () => createWorkloadCaches(kubeConfig, logger),
+    approvedChanges,
+    healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs },
+  });
   const notifier = createNotifier({
     approvals: caches.approvals,
     policies: caches.policies,
@@ -191,7 +258,8 @@ export async function startAegis(config: ServeConfig, logger: Logger, kubeConfig
   });
   notifier.start();
   caches.onChange((kind, object) => {
-    if (kind === "ApprovalRequest") notifier.enqueue(`${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`);
+    if (kind === "ApprovalRequest")
+      notifier.enqueue(`${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`);
   });
   logger.info({ apiPort, webhookPort, user: identity.username }, "AEGIS is serving");
 
@@ -231,8 +299,13 @@ interface ServingCertificates {
  * Either AEGIS's own CA (shared by replicas through a Secret) issuing a serving certificate it
  * renews, or a certificate folder someone else maintains (--webhook-cert-dir, cert-manager).
  */
-async function servingCertificates(config: ServeConfig, kubeConfig: KubeConfig, logger: Logger): Promise<ServingCertificates> {
-  const onError = (error: unknown): void => logger.error({ err: error }, "renewing the webhook certificate failed; retrying");
+async function servingCertificates(
+  config: ServeConfig,
+  kubeConfig: KubeConfig,
+  logger: Logger,
+): Promise<ServingCertificates> {
+  const onError = (error: unknown): void =>
+    logger.error({ err: error }, "renewing the webhook certificate failed; retrying");
   if (config.webhookCertDir) {
     const directory = config.webhookCertDir;
     return {

@@ -3,7 +3,13 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { createCertificateAuthority, issueServingCertificate } from "../../src/tls/certificates.js";
-import { isChildMessage, type ChildMessage, type EvidenceMode, type ProcessSample, type ServerMode } from "./protocol.js";
+import {
+  isChildMessage,
+  type ChildMessage,
+  type EvidenceMode,
+  type ProcessSample,
+  type ServerMode,
+} from "./protocol.js";
 
 const SERVER_SCRIPT = fileURLToPath(new URL("../servers/webhook-server.ts", import.meta.url));
 const START_TIMEOUT_MS = 60_000;
@@ -44,14 +50,29 @@ export class ServerProcess {
     return this.child.pid;
   }
 
-  static async start(mode: ServerMode, tls: TlsFixture, evidence: EvidenceMode = "memory", databaseUrl = ""): Promise<ServerProcess> {
+  static async start(
+    mode: ServerMode,
+    tls: TlsFixture,
+    evidence: EvidenceMode = "memory",
+    databaseUrl = "",
+  ): Promise<ServerProcess> {
     const child = fork(SERVER_SCRIPT, [], {
       execArgv: ["--import", "tsx", "--expose-gc"],
-      env: { ...process.env, BENCH_SERVER_MODE: mode, BENCH_EVIDENCE: evidence, BENCH_DATABASE_URL: databaseUrl, BENCH_TLS_KEY: tls.key, BENCH_TLS_CERT: tls.cert },
+      env: {
+        ...process.env,
+        BENCH_SERVER_MODE: mode,
+        BENCH_EVIDENCE: evidence,
+        BENCH_DATABASE_URL: databaseUrl,
+        BENCH_TLS_KEY: tls.key,
+        BENCH_TLS_CERT: tls.cert,
+      },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
     const ready = await new Promise<Extract<ChildMessage, { type: "ready" }>>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${mode} server did not start within ${START_TIMEOUT_MS} ms`)), START_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`${mode} server did not start within ${START_TIMEOUT_MS} ms`)),
+        START_TIMEOUT_MS,
+      );
       child.on("message", (message: unknown) => {
         if (!isChildMessage(message)) return;
         if (message.type === "ready") {

@@ -2,7 +2,13 @@
 // namespace, most matching other teams' namespaces), a Deployment of the kind a payments team
 // ships, the AdmissionReviews an API server would send for it, and ApprovalRequests as the
 // informer would deliver them.
-import { aegisPolicySchema, API_VERSION, approvalRequestSchema, type AegisPolicy, type ApprovalRequest } from "../../src/api/v1alpha1/index.js";
+import {
+  aegisPolicySchema,
+  API_VERSION,
+  approvalRequestSchema,
+  type AegisPolicy,
+  type ApprovalRequest,
+} from "../../src/api/v1alpha1/index.js";
 import { approvalRequestName, computeChangeHash } from "../../src/changehash/index.js";
 
 export const BENCH_NAMESPACE = "payments";
@@ -27,7 +33,12 @@ export function namespaceLabels(namespace: string): Record<string, string> {
 const APPROVERS = { users: ["alice@example.com"], groups: ["sre-leads"] };
 
 function policy(name: string, spec: Record<string, unknown>): AegisPolicy {
-  return aegisPolicySchema.parse({ apiVersion: API_VERSION, kind: "AegisPolicy", metadata: { name, uid: `uid-${name}`, generation: 1 }, spec });
+  return aegisPolicySchema.parse({
+    apiVersion: API_VERSION,
+    kind: "AegisPolicy",
+    metadata: { name, uid: `uid-${name}`, generation: 1 },
+    spec,
+  });
 }
 
 /** The four policies that match Deployments in the bench namespace. */
@@ -52,19 +63,36 @@ function benchNamespacePolicies(): AegisPolicy[] {
       enforcement: "Enforce",
       match: { kinds: ["Deployment", "StatefulSet"], namespaceSelector: { matchLabels: { env: "prod" } } },
       checks: [
-        { name: "no-host-network", cel: "!has(object.spec.template.spec.hostNetwork) || object.spec.template.spec.hostNetwork == false", message: "no hostNetwork in prod" },
-        { name: "limits-everywhere", cel: "object.spec.template.spec.containers.all(c, has(c.resources) && has(c.resources.limits))", message: "every container needs limits" },
+        {
+          name: "no-host-network",
+          cel: "!has(object.spec.template.spec.hostNetwork) || object.spec.template.spec.hostNetwork == false",
+          message: "no hostNetwork in prod",
+        },
+        {
+          name: "limits-everywhere",
+          cel: "object.spec.template.spec.containers.all(c, has(c.resources) && has(c.resources.limits))",
+          message: "every container needs limits",
+        },
       ],
       approval: { mode: "RiskBased", riskThreshold: 10, minApprovals: 1, approvers: APPROVERS, expiresAfter: "12h" },
     }),
     policy("prod-labels-audit", {
       enforcement: "Audit",
-      match: { kinds: ["Deployment", "StatefulSet", "DaemonSet", "CronJob"], namespaceSelector: { matchExpressions: [{ key: "env", operator: "In", values: ["prod"] }] } },
-      checks: [{ name: "cost-center", requiredLabels: ["app.kubernetes.io/name", "team", "app.kubernetes.io/part-of"] }],
+      match: {
+        kinds: ["Deployment", "StatefulSet", "DaemonSet", "CronJob"],
+        namespaceSelector: { matchExpressions: [{ key: "env", operator: "In", values: ["prod"] }] },
+      },
+      checks: [
+        { name: "cost-center", requiredLabels: ["app.kubernetes.io/name", "team", "app.kubernetes.io/part-of"] },
+      ],
     }),
     policy("payments-pci-baseline", {
       enforcement: "Enforce",
-      match: { kinds: ["Deployment", "Pod"], namespaceSelector: { matchLabels: { team: "payments" } }, objectSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "Exists" }] } },
+      match: {
+        kinds: ["Deployment", "Pod"],
+        namespaceSelector: { matchLabels: { team: "payments" } },
+        objectSelector: { matchExpressions: [{ key: "app.kubernetes.io/name", operator: "Exists" }] },
+      },
       checks: [
         { name: "baseline", podSecurity: { level: "baseline", version: "v1.30" } },
         { name: "registries", allowedRegistries: ["ghcr.io/acme/"] },
@@ -80,20 +108,35 @@ function otherTeamPolicies(): AegisPolicy[] {
       enforcement: "Enforce",
       match: { kinds: ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"], namespaces: [team] },
       checks: [
-        { name: "pod-security", podSecurity: { level: index % 2 === 0 ? "restricted" : "baseline", version: "latest" } },
+        {
+          name: "pod-security",
+          podSecurity: { level: index % 2 === 0 ? "restricted" : "baseline", version: "latest" },
+        },
         { name: "registries", allowedRegistries: [`ghcr.io/acme/${team}/`, "registry.k8s.io/"] },
         { name: "no-latest", disallowLatestTag: true },
         { name: "resources", requireResources: { requests: ["cpu", "memory"] } },
-        { name: "max-replicas", cel: `!has(object.spec.replicas) || object.spec.replicas <= ${10 + index}`, message: "too many replicas" },
+        {
+          name: "max-replicas",
+          cel: `!has(object.spec.replicas) || object.spec.replicas <= ${10 + index}`,
+          message: "too many replicas",
+        },
       ],
-      approval: { mode: index % 3 === 0 ? "RiskBased" : "Always", riskThreshold: 30, minApprovals: 1 + (index % 2), approvers: { users: [], groups: [`${team}-leads`] } },
+      approval: {
+        mode: index % 3 === 0 ? "RiskBased" : "Always",
+        riskThreshold: 30,
+        minApprovals: 1 + (index % 2),
+        approvers: { users: [], groups: [`${team}-leads`] },
+      },
     }),
     policy(`${team}-staging-audit`, {
       enforcement: "Audit",
       match: { kinds: ["Deployment", "Pod"], namespaceSelector: { matchLabels: { team, env: "staging" } } },
       checks: [
         { name: "labels", requiredLabels: ["app.kubernetes.io/name"] },
-        { name: "no-privileged", cel: "object.spec.template.spec.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged == false)" },
+        {
+          name: "no-privileged",
+          cel: "object.spec.template.spec.containers.all(c, !has(c.securityContext) || !has(c.securityContext.privileged) || c.securityContext.privileged == false)",
+        },
       ],
     }),
   ]);
@@ -121,7 +164,10 @@ function appContainer(image: string): Record<string, unknown> {
     name: "checkout",
     image,
     imagePullPolicy: "IfNotPresent",
-    ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }, { name: "metrics", containerPort: 9090, protocol: "TCP" }],
+    ports: [
+      { name: "http", containerPort: 8080, protocol: "TCP" },
+      { name: "metrics", containerPort: 9090, protocol: "TCP" },
+    ],
     env: [
       { name: "NODE_ENV", value: "production" },
       { name: "LOG_LEVEL", value: "info" },
@@ -129,9 +175,25 @@ function appContainer(image: string): Record<string, unknown> {
       { name: "POD_NAME", valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "metadata.name" } } },
     ],
     resources: { requests: { cpu: "250m", memory: "256Mi" }, limits: { cpu: "1", memory: "512Mi" } },
-    readinessProbe: { httpGet: { path: "/readyz", port: "http", scheme: "HTTP" }, periodSeconds: 5, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
-    livenessProbe: { httpGet: { path: "/healthz", port: "http", scheme: "HTTP" }, initialDelaySeconds: 10, periodSeconds: 10, timeoutSeconds: 1, successThreshold: 1, failureThreshold: 3 },
-    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }, { name: "config", mountPath: "/etc/checkout", readOnly: true }],
+    readinessProbe: {
+      httpGet: { path: "/readyz", port: "http", scheme: "HTTP" },
+      periodSeconds: 5,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    livenessProbe: {
+      httpGet: { path: "/healthz", port: "http", scheme: "HTTP" },
+      initialDelaySeconds: 10,
+      periodSeconds: 10,
+      timeoutSeconds: 1,
+      successThreshold: 1,
+      failureThreshold: 3,
+    },
+    volumeMounts: [
+      { name: "tmp", mountPath: "/tmp" },
+      { name: "config", mountPath: "/etc/checkout", readOnly: true },
+    ],
     securityContext: RESTRICTED,
     terminationMessagePath: "/dev/termination-log",
     terminationMessagePolicy: "File",
@@ -174,10 +236,31 @@ export function checkoutDeployment(shape: DeploymentShape): Record<string, unkno
       generation: shape.generation ?? 41,
       creationTimestamp: "2026-03-02T09:14:51Z",
       labels,
-      annotations: { "deployment.kubernetes.io/revision": "41", "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:payments/checkout" },
+      annotations: {
+        "deployment.kubernetes.io/revision": "41",
+        "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:payments/checkout",
+      },
       managedFields: [
-        { manager: "argocd-controller", operation: "Apply", apiVersion: "apps/v1", time: "2026-11-20T10:02:11Z", fieldsType: "FieldsV1", fieldsV1: { "f:metadata": { "f:labels": { "f:team": {}, "f:app.kubernetes.io/name": {} } }, "f:spec": { "f:replicas": {}, "f:template": { "f:spec": { "f:containers": {} } } } } },
-        { manager: "kube-controller-manager", operation: "Update", apiVersion: "apps/v1", time: "2026-11-20T10:03:40Z", fieldsType: "FieldsV1", subresource: "status", fieldsV1: { "f:status": { "f:availableReplicas": {}, "f:conditions": {}, "f:readyReplicas": {} } } },
+        {
+          manager: "argocd-controller",
+          operation: "Apply",
+          apiVersion: "apps/v1",
+          time: "2026-11-20T10:02:11Z",
+          fieldsType: "FieldsV1",
+          fieldsV1: {
+            "f:metadata": { "f:labels": { "f:team": {}, "f:app.kubernetes.io/name": {} } },
+            "f:spec": { "f:replicas": {}, "f:template": { "f:spec": { "f:containers": {} } } },
+          },
+        },
+        {
+          manager: "kube-controller-manager",
+          operation: "Update",
+          apiVersion: "apps/v1",
+          time: "2026-11-20T10:03:40Z",
+          fieldsType: "FieldsV1",
+          subresource: "status",
+          fieldsV1: { "f:status": { "f:availableReplicas": {}, "f:conditions": {}, "f:readyReplicas": {} } },
+        },
       ],
     },
     spec: {
@@ -191,15 +274,35 @@ export function checkoutDeployment(shape: DeploymentShape): Record<string, unkno
         spec: {
           serviceAccountName: "checkout",
           automountServiceAccountToken: false,
-          securityContext: { runAsNonRoot: true, runAsUser: 10001, fsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } },
-          initContainers: [{ name: "migrate", image: shape.image, command: ["/app/migrate", "--wait"], resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } }, securityContext: RESTRICTED }],
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 10001,
+            fsGroup: 10001,
+            seccompProfile: { type: "RuntimeDefault" },
+          },
+          initContainers: [
+            {
+              name: "migrate",
+              image: shape.image,
+              command: ["/app/migrate", "--wait"],
+              resources: { requests: { cpu: "100m", memory: "128Mi" }, limits: { memory: "256Mi" } },
+              securityContext: RESTRICTED,
+            },
+          ],
           containers: [appContainer(shape.image), sidecar()],
           volumes: [
             { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
             { name: "config", configMap: { name: "checkout-config", defaultMode: 420 } },
             { name: "envoy-config", configMap: { name: "checkout-envoy", defaultMode: 420 } },
           ],
-          topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/name": "checkout" } } }],
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: "topology.kubernetes.io/zone",
+              whenUnsatisfiable: "ScheduleAnyway",
+              labelSelector: { matchLabels: { "app.kubernetes.io/name": "checkout" } },
+            },
+          ],
           terminationGracePeriodSeconds: 30,
           dnsPolicy: "ClusterFirst",
           restartPolicy: "Always",
@@ -217,8 +320,22 @@ export function checkoutDeployment(shape: DeploymentShape): Record<string, unkno
             readyReplicas: 6,
             availableReplicas: 6,
             conditions: [
-              { type: "Available", status: "True", reason: "MinimumReplicasAvailable", message: "Deployment has minimum availability.", lastUpdateTime: "2026-11-20T10:03:40Z", lastTransitionTime: "2026-11-01T08:00:00Z" },
-              { type: "Progressing", status: "True", reason: "NewReplicaSetAvailable", message: 'ReplicaSet "checkout-7c9d8f6b5d" has successfully progressed.', lastUpdateTime: "2026-11-20T10:03:40Z", lastTransitionTime: "2026-11-01T08:00:00Z" },
+              {
+                type: "Available",
+                status: "True",
+                reason: "MinimumReplicasAvailable",
+                message: "Deployment has minimum availability.",
+                lastUpdateTime: "2026-11-20T10:03:40Z",
+                lastTransitionTime: "2026-11-01T08:00:00Z",
+              },
+              {
+                type: "Progressing",
+                status: "True",
+                reason: "NewReplicaSetAvailable",
+                message: 'ReplicaSet "checkout-7c9d8f6b5d" has successfully progressed.',
+                lastUpdateTime: "2026-11-20T10:03:40Z",
+                lastTransitionTime: "2026-11-01T08:00:00Z",
+              },
             ],
           },
         }),
@@ -309,8 +426,16 @@ export function rawApprovalRequest(options: RawApprovalRequestOptions): Record<s
   const name = approvalRequestName("Deployment", options.target, options.changeHash);
   const decidedAt = new Date(options.createdAt.getTime() + 5 * 60_000).toISOString();
   const decisions = [
-    ...options.approvers.map((user, i) => ({ user, decision: "Approve", comment: `LGTM, checked the rollout plan (${i + 1})`, at: decidedAt, via: "kubectl" })),
-    ...(options.rejectedBy ? [{ user: options.rejectedBy, decision: "Reject", comment: "not during the freeze", at: decidedAt, via: "api" }] : []),
+    ...options.approvers.map((user, i) => ({
+      user,
+      decision: "Approve",
+      comment: `LGTM, checked the rollout plan (${i + 1})`,
+      at: decidedAt,
+      via: "kubectl",
+    })),
+    ...(options.rejectedBy
+      ? [{ user: options.rejectedBy, decision: "Reject", comment: "not during the freeze", at: decidedAt, via: "api" }]
+      : []),
   ];
   const index = options.index ?? 0;
   return {
@@ -323,9 +448,23 @@ export function rawApprovalRequest(options: RawApprovalRequestOptions): Record<s
       resourceVersion: String(50_000_000 + index),
       generation: 1 + decisions.length,
       creationTimestamp: options.createdAt.toISOString(),
-      labels: { "app.kubernetes.io/managed-by": "aegis", "aegis.valina.ai/target-kind": "deployment", "aegis.valina.ai/target-name": options.target },
+      labels: {
+        "app.kubernetes.io/managed-by": "aegis",
+        "aegis.valina.ai/target-kind": "deployment",
+        "aegis.valina.ai/target-name": options.target,
+      },
       managedFields: [
-        { manager: "aegis", operation: "Update", apiVersion: API_VERSION, time: options.createdAt.toISOString(), fieldsType: "FieldsV1", fieldsV1: { "f:metadata": { "f:labels": {} }, "f:spec": { "f:changeHash": {}, "f:policies": {}, "f:requester": {}, "f:risk": {}, "f:target": {} } } },
+        {
+          manager: "aegis",
+          operation: "Update",
+          apiVersion: API_VERSION,
+          time: options.createdAt.toISOString(),
+          fieldsType: "FieldsV1",
+          fieldsV1: {
+            "f:metadata": { "f:labels": {} },
+            "f:spec": { "f:changeHash": {}, "f:policies": {}, "f:requester": {}, "f:risk": {}, "f:target": {} },
+          },
+        },
       ],
     },
     spec: {
@@ -337,10 +476,15 @@ export function rawApprovalRequest(options: RawApprovalRequestOptions): Record<s
         score: 35,
         factors: [
           { name: "production-namespace", points: 20, detail: `namespace ${options.namespace} is labelled env=prod` },
-          { name: "image-change", points: 15, detail: "container checkout: image ghcr.io/acme/checkout:2.14.0 → 2.15.0" },
+          {
+            name: "image-change",
+            points: 15,
+            detail: "container checkout: image ghcr.io/acme/checkout:2.14.0 → 2.15.0",
+          },
         ],
       },
-      summary: "Deployment payments/checkout: image ghcr.io/acme/checkout 2.14.0 → 2.15.0 (containers checkout, init migrate)",
+      summary:
+        "Deployment payments/checkout: image ghcr.io/acme/checkout 2.14.0 → 2.15.0 (containers checkout, init migrate)",
       reason: "release 2.15.0: faster card tokenisation (JIRA PAY-1432)",
       decisions,
     },
@@ -354,7 +498,16 @@ export function rawApprovalRequest(options: RawApprovalRequestOptions): Record<s
             expiresAt: new Date(options.createdAt.getTime() + 12 * 3_600_000).toISOString(),
             decidedAt: options.approvers.length >= 2 || options.rejectedBy ? decidedAt : null,
             observedGeneration: 1 + decisions.length,
-            conditions: [{ type: "Decided", status: "True", reason: "Approved", message: "approved by alice@example.com, bob@example.com", lastTransitionTime: decidedAt, observedGeneration: 1 + decisions.length }],
+            conditions: [
+              {
+                type: "Decided",
+                status: "True",
+                reason: "Approved",
+                message: "approved by alice@example.com, bob@example.com",
+                lastTransitionTime: decidedAt,
+                observedGeneration: 1 + decisions.length,
+              },
+            ],
           },
         }),
   };
@@ -368,9 +521,22 @@ export function syntheticChangeHash(index: number): string {
 /** The Approved request for the bench change, plus `others` unrelated requests, zod-parsed. */
 export function benchApprovalRequests(now: Date, others: number): ApprovalRequest[] {
   const createdAt = new Date(now.getTime() - 30 * 60_000);
-  const approved = rawApprovalRequest({ namespace: BENCH_NAMESPACE, target: BENCH_DEPLOYMENT, changeHash: approvedChangeHash(), createdAt, approvers: ["alice@example.com", "bob@example.com"] });
+  const approved = rawApprovalRequest({
+    namespace: BENCH_NAMESPACE,
+    target: BENCH_DEPLOYMENT,
+    changeHash: approvedChangeHash(),
+    createdAt,
+    approvers: ["alice@example.com", "bob@example.com"],
+  });
   const rest = Array.from({ length: others }, (_, index) =>
-    rawApprovalRequest({ namespace: TEAMS[index % TEAMS.length] ?? "orders", target: `svc-${index}`, changeHash: syntheticChangeHash(index + 1), createdAt, approvers: index % 2 === 0 ? ["alice@example.com"] : [], index }),
+    rawApprovalRequest({
+      namespace: TEAMS[index % TEAMS.length] ?? "orders",
+      target: `svc-${index}`,
+      changeHash: syntheticChangeHash(index + 1),
+      createdAt,
+      approvers: index % 2 === 0 ? ["alice@example.com"] : [],
+      index,
+    }),
   );
   return [approved, ...rest].map((raw) => approvalRequestSchema.parse(raw));
 }

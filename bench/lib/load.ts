@@ -93,7 +93,13 @@ export class LoadClient {
     private readonly target: LoadTarget,
     maxSockets: number,
   ) {
-    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, ca: target.ca, scheduling: "fifo" });
+    this.agent = new Agent({
+      keepAlive: true,
+      maxSockets,
+      maxFreeSockets: maxSockets,
+      ca: target.ca,
+      scheduling: "fifo",
+    });
   }
 
   close(): void {
@@ -122,7 +128,9 @@ export class LoadClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on("data", (chunk: Buffer) => chunks.push(chunk));
-          res.on("end", () => resolve(this.judge(res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"), uid, expected)));
+          res.on("end", () =>
+            resolve(this.judge(res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8"), uid, expected)),
+          );
           res.on("error", (error) => resolve({ ok: false, error: error.message }));
         },
       );
@@ -135,11 +143,18 @@ export class LoadClient {
   private judge(status: number, text: string, uid: string, expected: boolean): Outcome {
     if (status !== 200) return { ok: false, error: `HTTP ${status}: ${text.slice(0, 200)}` };
     if (!this.target.strict) {
-      return text.includes(`"allowed":${expected}`) ? { ok: true } : { ok: false, error: `allowed mismatch: ${text.slice(0, 300)}` };
+      return text.includes(`"allowed":${expected}`)
+        ? { ok: true }
+        : { ok: false, error: `allowed mismatch: ${text.slice(0, 300)}` };
     }
     const review = JSON.parse(text) as { response?: { uid?: unknown; allowed?: unknown } };
-    if (review.response?.uid !== uid) return { ok: false, error: `uid mismatch: ${String(review.response?.uid)} != ${uid}` };
-    if (review.response.allowed !== expected) return { ok: false, error: `allowed=${String(review.response.allowed)}, expected ${expected}: ${text.slice(0, 300)}` };
+    if (review.response?.uid !== uid)
+      return { ok: false, error: `uid mismatch: ${String(review.response?.uid)} != ${uid}` };
+    if (review.response.allowed !== expected)
+      return {
+        ok: false,
+        error: `allowed=${String(review.response.allowed)}, expected ${expected}: ${text.slice(0, 300)}`,
+      };
     return { ok: true };
   }
 }
@@ -151,7 +166,12 @@ async function timed(client: LoadClient, recorder: Recorder, startedAt = perform
 }
 
 /** `concurrency` callers (give `client` at least that many sockets), each sending its next request when the previous answered, for `durationMs`; returns seconds measured. */
-export async function closedLoop(client: LoadClient, concurrency: number, durationMs: number, recorder = new Recorder()): Promise<number> {
+export async function closedLoop(
+  client: LoadClient,
+  concurrency: number,
+  durationMs: number,
+  recorder = new Recorder(),
+): Promise<number> {
   const started = performance.now();
   const deadline = started + durationMs;
   const caller = async (): Promise<void> => {
@@ -167,7 +187,13 @@ export async function closedLoop(client: LoadClient, concurrency: number, durati
  * `recorder` gets latency from the actual send, `fromSchedule` from the scheduled send time.
  * Returns seconds measured (until the last answer).
  */
-export async function openLoop(client: LoadClient, rate: number, durationMs: number, recorder = new Recorder(), fromSchedule = new Recorder()): Promise<number> {
+export async function openLoop(
+  client: LoadClient,
+  rate: number,
+  durationMs: number,
+  recorder = new Recorder(),
+  fromSchedule = new Recorder(),
+): Promise<number> {
   const total = Math.round((rate * durationMs) / 1000);
   const interval = 1000 / rate;
   const inFlight: Promise<void>[] = [];

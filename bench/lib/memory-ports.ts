@@ -6,7 +6,9 @@ import { compilePolicy, type CompiledPolicy } from "../../src/policy/index.js";
 import type { EvidenceEvent, EvidenceRecorder } from "../../src/ports/evidence.js";
 import type { ApprovalRequestWriter, CreateOutcome, ObjectStore, PolicySource } from "../../src/ports/kube.js";
 
-export class MemoryObjectStore<T extends { metadata: { name?: string | undefined; namespace?: string | undefined } }> implements ObjectStore<T> {
+export class MemoryObjectStore<
+  T extends { metadata: { name?: string | undefined; namespace?: string | undefined } },
+> implements ObjectStore<T> {
   readonly items = new Map<string, T>();
 
   constructor(objects: Iterable<T> = []) {

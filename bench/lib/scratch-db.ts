@@ -16,7 +16,10 @@ export function assertLoopback(url: string): void {
   }
 }
 
-export async function withScratchDatabase<T>(work: (url: string) => Promise<T>, adminUrl = adminDatabaseUrl()): Promise<T> {
+export async function withScratchDatabase<T>(
+  work: (url: string) => Promise<T>,
+  adminUrl = adminDatabaseUrl(),
+): Promise<T> {
   assertLoopback(adminUrl);
   const name = `aegis_bench_${randomBytes(5).toString("hex")}`;
   const admin = new pg.Client({ connectionString: adminUrl });

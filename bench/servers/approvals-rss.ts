@@ -18,7 +18,17 @@ export interface RssReport {
   parseMs: number;
 }
 
-const NAMESPACES = ["payments", "orders", "search", "identity", "ledger", "catalog", "shipping", "fraud", "notifications"];
+const NAMESPACES = [
+  "payments",
+  "orders",
+  "search",
+  "identity",
+  "ledger",
+  "catalog",
+  "shipping",
+  "fraud",
+  "notifications",
+];
 
 function settle(): { rss: number; heapUsed: number } {
   const collect = (globalThis as { gc?: () => void }).gc;
@@ -32,8 +42,16 @@ export function listResponseText(count: number, now: Date): string {
   const parts: string[] = [];
   for (let index = 0; index < count; index++) {
     const createdAt = new Date(now.getTime() - (index % 500) * 60_000);
-    const approvers = index % 3 === 0 ? ["alice@example.com", "bob@example.com"] : index % 3 === 1 ? ["alice@example.com"] : [];
-    const raw = rawApprovalRequest({ namespace: NAMESPACES[index % NAMESPACES.length] ?? "payments", target: `service-${index}`, changeHash: syntheticChangeHash(index + 1), createdAt, approvers, index });
+    const approvers =
+      index % 3 === 0 ? ["alice@example.com", "bob@example.com"] : index % 3 === 1 ? ["alice@example.com"] : [];
+    const raw = rawApprovalRequest({
+      namespace: NAMESPACES[index % NAMESPACES.length] ?? "payments",
+      target: `service-${index}`,
+      changeHash: syntheticChangeHash(index + 1),
+      createdAt,
+      approvers,
+      index,
+    });
     parts.push(JSON.stringify(raw));
   }
   return `{"apiVersion":"aegis.valina.ai/v1alpha1","kind":"ApprovalRequestList","metadata":{"resourceVersion":"60000000"},"items":[${parts.join(",")}]}`;
@@ -44,7 +62,11 @@ function keyOf(object: { metadata?: { name?: string | undefined; namespace?: str
 }
 
 /** Reads and parses the list in its own frame, so nothing but the two Maps outlives it. */
-function load(listFile: string, informerCache: Map<string, Record<string, unknown>>, parsedStore: Map<string, ApprovalRequest>): { listJsonBytes: number; parseMs: number } {
+function load(
+  listFile: string,
+  informerCache: Map<string, Record<string, unknown>>,
+  parsedStore: Map<string, ApprovalRequest>,
+): { listJsonBytes: number; parseMs: number } {
   const started = performance.now();
   const text = readFileSync(listFile, "utf8");
   const list = JSON.parse(text) as { items: Record<string, unknown>[] };
@@ -65,7 +87,8 @@ function main(): void {
   const parsedStore = new Map<string, ApprovalRequest>();
   const { listJsonBytes, parseMs } = load(listFile, informerCache, parsedStore);
   const loaded = settle();
-  if (informerCache.size !== count || parsedStore.size !== count) throw new Error(`expected ${count} objects, hold ${informerCache.size}/${parsedStore.size}`);
+  if (informerCache.size !== count || parsedStore.size !== count)
+    throw new Error(`expected ${count} objects, hold ${informerCache.size}/${parsedStore.size}`);
   const report: RssReport = {
     count,
     baselineRssBytes: baseline.rss,

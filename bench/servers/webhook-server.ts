@@ -15,9 +15,28 @@ import type { EvidenceRecorder } from "../../src/ports/evidence.js";
 import { admissionReviewSchema } from "../../src/webhook/admission-review.js";
 import { createAdmissionHandler, type AdmissionHandler } from "../../src/webhook/handler.js";
 import { WebhookServer } from "../../src/webhook/server.js";
-import { AEGIS_USERNAME, benchApprovalRequests, benchPolicies, EXPECTED_ALLOWED, namespaceLabels, reviewTemplate, type ReviewKind } from "../lib/fixtures.js";
-import { MemoryApprovalRequestWriter, MemoryEvidenceRecorder, MemoryObjectStore, MemoryPolicySource } from "../lib/memory-ports.js";
-import { evidenceDescription, isParentMessage, type ChildMessage, type EvidenceMode, type ProcessSample } from "../lib/protocol.js";
+import {
+  AEGIS_USERNAME,
+  benchApprovalRequests,
+  benchPolicies,
+  EXPECTED_ALLOWED,
+  namespaceLabels,
+  reviewTemplate,
+  type ReviewKind,
+} from "../lib/fixtures.js";
+import {
+  MemoryApprovalRequestWriter,
+  MemoryEvidenceRecorder,
+  MemoryObjectStore,
+  MemoryPolicySource,
+} from "../lib/memory-ports.js";
+import {
+  evidenceDescription,
+  isParentMessage,
+  type ChildMessage,
+  type EvidenceMode,
+  type ProcessSample,
+} from "../lib/protocol.js";
 
 interface Running {
   port: number;
@@ -43,7 +62,11 @@ async function startBaseline(): Promise<Running> {
     req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       const review = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { request?: { uid?: string } };
-      const text = JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: review.request?.uid ?? "", allowed: true } });
+      const text = JSON.stringify({
+        apiVersion: "admission.k8s.io/v1",
+        kind: "AdmissionReview",
+        response: { uid: review.request?.uid ?? "", allowed: true },
+      });
       res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
       res.end(text);
     });
@@ -61,7 +84,9 @@ async function startBaseline(): Promise<Running> {
   };
 }
 
-async function openEvidence(mode: EvidenceMode): Promise<{ recorder: EvidenceRecorder; count: () => number; close: () => Promise<void> }> {
+async function openEvidence(
+  mode: EvidenceMode,
+): Promise<{ recorder: EvidenceRecorder; count: () => number; close: () => Promise<void> }> {
   if (mode === "memory") {
     const recorder = new MemoryEvidenceRecorder();
     return { recorder, count: () => recorder.recorded, close: () => Promise.resolve() };
@@ -99,7 +124,9 @@ async function selfCheck(handler: AdmissionHandler): Promise<void> {
     }
     const decision = response.auditAnnotations?.["aegis.valina.ai/decision"];
     if (kind === "approved-update" && decision !== "approved") {
-      throw new Error(`self-check: the approved update was not admitted through its ApprovalRequest (decision ${decision ?? "none"})`);
+      throw new Error(
+        `self-check: the approved update was not admitted through its ApprovalRequest (decision ${decision ?? "none"})`,
+      );
     }
   }
 }
@@ -136,14 +163,22 @@ async function startAegis(mode: EvidenceMode): Promise<Running> {
       },
     },
     onOutcome: (outcome) => {
-      metrics.admissions.inc({ kind: outcome.kind, decision: outcome.error ? "error" : outcome.allowed ? "allowed" : "denied" });
+      metrics.admissions.inc({
+        kind: outcome.kind,
+        decision: outcome.error ? "error" : outcome.allowed ? "allowed" : "denied",
+      });
       metrics.admissionDuration.observe({ kind: outcome.kind }, outcome.durationMs / 1000);
     },
   });
   const port = await webhook.listen();
   return {
     port,
-    detail: { server: "WebhookServer + createAdmissionHandler", policies: policies.compiled().length, approvalRequests: approvals.items.size, evidence: evidenceDescription(mode) },
+    detail: {
+      server: "WebhookServer + createAdmissionHandler",
+      policies: policies.compiled().length,
+      approvalRequests: approvals.items.size,
+      evidence: evidenceDescription(mode),
+    },
     counters: () => ({ evidenceRecords: evidence.count(), createdRequests: writer.created }),
     close: async () => {
       await webhook.close();

@@ -33,7 +33,9 @@ interface StartOptions {
 export async function aegisKubeconfig(): Promise<string> {
   await kubectl(["apply", "-f", path.join(repoRoot, "deploy", "rbac.yaml")]);
   const token = (await kubectl(["create", "token", "aegis-sa", "-n", AEGIS_NAMESPACE, "--duration=24h"])).stdout.trim();
-  const admin = parse(await readFile(kubeconfigPath(), "utf8")) as { clusters: { cluster: { server: string; "certificate-authority-data": string } }[] };
+  const admin = parse(await readFile(kubeconfigPath(), "utf8")) as {
+    clusters: { cluster: { server: string; "certificate-authority-data": string } }[];
+  };
   const cluster = admin.clusters[0]?.cluster;
   if (!cluster) throw new Error("admin kubeconfig has no cluster");
   const file = path.join(await mkdtemp(path.join(tmpdir(), "aegis-sa-")), "kubeconfig");
@@ -58,7 +60,12 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
   const webhookUrl = `https://127.0.0.1:${webhookPort}`;
   const child: ChildProcess = spawn(
     process.execPath,
-    ["--import", path.join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs"), path.join(repoRoot, "src", "cli", "aegis.ts"), "serve"],
+    [
+      "--import",
+      path.join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs"),
+      path.join(repoRoot, "src", "cli", "aegis.ts"),
+      "serve",
+    ],
     {
       cwd: repoRoot,
       env: {
@@ -86,7 +93,8 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
   try {
     await eventually(
       async () => {
-        if (child.exitCode !== null) throw new Error(`aegis serve exited with ${child.exitCode}: ${output.slice(-2000)}`);
+        if (child.exitCode !== null)
+          throw new Error(`aegis serve exited with ${child.exitCode}: ${output.slice(-2000)}`);
         const response = await fetch(`${apiUrl}/readyz`).catch(() => undefined);
         return response?.status === 200 ? true : undefined;
       },
@@ -95,7 +103,10 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
     );
   } catch (error) {
     child.kill("SIGKILL");
-    throw new Error(`${error instanceof Error ? error.message : String(error)}\n--- aegis output ---\n${output.slice(-4000)}`, { cause: error });
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}\n--- aegis output ---\n${output.slice(-4000)}`,
+      { cause: error },
+    );
   }
   return {
     apiUrl,
@@ -119,7 +130,10 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
  */
 export function replicaIdOf(aegis: RunningAegisProcess): string {
   const match = /"replica":"([^"]+)"[^\n]*"msg":"event bus: /.exec(aegis.logs());
-  if (!match?.[1]) throw new Error(`no replica id in the logs of aegis at ${aegis.apiUrl} (is AEGIS_LOG_LEVEL info?):\n${aegis.logs().slice(-2000)}`);
+  if (!match?.[1])
+    throw new Error(
+      `no replica id in the logs of aegis at ${aegis.apiUrl} (is AEGIS_LOG_LEVEL info?):\n${aegis.logs().slice(-2000)}`,
+    );
   return match[1];
 }
 

@@ -80,11 +80,17 @@ describe("ResilientInformer against a real apiserver", () => {
       expect(changes).toContain(`${ns}/watched=1`);
 
       await core.replaceNamespacedConfigMap({ name: "watched", namespace: ns, body: body("watched", "2") });
-      await eventually(until(() => informer.get("watched", ns)?.data?.["value"] === "2"), "the update");
+      await eventually(
+        until(() => informer.get("watched", ns)?.data?.["value"] === "2"),
+        "the update",
+      );
       expect(changes).toContain(`${ns}/watched=2`);
 
       await core.deleteNamespacedConfigMap({ name: "watched", namespace: ns });
-      await eventually(until(() => deletes.includes(`${ns}/watched`)), "the delete event");
+      await eventually(
+        until(() => deletes.includes(`${ns}/watched`)),
+        "the delete event",
+      );
       expect(informer.get("watched", ns)).toBeUndefined();
       expect(informer.list(ns).map((cm) => cm.metadata?.name)).toContain("pre-existing");
       expect(informer.restarts).toBe(0);
@@ -116,16 +122,26 @@ describe("ResilientInformer against a real apiserver", () => {
     informer.start();
     try {
       await informer.waitForSync(AbortSignal.timeout(30_000));
-      await eventually(until(() => informer.relists >= 2), "two periodic relists", { timeoutMs: 15_000 });
+      await eventually(
+        until(() => informer.relists >= 2),
+        "two periodic relists",
+        { timeoutMs: 15_000 },
+      );
       const resyncs = reconciled.filter((r) => r === `${ns}/pre-existing:present`).length;
       expect(resyncs).toBeGreaterThanOrEqual(2);
       expect(informer.restarts).toBe(0);
       expect(informer.get("pre-existing", ns)).toBeDefined();
 
       await core.createNamespacedConfigMap({ namespace: ns, body: body("short-lived", "x") });
-      await eventually(until(() => reconciled.includes(`${ns}/short-lived:present`)), "a reconcile of the new key");
+      await eventually(
+        until(() => reconciled.includes(`${ns}/short-lived:present`)),
+        "a reconcile of the new key",
+      );
       await core.deleteNamespacedConfigMap({ name: "short-lived", namespace: ns });
-      await eventually(until(() => reconciled.includes(`${ns}/short-lived:gone`)), "a reconcile after the delete");
+      await eventually(
+        until(() => reconciled.includes(`${ns}/short-lived:gone`)),
+        "a reconcile after the delete",
+      );
       expect(controller.errors).toBe(0);
     } finally {
       await informer.stop();
@@ -141,14 +157,22 @@ describe("ResilientInformer against a real apiserver", () => {
     const informer = configMapInformer(impersonating(user), { restartInitialDelayMs: 200, restartMaxDelayMs: 800 });
     informer.start();
     try {
-      await eventually(until(() => informer.restarts >= 3), "restarts after refused watches", { timeoutMs: 20_000 });
+      await eventually(
+        until(() => informer.restarts >= 3),
+        "restarts after refused watches",
+        { timeoutMs: 20_000 },
+      );
       expect(informer.hasSynced()).toBe(false);
 
       await kubectl(["create", "role", "cm-watch", "--verb=list,watch", "--resource=configmaps", "-n", ns]);
       await kubectl(["create", "rolebinding", "cm-watch", "--role=cm-watch", `--user=${user}`, "-n", ns]);
-      await eventually(until(() => informer.hasSynced()), "the informer to sync once watching is allowed", {
-        timeoutMs: 20_000,
-      });
+      await eventually(
+        until(() => informer.hasSynced()),
+        "the informer to sync once watching is allowed",
+        {
+          timeoutMs: 20_000,
+        },
+      );
       const restartsWhenHealthy = informer.restarts;
       await core.createNamespacedConfigMap({ namespace: ns, body: body("after-recovery", "1") });
       await eventually(() => Promise.resolve(informer.get("after-recovery", ns)), "an event on the recovered watch");

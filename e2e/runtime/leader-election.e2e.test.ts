@@ -86,10 +86,14 @@ describe("LeaderElector against a real apiserver", () => {
       await first.stop();
       const released = await coordination.readNamespacedLease({ name: leaseName, namespace: ns });
       expect(released.spec?.holderIdentity ?? "").not.toBe(first.identity);
-      await eventually(until(() => second.isLeader()), "the other replica to lead", {
-        timeoutMs: 5000,
-        intervalMs: 25,
-      });
+      await eventually(
+        until(() => second.isLeader()),
+        "the other replica to lead",
+        {
+          timeoutMs: 5000,
+          intervalMs: 25,
+        },
+      );
       expect(Date.now() - releasedAt).toBeLessThan(2000);
       expect([...leading]).toEqual([second.identity]);
 
@@ -103,10 +107,14 @@ describe("LeaderElector against a real apiserver", () => {
       await second.stop({ release: false });
       const stillHeld = await coordination.readNamespacedLease({ name: leaseName, namespace: ns });
       expect(stillHeld.spec?.holderIdentity).toBe(second.identity);
-      await eventually(until(() => c.isLeader()), "the new candidate to lead", {
-        timeoutMs: 10_000,
-        intervalMs: 25,
-      });
+      await eventually(
+        until(() => c.isLeader()),
+        "the new candidate to lead",
+        {
+          timeoutMs: 10_000,
+          intervalMs: 25,
+        },
+      );
       const tookOverAfter = Date.now() - crashedAt;
       expect(tookOverAfter).toBeGreaterThanOrEqual(2000); // it had to wait out the 3 s lease
       expect(tookOverAfter).toBeLessThan(6000);
@@ -132,7 +140,11 @@ describe("LeaderElector against a real apiserver", () => {
     });
     elector.start();
     try {
-      await eventually(until(() => elector.isLeader()), "leadership of a new Lease", { timeoutMs: 10_000 });
+      await eventually(
+        until(() => elector.isLeader()),
+        "leadership of a new Lease",
+        { timeoutMs: 10_000 },
+      );
       const lease = await coordination.readNamespacedLease({ name, namespace: ns });
       expect(lease.spec?.holderIdentity).toBe(elector.identity);
       expect(lease.spec?.leaseTransitions).toBe(0);

@@ -69,13 +69,25 @@ async function installCrds(kubeconfig: string): Promise<void> {
   const files = await crdFiles();
   for (const file of files) {
     await mustRun(`applying ${file}`, kubectlBin(), [
-      "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts",
-      "--field-manager=aegis-e2e", "-f", file,
+      "--kubeconfig",
+      kubeconfig,
+      "apply",
+      "--server-side",
+      "--force-conflicts",
+      "--field-manager=aegis-e2e",
+      "-f",
+      file,
     ]);
   }
   for (const file of files) {
     await mustRun(`waiting for the CRDs of ${file} to be Established`, kubectlBin(), [
-      "--kubeconfig", kubeconfig, "wait", "--for=condition=established", "--timeout=120s", "-f", file,
+      "--kubeconfig",
+      kubeconfig,
+      "wait",
+      "--for=condition=established",
+      "--timeout=120s",
+      "-f",
+      file,
     ]);
   }
 }
@@ -106,7 +118,12 @@ export async function setup(project: TestProject): Promise<void> {
   // A configuration left by an aborted run would send every workload change to a webhook
   // that no longer runs (failurePolicy Fail); tests that start AEGIS create it afresh.
   await mustRun("removing a stale webhook configuration", kubectlBin(), [
-    "--kubeconfig", kubeconfig, "delete", "validatingwebhookconfiguration", "aegis", "--ignore-not-found",
+    "--kubeconfig",
+    kubeconfig,
+    "delete",
+    "validatingwebhookconfiguration",
+    "aegis",
+    "--ignore-not-found",
   ]);
 }
 

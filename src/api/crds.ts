@@ -74,7 +74,9 @@ export function toStructuralSchema(node: SchemaNode): SchemaNode {
     if (key === "$schema") continue;
     if ((key === "minimum" || key === "maximum") && SAFE_INTEGER_BOUNDS.has(value as number)) continue;
     if (key === "properties" && isRecord(value)) {
-      out[key] = Object.fromEntries(Object.entries(value).map(([name, child]) => [name, toStructuralSchema(child as SchemaNode)]));
+      out[key] = Object.fromEntries(
+        Object.entries(value).map(([name, child]) => [name, toStructuralSchema(child as SchemaNode)]),
+      );
     } else if ((key === "items" || key === "additionalProperties") && isRecord(value)) {
       out[key] = toStructuralSchema(value);
     } else {
@@ -93,9 +95,7 @@ function isRecord(value: unknown): value is SchemaNode {
 }
 
 function openApiOf(schema: z.ZodType): SchemaNode {
-  return toStructuralSchema(
-    z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" }),
-  );
+  return toStructuralSchema(z.toJSONSchema(schema, { target: "openapi-3.0", io: "input", unrepresentable: "throw" }));
 }
 
 /** The CustomResourceDefinition object for one kind, derived from its zod schemas. */

@@ -14,7 +14,10 @@ export interface GitReference {
  * The commit a change names: the commit annotation, in the repository annotation or else the
  * policy's default repository. Undefined when there is no commit or a value is malformed.
  */
-export function gitReferenceOf(annotations: Readonly<Record<string, string>> | undefined, defaultRepository?: string): GitReference | undefined {
+export function gitReferenceOf(
+  annotations: Readonly<Record<string, string>> | undefined,
+  defaultRepository?: string,
+): GitReference | undefined {
   const sha = annotations?.[GIT_COMMIT_ANNOTATION]?.trim().toLowerCase();
   const repository = annotations?.[GIT_REPOSITORY_ANNOTATION]?.trim() || defaultRepository;
   if (!sha || !COMMIT.test(sha) || !repository || !REPOSITORY.test(repository)) return undefined;
@@ -27,7 +30,8 @@ export function gitReferenceOf(annotations: Readonly<Record<string, string>> | u
  * workload still names the old one.
  */
 export function gitAnnotationsOf(object: unknown): Record<string, string> {
-  const annotations = (object as { metadata?: { annotations?: Record<string, unknown> } } | null)?.metadata?.annotations ?? {};
+  const annotations =
+    (object as { metadata?: { annotations?: Record<string, unknown> } } | null)?.metadata?.annotations ?? {};
   const copied: Record<string, string> = {};
   for (const key of [GIT_REPOSITORY_ANNOTATION, GIT_COMMIT_ANNOTATION]) {
     const value = annotations[key];

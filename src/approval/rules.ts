@@ -38,18 +38,30 @@ export function isAllowedApprover(identity: Identity, settings: ApprovalSettings
  * Checks one approver against every policy of a request, returning the reasons it may not
  * decide (empty when it may). Shared by the webhook and by AEGIS's own decision paths.
  */
-export function approverProblems(identity: Identity, requester: string, policies: RequestPolicies, policyNames: readonly string[]): string[] {
+export function approverProblems(
+  identity: Identity,
+  requester: string,
+  policies: RequestPolicies,
+  policyNames: readonly string[],
+): string[] {
   const problems: string[] = [];
   if (policies.settings.length === 0) {
     problems.push(`no policy among ${policyNames.join(", ")} still asks for approval`);
   }
   policies.settings.forEach((settings, index) => {
     if (!isAllowedApprover(identity, settings)) {
-      const allowed = [...settings.approvers.users.map((u) => `user ${u}`), ...settings.approvers.groups.map((g) => `group ${g}`)];
-      problems.push(`${identity.username} is not an approver of policy ${policyNames[index] ?? "?"} (allowed: ${allowed.join(", ") || "nobody"})`);
+      const allowed = [
+        ...settings.approvers.users.map((u) => `user ${u}`),
+        ...settings.approvers.groups.map((g) => `group ${g}`),
+      ];
+      problems.push(
+        `${identity.username} is not an approver of policy ${policyNames[index] ?? "?"} (allowed: ${allowed.join(", ") || "nobody"})`,
+      );
     }
     if (identity.username === requester && !settings.allowSelfApproval) {
-      problems.push(`${identity.username} requested this change and policy ${policyNames[index] ?? "?"} does not allow self-approval`);
+      problems.push(
+        `${identity.username} requested this change and policy ${policyNames[index] ?? "?"} does not allow self-approval`,
+      );
     }
   });
   return problems;
@@ -73,10 +85,14 @@ export function decisionUpdateProblems(update: DecisionUpdate): string[] {
   if (state.phase !== "Pending") return [`the request is ${state.phase} and takes no more decisions`];
 
   const problems = authorshipProblems(appended, update);
-  const decider: Identity = appended.user === update.caller.username ? update.caller : { username: appended.user, groups: [] };
+  const decider: Identity =
+    appended.user === update.caller.username ? update.caller : { username: appended.user, groups: [] };
   if (decider === update.caller || update.caller.username !== update.aegisUsername) {
     problems.push(...approverProblems(decider, oldSpec.requester.username, update.policies, oldSpec.policies));
-  } else if (appended.user === oldSpec.requester.username && update.policies.settings.some((s) => !s.allowSelfApproval)) {
+  } else if (
+    appended.user === oldSpec.requester.username &&
+    update.policies.settings.some((s) => !s.allowSelfApproval)
+  ) {
     // AEGIS checked group membership when it authenticated the user; self-approval it can see here.
     problems.push(`${appended.user} requested this change and may not approve it`);
   }

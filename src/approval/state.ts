@@ -50,15 +50,36 @@ export function computeApprovalState(
   const approvers: string[] = [];
   for (const decision of spec.decisions) {
     if (decision.decision === "Reject") {
-      return { phase: "Rejected", approvals: approvers.length, requiredApprovals, expiresAt, decidedAt: decisionTime(decision, now), approvers };
+      return {
+        phase: "Rejected",
+        approvals: approvers.length,
+        requiredApprovals,
+        expiresAt,
+        decidedAt: decisionTime(decision, now),
+        approvers,
+      };
     }
     if (!approvers.includes(decision.user)) approvers.push(decision.user);
     if (approvers.length >= requiredApprovals) {
-      return { phase: "Approved", approvals: approvers.length, requiredApprovals, expiresAt, decidedAt: decisionTime(decision, now), approvers };
+      return {
+        phase: "Approved",
+        approvals: approvers.length,
+        requiredApprovals,
+        expiresAt,
+        decidedAt: decisionTime(decision, now),
+        approvers,
+      };
     }
   }
   if (now.getTime() >= expiresAt.getTime()) {
-    return { phase: "Expired", approvals: approvers.length, requiredApprovals, expiresAt, decidedAt: expiresAt, approvers };
+    return {
+      phase: "Expired",
+      approvals: approvers.length,
+      requiredApprovals,
+      expiresAt,
+      decidedAt: expiresAt,
+      approvers,
+    };
   }
   return { phase: "Pending", approvals: approvers.length, requiredApprovals, expiresAt, decidedAt: null, approvers };
 }

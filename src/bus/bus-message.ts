@@ -25,15 +25,24 @@ export type DecodeResult = { ok: true; message: WireMessage } | { ok: false; rea
 /** Serialises a stamped message; throws (with the topic and key) when `data` is not JSON. */
 export function encodeBusMessage(message: WireMessage): string {
   try {
-    return JSON.stringify({ topic: message.topic, key: message.key, ...(message.data === undefined ? {} : { data: message.data }), origin: message.origin });
+    return JSON.stringify({
+      topic: message.topic,
+      key: message.key,
+      ...(message.data === undefined ? {} : { data: message.data }),
+      origin: message.origin,
+    });
   } catch (error) {
-    throw new Error(`bus message ${message.topic} ${message.key} is not serialisable: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(
+      `bus message ${message.topic} ${message.key} is not serialisable: ${error instanceof Error ? error.message : String(error)}`,
+      { cause: error },
+    );
   }
 }
 
 /** Parses and validates a message from the wire; never throws (other replicas may run other versions). */
 export function decodeBusMessage(text: string): DecodeResult {
-  if (Buffer.byteLength(text, "utf8") > MAX_BUS_MESSAGE_BYTES) return { ok: false, reason: `larger than ${MAX_BUS_MESSAGE_BYTES} bytes` };
+  if (Buffer.byteLength(text, "utf8") > MAX_BUS_MESSAGE_BYTES)
+    return { ok: false, reason: `larger than ${MAX_BUS_MESSAGE_BYTES} bytes` };
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -42,7 +51,9 @@ export function decodeBusMessage(text: string): DecodeResult {
   }
   const parsed = wireMessageSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 3).map((issue) => `${issue.path.join(".") || "message"}: ${issue.message}`);
+    const issues = parsed.error.issues
+      .slice(0, 3)
+      .map((issue) => `${issue.path.join(".") || "message"}: ${issue.message}`);
     return { ok: false, reason: issues.join("; ") };
   }
   const { data, ...rest } = parsed.data;
@@ -53,7 +64,11 @@ export function decodeBusMessage(text: string): DecodeResult {
  * Calls every handler with `message`. A throwing handler is logged and does not stop delivery to
  * the others: one broken subscriber (a closed SSE stream) must not starve the controllers.
  */
-export function deliverToHandlers(handlers: Iterable<(message: BusMessage) => void>, message: BusMessage, logger: Logger): void {
+export function deliverToHandlers(
+  handlers: Iterable<(message: BusMessage) => void>,
+  message: BusMessage,
+  logger: Logger,
+): void {
   for (const handler of handlers) {
     try {
       handler(message);

@@ -20,9 +20,17 @@ export function registerBusMetrics(registry: Registry, stats: () => BusStats): v
     });
   };
   counter("aegis_bus_published_total", "Hints published on the event bus", (s) => s.published);
-  counter("aegis_bus_publish_failures_total", "Hints that reached this replica only because the broker was unreachable", (s) => s.publishFailures);
+  counter(
+    "aegis_bus_publish_failures_total",
+    "Hints that reached this replica only because the broker was unreachable",
+    (s) => s.publishFailures,
+  );
   counter("aegis_bus_received_total", "Hints received from other replicas", (s) => s.received);
-  counter("aegis_bus_malformed_total", "Messages from the broker ignored because they did not validate", (s) => s.malformed);
+  counter(
+    "aegis_bus_malformed_total",
+    "Messages from the broker ignored because they did not validate",
+    (s) => s.malformed,
+  );
   new Gauge({
     name: "aegis_bus_connected",
     help: "1 while the event bus reaches the other replicas (always 1 in-process)",

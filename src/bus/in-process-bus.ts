@@ -27,7 +27,14 @@ export class InProcessBus implements ObservableEventBus {
   }
 
   stats(): BusStats {
-    return { kind: "in-process", published: this.published, publishFailures: 0, received: 0, malformed: 0, connected: true };
+    return {
+      kind: "in-process",
+      published: this.published,
+      publishFailures: 0,
+      received: 0,
+      malformed: 0,
+      connected: true,
+    };
   }
 
   close(): Promise<void> {

@@ -22,7 +22,12 @@ export function publishingApprovalActions(actions: ApprovalRequestActions, bus: 
       void bus.publish({
         topic: "approval",
         key: approvalKey(request),
-        data: { phase: status.phase ?? null, from: before?.phase ?? null, approvals: status.approvals ?? 0, requiredApprovals: status.requiredApprovals ?? 0 },
+        data: {
+          phase: status.phase ?? null,
+          from: before?.phase ?? null,
+          approvals: status.approvals ?? 0,
+          requiredApprovals: status.requiredApprovals ?? 0,
+        },
       });
     },
     emitEvent: (request, event) => actions.emitEvent(request, event),
@@ -36,14 +41,22 @@ export function publishingPolicyActions(actions: AegisPolicyActions, bus: EventB
     patchStatus: async (policy: AegisPolicy, status: NonNullable<AegisPolicy["status"]>): Promise<void> => {
       await actions.patchStatus(policy, status);
       const ready = status.conditions?.find((condition) => condition.type === "Ready")?.status ?? "Unknown";
-      void bus.publish({ topic: "policy", key: policy.metadata.name ?? "", data: { generation: status.observedGeneration ?? 0, ready } });
+      void bus.publish({
+        topic: "policy",
+        key: policy.metadata.name ?? "",
+        data: { generation: status.observedGeneration ?? 0, ready },
+      });
     },
   };
 }
 
 /** The hint an approver's decision made through this replica's API (or Slack, or the dashboard) gives. */
 export function decisionHint(request: ApprovalRequest, decision: Decision): BusMessage {
-  return { topic: "approval", key: approvalKey(request), data: { decision: decision.decision, user: decision.user, via: decision.via } };
+  return {
+    topic: "approval",
+    key: approvalKey(request),
+    data: { decision: decision.decision, user: decision.user, via: decision.via },
+  };
 }
 
 /** The controller a hint concerns, if any: the leader enqueues the key so it converges at once. */

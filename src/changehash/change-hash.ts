@@ -45,7 +45,8 @@ function jobTemplateOf(spec: JsonObject): JsonValue | undefined {
  * Pod's spec has neither and is hashed as it is. A missing spec counts as `{}`.
  */
 export function gatedSpecOf(object: unknown): JsonValue {
-  const source = typeof object === "object" && object !== null ? (object as Record<string, unknown>)["spec"] : undefined;
+  const source =
+    typeof object === "object" && object !== null ? (object as Record<string, unknown>)["spec"] : undefined;
   const spec = toJsonValue(source) ?? {};
   if (!isJsonObject(spec)) return spec;
   delete spec["replicas"];

@@ -47,7 +47,11 @@ export async function evidenceExport(opts: EvidenceExportOptions): Promise<void>
 }
 
 async function liveBundle(opts: Omit<EvidenceExportOptions, "out">): Promise<EvidenceBundle> {
-  const reader = await openEvidenceReader({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl, keyFile: opts.signingKey });
+  const reader = await openEvidenceReader({
+    dataDir: opts.dataDir,
+    databaseUrl: opts.databaseUrl,
+    keyFile: opts.signingKey,
+  });
   try {
     return await exportBundle(
       { store: reader.store, key: reader.key, origin: DEFAULT_ORIGIN, now: new Date() },
@@ -116,12 +120,20 @@ async function readKeyId(path: string): Promise<string> {
 }
 
 async function readBundleInput(opts: EvidenceVerifyOptions): Promise<{ bytes: Buffer | string; source: string }> {
-  if (opts.bundle === "-" || (opts.bundle === undefined && opts.stdin !== false && (opts.stdin !== undefined || (await stdinCarriesData())))) {
+  if (
+    opts.bundle === "-" ||
+    (opts.bundle === undefined && opts.stdin !== false && (opts.stdin !== undefined || (await stdinCarriesData())))
+  ) {
     const bytes = await readStream(opts.stdin || process.stdin);
     if (bytes.length > 0 || opts.bundle === "-") return { bytes, source: "stdin" };
   }
-  if (opts.bundle !== undefined && opts.bundle !== "-") return { bytes: await readFile(opts.bundle), source: opts.bundle };
-  const bundle = await liveBundle({ dataDir: opts.dataDir ?? DEFAULT_DATA_DIR, databaseUrl: opts.databaseUrl, signingKey: opts.signingKey });
+  if (opts.bundle !== undefined && opts.bundle !== "-")
+    return { bytes: await readFile(opts.bundle), source: opts.bundle };
+  const bundle = await liveBundle({
+    dataDir: opts.dataDir ?? DEFAULT_DATA_DIR,
+    databaseUrl: opts.databaseUrl,
+    signingKey: opts.signingKey,
+  });
   return { bytes: serializeBundle(bundle), source: "live export" };
 }
 
@@ -143,16 +155,25 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
 }
 
 /** Prints the checkpoint public key (PEM), for auditors to pin with `verify --public-key`. */
-export async function evidencePublicKey(opts: { dataDir: string; signingKey?: string | undefined; stdout?: Output }): Promise<void> {
+export async function evidencePublicKey(opts: {
+  dataDir: string;
+  signingKey?: string | undefined;
+  stdout?: Output;
+}): Promise<void> {
   const { key } = await loadSigningKey({ dataDir: opts.dataDir, keyFile: opts.signingKey });
   (opts.stdout ?? process.stdout).write(key.publicKeyPem);
 }
 
 /** Adds `export`, `verify` and `public-key` under the `evidence` command. */
 export function registerEvidenceCommands(evidence: Command): void {
-  const databaseUrl = (): Option => new Option("--database-url <url>", "PostgreSQL; unset: embedded database in the data dir").env("DATABASE_URL");
-  const dataDir = (): Option => new Option("--data-dir <dir>", "embedded database and signing key").env("AEGIS_DATA_DIR").default(DEFAULT_DATA_DIR);
-  const signingKey = (): Option => new Option("--signing-key <file>", "checkpoint signing key (PEM); default <data-dir>/evidence-signing-key.pem").env("AEGIS_EVIDENCE_SIGNING_KEY");
+  const databaseUrl = (): Option =>
+    new Option("--database-url <url>", "PostgreSQL; unset: embedded database in the data dir").env("DATABASE_URL");
+  const dataDir = (): Option =>
+    new Option("--data-dir <dir>", "embedded database and signing key").env("AEGIS_DATA_DIR").default(DEFAULT_DATA_DIR);
+  const signingKey = (): Option =>
+    new Option("--signing-key <file>", "checkpoint signing key (PEM); default <data-dir>/evidence-signing-key.pem").env(
+      "AEGIS_EVIDENCE_SIGNING_KEY",
+    );
 
   evidence
     .command("export")
@@ -169,7 +190,9 @@ export function registerEvidenceCommands(evidence: Command): void {
 
   evidence
     .command("verify")
-    .description("verify a bundle offline (exit 1 naming the first bad record); without --bundle: stdin if piped, else a live export")
+    .description(
+      "verify a bundle offline (exit 1 naming the first bad record); without --bundle: stdin if piped, else a live export",
+    )
     .option("--bundle <file>", 'bundle file, or "-" for stdin')
     .option("--public-key <file>", "require checkpoints signed by this public key (PEM)")
     .option("--previous <file>", "a full bundle from an earlier export: fail if any of its records changed")

@@ -10,20 +10,32 @@ const program = new Command()
   .option("--context <name>", "kubeconfig context")
   .option("--kubeconfig <file>", "kubeconfig file")
   .option("--as <user>", "impersonate this user")
-  .option("--as-group <group>", "impersonate this group (repeatable)", (value: string, previous: string[] = []) => [...previous, value])
+  .option("--as-group <group>", "impersonate this group (repeatable)", (value: string, previous: string[] = []) => [
+    ...previous,
+    value,
+  ])
   .showHelpAfterError();
 
 const globals = (): KubectlGlobals => program.opts<KubectlGlobals>();
 
-program.command("list").description("list ApprovalRequests").action(async () => listCommand(globals()));
-program.command("describe").argument("<name>").description("show a request: target, change, risk, decisions, what is missing").action(async (name: string) => describeCommand(globals(), name));
+program
+  .command("list")
+  .description("list ApprovalRequests")
+  .action(async () => listCommand(globals()));
+program
+  .command("describe")
+  .argument("<name>")
+  .description("show a request: target, change, risk, decisions, what is missing")
+  .action(async (name: string) => describeCommand(globals(), name));
 for (const decision of ["approve", "reject"] as const) {
   program
     .command(decision)
     .argument("<name>")
     .option("-m, --message <comment>", "comment recorded with the decision", "")
     .description(`${decision} a pending request as the current (or impersonated) user`)
-    .action(async (name: string, options: { message: string }) => decideCommand(globals(), name, decision === "approve" ? "Approve" : "Reject", options.message));
+    .action(async (name: string, options: { message: string }) =>
+      decideCommand(globals(), name, decision === "approve" ? "Approve" : "Reject", options.message),
+    );
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {

@@ -30,7 +30,9 @@ function kubectlArgs(globals: KubectlGlobals, args: string[]): string[] {
 
 async function kubectl(globals: KubectlGlobals, args: string[]): Promise<string> {
   try {
-    const { stdout } = await run(process.env.KUBECTL ?? "kubectl", kubectlArgs(globals, args), { maxBuffer: 64 * 1024 * 1024 });
+    const { stdout } = await run(process.env.KUBECTL ?? "kubectl", kubectlArgs(globals, args), {
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
@@ -56,7 +58,9 @@ export async function listCommand(globals: KubectlGlobals): Promise<void> {
     request.spec.requester.username,
     request.spec.summary,
   ]);
-  process.stdout.write(formatTable(["NAMESPACE", "NAME", "PHASE", "TARGET", "APPROVALS", "RISK", "REQUESTER", "CHANGE"], rows));
+  process.stdout.write(
+    formatTable(["NAMESPACE", "NAME", "PHASE", "TARGET", "APPROVALS", "RISK", "REQUESTER", "CHANGE"], rows),
+  );
 }
 
 export async function describeCommand(globals: KubectlGlobals, name: string): Promise<void> {
@@ -65,7 +69,12 @@ export async function describeCommand(globals: KubectlGlobals, name: string): Pr
 }
 
 /** Appends one decision with a JSON patch guarded by resourceVersion; the webhook checks the rules. */
-export async function decideCommand(globals: KubectlGlobals, name: string, decision: "Approve" | "Reject", comment: string): Promise<void> {
+export async function decideCommand(
+  globals: KubectlGlobals,
+  name: string,
+  decision: "Approve" | "Reject",
+  comment: string,
+): Promise<void> {
   const request = await getRequest(globals, name);
   const user = await whoAmI(globals);
   const entry = { user, decision, comment, at: new Date().toISOString(), via: "kubectl" };
@@ -80,8 +89,11 @@ export async function decideCommand(globals: KubectlGlobals, name: string, decis
 }
 
 async function getRequest(globals: KubectlGlobals, name: string): Promise<ApprovalRequest> {
-  const parsed = approvalRequestSchema.safeParse(JSON.parse(await kubectl(globals, ["get", RESOURCE, name, "-o", "json"])));
-  if (!parsed.success) throw new Error(`ApprovalRequest ${name} is malformed: ${parsed.error.issues[0]?.message ?? "unknown"}`);
+  const parsed = approvalRequestSchema.safeParse(
+    JSON.parse(await kubectl(globals, ["get", RESOURCE, name, "-o", "json"])),
+  );
+  if (!parsed.success)
+    throw new Error(`ApprovalRequest ${name} is malformed: ${parsed.error.issues[0]?.message ?? "unknown"}`);
   return parsed.data;
 }
 
@@ -112,16 +124,28 @@ export function describeRequest(request: ApprovalRequest): string {
     `Approvals:   ${approvals}/${required ?? "?"}`,
     `Expires at:  ${status?.expiresAt ?? "-"}`,
     "Decisions:",
-    ...(spec.decisions.length === 0 ? ["  (none)"] : spec.decisions.map((d) => `  ${d.at} ${d.decision} by ${d.user} via ${d.via}${d.comment ? `: ${d.comment}` : ""}`)),
+    ...(spec.decisions.length === 0
+      ? ["  (none)"]
+      : spec.decisions.map(
+          (d) => `  ${d.at} ${d.decision} by ${d.user} via ${d.via}${d.comment ? `: ${d.comment}` : ""}`,
+        )),
   ];
   if ((status?.phase ?? "Pending") === "Pending" && required !== undefined && approvals < required) {
-    lines.push(`Missing:     ${required - approvals} more approval${required - approvals === 1 ? "" : "s"} from an approver of ${spec.policies.join(", ")}`);
+    lines.push(
+      `Missing:     ${required - approvals} more approval${required - approvals === 1 ? "" : "s"} from an approver of ${spec.policies.join(", ")}`,
+    );
   }
   return `${lines.join("\n")}\n`;
 }
 
 function formatTable(header: string[], rows: string[][]): string {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)));
-  const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join("  ").trimEnd();
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? "").length)),
+  );
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join("  ")
+      .trimEnd();
   return `${[line(header), ...rows.map(line)].join("\n")}\n`;
 }

@@ -20,7 +20,9 @@ export async function readYamlDocuments(file: string): Promise<unknown[]> {
   });
   return parseAllDocuments(text).flatMap((document, index) => {
     if (document.errors.length > 0) {
-      throw new Error(`${file}: document ${index + 1} is not valid YAML: ${document.errors[0]?.message ?? "parse error"}`);
+      throw new Error(
+        `${file}: document ${index + 1} is not valid YAML: ${document.errors[0]?.message ?? "parse error"}`,
+      );
     }
     const value: unknown = document.toJS();
     return value === null || value === undefined ? [] : [value];
@@ -50,7 +52,10 @@ function compileOrExplain(policy: AegisPolicy, file: string): CompiledPolicy {
 }
 
 /** Offline decision for each resource document: the engine the webhook runs, checks only. */
-export async function testResources(policies: readonly CompiledPolicy[], files: readonly string[]): Promise<PolicyTestResult[]> {
+export async function testResources(
+  policies: readonly CompiledPolicy[],
+  files: readonly string[],
+): Promise<PolicyTestResult[]> {
   const results: PolicyTestResult[] = [];
   for (const file of files) {
     for (const document of await readYamlDocuments(file)) {
@@ -62,7 +67,9 @@ export async function testResources(policies: readonly CompiledPolicy[], files: 
 
 function testOne(policies: readonly CompiledPolicy[], file: string, document: unknown): PolicyTestResult {
   if (typeof document !== "object" || document === null || Array.isArray(document)) {
-    throw new Error(`${file}: a resource document must be a Kubernetes object, got ${Array.isArray(document) ? "a list" : typeof document}`);
+    throw new Error(
+      `${file}: a resource document must be a Kubernetes object, got ${Array.isArray(document) ? "a list" : typeof document}`,
+    );
   }
   const object = document as Record<string, unknown>;
   const metadata = (object.metadata ?? {}) as { name?: unknown; namespace?: unknown };
@@ -88,7 +95,11 @@ function testOne(policies: readonly CompiledPolicy[], file: string, document: un
     namespace,
     name,
     allowed: evaluation.denied.length === 0,
-    violations: [...evaluation.denied, ...evaluation.warnings].map((v) => ({ check: v.check, rule: v.rule, message: v.message })),
+    violations: [...evaluation.denied, ...evaluation.warnings].map((v) => ({
+      check: v.check,
+      rule: v.rule,
+      message: v.message,
+    })),
   };
 }
 

@@ -5,22 +5,111 @@ import { z } from "zod";
  * start-up into a frozen object; the rest of the program receives slices of it.
  */
 export const SERVE_OPTIONS = [
-  { flag: "--webhook-url <url>", env: "AEGIS_WEBHOOK_URL", key: "webhookUrl", help: "URL the API server calls when AEGIS runs outside the cluster, e.g. https://127.0.0.1:9443" },
-  { flag: "--webhook-service <ns/name>", env: "AEGIS_WEBHOOK_SERVICE", key: "webhookService", help: "Service the API server calls when AEGIS runs in the cluster" },
-  { flag: "--webhook-cert-dir <dir>", env: "AEGIS_WEBHOOK_CERT_DIR", key: "webhookCertDir", help: "serve tls.crt/tls.key from this folder (e.g. a cert-manager Secret), reloaded on change; AEGIS then manages neither its CA nor the webhook configuration" },
-  { flag: "--webhook-port <port>", env: "AEGIS_WEBHOOK_PORT", key: "webhookPort", help: "HTTPS port of the admission webhook", default: "9443" },
-  { flag: "--webhook-host <host>", env: "AEGIS_WEBHOOK_HOST", key: "webhookHost", help: "address the webhook listens on", default: "0.0.0.0" },
-  { flag: "--api-port <port>", env: "AEGIS_API_PORT", key: "apiPort", help: "HTTP port of the REST API, dashboard and /metrics", default: "8750" },
-  { flag: "--api-host <host>", env: "AEGIS_API_HOST", key: "apiHost", help: "address the REST API listens on", default: "0.0.0.0" },
-  { flag: "--namespace <ns>", env: "AEGIS_NAMESPACE", key: "namespace", help: "AEGIS's own namespace (never gated; holds its Lease and CA Secret)", default: "aegis-system" },
-  { flag: "--data-dir <dir>", env: "AEGIS_DATA_DIR", key: "dataDir", help: "embedded database, evidence spool and signing key", default: "./.aegis-data" },
-  { flag: "--database-url <url>", env: "DATABASE_URL", key: "databaseUrl", help: "PostgreSQL; unset: embedded PostgreSQL (PGlite) in the data dir" },
-  { flag: "--redis-url <url>", env: "REDIS_URL", key: "redisUrl", help: "Redis for pub/sub between replicas; unset: in-process (one replica only)" },
-  { flag: "--kubeconfig <file>", env: "KUBECONFIG", key: "kubeconfig", help: "kubeconfig outside a cluster (default ~/.kube/config)" },
-  { flag: "--evidence-signing-key <file>", env: "AEGIS_EVIDENCE_SIGNING_KEY", key: "evidenceSigningKey", help: "Ed25519 PEM key that signs evidence checkpoints (e.g. a mounted Secret, shared by replicas); default <data-dir>/evidence-signing-key.pem, created when absent" },
-  { flag: "--evidence-fail-closed <bool>", env: "AEGIS_EVIDENCE_FAIL_CLOSED", key: "evidenceFailClosed", help: "deny admissions when evidence cannot be made durable at all", default: "false" },
-  { flag: "--healing-backoff-ms <ms>", env: "AEGIS_HEALING_BASE_BACKOFF_MS", key: "healingBackoffMs", help: "wait after a self-healing action before the next step; doubles per step", default: "60000" },
-  { flag: "--log-level <level>", env: "AEGIS_LOG_LEVEL", key: "logLevel", help: "trace|debug|info|warn|error", default: "info" },
+  {
+    flag: "--webhook-url <url>",
+    env: "AEGIS_WEBHOOK_URL",
+    key: "webhookUrl",
+    help: "URL the API server calls when AEGIS runs outside the cluster, e.g. https://127.0.0.1:9443",
+  },
+  {
+    flag: "--webhook-service <ns/name>",
+    env: "AEGIS_WEBHOOK_SERVICE",
+    key: "webhookService",
+    help: "Service the API server calls when AEGIS runs in the cluster",
+  },
+  {
+    flag: "--webhook-cert-dir <dir>",
+    env: "AEGIS_WEBHOOK_CERT_DIR",
+    key: "webhookCertDir",
+    help: "serve tls.crt/tls.key from this folder (e.g. a cert-manager Secret), reloaded on change; AEGIS then manages neither its CA nor the webhook configuration",
+  },
+  {
+    flag: "--webhook-port <port>",
+    env: "AEGIS_WEBHOOK_PORT",
+    key: "webhookPort",
+    help: "HTTPS port of the admission webhook",
+    default: "9443",
+  },
+  {
+    flag: "--webhook-host <host>",
+    env: "AEGIS_WEBHOOK_HOST",
+    key: "webhookHost",
+    help: "address the webhook listens on",
+    default: "0.0.0.0",
+  },
+  {
+    flag: "--api-port <port>",
+    env: "AEGIS_API_PORT",
+    key: "apiPort",
+    help: "HTTP port of the REST API, dashboard and /metrics",
+    default: "8750",
+  },
+  {
+    flag: "--api-host <host>",
+    env: "AEGIS_API_HOST",
+    key: "apiHost",
+    help: "address the REST API listens on",
+    default: "0.0.0.0",
+  },
+  {
+    flag: "--namespace <ns>",
+    env: "AEGIS_NAMESPACE",
+    key: "namespace",
+    help: "AEGIS's own namespace (never gated; holds its Lease and CA Secret)",
+    default: "aegis-system",
+  },
+  {
+    flag: "--data-dir <dir>",
+    env: "AEGIS_DATA_DIR",
+    key: "dataDir",
+    help: "embedded database, evidence spool and signing key",
+    default: "./.aegis-data",
+  },
+  {
+    flag: "--database-url <url>",
+    env: "DATABASE_URL",
+    key: "databaseUrl",
+    help: "PostgreSQL; unset: embedded PostgreSQL (PGlite) in the data dir",
+  },
+  {
+    flag: "--redis-url <url>",
+    env: "REDIS_URL",
+    key: "redisUrl",
+    help: "Redis for pub/sub between replicas; unset: in-process (one replica only)",
+  },
+  {
+    flag: "--kubeconfig <file>",
+    env: "KUBECONFIG",
+    key: "kubeconfig",
+    help: "kubeconfig outside a cluster (default ~/.kube/config)",
+  },
+  {
+    flag: "--evidence-signing-key <file>",
+    env: "AEGIS_EVIDENCE_SIGNING_KEY",
+    key: "evidenceSigningKey",
+    help: "Ed25519 PEM key that signs evidence checkpoints (e.g. a mounted Secret, shared by replicas); default <data-dir>/evidence-signing-key.pem, created when absent",
+  },
+  {
+    flag: "--evidence-fail-closed <bool>",
+    env: "AEGIS_EVIDENCE_FAIL_CLOSED",
+    key: "evidenceFailClosed",
+    help: "deny admissions when evidence cannot be made durable at all",
+    default: "false",
+  },
+  {
+    flag: "--healing-backoff-ms <ms>",
+    env: "AEGIS_HEALING_BASE_BACKOFF_MS",
+    key: "healingBackoffMs",
+    help: "wait after a self-healing action before the next step; doubles per step",
+    default: "60000",
+  },
+  {
+    flag: "--log-level <level>",
+    env: "AEGIS_LOG_LEVEL",
+    key: "logLevel",
+    help: "trace|debug|info|warn|error",
+    default: "info",
+  },
 ] as const;
 
 const port = z.coerce.number().int().min(1).max(65_535);
@@ -29,7 +118,10 @@ const booleanText = z.enum(["true", "false", "1", "0"]).transform((value) => val
 export const serveConfigSchema = z
   .object({
     webhookUrl: z.url({ protocol: /^https$/, error: "--webhook-url must be an https:// URL" }).optional(),
-    webhookService: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "--webhook-service must be NAMESPACE/NAME").optional(),
+    webhookService: z
+      .string()
+      .regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "--webhook-service must be NAMESPACE/NAME")
+      .optional(),
     webhookCertDir: z.string().min(1).optional(),
     webhookPort: port,
     webhookHost: z.string().min(1),
@@ -37,15 +129,23 @@ export const serveConfigSchema = z
     apiHost: z.string().min(1),
     namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "--namespace must be a valid namespace name"),
     dataDir: z.string().min(1),
-    databaseUrl: z.string().regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL").optional(),
-    redisUrl: z.string().regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// URL").optional(),
+    databaseUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL")
+      .optional(),
+    redisUrl: z
+      .string()
+      .regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// URL")
+      .optional(),
     kubeconfig: z.string().optional(),
     evidenceSigningKey: z.string().min(1).optional(),
     evidenceFailClosed: booleanText,
     healingBackoffMs: z.coerce.number().int().min(100).max(3_600_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
   })
-  .refine((config) => !(config.webhookUrl && config.webhookService), { message: "give --webhook-url or --webhook-service, not both" });
+  .refine((config) => !(config.webhookUrl && config.webhookService), {
+    message: "give --webhook-url or --webhook-service, not both",
+  });
 export type ServeConfig = Readonly<z.infer<typeof serveConfigSchema>>;
 
 type OptionKey = (typeof SERVE_OPTIONS)[number]["key"];

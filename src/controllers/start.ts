@@ -3,7 +3,12 @@ import { KubeAegisPolicyActions, KubeApprovalRequestActions } from "../adapters/
 import type { KubeCaches } from "../adapters/kube/caches.js";
 import { KubeWorkloadActions, type WorkloadCaches } from "../adapters/kube/workloads.js";
 import { buildSelfHealingController, SELF_HEALING_CONTROLLER } from "../reconcilers/self-healing-controller.js";
-import { anyApprovals, approvalRequestApprovals, type ApprovedChanges, type HealingTuning } from "../selfhealing/index.js";
+import {
+  anyApprovals,
+  approvalRequestApprovals,
+  type ApprovedChanges,
+  type HealingTuning,
+} from "../selfhealing/index.js";
 import { controllerForHint, publishingApprovalActions, publishingPolicyActions } from "../bus/resource-hints.js";
 import type { ServeConfig } from "../config/serve-config.js";
 import type { EventBus } from "../ports/bus.js";
@@ -93,7 +98,8 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
     for (const controller of running) {
       if (controller.name === kind) controller.enqueue(key);
       // A policy change can start or stop healing any Deployment.
-      if (kind === "AegisPolicy" && controller.name === SELF_HEALING_CONTROLLER) workloads?.deploymentKeys().forEach((k) => controller.enqueue(k));
+      if (kind === "AegisPolicy" && controller.name === SELF_HEALING_CONTROLLER)
+        workloads?.deploymentKeys().forEach((k) => controller.enqueue(k));
     }
   });
   /** The healer starts once this term's workload caches have synced, so it never judges a half-filled cache. */
@@ -151,10 +157,18 @@ function buildControllers(deps: ControllerDependencies, replica: string): Contro
   const policies = new Controller({
     name: "AegisPolicy",
     logger: deps.logger,
-    reconcile: (key) => reconcileAegisPolicy(key, { policies: deps.caches.policies, actions: policyActions, evidence: deps.ledger, now: deps.now, actor: deps.identity }),
+    reconcile: (key) =>
+      reconcileAegisPolicy(key, {
+        policies: deps.caches.policies,
+        actions: policyActions,
+        evidence: deps.ledger,
+        now: deps.now,
+        actor: deps.identity,
+      }),
   });
   // A new term starts from the whole cache: level-triggered, nothing depends on missed events.
-  for (const request of deps.caches.approvals.list()) approvals.enqueue(`${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`);
+  for (const request of deps.caches.approvals.list())
+    approvals.enqueue(`${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`);
   for (const { policy } of deps.caches.policies.list()) policies.enqueue(policy.metadata.name ?? "");
   return [approvals, policies];
 }
@@ -174,7 +188,12 @@ function buildHealingController(deps: ControllerDependencies, replica: string, w
         now: deps.now,
         actor: deps.identity,
         ...(deps.healingTuning ? { tuning: deps.healingTuning } : {}),
-        onStep: ({ namespace, name, entry, dryRun }) => void deps.bus?.publish({ topic: "selfhealing", key: `${namespace}/${name}`, data: { action: entry.action, reason: entry.reason, dryRun } }),
+        onStep: ({ namespace, name, entry, dryRun }) =>
+          void deps.bus?.publish({
+            topic: "selfhealing",
+            key: `${namespace}/${name}`,
+            data: { action: entry.action, reason: entry.reason, dryRun },
+          }),
       },
     },
     workloads,

@@ -141,7 +141,10 @@ export class EvidenceLedger implements EvidenceRecorder {
   async exportBundle(options: ExportOptions = {}): Promise<EvidenceBundle> {
     await this.ensureSchema();
     const { store, signingKey } = this.options;
-    return exportBundle({ store, key: signingKey, origin: this.options.origin ?? DEFAULT_ORIGIN, now: this.now() }, options);
+    return exportBundle(
+      { store, key: signingKey, origin: this.options.origin ?? DEFAULT_ORIGIN, now: this.now() },
+      options,
+    );
   }
 
   /** Where the chain in the database ends (records still spooled are not counted). */
@@ -186,13 +189,24 @@ export class EvidenceLedger implements EvidenceRecorder {
       // and later changes to the caller's object cannot reach the record.
       data = JSON.parse(canonicalJson(event.data)) as Record<string, unknown>;
     } catch (err) {
-      throw new Error(`evidence event ${event.type} for ${event.subject}: data is not JSON: ${String(err)}`, { cause: err });
+      throw new Error(`evidence event ${event.type} for ${event.subject}: data is not JSON: ${String(err)}`, {
+        cause: err,
+      });
     }
-    const draft = { id: event.id ?? randomUUID(), time: this.now().toISOString(), type: event.type, subject: event.subject, actor: event.actor, data };
+    const draft = {
+      id: event.id ?? randomUUID(),
+      time: this.now().toISOString(),
+      type: event.type,
+      subject: event.subject,
+      actor: event.actor,
+      data,
+    };
     const checked = recordDraftSchema.safeParse(draft);
     if (!checked.success) {
       const issue = checked.error.issues[0];
-      throw new Error(`evidence event ${event.type} for ${event.subject}: ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`);
+      throw new Error(
+        `evidence event ${event.type} for ${event.subject}: ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}`,
+      );
     }
     return draft;
   }
@@ -230,7 +244,10 @@ export class EvidenceLedger implements EvidenceRecorder {
 
   private async spoolBatch(batch: readonly Pending[]): Promise<void> {
     try {
-      await this.options.spool.append(batch.map((pending) => pending.draft), { keepOnFailure: !this.failClosed });
+      await this.options.spool.append(
+        batch.map((pending) => pending.draft),
+        { keepOnFailure: !this.failClosed },
+      );
       this.counters.spooled += batch.length;
       for (const pending of batch) pending.resolve();
     } catch (err) {
@@ -242,11 +259,16 @@ export class EvidenceLedger implements EvidenceRecorder {
   private settleUnspoolable(batch: readonly Pending[], err: unknown): void {
     if (this.failClosed) {
       this.counters.rejected += batch.length;
-      const reason = new Error(`evidence could not be made durable (database and spool both failed): ${String(err)}`, { cause: err });
+      const reason = new Error(`evidence could not be made durable (database and spool both failed): ${String(err)}`, {
+        cause: err,
+      });
       for (const pending of batch) pending.reject(reason);
       return;
     }
-    this.logger.error({ err, records: batch.length }, "evidence: spool failed; records held in memory until the database or spool recovers");
+    this.logger.error(
+      { err, records: batch.length },
+      "evidence: spool failed; records held in memory until the database or spool recovers",
+    );
     for (const pending of batch) pending.resolve();
   }
 
@@ -263,7 +285,10 @@ export class EvidenceLedger implements EvidenceRecorder {
       clearTimeout(timer);
     }
     append.catch((err: unknown) => {
-      this.logger.warn({ err, records: drafts.length }, "evidence: abandoned append failed; its records are in the spool");
+      this.logger.warn(
+        { err, records: drafts.length },
+        "evidence: abandoned append failed; its records are in the spool",
+      );
     });
     throw new Error(`evidence: the database did not commit ${drafts.length} records within ${timeoutMs} ms`);
   }

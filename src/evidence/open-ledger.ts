@@ -29,12 +29,15 @@ export interface EvidenceSettings extends SigningKeySource {
   readonly logger?: Logger;
 }
 
-export async function openEvidenceDatabase(settings: Pick<EvidenceSettings, "databaseUrl" | "dataDir" | "logger">): Promise<SqlDatabase> {
+export async function openEvidenceDatabase(
+  settings: Pick<EvidenceSettings, "databaseUrl" | "dataDir" | "logger">,
+): Promise<SqlDatabase> {
   const logger = settings.logger ?? silentLogger;
   if (settings.databaseUrl !== undefined) {
     return createPgDatabase({
       connectionString: settings.databaseUrl,
-      onIdleClientError: (err) => logger.warn({ err }, "evidence: idle PostgreSQL connection failed; the pool replaces it"),
+      onIdleClientError: (err) =>
+        logger.warn({ err }, "evidence: idle PostgreSQL connection failed; the pool replaces it"),
     });
   }
   const directory = join(settings.dataDir, PGLITE_DIR_NAME);
@@ -60,7 +63,11 @@ export interface LedgerAssembly extends Omit<EvidenceSettings, "databaseUrl" | "
 }
 
 /** A ledger over an already opened database (tests and callers that share the connection). */
-export async function createEvidenceLedger(db: SqlDatabase, key: SigningKey, settings: LedgerAssembly): Promise<EvidenceLedger> {
+export async function createEvidenceLedger(
+  db: SqlDatabase,
+  key: SigningKey,
+  settings: LedgerAssembly,
+): Promise<EvidenceLedger> {
   const logger = settings.logger ?? silentLogger;
   const migrateOnce = (): Promise<MigrationReport> => migrate(db);
   await migrateAtStart(db, migrateOnce, logger);
@@ -93,7 +100,9 @@ async function migrateAtStart(db: SqlDatabase, run: () => Promise<MigrationRepor
 }
 
 /** What the CLI needs to export without starting a writer: the store and the signing key. */
-export async function openEvidenceReader(settings: EvidenceSettings): Promise<{ store: EvidenceStore; key: SigningKey; close: () => Promise<void> }> {
+export async function openEvidenceReader(
+  settings: EvidenceSettings,
+): Promise<{ store: EvidenceStore; key: SigningKey; close: () => Promise<void> }> {
   const { key } = await loadSigningKey(settings);
   const db = await openEvidenceDatabase(settings);
   try {

@@ -23,7 +23,8 @@ export interface LoadedSigningKey {
 
 export async function loadSigningKey(source: SigningKeySource): Promise<LoadedSigningKey> {
   if (source.privateKeyPem !== undefined) return { key: signingKeyFromPem(source.privateKeyPem), origin: "provided" };
-  if (source.keyFile !== undefined) return { key: await readKeyFile(source.keyFile), origin: "file", path: source.keyFile };
+  if (source.keyFile !== undefined)
+    return { key: await readKeyFile(source.keyFile), origin: "file", path: source.keyFile };
   const path = join(source.dataDir, DEFAULT_KEY_FILE_NAME);
   const existing = await readKeyFileIfPresent(path);
   if (existing !== undefined) return { key: existing, origin: "file", path };

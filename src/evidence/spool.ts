@@ -63,7 +63,14 @@ export class Spool {
       if (parsed.goodLength < contents.length) await cutTo(file, parsed.goodLength);
       const spool = new Spool(path, file, parsed.goodLength, logger);
       for (const draft of parsed.drafts) spool.entries.push({ draft, state: "durable" });
-      return { spool, recovery: { records: parsed.drafts.length, truncatedBytes: contents.length - parsed.goodLength, corruptLines: parsed.corruptLines } };
+      return {
+        spool,
+        recovery: {
+          records: parsed.drafts.length,
+          truncatedBytes: contents.length - parsed.goodLength,
+          corruptLines: parsed.corruptLines,
+        },
+      };
     } catch (err) {
       await file.close();
       throw new Error(`evidence spool ${path}: cannot recover: ${String(err)}`, { cause: err });
@@ -139,7 +146,9 @@ export class Spool {
       await this.file.datasync();
     } catch (err) {
       await this.rewind();
-      throw new Error(`evidence spool ${this.path}: cannot write ${unwritten.length} records: ${String(err)}`, { cause: err });
+      throw new Error(`evidence spool ${this.path}: cannot write ${unwritten.length} records: ${String(err)}`, {
+        cause: err,
+      });
     }
     this.goodLength += bytes.length;
     for (const entry of unwritten) entry.state = "durable";

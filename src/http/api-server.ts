@@ -58,7 +58,11 @@ export interface ApiLogger {
 /** The Slack and GitHub handlers log at info and warn too; a logger without them drops those lines. */
 function fullLogger(logger: ApiLogger): Required<ApiLogger> {
   const drop = (): void => undefined;
-  return { error: (f, m) => logger.error(f, m), info: (f, m) => (logger.info ?? drop).call(logger, f, m), warn: (f, m) => (logger.warn ?? drop).call(logger, f, m) };
+  return {
+    error: (f, m) => logger.error(f, m),
+    info: (f, m) => (logger.info ?? drop).call(logger, f, m),
+    warn: (f, m) => (logger.warn ?? drop).call(logger, f, m),
+  };
 }
 
 export interface SlackInteractionSettings {
@@ -69,7 +73,9 @@ export interface SlackInteractionSettings {
   responseUrlPrefix?: string;
 }
 
-const decisionBodySchema = z.object({ comment: z.string().max(2000).default(""), via: z.enum(["api", "web"]).default("api") }).strict();
+const decisionBodySchema = z
+  .object({ comment: z.string().max(2000).default(""), via: z.enum(["api", "web"]).default("api") })
+  .strict();
 const phaseQuerySchema = z.enum(["Pending", "Approved", "Rejected", "Expired"]).optional();
 const evidenceLimitSchema = z.coerce.number().int().min(1).max(500).default(50);
 const RAW_BODY_LIMIT = "256kb";
@@ -95,7 +101,15 @@ export function createApiApp(deps: ApiDependencies): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
   app.get("/api/v1/openapi.json", (_req, res) => {
-    res.json(buildOpenApiDocument({ events: !!deps.bus, evidence: !!deps.evidence, securityStatus: !!deps.securityStatus, slack: !!deps.slack, github: !!deps.github }));
+    res.json(
+      buildOpenApiDocument({
+        events: !!deps.bus,
+        evidence: !!deps.evidence,
+        securityStatus: !!deps.securityStatus,
+        slack: !!deps.slack,
+        github: !!deps.github,
+      }),
+    );
   });
   app.get("/api/policies", (_req, res) => {
     const items = deps.policies.list().map(({ policy, compileError }) => ({
@@ -111,7 +125,8 @@ export function createApiApp(deps: ApiDependencies): express.Express {
   });
   app.get("/api/approvals", (req, res) => {
     const phase = phaseQuerySchema.safeParse(req.query.phase);
-    if (!phase.success) throw new ApiError(400, "BadQuery", "phase must be one of Pending, Approved, Rejected, Expired");
+    if (!phase.success)
+      throw new ApiError(400, "BadQuery", "phase must be one of Pending, Approved, Rejected, Expired");
     const items = deps.approvals.list().map((request) => viewOf(request, deps));
     res.json({ items: phase.data ? items.filter((item) => item.phase === phase.data) : items });
   });
@@ -127,9 +142,21 @@ export function createApiApp(deps: ApiDependencies): express.Express {
     if (action !== "approve" && action !== "reject") throw new ApiError(404, "NotFound", "use /approve or /reject");
     const identity = await authenticate(req, deps, throttle);
     const body = decisionBodySchema.safeParse(req.body ?? {});
-    if (!body.success) throw new ApiError(400, "BadBody", `body must be {"comment": string, "via"?: "api"|"web"}: ${body.error.issues[0]?.message ?? ""}`);
+    if (!body.success)
+      throw new ApiError(
+        400,
+        "BadBody",
+        `body must be {"comment": string, "via"?: "api"|"web"}: ${body.error.issues[0]?.message ?? ""}`,
+      );
     const decision = action === "approve" ? "Approve" : "Reject";
-    const input = { identity, namespace: req.params.namespace, name: req.params.name, decision, comment: body.data.comment, via: body.data.via } as const;
+    const input = {
+      identity,
+      namespace: req.params.namespace,
+      name: req.params.name,
+      decision,
+      comment: body.data.comment,
+      via: body.data.via,
+    } as const;
     res.json(await recordDecision(input, decisionDeps(deps)));
   });
 
@@ -139,7 +166,8 @@ export function createApiApp(deps: ApiDependencies): express.Express {
       res.status(error.status).json({ error: error.code, message: error.message });
       return;
     }
-    const status = (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
+    const status =
+      (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
       res.status(status).json({ error: "BadRequest", message: error instanceof Error ? error.message : String(error) });
       return;
@@ -151,7 +179,14 @@ export function createApiApp(deps: ApiDependencies): express.Express {
 }
 
 function decisionDeps(deps: ApiDependencies): DecisionDependencies {
-  return { policies: deps.policies, approvals: deps.approvals, auth: deps.auth, appendDecision: deps.appendDecision, extraApprovals: deps.extraApprovals, now: deps.now };
+  return {
+    policies: deps.policies,
+    approvals: deps.approvals,
+    auth: deps.auth,
+    appendDecision: deps.appendDecision,
+    extraApprovals: deps.extraApprovals,
+    now: deps.now,
+  };
 }
 
 /** Slack and GitHub sign the exact bytes they send, so these routes read the raw body. */
@@ -165,7 +200,12 @@ function mountSignedWebhooks(app: express.Express, deps: ApiDependencies): void 
       slackInteractionsHandler({ ...slack, decisions: decisionDeps(deps), logger: fullLogger(deps.logger) }),
     );
   }
-  if (deps.github) app.post("/github/webhook", raw, githubWebhookHandler({ secret: deps.github.webhookSecret, logger: fullLogger(deps.logger) }));
+  if (deps.github)
+    app.post(
+      "/github/webhook",
+      raw,
+      githubWebhookHandler({ secret: deps.github.webhookSecret, logger: fullLogger(deps.logger) }),
+    );
 }
 
 function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
@@ -188,7 +228,11 @@ function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
 async function authenticate(req: Request, deps: ApiDependencies, throttle: FailedAuthThrottle): Promise<Identity> {
   const client = req.ip ?? "unknown";
   if (throttle.isBlocked(client)) {
-    throw new ApiError(429, "TooManyFailedAuthentications", `too many failed authentications; retry in ${throttle.retryAfterSeconds(client)}s`);
+    throw new ApiError(
+      429,
+      "TooManyFailedAuthentications",
+      `too many failed authentications; retry in ${throttle.retryAfterSeconds(client)}s`,
+    );
   }
   const header = req.get("authorization") ?? "";
   const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];

@@ -27,11 +27,17 @@ export interface DecisionInput {
   via: DecisionChannel;
 }
 
-export function requestPolicies(deps: Pick<DecisionDependencies, "policies" | "extraApprovals">, request: ApprovalRequest): RequestPolicies {
+export function requestPolicies(
+  deps: Pick<DecisionDependencies, "policies" | "extraApprovals">,
+  request: ApprovalRequest,
+): RequestPolicies {
   return { settings: approvalSettingsOf(deps.policies, request.spec.policies), extraApprovals: deps.extraApprovals() };
 }
 
-export function viewOf(request: ApprovalRequest, deps: Pick<DecisionDependencies, "policies" | "extraApprovals" | "now">): ApprovalView {
+export function viewOf(
+  request: ApprovalRequest,
+  deps: Pick<DecisionDependencies, "policies" | "extraApprovals" | "now">,
+): ApprovalView {
   return approvalView(request, requestPolicies(deps, request), deps.now());
 }
 
@@ -50,7 +56,13 @@ export function findRequest(approvals: ObjectStore<ApprovalRequest>, namespace: 
 export async function recordDecision(input: DecisionInput, deps: DecisionDependencies): Promise<ApprovalView> {
   let request = findRequest(deps.approvals, input.namespace, input.name);
   await authorize(input.identity, request, deps);
-  const decision: Decision = { user: input.identity.username, decision: input.decision, comment: input.comment, at: deps.now().toISOString(), via: input.via };
+  const decision: Decision = {
+    user: input.identity.username,
+    decision: input.decision,
+    comment: input.comment,
+    at: deps.now().toISOString(),
+    via: input.via,
+  };
   try {
     await deps.appendDecision(request, decision);
   } catch (error) {
@@ -63,7 +75,10 @@ export async function recordDecision(input: DecisionInput, deps: DecisionDepende
   return viewOf({ ...request, spec: { ...request.spec, decisions: [...request.spec.decisions, decision] } }, deps);
 }
 
-async function fresherVersion(request: ApprovalRequest, deps: DecisionDependencies): Promise<ApprovalRequest | undefined> {
+async function fresherVersion(
+  request: ApprovalRequest,
+  deps: DecisionDependencies,
+): Promise<ApprovalRequest | undefined> {
   const { namespace = "", name = "", resourceVersion } = request.metadata;
   const read = (): ApprovalRequest | undefined => {
     const current = deps.approvals.get(name, namespace);
@@ -78,14 +93,24 @@ async function fresherVersion(request: ApprovalRequest, deps: DecisionDependenci
 async function authorize(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): Promise<void> {
   const namespace = request.metadata.namespace ?? "";
   if (!(await deps.auth.canApprove(identity, namespace))) {
-    throw new ApiError(403, "Forbidden", `${identity.username} may not approve approvalrequests.aegis.valina.ai in namespace ${namespace} (needs verb "approve"; bind the aegis-approver ClusterRole)`);
+    throw new ApiError(
+      403,
+      "Forbidden",
+      `${identity.username} may not approve approvalrequests.aegis.valina.ai in namespace ${namespace} (needs verb "approve"; bind the aegis-approver ClusterRole)`,
+    );
   }
   checkRules(identity, request, deps);
 }
 
 function checkRules(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): void {
   const view = viewOf(request, deps);
-  if (view.phase !== "Pending") throw new ApiError(409, "NotPending", `the request is ${view.phase} and takes no more decisions`);
-  const problems = approverProblems(identity, request.spec.requester.username, requestPolicies(deps, request), request.spec.policies);
+  if (view.phase !== "Pending")
+    throw new ApiError(409, "NotPending", `the request is ${view.phase} and takes no more decisions`);
+  const problems = approverProblems(
+    identity,
+    request.spec.requester.username,
+    requestPolicies(deps, request),
+    request.spec.policies,
+  );
   if (problems.length > 0) throw new ApiError(403, "NotAnApprover", problems.join("; "));
 }

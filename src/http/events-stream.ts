@@ -13,13 +13,19 @@ export interface EventStreamOptions {
  * named after its topic whose data is `{topic, key, data}`. Messages are hints: the dashboard
  * re-reads the API when one arrives, so a lost message costs freshness only.
  */
-export function eventStreamHandler(bus: EventBus, options: EventStreamOptions = {}): (req: Request, res: Response) => void {
+export function eventStreamHandler(
+  bus: EventBus,
+  options: EventStreamOptions = {},
+): (req: Request, res: Response) => void {
   const heartbeatMs = options.heartbeatMs ?? 20_000;
   const maxClients = options.maxClients ?? 200;
   let clients = 0;
   return (req, res) => {
     if (!(req.get("accept") ?? "").includes("text/event-stream")) {
-      res.status(406).json({ error: "NotAcceptable", message: "GET /api/events is a server-sent event stream: send Accept: text/event-stream (EventSource does)" });
+      res.status(406).json({
+        error: "NotAcceptable",
+        message: "GET /api/events is a server-sent event stream: send Accept: text/event-stream (EventSource does)",
+      });
       return;
     }
     if (clients >= maxClients) {
@@ -27,7 +33,12 @@ export function eventStreamHandler(bus: EventBus, options: EventStreamOptions = 
       return;
     }
     clients += 1;
-    res.status(200).set({ "Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-store", Connection: "keep-alive", "X-Accel-Buffering": "no" });
+    res.status(200).set({
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      Connection: "keep-alive",
+      "X-Accel-Buffering": "no",
+    });
     res.flushHeaders();
     res.write("retry: 3000\n: connected\n\n");
     const unsubscribe = bus.subscribe((message) => res.write(formatEvent(message)));

@@ -45,9 +45,16 @@ const evidenceRecordSchema = z.object({
   hash: z.string(),
 });
 const identitySchema = z.object({ username: z.string(), groups: z.array(z.string()) });
-const slackReplySchema = z.object({ ok: z.boolean(), response_type: z.literal("ephemeral"), replace_original: z.boolean(), text: z.string() });
+const slackReplySchema = z.object({
+  ok: z.boolean(),
+  response_type: z.literal("ephemeral"),
+  replace_original: z.boolean(),
+  text: z.string(),
+});
 
-const json = (schema: z.ZodType): unknown => ({ "application/json": { schema: z.toJSONSchema(schema, { target: "openapi-3.0", io: "output" }) } });
+const json = (schema: z.ZodType): unknown => ({
+  "application/json": { schema: z.toJSONSchema(schema, { target: "openapi-3.0", io: "output" }) },
+});
 const reply = (description: string, schema: z.ZodType): unknown => ({ description, content: json(schema) });
 const errors = {
   "400": reply("bad input", errorSchema),
@@ -90,47 +97,97 @@ const ALL_FEATURES: ApiFeatures = { events: true, evidence: true, securityStatus
 function integrationPaths(features: ApiFeatures): Record<string, unknown> {
   const unauthorized = reply("bad or missing signature", errorSchema);
   const all: Record<keyof ApiFeatures | "whoami", Record<string, unknown>> = {
-    whoami: { "/api/whoami": {
-      get: {
-        summary: "the bearer token's identity (TokenReview)",
-        security: [{ bearer: [] }],
-        responses: { "200": reply("identity", identitySchema), "401": reply("no or invalid bearer token", errorSchema), "429": reply("too many failed authentications", errorSchema) },
-      },
-    } },
-    evidence: { "/api/evidence": {
-      get: {
-        summary: "the newest evidence records, newest first",
-        parameters: [{ name: "limit", in: "query", required: false, schema: { type: "integer", minimum: 1, maximum: 500, default: 50 } }],
-        responses: { "200": reply("records", z.object({ items: z.array(evidenceRecordSchema) })), "400": errors["400"] },
-      },
-    } },
-    events: { "/api/events": {
-      get: {
-        summary: "server-sent events (send Accept: text/event-stream): one event per bus hint, named by topic (approval, policy, evidence, threat, selfhealing), data {topic, key, data}",
-        responses: {
-          "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
-          "406": reply("the client does not accept text/event-stream", errorSchema),
-          "503": reply("too many open streams", errorSchema),
+    whoami: {
+      "/api/whoami": {
+        get: {
+          summary: "the bearer token's identity (TokenReview)",
+          security: [{ bearer: [] }],
+          responses: {
+            "200": reply("identity", identitySchema),
+            "401": reply("no or invalid bearer token", errorSchema),
+            "429": reply("too many failed authentications", errorSchema),
+          },
         },
       },
-    } },
-    securityStatus: { "/api/security/status": { get: { summary: "threat status", responses: { "200": reply("status", z.record(z.string(), z.unknown())) } } } },
-    slack: { "/slack/interactions": {
-      post: {
-        summary: "Slack block actions (aegis_approve / aegis_reject, value NAMESPACE/NAME), signed with X-Slack-Signature; recorded via slack for the user mapped in ConfigMap aegis-slack-users",
-        requestBody: { required: true, content: { "application/x-www-form-urlencoded": { schema: { type: "object", properties: { payload: { type: "string" } }, required: ["payload"] } } } },
-        responses: { "200": reply("handled; the text is also posted to response_url", slackReplySchema), "400": errors["400"], "401": unauthorized, "409": reply("a replayed interaction", errorSchema), "503": reply("replay protection unavailable", errorSchema) },
+    },
+    evidence: {
+      "/api/evidence": {
+        get: {
+          summary: "the newest evidence records, newest first",
+          parameters: [
+            {
+              name: "limit",
+              in: "query",
+              required: false,
+              schema: { type: "integer", minimum: 1, maximum: 500, default: 50 },
+            },
+          ],
+          responses: {
+            "200": reply("records", z.object({ items: z.array(evidenceRecordSchema) })),
+            "400": errors["400"],
+          },
+        },
       },
-    } },
-    github: { "/github/webhook": {
-      post: {
-        summary: "GitHub webhook, signed with X-Hub-Signature-256; ping is answered, other events are logged",
-        requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
-        responses: { "200": { description: "ping" }, "202": { description: "event logged" }, "400": errors["400"], "401": unauthorized },
+    },
+    events: {
+      "/api/events": {
+        get: {
+          summary:
+            "server-sent events (send Accept: text/event-stream): one event per bus hint, named by topic (approval, policy, evidence, threat, selfhealing), data {topic, key, data}",
+          responses: {
+            "200": { description: "an event stream", content: { "text/event-stream": { schema: { type: "string" } } } },
+            "406": reply("the client does not accept text/event-stream", errorSchema),
+            "503": reply("too many open streams", errorSchema),
+          },
+        },
       },
-    } },
+    },
+    securityStatus: {
+      "/api/security/status": {
+        get: { summary: "threat status", responses: { "200": reply("status", z.record(z.string(), z.unknown())) } },
+      },
+    },
+    slack: {
+      "/slack/interactions": {
+        post: {
+          summary:
+            "Slack block actions (aegis_approve / aegis_reject, value NAMESPACE/NAME), signed with X-Slack-Signature; recorded via slack for the user mapped in ConfigMap aegis-slack-users",
+          requestBody: {
+            required: true,
+            content: {
+              "application/x-www-form-urlencoded": {
+                schema: { type: "object", properties: { payload: { type: "string" } }, required: ["payload"] },
+              },
+            },
+          },
+          responses: {
+            "200": reply("handled; the text is also posted to response_url", slackReplySchema),
+            "400": errors["400"],
+            "401": unauthorized,
+            "409": reply("a replayed interaction", errorSchema),
+            "503": reply("replay protection unavailable", errorSchema),
+          },
+        },
+      },
+    },
+    github: {
+      "/github/webhook": {
+        post: {
+          summary: "GitHub webhook, signed with X-Hub-Signature-256; ping is answered, other events are logged",
+          requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
+          responses: {
+            "200": { description: "ping" },
+            "202": { description: "event logged" },
+            "400": errors["400"],
+            "401": unauthorized,
+          },
+        },
+      },
+    },
   };
-  const enabled = (["events", "evidence", "securityStatus", "slack", "github"] as const).filter((feature) => features[feature]);
+  const enabled = (["events", "evidence", "securityStatus", "slack", "github"] as const).filter(
+    (feature) => features[feature],
+  );
   return Object.assign({}, all.whoami, ...enabled.map((feature) => all[feature])) as Record<string, unknown>;
 }
 
@@ -139,9 +196,15 @@ export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Reco
   return {
     openapi: "3.0.3",
     info: { title: "AEGIS API", version: "v1" },
-    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "a Kubernetes token, checked by TokenReview" } } },
+    components: {
+      securitySchemes: {
+        bearer: { type: "http", scheme: "bearer", description: "a Kubernetes token, checked by TokenReview" },
+      },
+    },
     paths: {
-      "/health": { get: { summary: "liveness", responses: { "200": reply("alive", z.object({ status: z.literal("ok") })) } } },
+      "/health": {
+        get: { summary: "liveness", responses: { "200": reply("alive", z.object({ status: z.literal("ok") })) } },
+      },
       "/readyz": {
         get: {
           summary: "readiness: caches synced, evidence durable",
@@ -151,15 +214,36 @@ export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Reco
           },
         },
       },
-      "/api/policies": { get: { summary: "policies and whether they are Ready", responses: { "200": reply("policies", z.object({ items: z.array(policyViewSchema) })) } } },
+      "/api/policies": {
+        get: {
+          summary: "policies and whether they are Ready",
+          responses: { "200": reply("policies", z.object({ items: z.array(policyViewSchema) })) },
+        },
+      },
       "/api/approvals": {
         get: {
           summary: "approval requests with their derived phase",
-          parameters: [{ name: "phase", in: "query", required: false, schema: { type: "string", enum: ["Pending", "Approved", "Rejected", "Expired"] } }],
-          responses: { "200": reply("requests", z.object({ items: z.array(approvalViewSchema) })), "400": errors["400"] },
+          parameters: [
+            {
+              name: "phase",
+              in: "query",
+              required: false,
+              schema: { type: "string", enum: ["Pending", "Approved", "Rejected", "Expired"] },
+            },
+          ],
+          responses: {
+            "200": reply("requests", z.object({ items: z.array(approvalViewSchema) })),
+            "400": errors["400"],
+          },
         },
       },
-      "/api/approvals/{namespace}/{name}": { get: { summary: "one request", parameters: pathParams, responses: { "200": reply("the request", approvalViewSchema), ...errors } } },
+      "/api/approvals/{namespace}/{name}": {
+        get: {
+          summary: "one request",
+          parameters: pathParams,
+          responses: { "200": reply("the request", approvalViewSchema), ...errors },
+        },
+      },
       "/api/approvals/{namespace}/{name}/approve": { post: decisionOperation("Approve") },
       "/api/approvals/{namespace}/{name}/reject": { post: decisionOperation("Reject") },
       ...integrationPaths(features),

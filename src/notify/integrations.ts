@@ -40,7 +40,9 @@ export function loadIntegrationSettings(env: NodeJS.ProcessEnv): IntegrationSett
   const raw = Object.fromEntries(Object.keys(INTEGRATION_ENV).map((key) => [key, env[key] || undefined]));
   const parsed = settingsSchema.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`invalid integration settings: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`);
+    throw new Error(
+      `invalid integration settings: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+    );
   }
   return parsed.data;
 }
@@ -73,15 +75,27 @@ function replayRedis(url: string): Redis {
 /** Builds the clients for what is configured; nothing for what is not. */
 export function buildIntegrations(context: IntegrationContext): Integrations {
   const { settings } = context;
-  const slackChat = settings.SLACK_BOT_TOKEN ? new WebApiSlackChat({ token: settings.SLACK_BOT_TOKEN, ...(settings.SLACK_API_URL ? { apiUrl: settings.SLACK_API_URL } : {}) }) : undefined;
-  const github = settings.GITHUB_TOKEN ? new OctokitCommitStatuses({ token: settings.GITHUB_TOKEN, ...(settings.GITHUB_API_URL ? { baseUrl: settings.GITHUB_API_URL } : {}) }) : undefined;
+  const slackChat = settings.SLACK_BOT_TOKEN
+    ? new WebApiSlackChat({
+        token: settings.SLACK_BOT_TOKEN,
+        ...(settings.SLACK_API_URL ? { apiUrl: settings.SLACK_API_URL } : {}),
+      })
+    : undefined;
+  const github = settings.GITHUB_TOKEN
+    ? new OctokitCommitStatuses({
+        token: settings.GITHUB_TOKEN,
+        ...(settings.GITHUB_API_URL ? { baseUrl: settings.GITHUB_API_URL } : {}),
+      })
+    : undefined;
   const redis = settings.SLACK_SIGNING_SECRET && context.redisUrl ? replayRedis(context.redisUrl) : undefined;
   const slackApi: SlackInteractionSettings | undefined = settings.SLACK_SIGNING_SECRET
     ? {
         signingSecret: settings.SLACK_SIGNING_SECRET,
         identities: new KubeSlackIdentityMap(context.kubeConfig, { namespace: context.namespace }),
         replay: redis ? new RedisReplayGuard(redis) : new MemoryReplayGuard(),
-        ...(settings.AEGIS_SLACK_RESPONSE_URL_PREFIX ? { responseUrlPrefix: settings.AEGIS_SLACK_RESPONSE_URL_PREFIX } : {}),
+        ...(settings.AEGIS_SLACK_RESPONSE_URL_PREFIX
+          ? { responseUrlPrefix: settings.AEGIS_SLACK_RESPONSE_URL_PREFIX }
+          : {}),
       }
     : undefined;
   return {

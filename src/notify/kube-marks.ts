@@ -20,12 +20,21 @@ export class KubeNotificationMarks implements NotificationMarksWriter {
     const { namespace = "", name = "" } = request.metadata;
     try {
       await this.api.patchNamespacedCustomObject(
-        { group: GROUP, version: VERSION, namespace, plural: "approvalrequests", name, body: { metadata: { annotations: { [NOTIFICATIONS_ANNOTATION]: writeMarks(marks) } } } },
+        {
+          group: GROUP,
+          version: VERSION,
+          namespace,
+          plural: "approvalrequests",
+          name,
+          body: { metadata: { annotations: { [NOTIFICATIONS_ANNOTATION]: writeMarks(marks) } } },
+        },
         setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
       );
     } catch (error) {
       if (isNotFound(error)) return;
-      throw new Error(`saving notification marks on ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+      throw new Error(`saving notification marks on ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 }

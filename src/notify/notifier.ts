@@ -40,7 +40,12 @@ export interface Notifier {
   stop(): Promise<void>;
 }
 
-const COMMIT_STATE: Record<string, CommitState> = { Pending: "pending", Approved: "success", Rejected: "failure", Expired: "failure" };
+const COMMIT_STATE: Record<string, CommitState> = {
+  Pending: "pending",
+  Approved: "success",
+  Rejected: "failure",
+  Expired: "failure",
+};
 
 /**
  * Tells Slack and GitHub about ApprovalRequests, outside the webhook's hot path: a Pending
@@ -52,7 +57,12 @@ const COMMIT_STATE: Record<string, CommitState> = { Pending: "pending", Approved
  */
 export function createNotifier(deps: NotifierDependencies): Notifier {
   const written = new Map<string, NotificationMarks>();
-  const controller = new Controller({ name: "notifier", workers: 2, logger: deps.logger, reconcile: (key) => notifyOne(key, deps, written) });
+  const controller = new Controller({
+    name: "notifier",
+    workers: 2,
+    logger: deps.logger,
+    reconcile: (key) => notifyOne(key, deps, written),
+  });
   let wasLeader = false;
   let lastResync = 0;
   let timer: NodeJS.Timeout | undefined;
@@ -93,7 +103,11 @@ function keyOf(request: ApprovalRequest): string {
   return `${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`;
 }
 
-async function notifyOne(key: string, deps: NotifierDependencies, written: Map<string, NotificationMarks>): Promise<{ requeueAfterMs?: number }> {
+async function notifyOne(
+  key: string,
+  deps: NotifierDependencies,
+  written: Map<string, NotificationMarks>,
+): Promise<{ requeueAfterMs?: number }> {
   if (!deps.isLeader()) return {};
   const [namespace = "", name = ""] = key.split("/");
   const request = deps.approvals.get(name, namespace);
@@ -114,7 +128,9 @@ async function notifyOne(key: string, deps: NotifierDependencies, written: Map<s
 
 /** Distinct Slack channels named by the request's policies. */
 function slackChannels(request: ApprovalRequest, deps: Pick<NotifierDependencies, "policies">): string[] {
-  const channels = request.spec.policies.flatMap((name) => deps.policies.get(name)?.spec.notifications?.slack?.channel ?? []);
+  const channels = request.spec.policies.flatMap(
+    (name) => deps.policies.get(name)?.spec.notifications?.slack?.channel ?? [],
+  );
   return [...new Set(channels)];
 }
 
@@ -176,7 +192,14 @@ async function notifyGitHub(github: CommitStatuses, step: Step): Promise<void> {
   const mark = marks.github;
   if (mark && mark.phase === view.phase && mark.sha === ref.sha && mark.repository === ref.repository) return;
   const targetUrl = requestPageUrl(deps.dashboardUrl, view);
-  await github.set(ref.repository, ref.sha, { state, description: commitDescription(view), ...(targetUrl ? { targetUrl } : {}) });
+  await github.set(ref.repository, ref.sha, {
+    state,
+    description: commitDescription(view),
+    ...(targetUrl ? { targetUrl } : {}),
+  });
   await save({ ...marks, github: { ...ref, phase: view.phase } });
-  deps.logger.info({ request: keyOf(request), repository: ref.repository, sha: ref.sha, state }, "GitHub: commit status set");
+  deps.logger.info(
+    { request: keyOf(request), repository: ref.repository, sha: ref.sha, state },
+    "GitHub: commit status set",
+  );
 }

@@ -7,6 +7,9 @@ export function createLogger(level: string): Logger {
   return pino({
     level,
     base: { app: "aegis" },
-    redact: { paths: ["req.headers.authorization", "headers.authorization", "token", "*.token", "signingSecret"], censor: "[redacted]" },
+    redact: {
+      paths: ["req.headers.authorization", "headers.authorization", "token", "*.token", "signingSecret"],
+      censor: "[redacted]",
+    },
   });
 }

@@ -41,10 +41,26 @@ export class AegisMetrics {
   /** Where the evidence gauges read from at scrape time (the ledger's own counters). */
   private evidenceSource: (() => EvidenceFigures) | undefined;
 
-  readonly evidenceSpoolDepth = this.evidenceGauge("aegis_evidence_spool_depth", "Evidence records waiting in the local spool for PostgreSQL", (f) => f.spoolDepth);
-  readonly evidenceLag = this.evidenceGauge("aegis_evidence_lag_seconds", "Age of the oldest evidence record not yet in PostgreSQL", (f) => f.lagSeconds);
-  readonly evidenceAppended = this.evidenceGauge("aegis_evidence_records_appended", "Evidence records this process appended to the database", (f) => f.appendedTotal);
-  readonly evidenceDatabaseUp = this.evidenceGauge("aegis_evidence_database_up", "1 when the evidence database is reachable", (f) => (f.databaseReachable ? 1 : 0));
+  readonly evidenceSpoolDepth = this.evidenceGauge(
+    "aegis_evidence_spool_depth",
+    "Evidence records waiting in the local spool for PostgreSQL",
+    (f) => f.spoolDepth,
+  );
+  readonly evidenceLag = this.evidenceGauge(
+    "aegis_evidence_lag_seconds",
+    "Age of the oldest evidence record not yet in PostgreSQL",
+    (f) => f.lagSeconds,
+  );
+  readonly evidenceAppended = this.evidenceGauge(
+    "aegis_evidence_records_appended",
+    "Evidence records this process appended to the database",
+    (f) => f.appendedTotal,
+  );
+  readonly evidenceDatabaseUp = this.evidenceGauge(
+    "aegis_evidence_database_up",
+    "1 when the evidence database is reachable",
+    (f) => (f.databaseReachable ? 1 : 0),
+  );
 
   readonly selfHealingActions = new Counter({
     name: "aegis_selfhealing_actions_total",

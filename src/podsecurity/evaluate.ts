@@ -41,7 +41,9 @@ function evaluateReadPod(pod: Pod, level: PodSecurityLevel, version: string): Po
   const violations = activeChecks(level, effectiveMinor(version)).flatMap((active): PodSecurityViolation[] => {
     const finding = active.check(pod);
     if (finding === undefined) return [];
-    return [{ rule: active.id, message: finding.detail === "" ? finding.reason : `${finding.reason} (${finding.detail})` }];
+    return [
+      { rule: active.id, message: finding.detail === "" ? finding.reason : `${finding.reason} (${finding.detail})` },
+    ];
   });
   return { allowed: violations.length === 0, violations };
 }

@@ -12,7 +12,8 @@ const ENV = celEnv({ funcs: strings });
 
 type ParsedExpr = ReturnType<typeof parse>["expr"];
 
-export type CelOutcome = { readonly ok: true; readonly value: CelValue } | { readonly ok: false; readonly error: string };
+export type CelOutcome =
+  { readonly ok: true; readonly value: CelValue } | { readonly ok: false; readonly error: string };
 
 export type CelProgram = (bindings: Readonly<Record<(typeof CEL_VARIABLES)[number], CelInput>>) => CelOutcome;
 
@@ -46,7 +47,13 @@ function childScopes(expr: ParsedExpr, scope: ReadonlySet<string>): [ParsedExpr 
       const c = kind.value;
       const loopScope = new Set([...scope, c.iterVar, c.iterVar2, c.accuVar].filter((name) => name !== ""));
       const resultScope = new Set([...scope, c.accuVar]);
-      return [[c.iterRange, scope], [c.accuInit, scope], [c.loopCondition, loopScope], [c.loopStep, loopScope], [c.result, resultScope]];
+      return [
+        [c.iterRange, scope],
+        [c.accuInit, scope],
+        [c.loopCondition, loopScope],
+        [c.loopStep, loopScope],
+        [c.result, resultScope],
+      ];
     }
     default:
       return [];
@@ -58,7 +65,11 @@ function ownProblem(expr: ParsedExpr, scope: ReadonlySet<string>): string | unde
   if (kind.case === "identExpr" && !scope.has(kind.value.name)) {
     return `undeclared reference to ${JSON.stringify(kind.value.name)} (the variables are ${CEL_VARIABLES.join(" and ")})`;
   }
-  if (kind.case === "callExpr" && !isInternalFunction(kind.value.function) && ENV.funcs.find(kind.value.function) === undefined) {
+  if (
+    kind.case === "callExpr" &&
+    !isInternalFunction(kind.value.function) &&
+    ENV.funcs.find(kind.value.function) === undefined
+  ) {
     return `unknown function ${JSON.stringify(kind.value.function)}`;
   }
   return undefined;
@@ -67,7 +78,9 @@ function ownProblem(expr: ParsedExpr, scope: ReadonlySet<string>): string | unde
 /** Finds what CEL's type checker would: undeclared variables and unknown functions. */
 function referenceProblems(root: ParsedExpr): string[] {
   const problems: string[] = [];
-  const pending: [ParsedExpr | undefined, ReadonlySet<string>][] = [[root, new Set([...CEL_VARIABLES, ...CEL_TYPE_NAMES])]];
+  const pending: [ParsedExpr | undefined, ReadonlySet<string>][] = [
+    [root, new Set([...CEL_VARIABLES, ...CEL_TYPE_NAMES])],
+  ];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const [expr, scope] = next;
     if (expr === undefined) continue;
@@ -116,7 +129,11 @@ export function toCelInput(value: unknown): CelInput {
   if (typeof value === "string" || typeof value === "boolean") return value;
   if (Array.isArray(value)) return value.map(toCelInput);
   if (typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).filter(([, item]) => item !== undefined).map(([key, item]) => [key, toCelInput(item)]));
+    return Object.fromEntries(
+      Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .map(([key, item]) => [key, toCelInput(item)]),
+    );
   }
   return null;
 }

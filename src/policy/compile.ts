@@ -1,4 +1,10 @@
-import type { AegisPolicy, AegisPolicySpec, ApprovalSettings, LabelSelector, PolicyCheck } from "../api/v1alpha1/index.js";
+import type {
+  AegisPolicy,
+  AegisPolicySpec,
+  ApprovalSettings,
+  LabelSelector,
+  PolicyCheck,
+} from "../api/v1alpha1/index.js";
 import { CelCompileError } from "./cel.js";
 import { checkFieldsOf, runnerFor, type CompiledCheck } from "./checks/index.js";
 import { specHashOf } from "./policy-hash.js";
@@ -18,7 +24,9 @@ export class PolicyCompileError extends Error {
     readonly policy: string,
     readonly problems: readonly CompileProblem[],
   ) {
-    super(`AegisPolicy ${JSON.stringify(policy)} is invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`);
+    super(
+      `AegisPolicy ${JSON.stringify(policy)} is invalid: ${problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
+    );
     this.name = "PolicyCompileError";
   }
 }
@@ -47,16 +55,23 @@ export interface CompiledPolicy {
 
 function selectorProblems(selector: LabelSelector | undefined, path: string): CompileProblem[] {
   if (selector === undefined) return [];
-  return labelSelectorProblems(selector).map((problem) => ({ path: `${path}.${problem.path}`, message: problem.message }));
+  return labelSelectorProblems(selector).map((problem) => ({
+    path: `${path}.${problem.path}`,
+    message: problem.message,
+  }));
 }
 
 function checkStructureProblems(check: PolicyCheck, path: string, seen: Set<string>): CompileProblem[] {
   const problems: CompileProblem[] = [];
-  if (seen.has(check.name)) problems.push({ path: `${path}.name`, message: `duplicate check name ${JSON.stringify(check.name)}` });
+  if (seen.has(check.name))
+    problems.push({ path: `${path}.name`, message: `duplicate check name ${JSON.stringify(check.name)}` });
   seen.add(check.name);
   const fields = checkFieldsOf(check);
   if (fields.length !== 1) {
-    problems.push({ path, message: `a check must have exactly one check field; it has ${fields.length === 0 ? "none" : fields.join(", ")}` });
+    problems.push({
+      path,
+      message: `a check must have exactly one check field; it has ${fields.length === 0 ? "none" : fields.join(", ")}`,
+    });
   }
   return problems;
 }

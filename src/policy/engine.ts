@@ -17,7 +17,13 @@ function verdictFor(policy: CompiledPolicy, context: CheckContext): PolicyVerdic
   const violations = policy.checks.flatMap((check) =>
     runCheck(check, context).map((finding): Violation => ({ policy: policy.name, check: check.name, ...finding })),
   );
-  return { policy: policy.name, specHash: policy.specHash, enforcement: policy.enforcement, violations, approval: policy.approval };
+  return {
+    policy: policy.name,
+    specHash: policy.specHash,
+    enforcement: policy.enforcement,
+    violations,
+    approval: policy.approval,
+  };
 }
 
 /**
@@ -26,7 +32,9 @@ function verdictFor(policy: CompiledPolicy, context: CheckContext): PolicyVerdic
  */
 export function evaluate(policies: readonly CompiledPolicy[], request: GateRequest): GateEvaluation {
   const context = createCheckContext(request);
-  const matched = policies.filter((policy) => safeMatches(policy, request)).map((policy) => verdictFor(policy, context));
+  const matched = policies
+    .filter((policy) => safeMatches(policy, request))
+    .map((policy) => verdictFor(policy, context));
   return {
     matched,
     denied: matched.filter((verdict) => verdict.enforcement === "Enforce").flatMap((verdict) => verdict.violations),

@@ -29,7 +29,9 @@ export function numberOf(value: unknown): number | undefined {
 
 /** The string-valued entries of a map such as metadata.labels. */
 export function stringMapOf(value: unknown): Readonly<Record<string, string>> {
-  const entries = Object.entries(asRecord(value) ?? {}).filter((entry): entry is [string, string] => typeof entry[1] === "string");
+  const entries = Object.entries(asRecord(value) ?? {}).filter(
+    (entry): entry is [string, string] => typeof entry[1] === "string",
+  );
   return Object.fromEntries(entries);
 }
 

@@ -46,7 +46,10 @@ function requirementProblems(requirement: Requirement, path: string): SelectorPr
   const keyProblem = labelKeyProblem(requirement.key);
   if (keyProblem !== undefined) problems.push({ path: `${path}.key`, message: keyProblem });
   if (!OPERATORS.has(requirement.operator)) {
-    problems.push({ path: `${path}.operator`, message: `unknown operator ${JSON.stringify(requirement.operator)}: use In, NotIn, Exists or DoesNotExist` });
+    problems.push({
+      path: `${path}.operator`,
+      message: `unknown operator ${JSON.stringify(requirement.operator)}: use In, NotIn, Exists or DoesNotExist`,
+    });
   }
   const values = requirement.values ?? [];
   const needsValues = requirement.operator === "In" || requirement.operator === "NotIn";
@@ -107,7 +110,9 @@ export function compileLabelSelector(selector: LabelSelector | undefined): Label
   if (problems.length > 0) throw new LabelSelectorError(problems);
   const matchers: LabelMatcher[] = [
     ...Object.entries(selector.matchLabels ?? {}).map(
-      ([key, value]): LabelMatcher => (labels) => Object.hasOwn(labels, key) && labels[key] === value,
+      ([key, value]): LabelMatcher =>
+        (labels) =>
+          Object.hasOwn(labels, key) && labels[key] === value,
     ),
     ...(selector.matchExpressions ?? []).map(requirementMatcher),
   ];

@@ -19,7 +19,10 @@ export interface PolicySource<Compiled> {
 }
 
 /** Approval settings of the named policies that exist and ask for approval. */
-export function approvalSettingsOf(policies: Pick<PolicySource<unknown>, "get">, names: readonly string[]): ApprovalSettings[] {
+export function approvalSettingsOf(
+  policies: Pick<PolicySource<unknown>, "get">,
+  names: readonly string[],
+): ApprovalSettings[] {
   return names.flatMap((name) => {
     const approval = policies.get(name)?.spec.approval;
     return approval && approval.mode !== "Never" ? [approval] : [];

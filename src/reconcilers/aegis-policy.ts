@@ -29,18 +29,32 @@ export async function reconcileAegisPolicy(name: string, deps: PolicyReconcilerD
     type: "policy.change",
     subject: `AegisPolicy/${name}`,
     actor: deps.actor,
-    data: { specHash, generation: policy.metadata.generation ?? 0, spec: policy.spec, ready: compileError === undefined, error: compileError ?? null },
+    data: {
+      specHash,
+      generation: policy.metadata.generation ?? 0,
+      spec: policy.spec,
+      ready: compileError === undefined,
+      error: compileError ?? null,
+    },
   });
   const generation = policy.metadata.generation ?? 0;
   const conditions = setCondition(
     policy.status?.conditions,
     compileError === undefined
-      ? { type: "Ready", status: "True", reason: "Valid", message: `enforcing ${policy.spec.checks.length} check(s); spec ${specHash.slice(0, 19)}`, observedGeneration: generation }
+      ? {
+          type: "Ready",
+          status: "True",
+          reason: "Valid",
+          message: `enforcing ${policy.spec.checks.length} check(s); spec ${specHash.slice(0, 19)}`,
+          observedGeneration: generation,
+        }
       : { type: "Ready", status: "False", reason: "Invalid", message: compileError, observedGeneration: generation },
     deps.now(),
   );
   const current = policy.status;
-  const same = current?.observedGeneration === generation &&
-    JSON.stringify(current.conditions?.map((c) => [c.type, c.status, c.reason, c.message])) === JSON.stringify(conditions.map((c) => [c.type, c.status, c.reason, c.message]));
+  const same =
+    current?.observedGeneration === generation &&
+    JSON.stringify(current.conditions?.map((c) => [c.type, c.status, c.reason, c.message])) ===
+      JSON.stringify(conditions.map((c) => [c.type, c.status, c.reason, c.message]));
   if (!same) await deps.actions.patchStatus(policy, { observedGeneration: generation, conditions });
 }

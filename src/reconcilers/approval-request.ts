@@ -6,7 +6,10 @@ import { approvalSettingsOf, type ObjectStore, type PolicySource } from "../port
 /** The writes the approval reconciler makes; the Kubernetes adapter implements them. */
 export interface ApprovalRequestActions {
   patchStatus(request: ApprovalRequest, status: ApprovalRequestStatus): Promise<void>;
-  emitEvent(request: ApprovalRequest, event: { type: "Normal" | "Warning"; reason: string; message: string }): Promise<void>;
+  emitEvent(
+    request: ApprovalRequest,
+    event: { type: "Normal" | "Warning"; reason: string; message: string },
+  ): Promise<void>;
   delete(request: ApprovalRequest): Promise<void>;
 }
 
@@ -27,12 +30,18 @@ export interface ApprovalReconcilerDependencies {
  * triggered): phase, counts, expiry, a Decided condition; one evidence record and one Event per
  * transition (the evidence id makes a transition recorded once even if two replicas both act).
  */
-export async function reconcileApprovalRequest(key: string, deps: ApprovalReconcilerDependencies): Promise<{ requeueAfterMs?: number }> {
+export async function reconcileApprovalRequest(
+  key: string,
+  deps: ApprovalReconcilerDependencies,
+): Promise<{ requeueAfterMs?: number }> {
   const [namespace = "", name = ""] = key.split("/");
   const request = deps.approvals.get(name, namespace);
   if (!request) return {};
   const now = deps.now();
-  const policies = { settings: approvalSettingsOf(deps.policies, request.spec.policies), extraApprovals: deps.extraApprovals() };
+  const policies = {
+    settings: approvalSettingsOf(deps.policies, request.spec.policies),
+    extraApprovals: deps.extraApprovals(),
+  };
   const state = computeApprovalState(request.spec, requestCreatedAt(request.metadata, now), policies, now);
   const status = desiredStatus(request, state, now);
   const previousPhase = request.status?.phase;
@@ -42,7 +51,8 @@ export async function reconcileApprovalRequest(key: string, deps: ApprovalReconc
   }
   if (statusChanged(request.status, status)) await deps.actions.patchStatus(request, status);
 
-  if (state.phase === "Pending") return { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
+  if (state.phase === "Pending")
+    return { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
   const decidedAt = state.decidedAt ?? now;
   const deleteAt = decidedAt.getTime() + deps.retentionMs;
   if (now.getTime() >= deleteAt) {
@@ -92,11 +102,24 @@ function conditionMessage(state: ApprovalState): string {
 function statusChanged(current: ApprovalRequestStatus | undefined, desired: ApprovalRequestStatus): boolean {
   if (!current) return true;
   const comparable = (status: ApprovalRequestStatus): string =>
-    JSON.stringify([status.phase, status.approvals, status.requiredApprovals, status.expiresAt, status.decidedAt ?? null, status.observedGeneration, (status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message])]);
+    JSON.stringify([
+      status.phase,
+      status.approvals,
+      status.requiredApprovals,
+      status.expiresAt,
+      status.decidedAt ?? null,
+      status.observedGeneration,
+      (status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message]),
+    ]);
   return comparable(current) !== comparable(desired);
 }
 
-async function recordTransition(request: ApprovalRequest, state: ApprovalState, previousPhase: string | undefined, deps: ApprovalReconcilerDependencies): Promise<void> {
+async function recordTransition(
+  request: ApprovalRequest,
+  state: ApprovalState,
+  previousPhase: string | undefined,
+  deps: ApprovalReconcilerDependencies,
+): Promise<void> {
   const { namespace = "", name = "", uid = "" } = request.metadata;
   const expired = state.phase === "Expired";
   await deps.evidence.record({
@@ -104,7 +127,14 @@ async function recordTransition(request: ApprovalRequest, state: ApprovalState, 
     type: expired ? "approval.expired" : "approval.transition",
     subject: `ApprovalRequest/${namespace}/${name}`,
     actor: deps.actor,
-    data: { from: previousPhase ?? null, to: state.phase, approvers: state.approvers, requiredApprovals: state.requiredApprovals, changeHash: request.spec.changeHash, target: request.spec.target },
+    data: {
+      from: previousPhase ?? null,
+      to: state.phase,
+      approvers: state.approvers,
+      requiredApprovals: state.requiredApprovals,
+      changeHash: request.spec.changeHash,
+      target: request.spec.target,
+    },
   });
   const type = state.phase === "Approved" || state.phase === "Pending" ? "Normal" : "Warning";
   await deps.actions.emitEvent(request, { type, reason: state.phase, message: conditionMessage(state) });

@@ -21,7 +21,10 @@ export interface SelfHealingControllerOptions {
  * A fresh controller (and a fresh announced-set: a new term re-announces the newest step of each
  * Deployment, which the evidence id and Event name make harmless), seeded with every Deployment.
  */
-export function buildSelfHealingController(options: SelfHealingControllerOptions, feed: Pick<SelfHealingFeed, "deploymentKeys">): Controller {
+export function buildSelfHealingController(
+  options: SelfHealingControllerOptions,
+  feed: Pick<SelfHealingFeed, "deploymentKeys">,
+): Controller {
   const deps: SelfHealingDependencies = { ...options.deps, announced: new Set() };
   const controller = new Controller({
     name: SELF_HEALING_CONTROLLER,

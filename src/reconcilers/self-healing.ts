@@ -97,8 +97,17 @@ const POLL_MS = 30_000;
 const CONFLICT_RETRY_MS = 500;
 
 /** The first policy by name that matches the Deployment and heals something. */
-export function governingSettings(deployment: DeploymentView, deps: Pick<SelfHealingDependencies, "policies" | "namespaceLabels">): HealingSettings | undefined {
-  const request = { kind: "Deployment", namespace: deployment.namespace, object: deployment.raw as Record<string, unknown>, user: { username: "", groups: [] }, namespaceLabels: deps.namespaceLabels(deployment.namespace) };
+export function governingSettings(
+  deployment: DeploymentView,
+  deps: Pick<SelfHealingDependencies, "policies" | "namespaceLabels">,
+): HealingSettings | undefined {
+  const request = {
+    kind: "Deployment",
+    namespace: deployment.namespace,
+    object: deployment.raw as Record<string, unknown>,
+    user: { username: "", groups: [] },
+    namespaceLabels: deps.namespaceLabels(deployment.namespace),
+  };
   const policies = [...deps.policies.compiled()].sort((a, b) => a.name.localeCompare(b.name));
   for (const policy of policies) {
     const settings = policyMatches(policy, request) ? healingSettingsOf(policy.name, policy.spec) : undefined;
@@ -108,7 +117,10 @@ export function governingSettings(deployment: DeploymentView, deps: Pick<SelfHea
 }
 
 /** Level-triggered: reads the Deployment's state, takes at most one step, says when to look again. */
-export async function reconcileSelfHealing(key: string, deps: SelfHealingDependencies): Promise<{ requeueAfterMs?: number }> {
+export async function reconcileSelfHealing(
+  key: string,
+  deps: SelfHealingDependencies,
+): Promise<{ requeueAfterMs?: number }> {
   const slash = key.indexOf("/");
   const deployment = deps.workloads.deployment(key.slice(0, slash), key.slice(slash + 1));
   if (!deployment) return {};
@@ -117,18 +129,41 @@ export async function reconcileSelfHealing(key: string, deps: SelfHealingDepende
   const owned = replicaSetsOf(deployment, deps.workloads.replicaSets(deployment.namespace));
   const current = currentReplicaSet(deployment, owned);
   const pods = current ? deps.workloads.pods(deployment.namespace).filter((pod) => pod.ownerUid === current.uid) : [];
-  const ctx: HealingContext = { deps, deployment, settings, history: parseHistory(deployment.annotations[HISTORY_ANNOTATION]), tuning: deps.tuning ?? DEFAULT_HEALING_TUNING, now: deps.now(), current };
+  const ctx: HealingContext = {
+    deps,
+    deployment,
+    settings,
+    history: parseHistory(deployment.annotations[HISTORY_ANNOTATION]),
+    tuning: deps.tuning ?? DEFAULT_HEALING_TUNING,
+    now: deps.now(),
+    current,
+  };
   await announceReplayed(ctx);
   const symptomatic = detectSymptoms({ deployment, pods, settings, tuning: ctx.tuning, now: ctx.now }).length > 0;
   const rollbackTarget = symptomatic ? await findRollbackTarget(deployment, owned, deps.approved) : undefined;
-  const decision = decideHealing({ deployment, pods, settings, tuning: ctx.tuning, history: ctx.history, rollbackTarget, now: ctx.now });
+  const decision = decideHealing({
+    deployment,
+    pods,
+    settings,
+    tuning: ctx.tuning,
+    history: ctx.history,
+    rollbackTarget,
+    now: ctx.now,
+  });
   return carryOut(decision, ctx);
 }
 
-async function findRollbackTarget(deployment: DeploymentView, owned: readonly ReplicaSetView[], approved: ApprovedChanges): Promise<RevisionCandidate | undefined> {
+async function findRollbackTarget(
+  deployment: DeploymentView,
+  owned: readonly ReplicaSetView[],
+  approved: ApprovedChanges,
+): Promise<RevisionCandidate | undefined> {
   const candidates = rollbackCandidates(deployment, owned);
   if (candidates.length === 0) return undefined;
-  const hashes = await approved.approvedAmong({ kind: "Deployment", namespace: deployment.namespace, name: deployment.name }, candidates.map((c) => c.changeHash));
+  const hashes = await approved.approvedAmong(
+    { kind: "Deployment", namespace: deployment.namespace, name: deployment.name },
+    candidates.map((c) => c.changeHash),
+  );
   return lastApprovedRevision(candidates, hashes);
 }
 
@@ -142,9 +177,15 @@ async function carryOut(decision: HealingDecision, ctx: HealingContext): Promise
       return writeMark(ctx, { action: "recovered", at: ctx.now.toISOString(), reason: "Healthy" });
     case "escalate":
       if (ctx.settings.dryRun) return announceDryRun(ctx, decision.reason, "escalate", decision.message);
-      return writeMark(ctx, { action: "escalate", at: ctx.now.toISOString(), reason: decision.reason, detail: decision.message });
+      return writeMark(ctx, {
+        action: "escalate",
+        at: ctx.now.toISOString(),
+        reason: decision.reason,
+        detail: decision.message,
+      });
     case "act":
-      if (ctx.settings.dryRun) return announceDryRun(ctx, decision.symptom.kind, decision.action, describeAction(decision));
+      if (ctx.settings.dryRun)
+        return announceDryRun(ctx, decision.symptom.kind, decision.action, describeAction(decision));
       return act(decision, ctx);
   }
 }
@@ -152,22 +193,39 @@ async function carryOut(decision: HealingDecision, ctx: HealingContext): Promise
 type ActDecision = Extract<HealingDecision, { kind: "act" }>;
 
 function describeAction(decision: ActDecision): string {
-  const target = decision.rollbackTo ? ` to revision ${decision.rollbackTo.replicaSet.revision} (${decision.rollbackTo.replicaSet.name}, approved change ${decision.rollbackTo.changeHash.slice(7, 17)})` : "";
+  const target = decision.rollbackTo
+    ? ` to revision ${decision.rollbackTo.replicaSet.revision} (${decision.rollbackTo.replicaSet.name}, approved change ${decision.rollbackTo.changeHash.slice(7, 17)})`
+    : "";
   const pods = decision.pods ? ` ${decision.pods.map((pod) => pod.name).join(", ")}` : "";
   return `${decision.action}${target}${pods} because ${decision.symptom.kind}: ${decision.symptom.detail}`;
 }
 
-function patchFor(decision: ActDecision, ctx: HealingContext, history: readonly HistoryEntry[], at: string): readonly JsonPatchOp[] {
+function patchFor(
+  decision: ActDecision,
+  ctx: HealingContext,
+  history: readonly HistoryEntry[],
+  at: string,
+): readonly JsonPatchOp[] {
   if (decision.action === "restart") return restartPatch(ctx.deployment, history, at);
-  if (decision.action === "rollback" && decision.rollbackTo) return rollbackPatch(ctx.deployment, decision.rollbackTo.replicaSet.template, history);
+  if (decision.action === "rollback" && decision.rollbackTo)
+    return rollbackPatch(ctx.deployment, decision.rollbackTo.replicaSet.template, history);
   return historyPatch(ctx.deployment, history);
 }
 
 async function act(decision: ActDecision, ctx: HealingContext): Promise<{ requeueAfterMs?: number }> {
   const at = ctx.now.toISOString();
-  const entry: HistoryEntry = { action: decision.action, at, reason: decision.symptom.kind, detail: describeAction(decision) };
+  const entry: HistoryEntry = {
+    action: decision.action,
+    at,
+    reason: decision.symptom.kind,
+    detail: describeAction(decision),
+  };
   const history = pruneHistory([...ctx.history, entry], ctx.now);
-  const outcome = await ctx.deps.actions.patchDeployment(ctx.deployment.namespace, ctx.deployment.name, patchFor(decision, ctx, history, at));
+  const outcome = await ctx.deps.actions.patchDeployment(
+    ctx.deployment.namespace,
+    ctx.deployment.name,
+    patchFor(decision, ctx, history, at),
+  );
   if (outcome !== "done") return settleFailedWrite(ctx, decision.action, outcome);
   // Pods go only after the history claimed the step: a second leader's claim fails the rv test.
   for (const pod of decision.pods ?? []) await ctx.deps.actions.deletePod(ctx.deployment.namespace, pod);
@@ -179,19 +237,35 @@ async function act(decision: ActDecision, ctx: HealingContext): Promise<{ requeu
 function actionFacts(decision: ActDecision): Record<string, unknown> {
   return {
     symptom: decision.symptom,
-    ...(decision.rollbackTo ? { rollbackTo: { replicaSet: decision.rollbackTo.replicaSet.name, revision: decision.rollbackTo.replicaSet.revision, changeHash: decision.rollbackTo.changeHash } } : {}),
+    ...(decision.rollbackTo
+      ? {
+          rollbackTo: {
+            replicaSet: decision.rollbackTo.replicaSet.name,
+            revision: decision.rollbackTo.replicaSet.revision,
+            changeHash: decision.rollbackTo.changeHash,
+          },
+        }
+      : {}),
     ...(decision.pods ? { pods: decision.pods.map((pod) => pod.name) } : {}),
   };
 }
 
-function settleFailedWrite(ctx: HealingContext, action: string, outcome: "conflict" | "gone"): { requeueAfterMs?: number } {
+function settleFailedWrite(
+  ctx: HealingContext,
+  action: string,
+  outcome: "conflict" | "gone",
+): { requeueAfterMs?: number } {
   ctx.deps.metrics.inc({ action, result: outcome });
   return outcome === "gone" ? {} : { requeueAfterMs: CONFLICT_RETRY_MS };
 }
 
 async function writeMark(ctx: HealingContext, entry: HistoryEntry): Promise<{ requeueAfterMs?: number }> {
   const history = pruneHistory([...ctx.history, entry], ctx.now);
-  const outcome = await ctx.deps.actions.patchDeployment(ctx.deployment.namespace, ctx.deployment.name, historyPatch(ctx.deployment, history));
+  const outcome = await ctx.deps.actions.patchDeployment(
+    ctx.deployment.namespace,
+    ctx.deployment.name,
+    historyPatch(ctx.deployment, history),
+  );
   if (outcome !== "done") return settleFailedWrite(ctx, entry.action, outcome);
   ctx.deps.metrics.inc({ action: entry.action, result: entry.action === "escalate" ? "breaker-open" : "done" });
   await announce(ctx, entry, {});
@@ -207,7 +281,12 @@ const EVENT_REASONS: Readonly<Record<HistoryEntry["action"], { reason: string; t
 };
 
 /** Evidence, then the Event; both keyed by the step's id so a replay records nothing new. */
-async function announce(ctx: HealingContext, entry: HistoryEntry, facts: Record<string, unknown>, dryRun = false): Promise<void> {
+async function announce(
+  ctx: HealingContext,
+  entry: HistoryEntry,
+  facts: Record<string, unknown>,
+  dryRun = false,
+): Promise<void> {
   const { deployment, deps } = ctx;
   const id = dryRun ? `${entryId(deployment.uid, entry)}:dry-run` : entryId(deployment.uid, entry);
   const kind = EVENT_REASONS[entry.action];
@@ -216,10 +295,26 @@ async function announce(ctx: HealingContext, entry: HistoryEntry, facts: Record<
     type: "selfhealing.action",
     subject: `Deployment/${deployment.namespace}/${deployment.name}`,
     actor: deps.actor,
-    data: { action: entry.action, reason: entry.reason, detail: entry.detail ?? "", at: entry.at, dryRun, policy: ctx.settings.policy, resourceVersion: deployment.resourceVersion, generation: deployment.generation, replicaSet: ctx.current?.name ?? null, ...facts },
+    data: {
+      action: entry.action,
+      reason: entry.reason,
+      detail: entry.detail ?? "",
+      at: entry.at,
+      dryRun,
+      policy: ctx.settings.policy,
+      resourceVersion: deployment.resourceVersion,
+      generation: deployment.generation,
+      replicaSet: ctx.current?.name ?? null,
+      ...facts,
+    },
   });
   const prefix = dryRun ? "[dry run] would " : "";
-  await deps.actions.emitEvent(deployment, { id, type: kind.type, reason: kind.reason, message: `${prefix}${entry.action}: ${entry.detail ?? entry.reason} (policy ${ctx.settings.policy})` });
+  await deps.actions.emitEvent(deployment, {
+    id,
+    type: kind.type,
+    reason: kind.reason,
+    message: `${prefix}${entry.action}: ${entry.detail ?? entry.reason} (policy ${ctx.settings.policy})`,
+  });
   deps.announced.add(id);
   deps.onStep?.({ namespace: deployment.namespace, name: deployment.name, entry, dryRun });
 }
@@ -236,8 +331,18 @@ async function announceReplayed(ctx: HealingContext): Promise<void> {
 }
 
 /** Dry run: the first step of the ladder is announced once per generation and template, nothing changes. */
-async function announceDryRun(ctx: HealingContext, reason: string, action: HistoryEntry["action"], detail: string): Promise<{ requeueAfterMs?: number }> {
-  const entry: HistoryEntry = { action, at: `g${ctx.deployment.generation}/${ctx.current?.name ?? "-"}`, reason, detail };
+async function announceDryRun(
+  ctx: HealingContext,
+  reason: string,
+  action: HistoryEntry["action"],
+  detail: string,
+): Promise<{ requeueAfterMs?: number }> {
+  const entry: HistoryEntry = {
+    action,
+    at: `g${ctx.deployment.generation}/${ctx.current?.name ?? "-"}`,
+    reason,
+    detail,
+  };
   const id = `${entryId(ctx.deployment.uid, entry)}:dry-run`;
   if (!ctx.deps.announced.has(id)) {
     ctx.deps.metrics.inc({ action, result: "dry-run" });

@@ -1,9 +1,22 @@
 import type { RiskFactor } from "../api/v1alpha1/index.js";
 import { canonicalJson } from "../changehash/index.js";
 import { describeContainer, hasPinnedDigest, imageSourceOf } from "../policy/index.js";
-import { CRITICAL_NAMESPACE_LABEL, MAX_RISK_SCORE, RISK_FACTOR_POINTS, WORKING_HOURS_UTC, type RiskFactorName } from "./factors.js";
+import {
+  CRITICAL_NAMESPACE_LABEL,
+  MAX_RISK_SCORE,
+  RISK_FACTOR_POINTS,
+  WORKING_HOURS_UTC,
+  type RiskFactorName,
+} from "./factors.js";
 import { imageChanges } from "./summary.js";
-import { containerKey, hostAccessSignals, privilegeSignals, secretVolumes, workloadView, type WorkloadView } from "./workload.js";
+import {
+  containerKey,
+  hostAccessSignals,
+  privilegeSignals,
+  secretVolumes,
+  workloadView,
+  type WorkloadView,
+} from "./workload.js";
 
 export interface RiskInput {
   readonly operation: "CREATE" | "UPDATE";
@@ -53,7 +66,10 @@ function isKnownSource(source: string, known: readonly string[]): boolean {
 /** Without an old object or a known list there is no baseline, so nothing counts as new. */
 const newRegistry: FactorDetector = ({ input, current, previous }) => {
   if (previous === undefined && input.knownRegistries === undefined) return undefined;
-  const known = [...(previous?.images.map(imageSourceOf) ?? []), ...(input.knownRegistries ?? []).map((k) => k.replace(/\/+$/, ""))];
+  const known = [
+    ...(previous?.images.map(imageSourceOf) ?? []),
+    ...(input.knownRegistries ?? []).map((k) => k.replace(/\/+$/, "")),
+  ];
   const novel = unique(current.images.map(imageSourceOf)).filter((source) => !isKnownSource(source, known));
   return novel.length === 0 ? undefined : `images from ${listed(novel)}, not used by this ${input.kind} before`;
 };
@@ -75,7 +91,9 @@ const hostAccess: FactorDetector = ({ current }) => {
 };
 
 const criticalNamespace: FactorDetector = ({ input }) =>
-  input.namespaceLabels[CRITICAL_NAMESPACE_LABEL] === "true" ? `namespace is labelled ${CRITICAL_NAMESPACE_LABEL}=true` : undefined;
+  input.namespaceLabels[CRITICAL_NAMESPACE_LABEL] === "true"
+    ? `namespace is labelled ${CRITICAL_NAMESPACE_LABEL}=true`
+    : undefined;
 
 /** A missing replicas field is Kubernetes' default of 1. */
 const replicasJump: FactorDetector = ({ current, previous }) => {
@@ -105,7 +123,9 @@ function envChanges(current: WorkloadView, previous: WorkloadView): string[] {
   return current.containers
     .filter((c) => {
       const old = before.get(containerKey(c)) ?? {};
-      return !sameJson(c.spec["env"] ?? [], old["env"] ?? []) || !sameJson(c.spec["envFrom"] ?? [], old["envFrom"] ?? []);
+      return (
+        !sameJson(c.spec["env"] ?? [], old["env"] ?? []) || !sameJson(c.spec["envFrom"] ?? [], old["envFrom"] ?? [])
+      );
     })
     .map((c) => `env of ${describeContainer(c)}`);
 }
@@ -114,7 +134,9 @@ function secretVolumeChanges(current: WorkloadView, previous: WorkloadView): str
   const before = secretVolumes(previous);
   const after = secretVolumes(current);
   const names = unique([...before.keys(), ...after.keys()]);
-  return names.filter((name) => !sameJson(before.get(name), after.get(name))).map((name) => `secret volume ${JSON.stringify(name)}`);
+  return names
+    .filter((name) => !sameJson(before.get(name), after.get(name)))
+    .map((name) => `secret volume ${JSON.stringify(name)}`);
 }
 
 /** Compared with the old object only: on CREATE everything is new anyway. */

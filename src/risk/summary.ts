@@ -32,7 +32,8 @@ export function imageChanges(kind: string, oldObject: unknown, object: unknown):
 function namedItems(list: unknown): Map<string, unknown> | undefined {
   if (!Array.isArray(list)) return undefined;
   const names = list.map((item) => asRecord(item)?.["name"]);
-  if (!names.every((name): name is string => typeof name === "string") || new Set(names).size !== names.length) return undefined;
+  if (!names.every((name): name is string => typeof name === "string") || new Set(names).size !== names.length)
+    return undefined;
   return new Map(names.map((name, index) => [name, list[index] as unknown]));
 }
 
@@ -48,7 +49,8 @@ export function changedPaths(before: unknown, after: unknown, path = "", depth =
   if (canonicalJson(before) === canonicalJson(after)) return [];
   const beforeEntries = childEntries(before);
   const afterEntries = childEntries(after);
-  if (depth >= MAX_DIFF_DEPTH || beforeEntries === undefined || afterEntries === undefined) return [path || "(whole spec)"];
+  if (depth >= MAX_DIFF_DEPTH || beforeEntries === undefined || afterEntries === undefined)
+    return [path || "(whole spec)"];
   const keys = [...new Set([...beforeEntries.keys(), ...afterEntries.keys()])];
   return keys.flatMap((key) => changedPaths(beforeEntries.get(key), afterEntries.get(key), `${path}${key}`, depth + 1));
 }
@@ -59,7 +61,13 @@ function fieldList(paths: readonly string[]): string {
 }
 
 function describeNew(kind: string, object: unknown): string {
-  const images = [...new Set(workloadView(kind, object).containers.map((c) => c.image).filter((image) => image !== ""))];
+  const images = [
+    ...new Set(
+      workloadView(kind, object)
+        .containers.map((c) => c.image)
+        .filter((image) => image !== ""),
+    ),
+  ];
   if (images.length === 0) return `new ${kind}`;
   return `new ${kind} with image${images.length > 1 ? "s" : ""} ${images.join(", ")}`;
 }

@@ -44,7 +44,9 @@ function securityContextSignals(context: JsonRecord | undefined, who: string): s
   if (context["allowPrivilegeEscalation"] === true) signals.push(`${who} allows privilege escalation`);
   if (context["runAsUser"] === 0) signals.push(`${who} runs as root (runAsUser 0)`);
   if (context["runAsNonRoot"] === false) signals.push(`${who} may run as root (runAsNonRoot false)`);
-  const added = arrayOf(recordAt(context, "capabilities")?.["add"]).map(stringOf).filter((c) => c !== undefined);
+  const added = arrayOf(recordAt(context, "capabilities")?.["add"])
+    .map(stringOf)
+    .filter((c) => c !== undefined);
   signals.push(...added.map((capability) => `${who} adds capability ${capability}`));
   return signals;
 }
@@ -56,7 +58,9 @@ function securityContextSignals(context: JsonRecord | undefined, who: string): s
 export function privilegeSignals(view: WorkloadView): Set<string> {
   return new Set([
     ...securityContextSignals(asRecord(view.podSpec["securityContext"]), "pod"),
-    ...view.containers.flatMap((c) => securityContextSignals(asRecord(c.spec["securityContext"]), describeContainer(c))),
+    ...view.containers.flatMap((c) =>
+      securityContextSignals(asRecord(c.spec["securityContext"]), describeContainer(c)),
+    ),
   ]);
 }
 
@@ -87,7 +91,9 @@ export function secretVolumes(view: WorkloadView): Map<string, unknown> {
   const volumes = new Map<string, unknown>();
   for (const volume of arrayOf(view.podSpec["volumes"])) {
     const record = asRecord(volume);
-    const projectsSecret = arrayOf(recordAt(record, "projected")?.["sources"]).some((source) => asRecord(source)?.["secret"] !== undefined);
+    const projectsSecret = arrayOf(recordAt(record, "projected")?.["sources"]).some(
+      (source) => asRecord(source)?.["secret"] !== undefined,
+    );
     if (record !== undefined && (record["secret"] !== undefined || projectsSecret)) {
       volumes.set(stringOf(record["name"]) ?? "?", volume);
     }

@@ -34,7 +34,9 @@ export interface ListWatchSourceOptions<T extends KubernetesObject> {
 }
 
 /** Sources backed by client-node's `makeInformer`, the production choice. */
-export function listWatchSource<T extends KubernetesObject>(options: ListWatchSourceOptions<T>): InformerSourceFactory<T> {
+export function listWatchSource<T extends KubernetesObject>(
+  options: ListWatchSourceOptions<T>,
+): InformerSourceFactory<T> {
   return () => makeInformer(options.kubeConfig, options.path, options.list, options.labelSelector);
 }
 
@@ -294,7 +296,10 @@ export class ResilientInformer<T extends KubernetesObject> {
       try {
         handler[kind]?.(obj);
       } catch (err) {
-        this.logger.error({ ...this.fields(), handler: kind, err, error: describeError(err) }, "informer handler failed");
+        this.logger.error(
+          { ...this.fields(), handler: kind, err, error: describeError(err) },
+          "informer handler failed",
+        );
       }
     }
   }
@@ -340,10 +345,13 @@ export class ResilientInformer<T extends KubernetesObject> {
   private scheduleWatchdog(): void {
     const staleAfterMs = this.staleAfterMs;
     if (staleAfterMs === undefined || this.stopped) return;
-    this.cancelWatchdog = this.clock.setTimer(() => {
-      this.checkStaleness(staleAfterMs);
-      this.scheduleWatchdog();
-    }, Math.max(staleAfterMs / 4, 100));
+    this.cancelWatchdog = this.clock.setTimer(
+      () => {
+        this.checkStaleness(staleAfterMs);
+        this.scheduleWatchdog();
+      },
+      Math.max(staleAfterMs / 4, 100),
+    );
   }
 
   /** A silent watch (or a list that never returns) is replaced by a new generation. */
@@ -351,7 +359,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     const age = this.lastEventAgeMs();
     if (this.stopped || this.cancelRestart || age === undefined || age <= staleAfterMs) return;
     this.restartCount += 1;
-    this.logger.warn({ ...this.fields(this.syncing ?? this.active), silentMs: age, restarts: this.restartCount }, "informer went silent; restarting");
+    this.logger.warn(
+      { ...this.fields(this.syncing ?? this.active), silentMs: age, restarts: this.restartCount },
+      "informer went silent; restarting",
+    );
     const stuck = this.syncing;
     this.syncing = undefined;
     if (stuck) void this.stopSource(stuck);

@@ -209,7 +209,8 @@ export class LeaderElector {
     const expired = sleep(this.clock, remaining, timer.signal).then(() => "deadline" as const);
     const attempt = await Promise.race([this.tryAcquireOrRenew(), expired]);
     timer.abort();
-    if (attempt === "deadline") this.logger.warn(this.fields(), "lease renewal did not finish before the renew deadline");
+    if (attempt === "deadline")
+      this.logger.warn(this.fields(), "lease renewal did not finish before the renew deadline");
     return attempt;
   }
 
@@ -291,7 +292,10 @@ export class LeaderElector {
   }
 
   private callbackFailed(callback: string, err: unknown): void {
-    this.logger.error({ ...this.fields(), callback, err, error: describeError(err) }, "leader election callback failed");
+    this.logger.error(
+      { ...this.fields(), callback, err, error: describeError(err) },
+      "leader election callback failed",
+    );
   }
 
   private async shutdown(release: boolean): Promise<void> {

@@ -151,8 +151,5 @@ export class MaxOfRateLimiter implements RateLimiter {
  * (with jitter) and an overall 10 qps / burst 100 token bucket.
  */
 export function defaultControllerRateLimiter(clock: Clock, random: RandomSource = Math.random): RateLimiter {
-  return new MaxOfRateLimiter(
-    new ExponentialBackoffRateLimiter({ random }),
-    new TokenBucketRateLimiter({ clock }),
-  );
+  return new MaxOfRateLimiter(new ExponentialBackoffRateLimiter({ random }), new TokenBucketRateLimiter({ clock }));
 }

@@ -23,7 +23,13 @@ export function approvalRequestApprovals(store: Pick<ObjectStore<ApprovalRequest
       const wanted = new Set(hashes);
       const found = store.list().filter((request) => {
         const t = request.spec.target;
-        return request.status?.phase === "Approved" && t.kind === target.kind && t.namespace === target.namespace && t.name === target.name && wanted.has(request.spec.changeHash);
+        return (
+          request.status?.phase === "Approved" &&
+          t.kind === target.kind &&
+          t.namespace === target.namespace &&
+          t.name === target.name &&
+          wanted.has(request.spec.changeHash)
+        );
       });
       return Promise.resolve(new Set(found.map((request) => request.spec.changeHash)));
     },
@@ -37,7 +43,10 @@ export const APPROVED_DECISION_REASONS = ["Approved"] as const;
  * Approved changes from the ledger table (subject index). Only the PostgreSQL backend can be
  * shared this way: the embedded PGlite belongs to the ledger's own connection.
  */
-export function evidenceApprovals(db: Pick<SqlExecutor, "query">, reasons: readonly string[] = APPROVED_DECISION_REASONS): ApprovedChanges {
+export function evidenceApprovals(
+  db: Pick<SqlExecutor, "query">,
+  reasons: readonly string[] = APPROVED_DECISION_REASONS,
+): ApprovedChanges {
   return {
     approvedAmong: async (target, hashes) => {
       if (hashes.length === 0) return new Set();
@@ -53,13 +62,20 @@ export function evidenceApprovals(db: Pick<SqlExecutor, "query">, reasons: reado
 }
 
 /** The union of several sources; a failing source is reported and counts as knowing nothing. */
-export function anyApprovals(sources: readonly ApprovedChanges[], onError: (err: unknown) => void = () => undefined): ApprovedChanges {
+export function anyApprovals(
+  sources: readonly ApprovedChanges[],
+  onError: (err: unknown) => void = () => undefined,
+): ApprovedChanges {
   return {
     approvedAmong: async (target, hashes) => {
-      const results = await Promise.all(sources.map((source) => source.approvedAmong(target, hashes).catch((err: unknown) => {
-        onError(err);
-        return new Set<string>();
-      })));
+      const results = await Promise.all(
+        sources.map((source) =>
+          source.approvedAmong(target, hashes).catch((err: unknown) => {
+            onError(err);
+            return new Set<string>();
+          }),
+        ),
+      );
       return new Set(results.flatMap((set) => [...set]));
     },
   };

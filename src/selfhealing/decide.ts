@@ -23,8 +23,19 @@ export interface HealingInput {
 export type HealingDecision =
   | { readonly kind: "none"; readonly why: string }
   | { readonly kind: "wait"; readonly untilMs: number; readonly symptom: Symptom }
-  | { readonly kind: "act"; readonly action: HealingAction; readonly symptom: Symptom; readonly rollbackTo?: RevisionCandidate; readonly pods?: readonly PodView[] }
-  | { readonly kind: "escalate"; readonly symptom: Symptom; readonly reason: EscalationReason; readonly message: string }
+  | {
+      readonly kind: "act";
+      readonly action: HealingAction;
+      readonly symptom: Symptom;
+      readonly rollbackTo?: RevisionCandidate;
+      readonly pods?: readonly PodView[];
+    }
+  | {
+      readonly kind: "escalate";
+      readonly symptom: Symptom;
+      readonly reason: EscalationReason;
+      readonly message: string;
+    }
   | { readonly kind: "recover" };
 
 export type EscalationReason = "NothingHelped" | "BudgetExhausted" | "NoApprovedRevision";
@@ -54,7 +65,8 @@ function checkStep(action: HealingAction, input: HealingInput): StepCheck {
   if (budget === undefined) return { ok: false, why: `${action} is not enabled` };
   const stuck = action === "delete-pods" ? stuckPods(input.pods, input.tuning, input.now) : [];
   if (action === "delete-pods" && stuck.length === 0) return { ok: false, why: "no stuck pods" };
-  if (action === "rollback" && input.rollbackTarget === undefined) return { ok: false, escalate: "NoApprovedRevision", why: "no older revision was approved" };
+  if (action === "rollback" && input.rollbackTarget === undefined)
+    return { ok: false, escalate: "NoApprovedRevision", why: "no older revision was approved" };
   if (actionsInLastHour(input.history, action, input.now) >= budget) {
     return { ok: false, escalate: "BudgetExhausted", why: `${action} budget of ${budget}/hour is used up` };
   }
@@ -72,13 +84,19 @@ function climb(symptom: Symptom, input: HealingInput, taken: readonly HistoryEnt
   for (const step of nextSteps(symptom, taken)) {
     const check = checkStep(step, input);
     if (check.ok) {
-      const extra = step === "rollback" && input.rollbackTarget ? { rollbackTo: input.rollbackTarget } : check.pods ? { pods: check.pods } : {};
+      const extra =
+        step === "rollback" && input.rollbackTarget
+          ? { rollbackTo: input.rollbackTarget }
+          : check.pods
+            ? { pods: check.pods }
+            : {};
       return { kind: "act", action: step, symptom, ...extra };
     }
     blocked.push(check.why);
     reason ??= check.escalate;
   }
-  if (taken.length === 0 && reason === undefined) return { kind: "none", why: `no enabled step for ${symptom.kind}: ${blocked.join("; ")}` };
+  if (taken.length === 0 && reason === undefined)
+    return { kind: "none", why: `no enabled step for ${symptom.kind}: ${blocked.join("; ")}` };
   const tried = taken.map((entry) => entry.action).join(" → ");
   const message = `${symptom.kind}: ${symptom.detail}; ${tried ? `tried ${tried} without success; ` : ""}${blocked.join("; ") || "no further step"}. Self-healing stopped; a human must act`;
   return { kind: "escalate", symptom, reason: reason ?? "NothingHelped", message };
@@ -92,7 +110,8 @@ export function decideHealing(input: HealingInput): HealingDecision {
     const episodeOpen = taken.length > 0 || breakerOpen(input.history);
     return episodeOpen && isHealthy(input.deployment) ? { kind: "recover" } : { kind: "none", why: "no symptom" };
   }
-  if (breakerOpen(input.history)) return { kind: "none", why: "circuit breaker open: waiting for a human or for recovery" };
+  if (breakerOpen(input.history))
+    return { kind: "none", why: "circuit breaker open: waiting for a human or for recovery" };
   const last = taken.at(-1);
   if (last !== undefined) {
     const untilMs = Date.parse(last.at) + backoffMs(taken.length, input.tuning);

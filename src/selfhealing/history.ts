@@ -28,7 +28,12 @@ const MARKS = new Set<string>([...HEALING_ACTIONS, "escalate", "recovered"]);
 function isEntry(value: unknown): value is HistoryEntry {
   if (typeof value !== "object" || value === null) return false;
   const entry = value as Record<string, unknown>;
-  return typeof entry["action"] === "string" && MARKS.has(entry["action"]) && typeof entry["at"] === "string" && typeof entry["reason"] === "string";
+  return (
+    typeof entry["action"] === "string" &&
+    MARKS.has(entry["action"]) &&
+    typeof entry["at"] === "string" &&
+    typeof entry["reason"] === "string"
+  );
 }
 
 /** Entries in the order they happened; an unreadable annotation counts as no history. */
@@ -48,7 +53,9 @@ export function parseHistory(annotation: string | undefined): HistoryEntry[] {
  */
 export function pruneHistory(entries: readonly HistoryEntry[], now: Date): HistoryEntry[] {
   const episodeStart = entries.length - currentEpisode(entries).length;
-  const kept = entries.filter((entry, index) => index >= episodeStart || now.getTime() - Date.parse(entry.at) < HOUR_MS);
+  const kept = entries.filter(
+    (entry, index) => index >= episodeStart || now.getTime() - Date.parse(entry.at) < HOUR_MS,
+  );
   return kept.slice(-MAX_ENTRIES);
 }
 

@@ -31,7 +31,12 @@ function setAnnotation(basePath: string, existing: JsonRecord | undefined, key: 
 }
 
 function historyOp(deployment: DeploymentView, history: readonly HistoryEntry[]): JsonPatchOp {
-  return setAnnotation("/metadata", recordAt(deployment.raw, "metadata"), HISTORY_ANNOTATION, serializeHistory(history));
+  return setAnnotation(
+    "/metadata",
+    recordAt(deployment.raw, "metadata"),
+    HISTORY_ANNOTATION,
+    serializeHistory(history),
+  );
 }
 
 /** Only the history (escalation, recovery, before deleting pods). */
@@ -42,13 +47,26 @@ export function historyPatch(deployment: DeploymentView, history: readonly Histo
 /** `kubectl rollout restart`: a new restartedAt stamp on the pod template. */
 export function restartPatch(deployment: DeploymentView, history: readonly HistoryEntry[], at: string): JsonPatchOp[] {
   const templateMetadata = recordAt(deployment.raw, "spec", "template", "metadata");
-  const stamp = templateMetadata === undefined
-    ? { op: "add" as const, path: "/spec/template/metadata", value: { annotations: { [RESTARTED_AT_ANNOTATION]: at } } }
-    : setAnnotation("/spec/template/metadata", templateMetadata, RESTARTED_AT_ANNOTATION, at);
+  const stamp =
+    templateMetadata === undefined
+      ? {
+          op: "add" as const,
+          path: "/spec/template/metadata",
+          value: { annotations: { [RESTARTED_AT_ANNOTATION]: at } },
+        }
+      : setAnnotation("/spec/template/metadata", templateMetadata, RESTARTED_AT_ANNOTATION, at);
   return [guard(deployment), stamp, historyOp(deployment, history)];
 }
 
 /** `kubectl rollout undo --to-revision`: the old ReplicaSet's template, without its hash label. */
-export function rollbackPatch(deployment: DeploymentView, template: JsonRecord, history: readonly HistoryEntry[]): JsonPatchOp[] {
-  return [guard(deployment), { op: "replace", path: "/spec/template", value: templateWithoutHashLabel(template) }, historyOp(deployment, history)];
+export function rollbackPatch(
+  deployment: DeploymentView,
+  template: JsonRecord,
+  history: readonly HistoryEntry[],
+): JsonPatchOp[] {
+  return [
+    guard(deployment),
+    { op: "replace", path: "/spec/template", value: templateWithoutHashLabel(template) },
+    historyOp(deployment, history),
+  ];
 }

@@ -27,7 +27,10 @@ export function replicaSetsOf(deployment: DeploymentView, replicaSets: readonly 
  * The ReplicaSet whose template is the Deployment's (what the controller rolls out now); the
  * newest revision when none matches yet (the controller has not created it).
  */
-export function currentReplicaSet(deployment: DeploymentView, owned: readonly ReplicaSetView[]): ReplicaSetView | undefined {
+export function currentReplicaSet(
+  deployment: DeploymentView,
+  owned: readonly ReplicaSetView[],
+): ReplicaSetView | undefined {
   const template = recordAt(deployment.raw, "spec", "template") ?? {};
   return owned.find((rs) => sameTemplate(rs.template, template));
 }
@@ -56,6 +59,9 @@ export function rollbackCandidates(deployment: DeploymentView, owned: readonly R
 }
 
 /** The newest candidate whose changeHash is approved: the rollback target, if any. */
-export function lastApprovedRevision(candidates: readonly RevisionCandidate[], approved: ReadonlySet<string>): RevisionCandidate | undefined {
+export function lastApprovedRevision(
+  candidates: readonly RevisionCandidate[],
+  approved: ReadonlySet<string>,
+): RevisionCandidate | undefined {
   return candidates.find((candidate) => approved.has(candidate.changeHash));
 }

@@ -35,7 +35,9 @@ export function healingSettingsOf(policy: string, spec: AegisPolicySpec): Healin
   if (!restart?.enabled && !rollback?.enabled) return undefined;
   return {
     policy,
-    restart: restart?.enabled ? { minRestarts: restart.minRestarts, maxActionsPerHour: restart.maxActionsPerHour } : undefined,
+    restart: restart?.enabled
+      ? { minRestarts: restart.minRestarts, maxActionsPerHour: restart.maxActionsPerHour }
+      : undefined,
     rollback: rollback?.enabled ? { maxActionsPerHour: rollback.maxActionsPerHour } : undefined,
     dryRun: healing?.dryRun ?? false,
   };

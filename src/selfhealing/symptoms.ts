@@ -22,7 +22,11 @@ export interface SymptomInput {
 const CRASH_LOOP_REASON = "CrashLoopBackOff";
 
 export function crashLoopingPods(pods: readonly PodView[], minRestarts: number): PodView[] {
-  return pods.filter((pod) => pod.deletingSince === undefined && (pod.restarts >= minRestarts || pod.waitingReasons.includes(CRASH_LOOP_REASON)));
+  return pods.filter(
+    (pod) =>
+      pod.deletingSince === undefined &&
+      (pod.restarts >= minRestarts || pod.waitingReasons.includes(CRASH_LOOP_REASON)),
+  );
 }
 
 function olderThan(since: Date | undefined, now: Date, ms: number): boolean {
@@ -42,26 +46,44 @@ function crashLoop({ pods, settings }: SymptomInput): Symptom | undefined {
   const minRestarts = settings.restart?.minRestarts ?? 5;
   const looping = crashLoopingPods(pods, minRestarts);
   if (looping.length === 0) return undefined;
-  const shown = looping.slice(0, 3).map((pod) => `${pod.name} (${pod.restarts} restarts${pod.waitingReasons.length ? `, ${pod.waitingReasons.join("/")}` : ""})`);
+  const shown = looping
+    .slice(0, 3)
+    .map(
+      (pod) =>
+        `${pod.name} (${pod.restarts} restarts${pod.waitingReasons.length ? `, ${pod.waitingReasons.join("/")}` : ""})`,
+    );
   return { kind: "CrashLoop", detail: `${looping.length} pod(s) crash-looping: ${shown.join(", ")}` };
 }
 
 function failedRollout({ deployment }: SymptomInput): Symptom | undefined {
   const progressing = conditionOf(deployment, "Progressing");
   if (progressing?.status !== "False" || progressing.reason !== "ProgressDeadlineExceeded") return undefined;
-  return { kind: "FailedRollout", detail: `rollout of generation ${deployment.generation} exceeded its progress deadline` };
+  return {
+    kind: "FailedRollout",
+    detail: `rollout of generation ${deployment.generation} exceeded its progress deadline`,
+  };
 }
 
 function unavailable({ deployment, tuning, now }: SymptomInput): Symptom | undefined {
   const available = conditionOf(deployment, "Available");
-  if (deployment.replicas === 0 || available?.status !== "False" || !olderThan(available.since, now, tuning.unavailableAfterMs)) return undefined;
+  if (
+    deployment.replicas === 0 ||
+    available?.status !== "False" ||
+    !olderThan(available.since, now, tuning.unavailableAfterMs)
+  )
+    return undefined;
   const minutes = Math.round((now.getTime() - (available.since?.getTime() ?? now.getTime())) / 60_000);
-  return { kind: "Unavailable", detail: `unavailable for ${minutes} min (${deployment.availableReplicas}/${deployment.replicas} available)` };
+  return {
+    kind: "Unavailable",
+    detail: `unavailable for ${minutes} min (${deployment.availableReplicas}/${deployment.replicas} available)`,
+  };
 }
 
 /** Symptoms in the order they are treated: the first one drives the decision. */
 export function detectSymptoms(input: SymptomInput): Symptom[] {
-  return [crashLoop(input), failedRollout(input), unavailable(input)].filter((symptom): symptom is Symptom => symptom !== undefined);
+  return [crashLoop(input), failedRollout(input), unavailable(input)].filter(
+    (symptom): symptom is Symptom => symptom !== undefined,
+  );
 }
 
 /** Rolled out and available: what ends an episode. */

@@ -73,7 +73,14 @@ function conditionsOf(status: JsonRecord): ConditionView[] {
     const condition = asRecord(entry);
     const type = stringOf(condition?.["type"]);
     if (!condition || !type) return [];
-    return [{ type, status: stringOf(condition["status"]) ?? "Unknown", reason: stringOf(condition["reason"]) ?? "", since: timeOf(condition["lastTransitionTime"]) }];
+    return [
+      {
+        type,
+        status: stringOf(condition["status"]) ?? "Unknown",
+        reason: stringOf(condition["reason"]) ?? "",
+        since: timeOf(condition["lastTransitionTime"]),
+      },
+    ];
   });
 }
 
@@ -120,7 +127,9 @@ interface ContainerFacts {
 }
 
 function containerFacts(status: JsonRecord): ContainerFacts {
-  const containers = arrayOf(status["containerStatuses"]).flatMap((entry) => (asRecord(entry) ? [asRecord(entry) as JsonRecord] : []));
+  const containers = arrayOf(status["containerStatuses"]).flatMap((entry) =>
+    asRecord(entry) ? [asRecord(entry) as JsonRecord] : [],
+  );
   return {
     restarts: Math.max(0, ...containers.map((c) => numberOf(c["restartCount"]) ?? 0)),
     waiting: containers.flatMap((c) => {

@@ -12,7 +12,10 @@ export class Cooldown {
   /** Whether to raise now; remembers that it did. */
   allow(key: string, atMs: number, severity: Severity): boolean {
     const previous = this.last.get(key);
-    const fresh = previous === undefined || atMs - previous.atMs >= this.periodMs || severityRank(severity) > severityRank(previous.severity);
+    const fresh =
+      previous === undefined ||
+      atMs - previous.atMs >= this.periodMs ||
+      severityRank(severity) > severityRank(previous.severity);
     if (fresh) this.last.set(key, { atMs, severity });
     return fresh;
   }

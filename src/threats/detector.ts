@@ -5,19 +5,43 @@
 // off after `lockdownMs` without another one; an operator can also force it on or off
 // (`setManualLockdown`, wired to whatever main.ts watches, e.g. an annotation). While on,
 // `extraApprovals()` asks for more approvals, which the gate and approval rules already add.
-import { denialBurstDetector, newRegistryDetector, offHoursDetector, privilegedBurstDetector, rateAnomalyDetector } from "./detectors.js";
-import { severityRank, SEVERITIES, type AdmissionObservation, type Detector, type Severity, type Threat, type ThreatSource } from "./types.js";
+import {
+  denialBurstDetector,
+  newRegistryDetector,
+  offHoursDetector,
+  privilegedBurstDetector,
+  rateAnomalyDetector,
+} from "./detectors.js";
+import {
+  severityRank,
+  SEVERITIES,
+  type AdmissionObservation,
+  type Detector,
+  type Severity,
+  type Threat,
+  type ThreatSource,
+} from "./types.js";
 
 export type SecurityMode = "normal" | "lockdown";
 
 export interface SecurityStatus {
   readonly mode: SecurityMode;
-  readonly lockdown: { readonly since: string; readonly until: string | null; readonly reason: string; readonly manual: boolean } | null;
+  readonly lockdown: {
+    readonly since: string;
+    readonly until: string | null;
+    readonly reason: string;
+    readonly manual: boolean;
+  } | null;
   readonly extraApprovals: number;
   readonly observed: number;
   readonly counts: Readonly<Record<Severity, number>>;
   readonly recent: readonly Threat[];
-  readonly topSources: readonly { readonly type: ThreatSource["type"]; readonly name: string; readonly threats: number; readonly highest: Severity }[];
+  readonly topSources: readonly {
+    readonly type: ThreatSource["type"];
+    readonly name: string;
+    readonly threats: number;
+    readonly highest: Severity;
+  }[];
 }
 
 export interface ThreatDetectorOptions {
@@ -109,12 +133,25 @@ export class ThreatDetector {
 
   status(): SecurityStatus {
     const mode = this.mode();
-    const lockdown = this.lockdown && { since: this.lockdown.since.toISOString(), until: this.lockdown.until?.toISOString() ?? null, reason: this.lockdown.reason, manual: this.lockdown.manual };
+    const lockdown = this.lockdown && {
+      since: this.lockdown.since.toISOString(),
+      until: this.lockdown.until?.toISOString() ?? null,
+      reason: this.lockdown.reason,
+      manual: this.lockdown.manual,
+    };
     const topSources = [...this.sources.values()]
       .sort((a, b) => b.threats - a.threats || severityRank(b.highest) - severityRank(a.highest))
       .slice(0, 10)
       .map(({ source, threats, highest }) => ({ type: source.type, name: source.name, threats, highest }));
-    return { mode, lockdown, extraApprovals: this.extraApprovals(), observed: this.observed, counts: { ...this.counts }, recent: [...this.recent].reverse(), topSources };
+    return {
+      mode,
+      lockdown,
+      extraApprovals: this.extraApprovals(),
+      observed: this.observed,
+      counts: { ...this.counts },
+      recent: [...this.recent].reverse(),
+      topSources,
+    };
   }
 
   private raise(threat: Threat): void {
@@ -138,7 +175,12 @@ export class ThreatDetector {
     const before = this.mode();
     if (this.lockdown?.manual) return;
     const until = new Date(this.now().getTime() + (this.options.lockdownMs ?? 3_600_000));
-    this.lockdown = { since: this.lockdown?.since ?? this.now(), until, reason: `${threat.severity} threat: ${threat.message}`, manual: false };
+    this.lockdown = {
+      since: this.lockdown?.since ?? this.now(),
+      until,
+      reason: `${threat.severity} threat: ${threat.message}`,
+      manual: false,
+    };
     this.announceMode(before, this.lockdown.reason);
   }
 

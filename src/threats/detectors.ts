@@ -2,12 +2,32 @@
 // system applying hundreds of objects a minute should get its own thresholds or be excluded.
 import { WORKING_HOURS_UTC } from "../risk/factors.js";
 import { Cooldown, SlidingWindow } from "./cooldown.js";
-import { threatId, type AdmissionObservation, type Detector, type Severity, type Threat, type ThreatSource } from "./types.js";
+import {
+  threatId,
+  type AdmissionObservation,
+  type Detector,
+  type Severity,
+  type Threat,
+  type ThreatSource,
+} from "./types.js";
 
 const MINUTE = 60_000;
 
-function threat(detector: string, source: ThreatSource, severity: Severity, parts: { at: Date; windowStart: Date; message: string; data: Record<string, unknown> }): Threat {
-  return { id: threatId(detector, source, parts.windowStart), at: parts.at.toISOString(), detector, severity, source, message: parts.message, data: parts.data };
+function threat(
+  detector: string,
+  source: ThreatSource,
+  severity: Severity,
+  parts: { at: Date; windowStart: Date; message: string; data: Record<string, unknown> },
+): Threat {
+  return {
+    id: threatId(detector, source, parts.windowStart),
+    at: parts.at.toISOString(),
+    detector,
+    severity,
+    source,
+    message: parts.message,
+    data: parts.data,
+  };
 }
 
 export interface BurstOptions {
@@ -18,12 +38,16 @@ export interface BurstOptions {
 }
 
 function levelFor(count: number, levels: Partial<Record<Severity, number>>): Severity | undefined {
-  const reached = (Object.entries(levels) as [Severity, number][]).filter(([, min]) => count >= min).sort((a, b) => b[1] - a[1]);
+  const reached = (Object.entries(levels) as [Severity, number][])
+    .filter(([, min]) => count >= min)
+    .sort((a, b) => b[1] - a[1]);
   return reached[0]?.[0];
 }
 
 /** Many denials from one user in a short window: probing policies or a broken pipeline. */
-export function denialBurstDetector(options: BurstOptions = { windowMs: MINUTE, levels: { medium: 10, high: 30 }, cooldownMs: 5 * MINUTE }): Detector {
+export function denialBurstDetector(
+  options: BurstOptions = { windowMs: MINUTE, levels: { medium: 10, high: 30 }, cooldownMs: 5 * MINUTE },
+): Detector {
   return burstDetector("denial-burst", (o) => !o.allowed, "denied requests", options);
 }
 
@@ -32,11 +56,18 @@ export function denialBurstDetector(options: BurstOptions = { windowMs: MINUTE, 
  * like someone trying ways around the policy. Admitted privileged changes (a CNI DaemonSet
  * rollout) are the policy working as intended and are not counted.
  */
-export function privilegedBurstDetector(options: BurstOptions = { windowMs: 5 * MINUTE, levels: { low: 1, high: 5 }, cooldownMs: 5 * MINUTE }): Detector {
+export function privilegedBurstDetector(
+  options: BurstOptions = { windowMs: 5 * MINUTE, levels: { low: 1, high: 5 }, cooldownMs: 5 * MINUTE },
+): Detector {
   return burstDetector("privileged-attempts", (o) => o.privileged && !o.allowed, "denied privileged requests", options);
 }
 
-function burstDetector(name: string, counts: (o: AdmissionObservation) => boolean, what: string, options: BurstOptions): Detector {
+function burstDetector(
+  name: string,
+  counts: (o: AdmissionObservation) => boolean,
+  what: string,
+  options: BurstOptions,
+): Detector {
   const window = new SlidingWindow(options.windowMs);
   const cooldown = new Cooldown(options.cooldownMs);
   return {
@@ -49,7 +80,14 @@ function burstDetector(name: string, counts: (o: AdmissionObservation) => boolea
       const source: ThreatSource = { type: "user", name: o.user };
       const seconds = Math.round(options.windowMs / 1000);
       const windowStart = new Date(window.firstOf(o.user) ?? o.at.getTime());
-      return [threat(name, source, severity, { at: o.at, windowStart, message: `${o.user} made ${count} ${what} in ${seconds}s (latest: ${o.kind} in ${o.namespace}, ${o.reason})`, data: { count, windowSeconds: seconds, namespace: o.namespace } })];
+      return [
+        threat(name, source, severity, {
+          at: o.at,
+          windowStart,
+          message: `${o.user} made ${count} ${what} in ${seconds}s (latest: ${o.kind} in ${o.namespace}, ${o.reason})`,
+          data: { count, windowSeconds: seconds, namespace: o.namespace },
+        }),
+      ];
     },
   };
 }
@@ -92,7 +130,10 @@ function foldMinutes(state: RateState, minute: number, alpha: number): void {
  * A user or namespace far above its own usual rate (EWMA z-score over minute buckets, quiet
  * minutes counted as zero), once the key has `warmUpMinutes` of history.
  */
-export function rateAnomalyDetector(type: "user" | "namespace", options: RateOptions = { alpha: 0.1, zThreshold: 4, minPerMinute: 30, warmUpMinutes: 10, cooldownMs: 10 * MINUTE }): Detector {
+export function rateAnomalyDetector(
+  type: "user" | "namespace",
+  options: RateOptions = { alpha: 0.1, zThreshold: 4, minPerMinute: 30, warmUpMinutes: 10, cooldownMs: 10 * MINUTE },
+): Detector {
   const states = new Map<string, RateState>();
   const cooldown = new Cooldown(options.cooldownMs);
   const name = `${type}-rate`;
@@ -106,13 +147,21 @@ export function rateAnomalyDetector(type: "user" | "namespace", options: RateOpt
       if (minute > state.minute) foldMinutes(state, minute, options.alpha);
       state.count += 1;
       const z = (state.count - state.mean) / Math.max(1, Math.sqrt(state.variance));
-      if (state.minutesSeen < options.warmUpMinutes || state.count < options.minPerMinute || z < options.zThreshold) return [];
+      if (state.minutesSeen < options.warmUpMinutes || state.count < options.minPerMinute || z < options.zThreshold)
+        return [];
       // A rate alone is never high: busy is not hostile. Denials and privilege raise the stakes.
       const severity: Severity = "medium";
       if (!cooldown.allow(key, o.at.getTime(), severity)) return [];
       const source: ThreatSource = { type, name: key };
       const message = `${type} ${key}: ${state.count} requests this minute, usual ${state.mean.toFixed(1)}/min (z=${z.toFixed(1)})`;
-      return [threat(name, source, severity, { at: o.at, windowStart: new Date(minute * MINUTE), message, data: { count: state.count, mean: state.mean, z } })];
+      return [
+        threat(name, source, severity, {
+          at: o.at,
+          windowStart: new Date(minute * MINUTE),
+          message,
+          data: { count: state.count, mean: state.mean, z },
+        }),
+      ];
     },
   };
 }
@@ -132,7 +181,14 @@ export function offHoursDetector(cooldownMs = 60 * MINUTE): Detector {
       if (!isOutsideWorkingHours(o.at) || !cooldown.allow(o.user, o.at.getTime(), "low")) return [];
       const source: ThreatSource = { type: "user", name: o.user };
       const message = `${o.user} changed ${o.kind} in ${o.namespace} at ${o.at.toISOString().slice(0, 16)}Z, outside working hours`;
-      return [threat("off-hours", source, "low", { at: o.at, windowStart: o.at, message, data: { namespace: o.namespace, kind: o.kind } })];
+      return [
+        threat("off-hours", source, "low", {
+          at: o.at,
+          windowStart: o.at,
+          message,
+          data: { namespace: o.namespace, kind: o.kind },
+        }),
+      ];
     },
   };
 }

@@ -8,6 +8,13 @@ export function threatEvidence(threat: Threat, actor: string): EvidenceEvent {
     type: "threat.detected",
     subject: `${threat.source.type}/${threat.source.name}`,
     actor,
-    data: { detector: threat.detector, severity: threat.severity, message: threat.message, at: threat.at, source: threat.source, ...threat.data },
+    data: {
+      detector: threat.detector,
+      severity: threat.severity,
+      message: threat.message,
+      at: threat.at,
+      source: threat.source,
+      ...threat.data,
+    },
   };
 }

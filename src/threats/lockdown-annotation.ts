@@ -11,8 +11,14 @@ export const LOCKDOWN_ANNOTATION = "aegis.valina.ai/lockdown";
 /** The reason of the first annotated policy (by name), or null when none asks for lockdown. */
 export function lockdownReasonFrom(policies: readonly { readonly policy: AegisPolicy }[]): string | null {
   const annotated = policies
-    .map(({ policy }) => ({ name: policy.metadata.name ?? "", reason: policy.metadata.annotations?.[LOCKDOWN_ANNOTATION] }))
-    .filter((entry): entry is { name: string; reason: string } => typeof entry.reason === "string" && entry.reason.trim() !== "")
+    .map(({ policy }) => ({
+      name: policy.metadata.name ?? "",
+      reason: policy.metadata.annotations?.[LOCKDOWN_ANNOTATION],
+    }))
+    .filter(
+      (entry): entry is { name: string; reason: string } =>
+        typeof entry.reason === "string" && entry.reason.trim() !== "",
+    )
     .sort((a, b) => a.name.localeCompare(b.name));
   const first = annotated[0];
   return first ? `${first.reason.trim()} (AegisPolicy ${first.name})` : null;

@@ -60,7 +60,8 @@ export const PRIVILEGE_RULES: ReadonlySet<string> = new Set([
 
 /** For `onDecision: (d) => threats.observe(observationFromDecision(d))`. */
 export function observationFromDecision(decision: DecisionLike): AdmissionObservation {
-  const privileged = decision.privileged ?? decision.violations.some((violation) => PRIVILEGE_RULES.has(violation.rule));
+  const privileged =
+    decision.privileged ?? decision.violations.some((violation) => PRIVILEGE_RULES.has(violation.rule));
   return {
     at: decision.at,
     user: decision.user,

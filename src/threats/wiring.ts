@@ -42,8 +42,14 @@ export function createThreatDetection(deps: ThreatDetectionDependencies): Threat
     onThreat: (threat) => {
       deps.threatsMetric.inc({ severity: threat.severity });
       deps.logger.warn({ threat: threat.id, severity: threat.severity, source: threat.source }, threat.message);
-      deps.evidence.record(threatEvidence(threat, deps.actor)).catch((err: unknown) => deps.logger.error({ err, threat: threat.id }, "could not record threat evidence"));
-      void deps.bus?.publish({ topic: "threat", key: threat.id, data: { severity: threat.severity, message: threat.message, source: threat.source } });
+      deps.evidence
+        .record(threatEvidence(threat, deps.actor))
+        .catch((err: unknown) => deps.logger.error({ err, threat: threat.id }, "could not record threat evidence"));
+      void deps.bus?.publish({
+        topic: "threat",
+        key: threat.id,
+        data: { severity: threat.severity, message: threat.message, source: threat.source },
+      });
     },
     onModeChange: (mode, reason) => {
       deps.logger.warn({ mode, reason }, "security mode changed");

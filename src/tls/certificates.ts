@@ -22,7 +22,10 @@ export interface ServingCertificate {
 }
 
 /** A CA for the webhook's serving certificates; its certificate is the webhook's caBundle. */
-export async function createCertificateAuthority(commonName = "aegis-webhook-ca", validDays = 3650): Promise<CertificateAuthority> {
+export async function createCertificateAuthority(
+  commonName = "aegis-webhook-ca",
+  validDays = 3650,
+): Promise<CertificateAuthority> {
   const keys = await generateKeys();
   const now = new Date();
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
@@ -42,7 +45,11 @@ export async function createCertificateAuthority(commonName = "aegis-webhook-ca"
 }
 
 /** A serving certificate for the given DNS names and IP addresses, signed by `ca`. */
-export async function issueServingCertificate(ca: CertificateAuthority, hosts: readonly string[], validDays = 365): Promise<ServingCertificate> {
+export async function issueServingCertificate(
+  ca: CertificateAuthority,
+  hosts: readonly string[],
+  validDays = 365,
+): Promise<ServingCertificate> {
   if (hosts.length === 0) throw new Error("a serving certificate needs at least one DNS name or IP address");
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKeyPem(ca.keyPem);
@@ -62,7 +69,9 @@ export async function issueServingCertificate(ca: CertificateAuthority, hosts: r
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      new x509.SubjectAlternativeNameExtension(hosts.map((host) => (isIpAddress(host) ? { type: "ip", value: host } : { type: "dns", value: host }))),
+      new x509.SubjectAlternativeNameExtension(
+        hosts.map((host) => (isIpAddress(host) ? { type: "ip", value: host } : { type: "dns", value: host })),
+      ),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
@@ -90,7 +99,11 @@ async function generateKeys(): Promise<CryptoKeyPair> {
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey("pkcs8", key));
-  const body = der.toString("base64").match(/.{1,64}/g)?.join("\n") ?? "";
+  const body =
+    der
+      .toString("base64")
+      .match(/.{1,64}/g)
+      ?.join("\n") ?? "";
   return `-----BEGIN PRIVATE KEY-----\n${body}\n-----END PRIVATE KEY-----\n`;
 }
 

@@ -40,11 +40,19 @@ export function allow(uid: string, extra: Omit<AdmissionResponse, "uid" | "allow
   return { uid, allowed: true, ...extra };
 }
 
-export function deny(uid: string, message: string, extra: Omit<AdmissionResponse, "uid" | "allowed" | "status"> = {}): AdmissionResponse {
+export function deny(
+  uid: string,
+  message: string,
+  extra: Omit<AdmissionResponse, "uid" | "allowed" | "status"> = {},
+): AdmissionResponse {
   return { uid, allowed: false, status: { code: 403, reason: "Forbidden", message }, ...extra };
 }
 
-export function reviewOf(response: AdmissionResponse): { apiVersion: string; kind: string; response: AdmissionResponse } {
+export function reviewOf(response: AdmissionResponse): {
+  apiVersion: string;
+  kind: string;
+  response: AdmissionResponse;
+} {
   return { apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response };
 }
 

@@ -16,7 +16,10 @@ export interface ApprovalGuardDependencies {
  * Guards ApprovalRequests (DESIGN §2): only AEGIS creates them, with no decisions; an UPDATE may
  * only append one decision by an allowed approver. Identity comes from userInfo alone.
  */
-export async function admitApprovalRequest(admission: AdmissionRequest, deps: ApprovalGuardDependencies): Promise<AdmissionResponse> {
+export async function admitApprovalRequest(
+  admission: AdmissionRequest,
+  deps: ApprovalGuardDependencies,
+): Promise<AdmissionResponse> {
   if (admission.subResource) return allow(admission.uid); // status is written by AEGIS's controller only (RBAC)
   if (admission.operation === "CREATE") return admitCreate(admission, deps);
   if (admission.operation !== "UPDATE") return allow(admission.uid);
@@ -35,19 +38,31 @@ export async function admitApprovalRequest(admission: AdmissionRequest, deps: Ap
     createdAt: requestCreatedAt(oldRequest.metadata, deps.now()),
     caller,
     aegisUsername: deps.aegisUsername,
-    policies: { settings: approvalSettingsOf(deps.policies, oldRequest.spec.policies), extraApprovals: deps.extraApprovals() },
+    policies: {
+      settings: approvalSettingsOf(deps.policies, oldRequest.spec.policies),
+      extraApprovals: deps.extraApprovals(),
+    },
     now: deps.now(),
   });
-  const appended = newRequest.spec.decisions.length > oldRequest.spec.decisions.length ? newRequest.spec.decisions.at(-1) : undefined;
+  const appended =
+    newRequest.spec.decisions.length > oldRequest.spec.decisions.length ? newRequest.spec.decisions.at(-1) : undefined;
   if (problems.length > 0) {
-    return deny(admission.uid, `aegis: decision refused on ApprovalRequest ${admission.namespace}/${admission.name}: ${problems.join("; ")}`);
+    return deny(
+      admission.uid,
+      `aegis: decision refused on ApprovalRequest ${admission.namespace}/${admission.name}: ${problems.join("; ")}`,
+    );
   }
   if (appended && !admission.dryRun) {
     await deps.evidence.record({
       type: "approval.decision",
       subject: `ApprovalRequest/${admission.namespace}/${admission.name}`,
       actor: appended.user,
-      data: { ...appended, caller: caller.username, changeHash: newRequest.spec.changeHash, target: newRequest.spec.target },
+      data: {
+        ...appended,
+        caller: caller.username,
+        changeHash: newRequest.spec.changeHash,
+        target: newRequest.spec.target,
+      },
     });
   }
   return allow(admission.uid);
@@ -55,7 +70,10 @@ export async function admitApprovalRequest(admission: AdmissionRequest, deps: Ap
 
 function admitCreate(admission: AdmissionRequest, deps: ApprovalGuardDependencies): AdmissionResponse {
   if (admission.userInfo.username !== deps.aegisUsername) {
-    return deny(admission.uid, `aegis: ApprovalRequests are created by AEGIS when it gates a change; ${admission.userInfo.username} may not create one`);
+    return deny(
+      admission.uid,
+      `aegis: ApprovalRequests are created by AEGIS when it gates a change; ${admission.userInfo.username} may not create one`,
+    );
   }
   const decisions = (admission.object?.spec as { decisions?: unknown[] } | undefined)?.decisions ?? [];
   if (decisions.length > 0) return deny(admission.uid, "aegis: a new ApprovalRequest starts with no decisions");

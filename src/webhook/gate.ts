@@ -78,7 +78,12 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
   return gateOnApproval(admission, change, deps, warnings);
 }
 
-async function gateOnApproval(admission: AdmissionRequest, change: Change, deps: GateDependencies, warnings: string[]): Promise<AdmissionResponse> {
+async function gateOnApproval(
+  admission: AdmissionRequest,
+  change: Change,
+  deps: GateDependencies,
+  warnings: string[],
+): Promise<AdmissionResponse> {
   const { request } = change;
   const risk = scoreRisk({
     operation: request.operation,
@@ -95,19 +100,52 @@ async function gateOnApproval(admission: AdmissionRequest, change: Change, deps:
   }
   const name = approvalRequestName(request.kind, request.name, change.changeHash);
   const existing = deps.approvalRequests.get(name, request.namespace);
-  const policies = { settings: approvalSettingsOf(deps.policies, needing.map((v) => v.policy)), extraApprovals: deps.extraApprovals() };
-  const state = existing && matchesChange(existing, request, change.changeHash)
-    ? computeApprovalState(existing.spec, requestCreatedAt(existing.metadata, deps.now()), policies, deps.now())
-    : null;
+  const policies = {
+    settings: approvalSettingsOf(
+      deps.policies,
+      needing.map((v) => v.policy),
+    ),
+    extraApprovals: deps.extraApprovals(),
+  };
+  const state =
+    existing && matchesChange(existing, request, change.changeHash)
+      ? computeApprovalState(existing.spec, requestCreatedAt(existing.metadata, deps.now()), policies, deps.now())
+      : null;
 
   if (existing && state?.phase === "Approved") {
-    await recordDecision(deps, admission, change, { allowed: true, reason: "Approved", risk, approvalRequest: name, approvers: state.approvers });
-    return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "approved", "aegis.valina.ai/approval-request": name }));
+    await recordDecision(deps, admission, change, {
+      allowed: true,
+      reason: "Approved",
+      risk,
+      approvalRequest: name,
+      approvers: state.approvers,
+    });
+    return allow(
+      admission.uid,
+      withWarnings(warnings, { "aegis.valina.ai/decision": "approved", "aegis.valina.ai/approval-request": name }),
+    );
   }
   const phase = await ensurePendingRequest(admission, change, deps, { name, existing, state, needing, risk });
-  await recordDecision(deps, admission, change, { allowed: false, reason: `Approval${phase}`, risk, approvalRequest: name });
-  const message = denialMessage({ request, changeHash: change.changeHash, needing, risk, name, phase, required: state?.requiredApprovals ?? requiredOf(needing, deps) });
-  return deny(admission.uid, message, withWarnings(warnings, { "aegis.valina.ai/decision": "needs-approval", "aegis.valina.ai/approval-request": name }));
+  await recordDecision(deps, admission, change, {
+    allowed: false,
+    reason: `Approval${phase}`,
+    risk,
+    approvalRequest: name,
+  });
+  const message = denialMessage({
+    request,
+    changeHash: change.changeHash,
+    needing,
+    risk,
+    name,
+    phase,
+    required: state?.requiredApprovals ?? requiredOf(needing, deps),
+  });
+  return deny(
+    admission.uid,
+    message,
+    withWarnings(warnings, { "aegis.valina.ai/decision": "needs-approval", "aegis.valina.ai/approval-request": name }),
+  );
 }
 
 interface PendingPlan {
@@ -119,7 +157,12 @@ interface PendingPlan {
 }
 
 /** Makes sure a Pending request exists for this change (never on dryRun); returns its phase. */
-async function ensurePendingRequest(admission: AdmissionRequest, change: Change, deps: GateDependencies, plan: PendingPlan): Promise<string> {
+async function ensurePendingRequest(
+  admission: AdmissionRequest,
+  change: Change,
+  deps: GateDependencies,
+  plan: PendingPlan,
+): Promise<string> {
   if (plan.state?.phase === "Rejected") return "Rejected";
   if (admission.dryRun) return plan.state?.phase ?? "not created (dry run)";
   const fresh = buildApprovalRequest(admission, change, plan);
@@ -195,12 +238,23 @@ export function denialMessage(parts: DenialParts): string {
 }
 
 /** AEGIS's own changes (self-healing restarts and rollbacks) pass and are recorded. */
-async function admitOwnChange(admission: AdmissionRequest, request: GateRequest, deps: GateDependencies): Promise<AdmissionResponse> {
+async function admitOwnChange(
+  admission: AdmissionRequest,
+  request: GateRequest,
+  deps: GateDependencies,
+): Promise<AdmissionResponse> {
   await deps.evidence.record({
     type: "admission.decision",
     subject: `${request.kind}/${request.namespace}/${request.name}`,
     actor: admission.userInfo.username,
-    data: { uid: admission.uid, operation: request.operation, allowed: true, reason: "AegisSelfHealing", changeHash: computeChangeHash(request.object), dryRun: admission.dryRun },
+    data: {
+      uid: admission.uid,
+      operation: request.operation,
+      allowed: true,
+      reason: "AegisSelfHealing",
+      changeHash: computeChangeHash(request.object),
+      dryRun: admission.dryRun,
+    },
   });
   return allow(admission.uid, { auditAnnotations: { "aegis.valina.ai/decision": "aegis-self-healing" } });
 }
@@ -213,7 +267,12 @@ interface DecisionFacts {
   approvers?: readonly string[];
 }
 
-async function recordDecision(deps: GateDependencies, admission: AdmissionRequest, change: Change, facts: DecisionFacts): Promise<void> {
+async function recordDecision(
+  deps: GateDependencies,
+  admission: AdmissionRequest,
+  change: Change,
+  facts: DecisionFacts,
+): Promise<void> {
   const { request, evaluation } = change;
   await deps.evidence.record({
     type: "admission.decision",
@@ -226,7 +285,11 @@ async function recordDecision(deps: GateDependencies, admission: AdmissionReques
       changeHash: change.changeHash,
       dryRun: admission.dryRun,
       ...facts,
-      policies: evaluation.matched.map((verdict) => ({ name: verdict.policy, specHash: verdict.specHash, enforcement: verdict.enforcement })),
+      policies: evaluation.matched.map((verdict) => ({
+        name: verdict.policy,
+        specHash: verdict.specHash,
+        enforcement: verdict.enforcement,
+      })),
       violations: evaluation.denied.map(formatViolation),
       warnings: evaluation.warnings.map(formatViolation),
     },
@@ -253,7 +316,10 @@ function imagesOf(request: GateRequest): string[] {
   return template ? containersOf(template.spec).map((container) => container.image) : [];
 }
 
-function toGateRequest(admission: AdmissionRequest, namespaceLabels: (namespace: string) => Record<string, string>): GateRequest | null {
+function toGateRequest(
+  admission: AdmissionRequest,
+  namespaceLabels: (namespace: string) => Record<string, string>,
+): GateRequest | null {
   if (admission.operation !== "CREATE" && admission.operation !== "UPDATE") return null;
   if (admission.subResource) return null;
   const object = admission.object;
@@ -277,7 +343,12 @@ function toGateRequest(admission: AdmissionRequest, namespaceLabels: (namespace:
 
 function matchesChange(existing: ApprovalRequest, request: GateRequest, changeHash: string): boolean {
   const target = existing.spec.target;
-  return existing.spec.changeHash === changeHash && target.kind === request.kind && target.name === request.name && target.namespace === request.namespace;
+  return (
+    existing.spec.changeHash === changeHash &&
+    target.kind === request.kind &&
+    target.name === request.name &&
+    target.namespace === request.namespace
+  );
 }
 
 function annotationOf(object: Record<string, unknown>, key: string): string {
@@ -290,6 +361,9 @@ function describeTarget(request: GateRequest): string {
   return `${request.kind} ${request.namespace}/${request.name}`;
 }
 
-function withWarnings(warnings: string[], auditAnnotations: Record<string, string>): Omit<AdmissionResponse, "uid" | "allowed"> {
+function withWarnings(
+  warnings: string[],
+  auditAnnotations: Record<string, string>,
+): Omit<AdmissionResponse, "uid" | "allowed"> {
   return warnings.length > 0 ? { warnings, auditAnnotations } : { auditAnnotations };
 }

@@ -15,7 +15,9 @@ export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHand
   const ungated = new Set<string>([...SYSTEM_NAMESPACES, deps.aegisNamespace]);
   return async (request) => {
     if (request.resource.group === GROUP) {
-      return request.resource.resource === "approvalrequests" ? admitApprovalRequest(request, deps) : allow(request.uid);
+      return request.resource.resource === "approvalrequests"
+        ? admitApprovalRequest(request, deps)
+        : allow(request.uid);
     }
     // Defence in depth: the configuration's namespaceSelector already keeps these out.
     if (ungated.has(request.namespace)) return allow(request.uid);

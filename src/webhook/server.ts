@@ -34,7 +34,10 @@ export interface WebhookServerOptions {
 }
 
 class HttpError extends Error {
-  constructor(readonly statusCode: number, message: string) {
+  constructor(
+    readonly statusCode: number,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -76,7 +79,10 @@ export class WebhookServer {
     }
     const contentType = req.headers["content-type"] ?? "";
     if (!contentType.toLowerCase().startsWith("application/json")) {
-      throw new HttpError(415, `aegis webhook: content-type must be application/json, got ${JSON.stringify(contentType)}`);
+      throw new HttpError(
+        415,
+        `aegis webhook: content-type must be application/json, got ${JSON.stringify(contentType)}`,
+      );
     }
     const review = parseReview(await readBody(req));
     let response: AdmissionResponse;
@@ -84,12 +90,28 @@ export class WebhookServer {
       response = await this.options.handler(review.request);
     } catch (error) {
       // controller-runtime's Errored(500): the API server applies failurePolicy (Fail) to it.
-      this.options.logger.error({ err: error, uid: review.request.uid, kind: review.request.kind.kind }, "admission handler failed");
-      response = { uid: review.request.uid, allowed: false, status: { code: 500, message: `aegis: internal error: ${errorText(error)}` } };
-      this.options.onOutcome?.({ allowed: false, kind: review.request.kind.kind, durationMs: performance.now() - started, error: true });
+      this.options.logger.error(
+        { err: error, uid: review.request.uid, kind: review.request.kind.kind },
+        "admission handler failed",
+      );
+      response = {
+        uid: review.request.uid,
+        allowed: false,
+        status: { code: 500, message: `aegis: internal error: ${errorText(error)}` },
+      };
+      this.options.onOutcome?.({
+        allowed: false,
+        kind: review.request.kind.kind,
+        durationMs: performance.now() - started,
+        error: true,
+      });
       return sendJson(res, 200, reviewOf(response));
     }
-    this.options.onOutcome?.({ allowed: response.allowed, kind: review.request.kind.kind, durationMs: performance.now() - started });
+    this.options.onOutcome?.({
+      allowed: response.allowed,
+      kind: review.request.kind.kind,
+      durationMs: performance.now() - started,
+    });
     sendJson(res, 200, reviewOf(response));
   }
 
@@ -109,7 +131,8 @@ function parseReview(body: string): ReturnType<typeof admissionReviewSchema.pars
     throw new HttpError(400, `aegis webhook: body is not JSON: ${errorText(error)}`);
   }
   const parsed = admissionReviewSchema.safeParse(json);
-  if (!parsed.success) throw new HttpError(400, `aegis webhook: not an AdmissionReview v1: ${formatZodIssues(parsed.error)}`);
+  if (!parsed.success)
+    throw new HttpError(400, `aegis webhook: not an AdmissionReview v1: ${formatZodIssues(parsed.error)}`);
   return parsed.data;
 }
 

@@ -45,7 +45,10 @@ export class MemoryApprovalRequests implements ObjectStore<ApprovalRequest>, App
     const key = `${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`;
     if (this.items.has(key)) return Promise.resolve("exists");
     this.creates += 1;
-    this.items.set(key, { ...request, metadata: { ...request.metadata, creationTimestamp: new Date().toISOString(), uid: `uid-${this.creates}` } });
+    this.items.set(key, {
+      ...request,
+      metadata: { ...request.metadata, creationTimestamp: new Date().toISOString(), uid: `uid-${this.creates}` },
+    });
     return Promise.resolve("created");
   }
   async replace(_expired: ApprovalRequest, fresh: ApprovalRequest): Promise<void> {

@@ -24,7 +24,12 @@ export interface OctokitStatusOptions {
   context?: string;
 }
 
-const silentLog = { debug: (): void => undefined, info: (): void => undefined, warn: (): void => undefined, error: (): void => undefined };
+const silentLog = {
+  debug: (): void => undefined,
+  info: (): void => undefined,
+  warn: (): void => undefined,
+  error: (): void => undefined,
+};
 
 /** `CommitStatuses` through Octokit. */
 export class OctokitCommitStatuses implements CommitStatuses {
@@ -32,7 +37,12 @@ export class OctokitCommitStatuses implements CommitStatuses {
   private readonly context: string;
 
   constructor(options: OctokitStatusOptions) {
-    this.octokit = new Octokit({ auth: options.token, ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), log: silentLog, userAgent: "aegis-approval" });
+    this.octokit = new Octokit({
+      auth: options.token,
+      ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}),
+      log: silentLog,
+      userAgent: "aegis-approval",
+    });
     this.context = options.context ?? GITHUB_STATUS_CONTEXT;
   }
 
@@ -49,7 +59,10 @@ export class OctokitCommitStatuses implements CommitStatuses {
         ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
       });
     } catch (error) {
-      throw new Error(`GitHub commit status ${status.state} on ${repository}@${sha.slice(0, 12)}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(
+        `GitHub commit status ${status.state} on ${repository}@${sha.slice(0, 12)}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 }

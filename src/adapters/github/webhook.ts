@@ -26,7 +26,11 @@ export function githubWebhookHandler(deps: GitHubWebhookDependencies): (req: Req
   return (req, res) => {
     const rawBody = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     if (!verifyGitHubSignature(deps.secret, rawBody, req.get("x-hub-signature-256"))) {
-      throw new ApiError(401, "BadSignature", "X-Hub-Signature-256 is missing or does not match the body (HMAC-SHA256 with the webhook secret)");
+      throw new ApiError(
+        401,
+        "BadSignature",
+        "X-Hub-Signature-256 is missing or does not match the body (HMAC-SHA256 with the webhook secret)",
+      );
     }
     const event = req.get("x-github-event") ?? "";
     const delivery = req.get("x-github-delivery") ?? "";
@@ -36,7 +40,15 @@ export function githubWebhookHandler(deps: GitHubWebhookDependencies): (req: Req
       res.status(200).json({ ok: true, event, zen: typeof body.zen === "string" ? body.zen : "" });
       return;
     }
-    deps.logger.info({ event, delivery, action: body.action, repository: (body.repository as { full_name?: unknown } | undefined)?.full_name }, "GitHub webhook event received (no action taken)");
+    deps.logger.info(
+      {
+        event,
+        delivery,
+        action: body.action,
+        repository: (body.repository as { full_name?: unknown } | undefined)?.full_name,
+      },
+      "GitHub webhook event received (no action taken)",
+    );
     res.status(202).json({ ok: true, event, handled: false });
   };
 }
@@ -46,6 +58,10 @@ function parseJson(rawBody: Buffer): Record<string, unknown> {
     const parsed: unknown = JSON.parse(rawBody.toString("utf8") || "{}");
     return parsed !== null && typeof parsed === "object" ? (parsed as Record<string, unknown>) : {};
   } catch {
-    throw new ApiError(400, "BadPayload", "the webhook body is not JSON (configure the hook with content type application/json)");
+    throw new ApiError(
+      400,
+      "BadPayload",
+      "the webhook body is not JSON (configure the hook with content type application/json)",
+    );
   }
 }

@@ -16,11 +16,20 @@ export class KubeApprovalRequestWriter implements ApprovalRequestWriter {
   async create(request: ApprovalRequest): Promise<CreateOutcome> {
     const namespace = request.metadata.namespace ?? "";
     try {
-      await this.api.createNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, body: request });
+      await this.api.createNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: APPROVAL_REQUEST_PLURAL,
+        body: request,
+      });
       return "created";
     } catch (error) {
       if (isAlreadyExists(error)) return "exists";
-      throw new Error(`creating ApprovalRequest ${namespace}/${request.metadata.name ?? "?"}: ${kubeErrorMessage(error)}`, { cause: error });
+      throw new Error(
+        `creating ApprovalRequest ${namespace}/${request.metadata.name ?? "?"}: ${kubeErrorMessage(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -39,7 +48,9 @@ export class KubeApprovalRequestWriter implements ApprovalRequestWriter {
     } catch (error) {
       // Gone already, or replaced by another replica (uid precondition failed): create or find it below.
       if (!isNotFound(error) && !isAlreadyExists(error)) {
-        throw new Error(`deleting expired ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+        throw new Error(`deleting expired ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
+          cause: error,
+        });
       }
     }
     await this.create(fresh);
@@ -65,6 +76,8 @@ export async function appendDecision(
       setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
     );
   } catch (error) {
-    throw new Error(`recording decision on ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    throw new Error(`recording decision on ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
+      cause: error,
+    });
   }
 }

@@ -1,6 +1,20 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type KubernetesListObject, type KubernetesObject, type V1Namespace } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+  type V1Namespace,
+} from "@kubernetes/client-node";
 import type { z } from "zod";
-import { aegisPolicySchema, approvalRequestSchema, GROUP, VERSION, type AegisPolicy, type ApprovalRequest } from "../../api/v1alpha1/index.js";
+import {
+  aegisPolicySchema,
+  approvalRequestSchema,
+  GROUP,
+  VERSION,
+  type AegisPolicy,
+  type ApprovalRequest,
+} from "../../api/v1alpha1/index.js";
 import { compilePolicy, type CompiledPolicy } from "../../policy/index.js";
 import type { ObjectStore, PolicySource } from "../../ports/kube.js";
 import { listWatchSource, ResilientInformer } from "../../runtime/informer.js";
@@ -49,11 +63,18 @@ function keyOf(raw: KubernetesObject): string {
   return namespace ? `${namespace}/${name}` : name;
 }
 
-function parseWith<S extends z.ZodType>(schema: S, what: string, logger: Logger): (raw: KubernetesObject) => z.infer<S> | undefined {
+function parseWith<S extends z.ZodType>(
+  schema: S,
+  what: string,
+  logger: Logger,
+): (raw: KubernetesObject) => z.infer<S> | undefined {
   return (raw) => {
     const parsed = schema.safeParse(raw);
     if (parsed.success) return parsed.data;
-    logger.warn({ name: keyOf(raw), issues: parsed.error.issues.slice(0, 5) }, `${what} does not match its schema; ignored`);
+    logger.warn(
+      { name: keyOf(raw), issues: parsed.error.issues.slice(0, 5) },
+      `${what} does not match its schema; ignored`,
+    );
     return undefined;
   };
 }
@@ -124,16 +145,28 @@ export function createKubeCaches(kubeConfig: KubeConfig, logger: Logger): KubeCa
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const listeners: ((kind: "AegisPolicy" | "ApprovalRequest", object: KubernetesObject) => void)[] = [];
   const listCustom = (plural: string) => async (): Promise<KubernetesListObject<KubernetesObject>> =>
-    (await custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural })) as KubernetesListObject<KubernetesObject>;
+    (await custom.listClusterCustomObject({
+      group: GROUP,
+      version: VERSION,
+      plural,
+    })) as KubernetesListObject<KubernetesObject>;
 
   const policyInformer = new ResilientInformer<KubernetesObject>({
     name: "aegispolicies",
-    source: listWatchSource({ kubeConfig, path: `/apis/${GROUP}/${VERSION}/aegispolicies`, list: listCustom("aegispolicies") }),
+    source: listWatchSource({
+      kubeConfig,
+      path: `/apis/${GROUP}/${VERSION}/aegispolicies`,
+      list: listCustom("aegispolicies"),
+    }),
     logger,
   });
   const approvalInformer = new ResilientInformer<KubernetesObject>({
     name: "approvalrequests",
-    source: listWatchSource({ kubeConfig, path: `/apis/${GROUP}/${VERSION}/approvalrequests`, list: listCustom("approvalrequests") }),
+    source: listWatchSource({
+      kubeConfig,
+      path: `/apis/${GROUP}/${VERSION}/approvalrequests`,
+      list: listCustom("approvalrequests"),
+    }),
     logger,
   });
   const namespaceInformer = new ResilientInformer<V1Namespace>({
@@ -142,7 +175,11 @@ export function createKubeCaches(kubeConfig: KubeConfig, logger: Logger): KubeCa
     logger,
   });
 
-  const policyStore: ParsedStore<AegisPolicy> = new ParsedStore(policyInformer, parseWith(aegisPolicySchema, "AegisPolicy", logger), (): void => policies.refresh());
+  const policyStore: ParsedStore<AegisPolicy> = new ParsedStore(
+    policyInformer,
+    parseWith(aegisPolicySchema, "AegisPolicy", logger),
+    (): void => policies.refresh(),
+  );
   const policies: InformerPolicySource = new InformerPolicySource(policyStore);
   const approvals = new ParsedStore(approvalInformer, parseWith(approvalRequestSchema, "ApprovalRequest", logger));
   const notify = (kind: "AegisPolicy" | "ApprovalRequest") => ({
@@ -152,7 +189,11 @@ export function createKubeCaches(kubeConfig: KubeConfig, logger: Logger): KubeCa
   policyInformer.addEventHandler(notify("AegisPolicy"));
   approvalInformer.addEventHandler(notify("ApprovalRequest"));
 
-  const informers = [policyInformer, approvalInformer, namespaceInformer as unknown as ResilientInformer<KubernetesObject>];
+  const informers = [
+    policyInformer,
+    approvalInformer,
+    namespaceInformer as unknown as ResilientInformer<KubernetesObject>,
+  ];
   return {
     policies,
     approvals,

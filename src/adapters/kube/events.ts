@@ -22,7 +22,9 @@ export async function recordKubeEvent(core: CoreV1Api, event: EventToRecord): Pr
     await core.createNamespacedEvent({
       namespace,
       body: {
-        metadata: event.name ? { name: event.name, namespace } : { generateName: `${involvedObject.name.slice(0, 200)}.`, namespace },
+        metadata: event.name
+          ? { name: event.name, namespace }
+          : { generateName: `${involvedObject.name.slice(0, 200)}.`, namespace },
         involvedObject,
         type: event.type,
         reason: event.reason,
@@ -37,6 +39,9 @@ export async function recordKubeEvent(core: CoreV1Api, event: EventToRecord): Pr
     });
   } catch (error) {
     if (event.name && isAlreadyExists(error)) return;
-    throw new Error(`creating Event for ${involvedObject.kind} ${namespace}/${involvedObject.name}: ${kubeErrorMessage(error)}`, { cause: error });
+    throw new Error(
+      `creating Event for ${involvedObject.kind} ${namespace}/${involvedObject.name}: ${kubeErrorMessage(error)}`,
+      { cause: error },
+    );
   }
 }

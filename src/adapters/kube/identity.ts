@@ -11,6 +11,8 @@ export async function whoAmI(kubeConfig: KubeConfig): Promise<Identity> {
     if (!user?.username) throw new Error("the API server returned no username");
     return { username: user.username, groups: user.groups ?? [] };
   } catch (error) {
-    throw new Error(`SelfSubjectReview failed (cannot tell which identity AEGIS runs as): ${kubeErrorMessage(error)}`, { cause: error });
+    throw new Error(`SelfSubjectReview failed (cannot tell which identity AEGIS runs as): ${kubeErrorMessage(error)}`, {
+      cause: error,
+    });
   }
 }

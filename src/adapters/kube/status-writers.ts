@@ -1,5 +1,11 @@
 import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import { GROUP, VERSION, type AegisPolicy, type ApprovalRequest, type ApprovalRequestStatus } from "../../api/v1alpha1/index.js";
+import {
+  GROUP,
+  VERSION,
+  type AegisPolicy,
+  type ApprovalRequest,
+  type ApprovalRequestStatus,
+} from "../../api/v1alpha1/index.js";
 import type { ApprovalRequestActions } from "../../reconcilers/approval-request.js";
 import type { AegisPolicyActions } from "../../reconcilers/aegis-policy.js";
 import { APPROVAL_REQUEST_PLURAL } from "./approval-request-writer.js";
@@ -13,7 +19,10 @@ export class KubeApprovalRequestActions implements ApprovalRequestActions {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
 
-  constructor(kubeConfig: KubeConfig, private readonly reportingInstance: string) {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly reportingInstance: string,
+  ) {
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
@@ -27,35 +36,64 @@ export class KubeApprovalRequestActions implements ApprovalRequestActions {
       );
     } catch (error) {
       if (isNotFound(error)) return;
-      throw new Error(`patching status of ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+      throw new Error(`patching status of ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
 
   /** One Event on the request and one on its target, so `kubectl describe` of either shows it. */
-  async emitEvent(request: ApprovalRequest, event: { type: "Normal" | "Warning"; reason: string; message: string }): Promise<void> {
+  async emitEvent(
+    request: ApprovalRequest,
+    event: { type: "Normal" | "Warning"; reason: string; message: string },
+  ): Promise<void> {
     const { namespace = "", name = "", uid } = request.metadata;
     const target = request.spec.target;
     const reportingInstance = this.reportingInstance;
-    await recordKubeEvent(this.core, { ...event, namespace, reportingInstance, involvedObject: { apiVersion: `${GROUP}/${VERSION}`, kind: "ApprovalRequest", name, namespace, ...(uid ? { uid } : {}) } });
+    await recordKubeEvent(this.core, {
+      ...event,
+      namespace,
+      reportingInstance,
+      involvedObject: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: "ApprovalRequest",
+        name,
+        namespace,
+        ...(uid ? { uid } : {}),
+      },
+    });
     await recordKubeEvent(this.core, {
       ...event,
       message: `ApprovalRequest ${name}: ${event.message}`,
       namespace: target.namespace,
       reportingInstance,
-      involvedObject: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace: target.namespace },
+      involvedObject: {
+        apiVersion: target.apiVersion,
+        kind: target.kind,
+        name: target.name,
+        namespace: target.namespace,
+      },
     });
   }
 
   async delete(request: ApprovalRequest): Promise<void> {
     const { namespace = "", name = "", uid } = request.metadata;
     try {
-      await this.custom.deleteNamespacedCustomObject({ group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, name, body: uid ? { preconditions: { uid } } : {} });
+      await this.custom.deleteNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: APPROVAL_REQUEST_PLURAL,
+        name,
+        body: uid ? { preconditions: { uid } } : {},
+      });
     } catch (error) {
       if (isNotFound(error)) return;
-      throw new Error(`deleting decided ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+      throw new Error(`deleting decided ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
+        cause: error,
+      });
     }
   }
-
 }
 
 export class KubeAegisPolicyActions implements AegisPolicyActions {
@@ -68,7 +106,10 @@ export class KubeAegisPolicyActions implements AegisPolicyActions {
   async patchStatus(policy: AegisPolicy, status: NonNullable<AegisPolicy["status"]>): Promise<void> {
     const name = policy.metadata.name ?? "";
     try {
-      await this.custom.patchClusterCustomObjectStatus({ group: GROUP, version: VERSION, plural: "aegispolicies", name, body: { status } }, mergePatch);
+      await this.custom.patchClusterCustomObjectStatus(
+        { group: GROUP, version: VERSION, plural: "aegispolicies", name, body: { status } },
+        mergePatch,
+      );
     } catch (error) {
       if (isNotFound(error)) return;
       throw new Error(`patching status of AegisPolicy ${name}: ${kubeErrorMessage(error)}`, { cause: error });

@@ -1,4 +1,9 @@
-import { AdmissionregistrationV1Api, type KubeConfig, type V1ValidatingWebhook, type V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
+import {
+  AdmissionregistrationV1Api,
+  type KubeConfig,
+  type V1ValidatingWebhook,
+  type V1ValidatingWebhookConfiguration,
+} from "@kubernetes/client-node";
 import { GROUP } from "../../api/v1alpha1/index.js";
 import { ADMISSION_PATH } from "../../webhook/server.js";
 import { SYSTEM_NAMESPACES } from "../../webhook/handler.js";
@@ -13,15 +18,26 @@ export type WebhookEndpoint = { url: string } | { service: { namespace: string; 
  * The ValidatingWebhookConfiguration AEGIS owns. Namespaces that are never gated are excluded
  * by the immutable kubernetes.io/metadata.name label, which no user can set (DESIGN §3).
  */
-export function buildWebhookConfiguration(endpoint: WebhookEndpoint, caBundlePem: string, aegisNamespace: string): V1ValidatingWebhookConfiguration {
+export function buildWebhookConfiguration(
+  endpoint: WebhookEndpoint,
+  caBundlePem: string,
+  aegisNamespace: string,
+): V1ValidatingWebhookConfiguration {
   const clientConfig = {
     caBundle: Buffer.from(caBundlePem).toString("base64"),
-    ...("url" in endpoint ? { url: `${endpoint.url.replace(/\/$/, "")}${ADMISSION_PATH}` } : { service: { ...endpoint.service, path: ADMISSION_PATH } }),
+    ...("url" in endpoint
+      ? { url: `${endpoint.url.replace(/\/$/, "")}${ADMISSION_PATH}` }
+      : { service: { ...endpoint.service, path: ADMISSION_PATH } }),
   };
   const namespaceSelector = {
-    matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...SYSTEM_NAMESPACES, aegisNamespace] }],
+    matchExpressions: [
+      { key: "kubernetes.io/metadata.name", operator: "NotIn", values: [...SYSTEM_NAMESPACES, aegisNamespace] },
+    ],
   };
-  const common: Pick<V1ValidatingWebhook, "clientConfig" | "admissionReviewVersions" | "failurePolicy" | "timeoutSeconds" | "matchPolicy"> = {
+  const common: Pick<
+    V1ValidatingWebhook,
+    "clientConfig" | "admissionReviewVersions" | "failurePolicy" | "timeoutSeconds" | "matchPolicy"
+  > = {
     clientConfig,
     admissionReviewVersions: ["v1"],
     failurePolicy: "Fail",
@@ -31,7 +47,10 @@ export function buildWebhookConfiguration(endpoint: WebhookEndpoint, caBundlePem
   return {
     apiVersion: "admissionregistration.k8s.io/v1",
     kind: "ValidatingWebhookConfiguration",
-    metadata: { name: WEBHOOK_CONFIGURATION_NAME, labels: { "app.kubernetes.io/name": "aegis", "app.kubernetes.io/managed-by": "aegis" } },
+    metadata: {
+      name: WEBHOOK_CONFIGURATION_NAME,
+      labels: { "app.kubernetes.io/name": "aegis", "app.kubernetes.io/managed-by": "aegis" },
+    },
     webhooks: [
       {
         ...common,
@@ -39,35 +58,72 @@ export function buildWebhookConfiguration(endpoint: WebhookEndpoint, caBundlePem
         sideEffects: "NoneOnDryRun",
         namespaceSelector,
         rules: [
-          { apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["deployments", "statefulsets", "daemonsets", "replicasets"], scope: "Namespaced" },
-          { apiGroups: ["batch"], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["jobs", "cronjobs"], scope: "Namespaced" },
-          { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE", "UPDATE"], resources: ["pods"], scope: "Namespaced" },
+          {
+            apiGroups: ["apps"],
+            apiVersions: ["v1"],
+            operations: ["CREATE", "UPDATE"],
+            resources: ["deployments", "statefulsets", "daemonsets", "replicasets"],
+            scope: "Namespaced",
+          },
+          {
+            apiGroups: ["batch"],
+            apiVersions: ["v1"],
+            operations: ["CREATE", "UPDATE"],
+            resources: ["jobs", "cronjobs"],
+            scope: "Namespaced",
+          },
+          {
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            operations: ["CREATE", "UPDATE"],
+            resources: ["pods"],
+            scope: "Namespaced",
+          },
         ],
       },
       {
         ...common,
         name: `approvals.${GROUP}`,
         sideEffects: "None",
-        rules: [{ apiGroups: [GROUP], apiVersions: ["*"], operations: ["CREATE", "UPDATE"], resources: ["approvalrequests"], scope: "Namespaced" }],
+        rules: [
+          {
+            apiGroups: [GROUP],
+            apiVersions: ["*"],
+            operations: ["CREATE", "UPDATE"],
+            resources: ["approvalrequests"],
+            scope: "Namespaced",
+          },
+        ],
       },
     ],
   };
 }
 
 /** Creates the configuration, or replaces it when its content drifted (e.g. a new caBundle). */
-export async function ensureWebhookConfiguration(kubeConfig: KubeConfig, desired: V1ValidatingWebhookConfiguration): Promise<"created" | "updated" | "unchanged"> {
+export async function ensureWebhookConfiguration(
+  kubeConfig: KubeConfig,
+  desired: V1ValidatingWebhookConfiguration,
+): Promise<"created" | "updated" | "unchanged"> {
   const api = kubeConfig.makeApiClient(AdmissionregistrationV1Api);
   const name = desired.metadata?.name ?? WEBHOOK_CONFIGURATION_NAME;
   let current: V1ValidatingWebhookConfiguration;
   try {
     current = await api.readValidatingWebhookConfiguration({ name });
   } catch (error) {
-    if (!isNotFound(error)) throw new Error(`reading ValidatingWebhookConfiguration ${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    if (!isNotFound(error))
+      throw new Error(`reading ValidatingWebhookConfiguration ${name}: ${kubeErrorMessage(error)}`, { cause: error });
     await api.createValidatingWebhookConfiguration({ body: desired });
     return "created";
   }
   if (sameWebhooks(current, desired)) return "unchanged";
-  const body: V1ValidatingWebhookConfiguration = { ...desired, metadata: { ...desired.metadata, name, ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) } };
+  const body: V1ValidatingWebhookConfiguration = {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      name,
+      ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}),
+    },
+  };
   try {
     await api.replaceValidatingWebhookConfiguration({ name, body });
   } catch (error) {
@@ -82,7 +138,9 @@ function sameWebhooks(current: V1ValidatingWebhookConfiguration, desired: V1Vali
       name: webhook.name,
       caBundle: webhook.clientConfig.caBundle,
       url: webhook.clientConfig.url,
-      service: webhook.clientConfig.service ? `${webhook.clientConfig.service.namespace}/${webhook.clientConfig.service.name}:${webhook.clientConfig.service.port ?? 443}` : undefined,
+      service: webhook.clientConfig.service
+        ? `${webhook.clientConfig.service.namespace}/${webhook.clientConfig.service.name}:${webhook.clientConfig.service.port ?? 443}`
+        : undefined,
       rules: webhook.rules?.map((rule) => [rule.apiGroups, rule.resources, rule.operations]),
       failurePolicy: webhook.failurePolicy,
       namespaceSelector: webhook.namespaceSelector,

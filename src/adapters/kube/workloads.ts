@@ -2,11 +2,26 @@
 // (raw JSON where hashing needs the API server's exact shape), guarded patches, precondition
 // deletes and idempotent Events.
 import { createHash } from "node:crypto";
-import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type KubernetesListObject, type KubernetesObject } from "@kubernetes/client-node";
+import {
+  CoreV1Api,
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from "@kubernetes/client-node";
 import type { HealingEvent, WorkloadActions, WorkloadSource, WriteOutcome } from "../../reconcilers/self-healing.js";
 import { listWatchSource, ResilientInformer } from "../../runtime/informer.js";
 import type { Logger } from "../../runtime/logger.js";
-import { deploymentView, podView, replicaSetView, type DeploymentView, type JsonPatchOp, type PodView } from "../../selfhealing/index.js";
+import {
+  deploymentView,
+  podView,
+  replicaSetView,
+  type DeploymentView,
+  type JsonPatchOp,
+  type PodView,
+} from "../../selfhealing/index.js";
 import { isNotFound, kubeErrorMessage, statusCodeOf } from "./errors.js";
 import { recordKubeEvent } from "./events.js";
 
@@ -35,12 +50,20 @@ export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): Wo
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const listApps = (plural: string) => async (): Promise<KubernetesListObject<KubernetesObject>> =>
-    (await custom.listClusterCustomObject({ group: "apps", version: "v1", plural })) as KubernetesListObject<KubernetesObject>;
-  const informer = (name: string, path: string, list: () => Promise<KubernetesListObject<KubernetesObject>>): ResilientInformer<KubernetesObject> =>
+    (await custom.listClusterCustomObject({
+      group: "apps",
+      version: "v1",
+      plural,
+    })) as KubernetesListObject<KubernetesObject>;
+  const informer = (
+    name: string,
+    path: string,
+    list: () => Promise<KubernetesListObject<KubernetesObject>>,
+  ): ResilientInformer<KubernetesObject> =>
     new ResilientInformer<KubernetesObject>({ name, source: listWatchSource({ kubeConfig, path, list }), logger });
   const deployments = informer("deployments", "/apis/apps/v1/deployments", listApps("deployments"));
   const replicaSets = informer("replicasets", "/apis/apps/v1/replicasets", listApps("replicasets"));
-  const pods = informer("pods", "/api/v1/pods", async () => (await core.listPodForAllNamespaces()));
+  const pods = informer("pods", "/api/v1/pods", async () => await core.listPodForAllNamespaces());
   const listeners: ((key: string) => void)[] = [];
   const emit = (key: string | undefined): void => {
     if (key !== undefined) listeners.forEach((listener) => listener(key));
@@ -54,14 +77,18 @@ export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): Wo
     const rs = rsName ? replicaSets.get(rsName, pod.metadata?.namespace) : undefined;
     return rs ? deploymentOfReplicaSet(rs) : undefined;
   };
-  const on = (target: ResilientInformer<KubernetesObject>, map: (object: KubernetesObject) => string | undefined): void => {
+  const on = (
+    target: ResilientInformer<KubernetesObject>,
+    map: (object: KubernetesObject) => string | undefined,
+  ): void => {
     target.addEventHandler({ onChange: (object) => emit(map(object)), onDelete: (object) => emit(map(object)) });
   };
   on(deployments, keyOf);
   on(replicaSets, deploymentOfReplicaSet);
   on(pods, deploymentOfPod);
   const informers = [deployments, replicaSets, pods];
-  const views = <T>(objects: readonly KubernetesObject[], view: (raw: unknown) => T | undefined): T[] => objects.flatMap((o) => view(o) ?? []);
+  const views = <T>(objects: readonly KubernetesObject[], view: (raw: unknown) => T | undefined): T[] =>
+    objects.flatMap((o) => view(o) ?? []);
   return {
     source: {
       deployment: (namespace, name) => {
@@ -93,14 +120,20 @@ export class KubeWorkloadActions implements WorkloadActions {
   private readonly custom: CustomObjectsApi;
   private readonly core: CoreV1Api;
 
-  constructor(kubeConfig: KubeConfig, private readonly reportingInstance: string) {
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly reportingInstance: string,
+  ) {
     this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
   async patchDeployment(namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<WriteOutcome> {
     try {
-      await this.custom.patchNamespacedCustomObject({ group: "apps", version: "v1", namespace, plural: "deployments", name, body: ops }, jsonPatch);
+      await this.custom.patchNamespacedCustomObject(
+        { group: "apps", version: "v1", namespace, plural: "deployments", name, body: ops },
+        jsonPatch,
+      );
       return "done";
     } catch (error) {
       if (isNotFound(error)) return "gone";
@@ -111,7 +144,11 @@ export class KubeWorkloadActions implements WorkloadActions {
 
   async deletePod(namespace: string, pod: PodView): Promise<WriteOutcome> {
     try {
-      await this.core.deleteNamespacedPod({ namespace, name: pod.name, body: { preconditions: { uid: pod.uid, resourceVersion: pod.resourceVersion } } });
+      await this.core.deleteNamespacedPod({
+        namespace,
+        name: pod.name,
+        body: { preconditions: { uid: pod.uid, resourceVersion: pod.resourceVersion } },
+      });
       return "done";
     } catch (error) {
       if (isNotFound(error)) return "gone";
@@ -125,12 +162,18 @@ export class KubeWorkloadActions implements WorkloadActions {
     await recordKubeEvent(this.core, {
       namespace,
       name: healingEventName(name, event.id),
-      involvedObject: { apiVersion: "apps/v1", kind: "Deployment", name, namespace, uid, resourceVersion: deployment.resourceVersion },
+      involvedObject: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        name,
+        namespace,
+        uid,
+        resourceVersion: deployment.resourceVersion,
+      },
       type: event.type,
       reason: event.reason,
       message: event.message,
       reportingInstance: this.reportingInstance,
     });
   }
-
 }

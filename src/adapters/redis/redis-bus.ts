@@ -1,5 +1,13 @@
 import { Redis, type RedisOptions } from "ioredis";
-import { decodeBusMessage, DEFAULT_BUS_CHANNEL, deliverToHandlers, encodeBusMessage, type BusStats, type ObservableEventBus, type WireMessage } from "../../bus/bus-message.js";
+import {
+  decodeBusMessage,
+  DEFAULT_BUS_CHANNEL,
+  deliverToHandlers,
+  encodeBusMessage,
+  type BusStats,
+  type ObservableEventBus,
+  type WireMessage,
+} from "../../bus/bus-message.js";
 import type { BusMessage } from "../../ports/bus.js";
 import { silentLogger, type Logger } from "../../runtime/logger.js";
 
@@ -36,7 +44,11 @@ export interface RedisBusOptions {
  * counts from 1). Never gives up: a replica without Redis still serves, and must pick the
  * cross-replica hints up again whenever Redis returns.
  */
-export function reconnectDelayMs(attempt: number, backoff: ReconnectBackoff = {}, random: () => number = Math.random): number {
+export function reconnectDelayMs(
+  attempt: number,
+  backoff: ReconnectBackoff = {},
+  random: () => number = Math.random,
+): number {
   const initial = backoff.initialDelayMs ?? 100;
   const max = backoff.maxDelayMs ?? 5000;
   const exponent = Math.min(Math.max(attempt - 1, 0), 30);
@@ -58,10 +70,13 @@ export function redactRedisUrl(url: string): string {
 function assertRedisUrl(url: string): void {
   try {
     const parsed = new URL(url);
-    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") throw new Error(`unsupported protocol ${parsed.protocol}`);
+    if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:")
+      throw new Error(`unsupported protocol ${parsed.protocol}`);
   } catch (error) {
     const shown = url.replace(/\/\/[^@/]*@/, "//***@");
-    throw new Error(`Redis URL ${shown} is not valid: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`Redis URL ${shown} is not valid: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }
 
@@ -189,7 +204,10 @@ export class RedisBus implements ObservableEventBus {
       if (isTimeout(error) && !this.closed) this.publisher.disconnect(true);
       if (!this.publishFailing) {
         this.publishFailing = true;
-        this.logger.warn({ err: error, channel: this.channel, topic: message.topic, key: message.key }, "Redis bus: publish failed; hints reach this replica only until Redis is back");
+        this.logger.warn(
+          { err: error, channel: this.channel, topic: message.topic, key: message.key },
+          "Redis bus: publish failed; hints reach this replica only until Redis is back",
+        );
       }
     }
   }
@@ -200,7 +218,10 @@ export class RedisBus implements ObservableEventBus {
       await this.subscriber.ping();
     } catch (error) {
       if (this.closed || !isTimeout(error)) return;
-      this.logger.warn({ err: error, channel: this.channel }, "Redis bus: the subscriber connection stopped answering; reconnecting");
+      this.logger.warn(
+        { err: error, channel: this.channel },
+        "Redis bus: the subscriber connection stopped answering; reconnecting",
+      );
       this.subscribed = false;
       this.subscriber.disconnect(true);
     }
@@ -238,7 +259,10 @@ export class RedisBus implements ObservableEventBus {
     const now = Date.now();
     if (now - this.lastMalformedLogAt < 60_000) return;
     this.lastMalformedLogAt = now;
-    this.logger.warn({ channel: this.channel, reason, malformedTotal: this.counts.malformed }, "Redis bus: ignored a malformed message");
+    this.logger.warn(
+      { channel: this.channel, reason, malformedTotal: this.counts.malformed },
+      "Redis bus: ignored a malformed message",
+    );
   }
 
   /**
@@ -251,7 +275,9 @@ export class RedisBus implements ObservableEventBus {
       if (this.closed || this.state.get(role) === "down") return;
       const initial = this.state.get(role) === "initial";
       this.state.set(role, "down");
-      const message = initial ? "Redis bus: cannot connect; hints stay within this replica, retrying with backoff" : "Redis bus: connection lost; hints stay within this replica, reconnecting with backoff";
+      const message = initial
+        ? "Redis bus: cannot connect; hints stay within this replica, retrying with backoff"
+        : "Redis bus: connection lost; hints stay within this replica, reconnecting with backoff";
       this.logger.warn({ ...(error === undefined ? {} : { err: error }), redis: where, role }, message);
     };
     connection.on("error", (error: unknown) => lost(error));

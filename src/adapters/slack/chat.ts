@@ -37,11 +37,19 @@ export class WebApiSlackChat implements SlackChat {
 
   async post(channel: string, message: SlackMessage): Promise<SlackMessageRef> {
     try {
-      const reply = await this.client.chat.postMessage({ channel, text: message.text, blocks: message.blocks, unfurl_links: false });
+      const reply = await this.client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks,
+        unfurl_links: false,
+      });
       if (!reply.channel || !reply.ts) throw new Error("Slack answered without channel and ts");
       return { channel: reply.channel, ts: reply.ts };
     } catch (error) {
-      throw new Error(`Slack chat.postMessage to ${channel}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(
+        `Slack chat.postMessage to ${channel}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -49,7 +57,10 @@ export class WebApiSlackChat implements SlackChat {
     try {
       await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks });
     } catch (error) {
-      throw new Error(`Slack chat.update of ${ref.channel}/${ref.ts}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(
+        `Slack chat.update of ${ref.channel}/${ref.ts}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 }

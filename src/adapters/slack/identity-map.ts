@@ -69,7 +69,10 @@ export class KubeSlackIdentityMap implements SlackIdentityMap {
       const configMap = await this.core.readNamespacedConfigMap({ name, namespace: this.options.namespace });
       this.cached = { at: now, data: configMap.data ?? {} };
     } catch (error) {
-      if (!isNotFound(error)) throw new Error(`reading ConfigMap ${this.options.namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+      if (!isNotFound(error))
+        throw new Error(`reading ConfigMap ${this.options.namespace}/${name}: ${kubeErrorMessage(error)}`, {
+          cause: error,
+        });
       this.cached = { at: now, data: {} };
     }
     return this.cached.data;

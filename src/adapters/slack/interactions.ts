@@ -16,7 +16,10 @@ export interface SlackInteractionDependencies {
   identities: SlackIdentityMap;
   replay: ReplayGuard;
   decisions: DecisionDependencies;
-  logger: { info(fields: Record<string, unknown>, message: string): void; warn(fields: Record<string, unknown>, message: string): void };
+  logger: {
+    info(fields: Record<string, unknown>, message: string): void;
+    warn(fields: Record<string, unknown>, message: string): void;
+  };
   /** Only response URLs under this prefix are called back. Default `https://hooks.slack.com/`. */
   responseUrlPrefix?: string;
   /** Posts an ephemeral reply to Slack's response_url. Default: fetch. */
@@ -29,7 +32,9 @@ const payloadSchema = z.object({
   response_url: z.string().optional(),
   user: z.object({ id: z.string().min(1), username: z.string().optional(), name: z.string().optional() }),
   container: z.object({ message_ts: z.string().optional() }).loose().optional(),
-  actions: z.array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() }).loose()).default([]),
+  actions: z
+    .array(z.object({ action_id: z.string(), value: z.string().optional(), action_ts: z.string().optional() }).loose())
+    .default([]),
 });
 type SlackPayload = z.infer<typeof payloadSchema>;
 
@@ -41,10 +46,19 @@ function parsePayload(rawBody: Buffer): SlackPayload {
   try {
     json = JSON.parse(payload);
   } catch (error) {
-    throw new ApiError(400, "BadPayload", `payload is not JSON: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ApiError(
+      400,
+      "BadPayload",
+      `payload is not JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   const parsed = payloadSchema.safeParse(json);
-  if (!parsed.success) throw new ApiError(400, "BadPayload", `payload does not look like a Slack interaction: ${parsed.error.issues[0]?.message ?? ""}`);
+  if (!parsed.success)
+    throw new ApiError(
+      400,
+      "BadPayload",
+      `payload does not look like a Slack interaction: ${parsed.error.issues[0]?.message ?? ""}`,
+    );
   return parsed.data;
 }
 
@@ -52,13 +66,15 @@ function parsePayload(rawBody: Buffer): SlackPayload {
 export function interactionId(payload: SlackPayload): string | undefined {
   const action = payload.actions[0];
   if (payload.trigger_id) return `slack:trigger:${payload.trigger_id}`;
-  if (payload.container?.message_ts && action?.action_ts) return `slack:action:${payload.container.message_ts}:${action.action_ts}`;
+  if (payload.container?.message_ts && action?.action_ts)
+    return `slack:action:${payload.container.message_ts}:${action.action_ts}`;
   return undefined;
 }
 
 function parseTarget(value: string | undefined): { namespace: string; name: string } {
   const [namespace = "", name = "", ...rest] = (value ?? "").split("/");
-  if (!namespace || !name || rest.length > 0) throw new ApiError(400, "BadPayload", `button value ${JSON.stringify(value ?? "")} is not NAMESPACE/NAME`);
+  if (!namespace || !name || rest.length > 0)
+    throw new ApiError(400, "BadPayload", `button value ${JSON.stringify(value ?? "")} is not NAMESPACE/NAME`);
   return { namespace, name };
 }
 
@@ -77,14 +93,20 @@ function checkSignature(req: Request, deps: SlackInteractionDependencies): Buffe
 
 async function refuseReplay(payload: SlackPayload, deps: SlackInteractionDependencies): Promise<void> {
   const id = interactionId(payload);
-  if (!id) throw new ApiError(400, "BadPayload", "the interaction has neither trigger_id nor message and action timestamps");
+  if (!id)
+    throw new ApiError(400, "BadPayload", "the interaction has neither trigger_id nor message and action timestamps");
   let first: boolean;
   try {
     first = await deps.replay.firstSeen(id, REPLAY_TTL_SECONDS);
   } catch (error) {
-    throw new ApiError(503, "ReplayCheckUnavailable", `cannot check for replays, so the decision is refused: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ApiError(
+      503,
+      "ReplayCheckUnavailable",
+      `cannot check for replays, so the decision is refused: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-  if (!first) throw new ApiError(409, "Replay", `interaction ${id} was already handled; a replayed request changes nothing`);
+  if (!first)
+    throw new ApiError(409, "Replay", `interaction ${id} was already handled; a replayed request changes nothing`);
 }
 
 async function decide(payload: SlackPayload, identity: Identity, deps: SlackInteractionDependencies): Promise<string> {
@@ -93,10 +115,20 @@ async function decide(payload: SlackPayload, identity: Identity, deps: SlackInte
   const { namespace, name } = parseTarget(action.value);
   const decision = action.action_id === APPROVE_ACTION_ID ? "Approve" : "Reject";
   const view = await recordDecision(
-    { identity, namespace, name, decision, comment: `Slack user ${payload.user.id}${payload.user.username ? ` (${payload.user.username})` : ""}`, via: "slack" },
+    {
+      identity,
+      namespace,
+      name,
+      decision,
+      comment: `Slack user ${payload.user.id}${payload.user.username ? ` (${payload.user.username})` : ""}`,
+      via: "slack",
+    },
     deps.decisions,
   );
-  deps.logger.info({ slackUser: payload.user.id, user: identity.username, request: `${namespace}/${name}`, decision }, "decision recorded from Slack");
+  deps.logger.info(
+    { slackUser: payload.user.id, user: identity.username, request: `${namespace}/${name}`, decision },
+    "decision recorded from Slack",
+  );
   return `You (${identity.username}) ${decision === "Approve" ? "approved" : "rejected"} ${namespace}/${name}: it is now ${view.phase} (${view.approvals}/${view.requiredApprovals} approvals).`;
 }
 
@@ -106,7 +138,9 @@ async function decide(payload: SlackPayload, identity: Identity, deps: SlackInte
  * same rules and write path as the REST API, recorded `via: slack`. Problems a user can fix
  * are answered with 200 and an ephemeral message, so Slack shows them instead of a failure.
  */
-export function slackInteractionsHandler(deps: SlackInteractionDependencies): (req: Request, res: Response) => Promise<void> {
+export function slackInteractionsHandler(
+  deps: SlackInteractionDependencies,
+): (req: Request, res: Response) => Promise<void> {
   return async (req, res) => {
     const payload = parsePayload(checkSignature(req, deps));
     await refuseReplay(payload, deps);
@@ -118,7 +152,8 @@ export function slackInteractionsHandler(deps: SlackInteractionDependencies): (r
 
 async function answer(payload: SlackPayload, deps: SlackInteractionDependencies): Promise<string> {
   const identity = await deps.identities.resolve(payload.user.id);
-  if (!identity) return `Your Slack user ${payload.user.id} is not mapped to a Kubernetes identity: ask an admin to add it to the ConfigMap aegis-slack-users in AEGIS's namespace (e.g. "${payload.user.id}: alice;sre-leads").`;
+  if (!identity)
+    return `Your Slack user ${payload.user.id} is not mapped to a Kubernetes identity: ask an admin to add it to the ConfigMap aegis-slack-users in AEGIS's namespace (e.g. "${payload.user.id}: alice;sre-leads").`;
   try {
     return await decide(payload, identity, deps);
   } catch (error) {
@@ -135,10 +170,17 @@ function respondEphemeral(url: string, text: string, deps: SlackInteractionDepen
     return;
   }
   const post = deps.postResponse ?? defaultPostResponse;
-  post(url, { response_type: "ephemeral", replace_original: false, text }).catch((error: unknown) => deps.logger.warn({ err: error }, "could not answer Slack through response_url"));
+  post(url, { response_type: "ephemeral", replace_original: false, text }).catch((error: unknown) =>
+    deps.logger.warn({ err: error }, "could not answer Slack through response_url"),
+  );
 }
 
 async function defaultPostResponse(url: string, body: Record<string, unknown>): Promise<void> {
-  const response = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal: AbortSignal.timeout(5_000) });
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+    signal: AbortSignal.timeout(5_000),
+  });
   if (!response.ok) throw new Error(`response_url answered HTTP ${response.status}`);
 }

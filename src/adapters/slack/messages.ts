@@ -15,19 +15,36 @@ export function escapeMrkdwn(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-const OUTCOME_ICON: Record<string, string> = { Approved: ":white_check_mark:", Rejected: ":no_entry:", Expired: ":hourglass:", Pending: ":lock:" };
+const OUTCOME_ICON: Record<string, string> = {
+  Approved: ":white_check_mark:",
+  Rejected: ":no_entry:",
+  Expired: ":hourglass:",
+  Pending: ":lock:",
+};
 
 /** The link to the request's page in the dashboard, when AEGIS knows its public URL. */
-export function requestPageUrl(dashboardUrl: string | undefined, view: Pick<ApprovalView, "namespace" | "name">): string | undefined {
+export function requestPageUrl(
+  dashboardUrl: string | undefined,
+  view: Pick<ApprovalView, "namespace" | "name">,
+): string | undefined {
   if (!dashboardUrl) return undefined;
   return `${dashboardUrl.replace(/\/+$/, "")}/#/approvals/${encodeURIComponent(view.namespace)}/${encodeURIComponent(view.name)}`;
 }
 
 function describe(view: ApprovalView): KnownBlock[] {
   const target = `${view.target.kind} ${view.target.namespace}/${view.target.name}`;
-  const factors = view.risk.factors.map((factor) => `• ${escapeMrkdwn(factor.name)} +${factor.points}${factor.detail ? ` — ${escapeMrkdwn(factor.detail)}` : ""}`);
+  const factors = view.risk.factors.map(
+    (factor) =>
+      `• ${escapeMrkdwn(factor.name)} +${factor.points}${factor.detail ? ` — ${escapeMrkdwn(factor.detail)}` : ""}`,
+  );
   const blocks: KnownBlock[] = [
-    { type: "section", text: { type: "mrkdwn", text: `${OUTCOME_ICON[view.phase] ?? ""} *${escapeMrkdwn(target)}* change needs approval` } },
+    {
+      type: "section",
+      text: {
+        type: "mrkdwn",
+        text: `${OUTCOME_ICON[view.phase] ?? ""} *${escapeMrkdwn(target)}* change needs approval`,
+      },
+    },
     {
       type: "section",
       fields: [
@@ -40,7 +57,8 @@ function describe(view: ApprovalView): KnownBlock[] {
     { type: "section", text: { type: "mrkdwn", text: `*Change*\n${escapeMrkdwn(view.summary || "(no summary)")}` } },
   ];
   if (factors.length > 0) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: factors.join("\n") }] });
-  if (view.reason) blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `Reason: ${escapeMrkdwn(view.reason)}` }] });
+  if (view.reason)
+    blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: `Reason: ${escapeMrkdwn(view.reason)}` }] });
   return blocks;
 }
 
@@ -53,26 +71,58 @@ export function pendingMessage(view: ApprovalView, dashboardUrl?: string): Slack
     type: "actions",
     block_id: "aegis_decision",
     elements: [
-      { type: "button", action_id: APPROVE_ACTION_ID, style: "primary", text: { type: "plain_text", text: "Approve" }, value },
+      {
+        type: "button",
+        action_id: APPROVE_ACTION_ID,
+        style: "primary",
+        text: { type: "plain_text", text: "Approve" },
+        value,
+      },
       {
         type: "button",
         action_id: REJECT_ACTION_ID,
         style: "danger",
         text: { type: "plain_text", text: "Reject" },
         value,
-        confirm: { title: { type: "plain_text", text: "Reject this change?" }, text: { type: "plain_text", text: `Reject ${value}? One rejection decides the request.` }, confirm: { type: "plain_text", text: "Reject" }, deny: { type: "plain_text", text: "Cancel" } },
+        confirm: {
+          title: { type: "plain_text", text: "Reject this change?" },
+          text: { type: "plain_text", text: `Reject ${value}? One rejection decides the request.` },
+          confirm: { type: "plain_text", text: "Reject" },
+          deny: { type: "plain_text", text: "Cancel" },
+        },
       },
-      ...(link ? [{ type: "button" as const, action_id: "aegis_open", text: { type: "plain_text" as const, text: "Open in dashboard" }, url: link }] : []),
+      ...(link
+        ? [
+            {
+              type: "button" as const,
+              action_id: "aegis_open",
+              text: { type: "plain_text" as const, text: "Open in dashboard" },
+              url: link,
+            },
+          ]
+        : []),
     ],
   });
-  return { text: `Approval needed: ${view.target.kind} ${view.target.namespace}/${view.target.name} (risk ${view.risk.score}/100, request ${value})`, blocks };
+  return {
+    text: `Approval needed: ${view.target.kind} ${view.target.namespace}/${view.target.name} (risk ${view.risk.score}/100, request ${value})`,
+    blocks,
+  };
 }
 
 /** The same message once decided: the buttons give way to the outcome and who decided. */
 export function decidedMessage(view: ApprovalView): SlackMessage {
-  const deciders = view.decisions.map((decision) => `${escapeMrkdwn(decision.user)} (${decision.decision} via ${decision.via}${decision.comment ? `: “${escapeMrkdwn(decision.comment)}”` : ""})`);
-  const outcome = view.phase === "Expired" ? `*Expired* with ${view.approvals}/${view.requiredApprovals} approvals` : `*${view.phase}*${deciders.length > 0 ? ` by ${deciders.join(", ")}` : ""}`;
+  const deciders = view.decisions.map(
+    (decision) =>
+      `${escapeMrkdwn(decision.user)} (${decision.decision} via ${decision.via}${decision.comment ? `: “${escapeMrkdwn(decision.comment)}”` : ""})`,
+  );
+  const outcome =
+    view.phase === "Expired"
+      ? `*Expired* with ${view.approvals}/${view.requiredApprovals} approvals`
+      : `*${view.phase}*${deciders.length > 0 ? ` by ${deciders.join(", ")}` : ""}`;
   const blocks = describe(view);
   blocks.push({ type: "section", text: { type: "mrkdwn", text: `${OUTCOME_ICON[view.phase] ?? ""} ${outcome}` } });
-  return { text: `${view.phase}: ${view.target.kind} ${view.target.namespace}/${view.target.name} (request ${view.namespace}/${view.name})`, blocks };
+  return {
+    text: `${view.phase}: ${view.target.kind} ${view.target.namespace}/${view.target.name} (request ${view.namespace}/${view.name})`,
+    blocks,
+  };
 }

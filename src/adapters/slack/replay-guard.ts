@@ -44,7 +44,10 @@ export class RedisReplayGuard implements ReplayGuard {
       const reply = await this.redis.set(`${this.prefix}${id}`, "1", "EX", ttlSeconds, "NX");
       return reply === "OK";
     } catch (error) {
-      throw new Error(`replay check in Redis failed for ${id}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new Error(
+        `replay check in Redis failed for ${id}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
     }
   }
 }

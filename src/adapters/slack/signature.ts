@@ -27,12 +27,19 @@ export function slackSignature(signingSecret: string, timestamp: string, rawBody
 /** Checks Slack's v0 request signature and its 5-minute timestamp window (timing-safe compare). */
 export function verifySlackSignature(input: SlackSignatureInput): SignatureCheck {
   const tolerance = input.toleranceSeconds ?? SLACK_TIMESTAMP_TOLERANCE_SECONDS;
-  if (!input.timestamp || !/^\d{1,12}$/.test(input.timestamp)) return { ok: false, reason: "missing or malformed X-Slack-Request-Timestamp" };
+  if (!input.timestamp || !/^\d{1,12}$/.test(input.timestamp))
+    return { ok: false, reason: "missing or malformed X-Slack-Request-Timestamp" };
   if (!input.signature) return { ok: false, reason: "missing X-Slack-Signature" };
   const ageSeconds = Math.abs(input.nowMs / 1000 - Number(input.timestamp));
-  if (ageSeconds > tolerance) return { ok: false, reason: `request timestamp is ${Math.round(ageSeconds)}s from now (allowed: ${tolerance}s); refusing a possible replay` };
+  if (ageSeconds > tolerance)
+    return {
+      ok: false,
+      reason: `request timestamp is ${Math.round(ageSeconds)}s from now (allowed: ${tolerance}s); refusing a possible replay`,
+    };
   const expected = slackSignature(input.signingSecret, input.timestamp, input.rawBody);
-  return safeEqual(expected, input.signature) ? { ok: true } : { ok: false, reason: "X-Slack-Signature does not match the request body" };
+  return safeEqual(expected, input.signature)
+    ? { ok: true }
+    : { ok: false, reason: "X-Slack-Signature does not match the request body" };
 }
 
 /** Constant-time string comparison that also tolerates different lengths. */

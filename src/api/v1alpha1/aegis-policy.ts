@@ -37,9 +37,7 @@ export const policyCheckSchema = z
     allowedRegistries: z.array(z.string().min(1)).min(1).optional(),
     requireImageDigest: z.boolean().optional(),
     disallowLatestTag: z.boolean().optional(),
-    requireResources: z
-      .object({ requests: RESOURCE_NAMES.optional(), limits: RESOURCE_NAMES.optional() })
-      .optional(),
+    requireResources: z.object({ requests: RESOURCE_NAMES.optional(), limits: RESOURCE_NAMES.optional() }).optional(),
     requiredLabels: z.array(z.string().min(1)).min(1).optional(),
     cel: z.string().min(1).optional(),
     message: z.string().optional().meta({ description: "Message shown when a `cel` check fails." }),
@@ -73,12 +71,19 @@ export const approvalSettingsSchema = z
   })
   .superRefine((approval, ctx) => {
     if (approval.mode === "RiskBased" && approval.riskThreshold === undefined) {
-      ctx.addIssue({ code: "custom", path: ["riskThreshold"], message: "riskThreshold is required when mode is RiskBased" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["riskThreshold"],
+        message: "riskThreshold is required when mode is RiskBased",
+      });
     }
   })
   .meta({
     "x-kubernetes-validations": [
-      { rule: "!has(self.mode) || self.mode != 'RiskBased' || has(self.riskThreshold)", message: "riskThreshold is required when mode is RiskBased" },
+      {
+        rule: "!has(self.mode) || self.mode != 'RiskBased' || has(self.riskThreshold)",
+        message: "riskThreshold is required when mode is RiskBased",
+      },
     ],
   });
 export type ApprovalSettings = z.infer<typeof approvalSettingsSchema>;
@@ -89,9 +94,7 @@ const healingActionSchema = z.object({
 });
 
 export const selfHealingSchema = z.object({
-  restartOnCrashLoop: healingActionSchema
-    .extend({ minRestarts: z.number().int().min(1).default(5) })
-    .optional(),
+  restartOnCrashLoop: healingActionSchema.extend({ minRestarts: z.number().int().min(1).default(5) }).optional(),
   rollbackOnFailedRollout: healingActionSchema.optional(),
   dryRun: z.boolean().default(false).meta({ description: "Record and announce actions without acting." }),
 });

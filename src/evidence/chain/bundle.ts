@@ -207,10 +207,18 @@ function verifyFullRecords(bundle: BundleEnvelope): Outcome {
   if (!chain.ok) return { ok: false, seq: chain.break.seq, reason: chain.break.reason };
   const { size, rootHash } = bundle.checkpoint.checkpoint;
   if (chain.size < size) {
-    return { ok: false, seq: chain.size, reason: `record missing: the bundle ends before seq ${chain.size} but the checkpoint covers ${size} records (truncated)` };
+    return {
+      ok: false,
+      seq: chain.size,
+      reason: `record missing: the bundle ends before seq ${chain.size} but the checkpoint covers ${size} records (truncated)`,
+    };
   }
   if (chain.size > size) {
-    return { ok: false, seq: size, reason: `record beyond the checkpoint: the checkpoint covers ${size} records, the bundle holds ${chain.size}` };
+    return {
+      ok: false,
+      seq: size,
+      reason: `record beyond the checkpoint: the checkpoint covers ${size} records, the bundle holds ${chain.size}`,
+    };
   }
   const records = bundle.records as EvidenceRecord[];
   const root = toDigest(new MerkleTree(records.map((r) => recordLeafHash(r.hash))).root);
@@ -222,14 +230,16 @@ function verifyFullRecords(bundle: BundleEnvelope): Outcome {
 
 function verifyFilteredRecords(bundle: BundleEnvelope): Outcome {
   const { filter, proofs, records } = bundle;
-  if (filter === undefined || proofs === undefined) return { ok: false, reason: "a filtered bundle needs filter and proofs" };
+  if (filter === undefined || proofs === undefined)
+    return { ok: false, reason: "a filtered bundle needs filter and proofs" };
   if (proofs.length !== records.length) {
     return { ok: false, reason: `${records.length} records but ${proofs.length} inclusion proofs` };
   }
   let previous: EvidenceRecord | undefined;
   for (const [index, candidate] of records.entries()) {
     const outcome = checkFilteredRecord(candidate, proofs[index] ?? [], previous, bundle);
-    if (!outcome.ok) return { ok: false, seq: claimedSeq(candidate) ?? (previous ? previous.seq + 1 : 0), reason: outcome.reason };
+    if (!outcome.ok)
+      return { ok: false, seq: claimedSeq(candidate) ?? (previous ? previous.seq + 1 : 0), reason: outcome.reason };
     previous = outcome.record;
   }
   return checkSuffixComplete(records as EvidenceRecord[], filter, bundle.checkpoint.checkpoint.size);
@@ -241,13 +251,20 @@ function verifyFilteredRecords(bundle: BundleEnvelope): Outcome {
  * cannot prove completeness with inclusion proofs alone.)
  */
 function checkSuffixComplete(records: readonly EvidenceRecord[], filter: BundleFilter, size: number): Outcome {
-  if (filter.sinceSeq === undefined || filter.subject !== undefined || filter.sinceTime !== undefined) return { ok: true };
+  if (filter.sinceSeq === undefined || filter.subject !== undefined || filter.sinceTime !== undefined)
+    return { ok: true };
   let expected = Math.min(filter.sinceSeq, size);
   for (const record of records) {
-    if (record.seq !== expected) return { ok: false, seq: expected, reason: `record missing from the exported suffix (found seq ${record.seq})` };
+    if (record.seq !== expected)
+      return { ok: false, seq: expected, reason: `record missing from the exported suffix (found seq ${record.seq})` };
     expected++;
   }
-  if (expected < size) return { ok: false, seq: expected, reason: `record missing: the suffix ends before seq ${expected}, the checkpoint covers ${size}` };
+  if (expected < size)
+    return {
+      ok: false,
+      seq: expected,
+      reason: `record missing: the suffix ends before seq ${expected}, the checkpoint covers ${size}`,
+    };
   return { ok: true };
 }
 
@@ -279,7 +296,12 @@ function checkFilteredRecord(
     proof: proof.map((sibling) => Buffer.from(sibling, "hex")),
     root: Buffer.from(rootHash.slice(DIGEST_PREFIX.length), "hex"),
   });
-  return included ? checked : { ok: false, reason: `inclusion proof does not place this record at seq ${record.seq} in the checkpointed log of ${size}` };
+  return included
+    ? checked
+    : {
+        ok: false,
+        reason: `inclusion proof does not place this record at seq ${record.seq} in the checkpointed log of ${size}`,
+      };
 }
 
 export function matchesFilter(record: EvidenceRecord, filter: BundleFilter): boolean {
@@ -324,14 +346,24 @@ export function verifyExtends(previous: unknown, current: unknown, options: Veri
   if (!earlier.ok) return { ...earlier, reason: `earlier bundle: ${earlier.reason}` };
   const later = verifyBundle(current, options);
   if (!later.ok) return later;
-  if (earlier.kind !== "full" || later.kind !== "full") return { ok: false, reason: "only full bundles can be compared" };
+  if (earlier.kind !== "full" || later.kind !== "full")
+    return { ok: false, reason: "only full bundles can be compared" };
   const before = (previous as EvidenceBundle).records;
   const after = (current as EvidenceBundle).records;
   for (const [seq, record] of before.entries()) {
     const now = after[seq];
-    if (now === undefined) return { ok: false, seq, reason: `record missing: the earlier bundle holds seq ${seq}, the later one ends before it` };
+    if (now === undefined)
+      return {
+        ok: false,
+        seq,
+        reason: `record missing: the earlier bundle holds seq ${seq}, the later one ends before it`,
+      };
     if (now.hash !== record.hash) {
-      return { ok: false, seq, reason: `history rewritten: seq ${seq} had hash ${record.hash} in the earlier bundle, now ${now.hash}` };
+      return {
+        ok: false,
+        seq,
+        reason: `history rewritten: seq ${seq} had hash ${record.hash} in the earlier bundle, now ${now.hash}`,
+      };
     }
   }
   return later;

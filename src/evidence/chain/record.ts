@@ -37,7 +37,11 @@ export const EMPTY_CHAIN_HEAD: ChainHead = { nextSeq: 0, prevHash: GENESIS_PREV_
 const digest = z.string().regex(DIGEST_PATTERN, "expected sha256:<64 lower-case hex>");
 // Text fields are stored in PostgreSQL `text` columns, which cannot hold NUL.
 const safeText = (max: number): z.ZodString =>
-  z.string().min(1).max(max).refine((s) => !s.includes("\u0000"), "must not contain NUL");
+  z
+    .string()
+    .min(1)
+    .max(max)
+    .refine((s) => !s.includes("\u0000"), "must not contain NUL");
 
 export const recordDraftSchema = z.strictObject({
   id: safeText(256),

@@ -36,7 +36,10 @@ export function checkLink(candidate: unknown, head: ChainHead): RecordCheck {
   if (!checked.ok) return checked;
   const { record } = checked;
   if (record.seq !== head.nextSeq) {
-    return { ok: false, reason: `expected seq ${head.nextSeq}, found seq ${record.seq} (records missing or re-ordered)` };
+    return {
+      ok: false,
+      reason: `expected seq ${head.nextSeq}, found seq ${record.seq} (records missing or re-ordered)`,
+    };
   }
   if (record.prevHash !== head.prevHash) {
     return {

@@ -102,7 +102,9 @@ function uniqueById(drafts: readonly RecordDraft[]): RecordDraft[] {
 }
 
 async function withoutKnownIds(tx: SqlExecutor, drafts: readonly RecordDraft[]): Promise<RecordDraft[]> {
-  const { rows } = await tx.query("SELECT id FROM evidence_records WHERE id = ANY($1::text[])", [drafts.map((d) => d.id)]);
+  const { rows } = await tx.query("SELECT id FROM evidence_records WHERE id = ANY($1::text[])", [
+    drafts.map((d) => d.id),
+  ]);
   const known = new Set(rows.map((row) => String(row.id)));
   return drafts.filter((draft) => !known.has(draft.id));
 }
@@ -140,7 +142,7 @@ async function insertRecords(tx: SqlExecutor, records: readonly EvidenceRecord[]
 async function readRecords(tx: SqlExecutor, filter: BundleFilter): Promise<EvidenceRecord[]> {
   const { clauses, params } = filterClauses(filter);
   const records: EvidenceRecord[] = [];
-  for (let fromSeq = filter.sinceSeq ?? 0; ; ) {
+  for (let fromSeq = filter.sinceSeq ?? 0; ;) {
     const page = await tx.query(
       `SELECT ${RECORD_COLUMNS} FROM evidence_records
         WHERE seq >= $1 ${clauses.map((c) => `AND ${c}`).join(" ")}

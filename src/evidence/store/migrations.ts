@@ -108,7 +108,10 @@ export interface MigrationReport {
  * together apply each version exactly once and never see a half-made schema. A login that may
  * not create objects (e.g. one holding only the writer role) works as long as nothing is pending.
  */
-export async function migrate(db: SqlDatabase, migrations: readonly Migration[] = EVIDENCE_MIGRATIONS): Promise<MigrationReport> {
+export async function migrate(
+  db: SqlDatabase,
+  migrations: readonly Migration[] = EVIDENCE_MIGRATIONS,
+): Promise<MigrationReport> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK_KEY]);
     const done = await appliedVersions(tx);
@@ -138,9 +141,14 @@ async function applyMigration(tx: SqlExecutor, migration: Migration): Promise<vo
   try {
     await tx.exec(migration.sql);
   } catch (err) {
-    throw new Error(`evidence migration ${migration.version} (${migration.name}) failed: ${String(err)}`, { cause: err });
+    throw new Error(`evidence migration ${migration.version} (${migration.name}) failed: ${String(err)}`, {
+      cause: err,
+    });
   }
-  await tx.query("INSERT INTO evidence_schema_migrations (version, name) VALUES ($1, $2)", [migration.version, migration.name]);
+  await tx.query("INSERT INTO evidence_schema_migrations (version, name) VALUES ($1, $2)", [
+    migration.version,
+    migration.name,
+  ]);
 }
 
 async function setUpWriterRole(tx: SqlExecutor): Promise<MigrationReport["writerRole"]> {
@@ -155,7 +163,8 @@ async function setUpWriterRole(tx: SqlExecutor): Promise<MigrationReport["writer
   );
   const can = rows[0];
   if (can === undefined) return "skipped: cannot read the current role";
-  if (can.superuser !== true && can.owns_table !== true) return "skipped: the connecting user does not own evidence_records";
+  if (can.superuser !== true && can.owns_table !== true)
+    return "skipped: the connecting user does not own evidence_records";
   if (can.superuser !== true && can.create_role !== true && can.role_exists !== true) {
     return `skipped: the connecting user may not create role ${EVIDENCE_WRITER_ROLE}`;
   }

@@ -29,7 +29,16 @@ export function sqlState(err: unknown): string | undefined {
   return typeof code === "string" ? code : undefined;
 }
 
-const NETWORK_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EPIPE", "EAI_AGAIN"]);
+const NETWORK_ERROR_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "ENOTFOUND",
+  "EPIPE",
+  "EAI_AGAIN",
+]);
 
 /**
  * Whether `err` says the database cannot be reached right now (as opposed to refusing what was
@@ -39,7 +48,10 @@ const NETWORK_ERROR_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", 
 export function isConnectionError(err: unknown): boolean {
   if (err instanceof AggregateError) return err.errors.some(isConnectionError);
   const code = sqlState(err);
-  if (code !== undefined && (NETWORK_ERROR_CODES.has(code) || code.startsWith("08") || /^57P0[123]$/.test(code))) return true;
+  if (code !== undefined && (NETWORK_ERROR_CODES.has(code) || code.startsWith("08") || /^57P0[123]$/.test(code)))
+    return true;
   const message = err instanceof Error ? err.message : "";
-  return /timeout exceeded when trying to connect|Connection terminated|connection error|not queryable|Query read timeout/i.test(message);
+  return /timeout exceeded when trying to connect|Connection terminated|connection error|not queryable|Query read timeout/i.test(
+    message,
+  );
 }

@@ -35,7 +35,9 @@ function checkAppArmorProfile(pod: Pod): CheckFinding | undefined {
 
   const problems: string[] = [];
   if (profiles !== undefined) {
-    problems.push(`${profiles.setters} must not set securityContext.appArmorProfile.type to ${joinQuoted(profiles.types)}`);
+    problems.push(
+      `${profiles.setters} must not set securityContext.appArmorProfile.type to ${joinQuoted(profiles.types)}`,
+    );
   }
   if (annotations.length > 0) problems.push(annotations.join(", "));
   const count = (profiles?.types.length ?? 0) + annotations.length;

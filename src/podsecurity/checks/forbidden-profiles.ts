@@ -24,7 +24,13 @@ export function findForbiddenProfiles(
   });
   if (podType === undefined && containers.length === 0) return undefined;
   return {
-    setters: describeSetters(podType !== undefined, containers.map((container) => container.name)),
-    types: sortedUnique([...(podType === undefined ? [] : [podType]), ...containers.map((container) => container.type)]),
+    setters: describeSetters(
+      podType !== undefined,
+      containers.map((container) => container.name),
+    ),
+    types: sortedUnique([
+      ...(podType === undefined ? [] : [podType]),
+      ...containers.map((container) => container.type),
+    ]),
   };
 }

@@ -15,7 +15,8 @@ export const hostProbesAndHostLifecycle: CheckDefinition = {
 function forbiddenHostFields(handler: Handler): string[] {
   const fields: string[] = [];
   if (handler.httpGetHost !== undefined && handler.httpGetHost !== "") fields.push(`${handler.field}.httpGet.host`);
-  if (handler.tcpSocketHost !== undefined && handler.tcpSocketHost !== "") fields.push(`${handler.field}.tcpSocket.host`);
+  if (handler.tcpSocketHost !== undefined && handler.tcpSocketHost !== "")
+    fields.push(`${handler.field}.tcpSocket.host`);
   return fields;
 }
 

@@ -42,7 +42,10 @@ function seLinuxOptionsCheck(allowedTypes: ReadonlySet<string>): PodCheck {
       ...(podIsBad && podOptions !== undefined ? [podOptions] : []),
       ...badContainers.flatMap((container) => container.securityContext.seLinuxOptions ?? []),
     ];
-    const setters = describeSetters(podIsBad, badContainers.map((container) => container.name));
+    const setters = describeSetters(
+      podIsBad,
+      badContainers.map((container) => container.name),
+    );
     return {
       reason: "seLinuxOptions",
       detail: `${setters} set forbidden securityContext.seLinuxOptions: ${describeForbiddenOptions(badOptions, allowedTypes)}`,

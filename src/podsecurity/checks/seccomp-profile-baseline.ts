@@ -19,7 +19,10 @@ export const seccompProfileBaseline: CheckDefinition = {
 };
 
 function forbidUnconfinedAnnotations(pod: Pod): CheckFinding | undefined {
-  const keys = [POD_ANNOTATION, ...pod.spec.containers.map((container) => CONTAINER_ANNOTATION_PREFIX + container.name)];
+  const keys = [
+    POD_ANNOTATION,
+    ...pod.spec.containers.map((container) => CONTAINER_ANNOTATION_PREFIX + container.name),
+  ];
   const forbidden = [...new Set(keys)]
     .filter((key) => pod.annotations.get(key) === "unconfined")
     .map((key) => `${key}="unconfined"`)

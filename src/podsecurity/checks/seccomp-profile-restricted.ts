@@ -32,7 +32,9 @@ function requireConfinedSeccomp(pod: Pod): CheckFinding | undefined {
 
   const problems: string[] = [];
   if (forbidden !== undefined) {
-    problems.push(`${forbidden.setters} must not set securityContext.seccompProfile.type to ${joinQuoted(forbidden.types)}`);
+    problems.push(
+      `${forbidden.setters} must not set securityContext.seccompProfile.type to ${joinQuoted(forbidden.types)}`,
+    );
   }
   if (unconfined.length > 0) {
     problems.push(

@@ -29,6 +29,8 @@ export function celCheck(expression: string, message: string | undefined): Check
     }
     if (outcome.value === true) return [];
     if (outcome.value === false) return [{ rule: "cel", message: message ?? `CEL expression ${quoted} is false` }];
-    return [{ rule: "celError", message: `CEL expression ${quoted} returned ${describeValue(outcome.value)}, not a bool` }];
+    return [
+      { rule: "celError", message: `CEL expression ${quoted} returned ${describeValue(outcome.value)}, not a bool` },
+    ];
   };
 }

@@ -31,6 +31,11 @@ export function requireResourcesCheck(settings: ResourceSettings): CheckRunner {
       .flatMap((container): CheckFinding[] => {
         const missing = missingResources(container, settings);
         if (missing.length === 0) return [];
-        return [{ rule: "requireResources", message: `${describeContainer(container)} does not set resources ${missing.join(", ")}` }];
+        return [
+          {
+            rule: "requireResources",
+            message: `${describeContainer(container)} does not set resources ${missing.join(", ")}`,
+          },
+        ];
       });
 }

@@ -32,7 +32,10 @@ function factorNames(value: unknown): string[] {
 }
 
 /** Decided requests in ledger order, after `afterSeq` (for incremental updates), at most `limit`. */
-export async function readTrainingExamples(db: Pick<SqlExecutor, "query">, options: { afterSeq?: number; limit?: number } = {}): Promise<(LabelledExample & { seq: number })[]> {
+export async function readTrainingExamples(
+  db: Pick<SqlExecutor, "query">,
+  options: { afterSeq?: number; limit?: number } = {},
+): Promise<(LabelledExample & { seq: number })[]> {
   const { rows } = await db.query(TRAINING_EXAMPLES_SQL, [options.afterSeq ?? -1, options.limit ?? 100_000]);
   return rows.map((row) => ({
     seq: Number(row["seq"]),

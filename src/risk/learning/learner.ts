@@ -1,6 +1,15 @@
 import type { SqlExecutor } from "../../evidence/store/sql-database.js";
 import { readTrainingExamples } from "./history-reader.js";
-import { DEFAULT_TRAINING, initialModel, predict, train, type LabelledExample, type RiskModel, type RiskPrediction, type TrainingOptions } from "./model.js";
+import {
+  DEFAULT_TRAINING,
+  initialModel,
+  predict,
+  train,
+  type LabelledExample,
+  type RiskModel,
+  type RiskPrediction,
+  type TrainingOptions,
+} from "./model.js";
 
 /**
  * Keeps a v2 model current with the ledger: `refresh()` reads only decisions appended since the

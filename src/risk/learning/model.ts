@@ -71,7 +71,12 @@ export function predict(model: RiskModel, factors: readonly string[]): RiskPredi
   });
   const logit = model.bias + contributions.reduce((sum, c) => sum + c.weight, 0);
   const probability = sigmoid(logit);
-  return { probability, score: Math.round(probability * 100), bias: model.bias, contributions: contributions.sort((a, b) => b.weight - a.weight) };
+  return {
+    probability,
+    score: Math.round(probability * 100),
+    bias: model.bias,
+    contributions: contributions.sort((a, b) => b.weight - a.weight),
+  };
 }
 
 export interface TrainingOptions {
@@ -93,7 +98,8 @@ function gradientOf(model: RiskModel, examples: readonly LabelledExample[]): Gra
   for (const example of examples) {
     const error = predict(model, example.factors).probability - (example.approved ? 0 : 1);
     gradient.bias += error;
-    for (const name of uniqueFactors(example.factors)) gradient.weights.set(name, (gradient.weights.get(name) ?? 0) + error);
+    for (const name of uniqueFactors(example.factors))
+      gradient.weights.set(name, (gradient.weights.get(name) ?? 0) + error);
   }
   return gradient;
 }
@@ -115,9 +121,14 @@ function step(model: RiskModel, gradient: Gradient, n: number, options: Training
  * Full-batch gradient descent on the log loss plus an L2 pull towards the prior. Deterministic:
  * the same history always gives the same model.
  */
-export function train(model: RiskModel, examples: readonly LabelledExample[], options: TrainingOptions = DEFAULT_TRAINING): RiskModel {
+export function train(
+  model: RiskModel,
+  examples: readonly LabelledExample[],
+  options: TrainingOptions = DEFAULT_TRAINING,
+): RiskModel {
   if (examples.length === 0) return model;
   let current = model;
-  for (let epoch = 0; epoch < options.epochs; epoch += 1) current = step(current, gradientOf(current, examples), examples.length, options);
+  for (let epoch = 0; epoch < options.epochs; epoch += 1)
+    current = step(current, gradientOf(current, examples), examples.length, options);
   return { ...current, trainedOn: model.trainedOn + examples.length };
 }

@@ -1,7 +1,15 @@
 // The calibration report of scripts/risk-calibration.ts: the v1-initialised model and the
 // trained one, judged on a held-out later part of the history (time split, no peeking).
 import { calibrationReport, scoreExamples, type CalibrationReport } from "./calibration.js";
-import { DEFAULT_TRAINING, initialModel, predict, train, type LabelledExample, type RiskModel, type TrainingOptions } from "./model.js";
+import {
+  DEFAULT_TRAINING,
+  initialModel,
+  predict,
+  train,
+  type LabelledExample,
+  type RiskModel,
+  type TrainingOptions,
+} from "./model.js";
 
 export interface LearningReport {
   readonly examples: number;
@@ -11,10 +19,18 @@ export interface LearningReport {
   readonly trained: CalibrationReport;
   /** Trained on the whole history: the weights to use, with v1 beside them. */
   readonly model: RiskModel;
-  readonly weights: readonly { readonly name: string; readonly weight: number; readonly points: number; readonly v1Points: number }[];
+  readonly weights: readonly {
+    readonly name: string;
+    readonly weight: number;
+    readonly points: number;
+    readonly v1Points: number;
+  }[];
 }
 
-export function learningReport(examples: readonly LabelledExample[], options: { testFraction?: number; bins?: number; training?: TrainingOptions } = {}): LearningReport {
+export function learningReport(
+  examples: readonly LabelledExample[],
+  options: { testFraction?: number; bins?: number; training?: TrainingOptions } = {},
+): LearningReport {
   const split = Math.floor(examples.length * (1 - (options.testFraction ?? 0.3)));
   const [trainSet, testSet] = [examples.slice(0, split), examples.slice(split)];
   const evaluated = testSet.length > 0 ? testSet : examples;
@@ -22,7 +38,11 @@ export function learningReport(examples: readonly LabelledExample[], options: { 
   const fitted = train(initialModel(), trainSet, training);
   const model = train(initialModel(), examples, training);
   const weights = Object.keys(model.weights).map((name) => {
-    const { weight, points, v1Points } = predict(model, [name]).contributions[0] ?? { weight: 0, points: 0, v1Points: 0 };
+    const { weight, points, v1Points } = predict(model, [name]).contributions[0] ?? {
+      weight: 0,
+      points: 0,
+      v1Points: 0,
+    };
     return { name, weight, points, v1Points };
   });
   return {

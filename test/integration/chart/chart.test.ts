@@ -2,13 +2,33 @@
 // `helm template` renders — defaults and cert-manager mode — holds the values the chart promises.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import type { V1ClusterRole, V1Container, V1Deployment, V1PodDisruptionBudget, V1Role, V1RoleBinding, V1Service, V1ValidatingWebhookConfiguration, V1Job } from "@kubernetes/client-node";
+import type {
+  V1ClusterRole,
+  V1Container,
+  V1Deployment,
+  V1PodDisruptionBudget,
+  V1Role,
+  V1RoleBinding,
+  V1Service,
+  V1ValidatingWebhookConfiguration,
+  V1Job,
+} from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { buildWebhookConfiguration } from "../../../src/adapters/kube/webhook-configuration.js";
 import { SERVE_OPTIONS } from "../../../src/config/serve-config.js";
 import { INTEGRATION_ENV } from "../../../src/notify/integrations.js";
-import { buildHelm, CLUSTER_SCOPED_KINDS, chartDir, findObject, helm, HELM_BUILD_TIMEOUT_MS, type KubeObject, renderChart, repoRoot } from "./helm.js";
+import {
+  buildHelm,
+  CLUSTER_SCOPED_KINDS,
+  chartDir,
+  findObject,
+  helm,
+  HELM_BUILD_TIMEOUT_MS,
+  type KubeObject,
+  renderChart,
+  repoRoot,
+} from "./helm.js";
 
 const NS = "aegis-system";
 
@@ -18,7 +38,12 @@ let certManager: KubeObject[];
 beforeAll(async () => {
   await buildHelm();
   defaults = (await renderChart({ namespace: NS })).objects;
-  certManager = (await renderChart({ namespace: NS, set: { "webhook.certManager.enabled": "true", "serviceMonitor.enabled": "true", "networkPolicy.enabled": "true" } })).objects;
+  certManager = (
+    await renderChart({
+      namespace: NS,
+      set: { "webhook.certManager.enabled": "true", "serviceMonitor.enabled": "true", "networkPolicy.enabled": "true" },
+    })
+  ).objects;
 }, HELM_BUILD_TIMEOUT_MS);
 
 function container(deployment: V1Deployment): V1Container {
@@ -35,7 +60,13 @@ describe("helm lint", () => {
   it.each([
     ["defaults", []],
     ["cert-manager mode", ["--set", "webhook.certManager.enabled=true"]],
-    ["everything on", ["--set", "webhook.certManager.enabled=true,serviceMonitor.enabled=true,networkPolicy.enabled=true,database.url=postgres://db/aegis,redis.url=redis://redis:6379,slack.enabled=true,slack.existingSecret=slack,github.enabled=true,github.existingSecret=gh"]],
+    [
+      "everything on",
+      [
+        "--set",
+        "webhook.certManager.enabled=true,serviceMonitor.enabled=true,networkPolicy.enabled=true,database.url=postgres://db/aegis,redis.url=redis://redis:6379,slack.enabled=true,slack.existingSecret=slack,github.enabled=true,github.existingSecret=gh",
+      ],
+    ],
   ])("is clean with %s (--strict, no warnings, no info)", async (_name, extra) => {
     const result = await helm(["lint", chartDir, "--strict", ...extra]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
@@ -44,7 +75,14 @@ describe("helm lint", () => {
   });
 
   it("values.schema.json refuses bad values", async () => {
-    for (const bad of ["replicaCount=-1", "logLevel=loud", "image.pullPolicy=Sometimes", "database.url=mysql://db", "webhook.failurePolicy=Maybe", "unknownKey=1"]) {
+    for (const bad of [
+      "replicaCount=-1",
+      "logLevel=loud",
+      "image.pullPolicy=Sometimes",
+      "database.url=mysql://db",
+      "webhook.failurePolicy=Maybe",
+      "unknownKey=1",
+    ]) {
       const result = await helm(["template", "aegis", chartDir, "--set", bad]);
       expect(result.code, bad).not.toBe(0);
       expect(result.stderr, bad).toMatch(/schema|values don't meet/i);
@@ -69,11 +107,14 @@ describe("the Deployment (defaults)", () => {
 
   it("runs 2 replicas spread over nodes by a preferred anti-affinity", () => {
     expect(deployment.spec?.replicas).toBe(2);
-    const preferred = deployment.spec?.template.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+    const preferred =
+      deployment.spec?.template.spec?.affinity?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
     expect(preferred).toHaveLength(1);
     expect(preferred[0]?.podAffinityTerm.topologyKey).toBe("kubernetes.io/hostname");
     expect(preferred[0]?.podAffinityTerm.labelSelector?.matchLabels).toEqual(deployment.spec?.selector.matchLabels);
-    expect(deployment.spec?.template.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution).toBeUndefined();
+    expect(
+      deployment.spec?.template.spec?.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution,
+    ).toBeUndefined();
   });
 
   it("uses the image ghcr.io/valina-ai/aegis tagged with the chart's appVersion", async () => {
@@ -88,7 +129,12 @@ describe("the Deployment (defaults)", () => {
 
   it("runs as a numeric non-root user, read-only, with no capabilities and RuntimeDefault seccomp", () => {
     const pod = deployment.spec?.template.spec?.securityContext;
-    expect(pod).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, runAsGroup: 10001, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod).toMatchObject({
+      runAsNonRoot: true,
+      runAsUser: 10001,
+      runAsGroup: 10001,
+      seccompProfile: { type: "RuntimeDefault" },
+    });
     expect(c.securityContext).toMatchObject({
       runAsNonRoot: true,
       runAsUser: 10001,
@@ -113,8 +159,18 @@ describe("the Deployment (defaults)", () => {
   });
 
   it("probes /readyz and /health on port 8750 with the agreed timings", () => {
-    expect(c.readinessProbe).toMatchObject({ httpGet: { path: "/readyz", port: 8750 }, initialDelaySeconds: 5, periodSeconds: 10, timeoutSeconds: 3 });
-    expect(c.livenessProbe).toMatchObject({ httpGet: { path: "/health", port: 8750 }, initialDelaySeconds: 10, periodSeconds: 30, timeoutSeconds: 5 });
+    expect(c.readinessProbe).toMatchObject({
+      httpGet: { path: "/readyz", port: 8750 },
+      initialDelaySeconds: 5,
+      periodSeconds: 10,
+      timeoutSeconds: 3,
+    });
+    expect(c.livenessProbe).toMatchObject({
+      httpGet: { path: "/health", port: 8750 },
+      initialDelaySeconds: 10,
+      periodSeconds: 30,
+      timeoutSeconds: 5,
+    });
   });
 
   it("serves with --webhook-service <release namespace>/aegis-webhook and knows its namespace", () => {
@@ -129,7 +185,10 @@ describe("the Deployment (defaults)", () => {
   it("runs as the ServiceAccount aegis-sa with Prometheus scrape annotations", () => {
     expect(deployment.spec?.template.spec?.serviceAccountName).toBe("aegis-sa");
     findObject(defaults, "ServiceAccount", "aegis-sa");
-    expect(deployment.spec?.template.metadata?.annotations).toMatchObject({ "prometheus.io/scrape": "true", "prometheus.io/port": "8750" });
+    expect(deployment.spec?.template.metadata?.annotations).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/port": "8750",
+    });
   });
 
   it("sets no database, Redis, Slack or GitHub variables by default", () => {
@@ -144,7 +203,9 @@ const SERVE_ENV = new Set<string>(SERVE_OPTIONS.map((option) => option.env));
 
 describe("the chart and `aegis serve` agree", () => {
   it("every flag and AEGIS_*/DATABASE_URL/REDIS_URL variable the chart passes is one aegis serve knows", async () => {
-    const { objects } = await renderChart({ set: { "database.url": "postgres://db/aegis", "redis.url": "redis://redis:6379" } });
+    const { objects } = await renderChart({
+      set: { "database.url": "postgres://db/aegis", "redis.url": "redis://redis:6379" },
+    });
     const c = container(findObject<V1Deployment>(objects, "Deployment", "aegis"));
     const [command, ...rest] = c.args ?? [];
     expect(command).toBe("serve");
@@ -156,10 +217,27 @@ describe("the chart and `aegis serve` agree", () => {
 
   it("every Slack, GitHub and dashboard variable the chart sets (token mode) is one AEGIS reads", async () => {
     const { objects } = await renderChart({
-      set: { "slack.enabled": "true", "slack.existingSecret": "s", "github.enabled": "true", "github.existingSecret": "g", "github.webhookSecretKey": "w", "github.apiUrl": "https://ghe.example.com/api/v3", dashboardUrl: "https://aegis.example.com" },
+      set: {
+        "slack.enabled": "true",
+        "slack.existingSecret": "s",
+        "github.enabled": "true",
+        "github.existingSecret": "g",
+        "github.webhookSecretKey": "w",
+        "github.apiUrl": "https://ghe.example.com/api/v3",
+        dashboardUrl: "https://aegis.example.com",
+      },
     });
-    const names = (container(findObject<V1Deployment>(objects, "Deployment", "aegis")).env ?? []).map((e) => e.name).filter((n) => /^(SLACK_|GITHUB_|AEGIS_DASHBOARD_URL$)/.test(n));
-    expect(names.sort()).toEqual(["AEGIS_DASHBOARD_URL", "GITHUB_API_URL", "GITHUB_TOKEN", "GITHUB_WEBHOOK_SECRET", "SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"]);
+    const names = (container(findObject<V1Deployment>(objects, "Deployment", "aegis")).env ?? [])
+      .map((e) => e.name)
+      .filter((n) => /^(SLACK_|GITHUB_|AEGIS_DASHBOARD_URL$)/.test(n));
+    expect(names.sort()).toEqual([
+      "AEGIS_DASHBOARD_URL",
+      "GITHUB_API_URL",
+      "GITHUB_TOKEN",
+      "GITHUB_WEBHOOK_SECRET",
+      "SLACK_BOT_TOKEN",
+      "SLACK_SIGNING_SECRET",
+    ]);
     for (const name of names) expect(Object.keys(INTEGRATION_ENV), name).toContain(name);
   });
 
@@ -185,7 +263,9 @@ describe("Services and PodDisruptionBudget", () => {
     const pdb = findObject<V1PodDisruptionBudget>(defaults, "PodDisruptionBudget");
     expect(pdb.apiVersion).toBe("policy/v1");
     expect(pdb.spec?.minAvailable).toBe(1);
-    expect(pdb.spec?.selector?.matchLabels).toEqual(findObject<V1Deployment>(defaults, "Deployment", "aegis").spec?.selector.matchLabels);
+    expect(pdb.spec?.selector?.matchLabels).toEqual(
+      findObject<V1Deployment>(defaults, "Deployment", "aegis").spec?.selector.matchLabels,
+    );
   });
 
   it("no pod outside the Deployment matches the Deployment's selector (the cleanup hook's pod)", () => {
@@ -217,7 +297,9 @@ describe("RBAC", () => {
   it("gives AEGIS exactly the rules of deploy/rbac.yaml (cluster-wide, and secrets/leases in its namespace)", async () => {
     const reference = await deployRbac();
     for (const name of ["aegis", "aegis-approver", "aegis-viewer"]) {
-      expect(findObject<V1ClusterRole>(defaults, "ClusterRole", name).rules, name).toEqual(reference.clusterRoles.get(name)?.rules);
+      expect(findObject<V1ClusterRole>(defaults, "ClusterRole", name).rules, name).toEqual(
+        reference.clusterRoles.get(name)?.rules,
+      );
     }
     const role = findObject<V1Role>(defaults, "Role", "aegis");
     expect(role.metadata?.namespace).toBe(NS);
@@ -226,7 +308,11 @@ describe("RBAC", () => {
     const binding = findObject<V1RoleBinding>(defaults, "RoleBinding", "aegis");
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "aegis-sa", namespace: NS }]);
     const clusterBinding = findObject<V1RoleBinding>(defaults, "ClusterRoleBinding", "aegis");
-    expect(clusterBinding.roleRef).toEqual({ apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "aegis" });
+    expect(clusterBinding.roleRef).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: "aegis",
+    });
     expect(clusterBinding.subjects).toEqual([{ kind: "ServiceAccount", name: "aegis-sa", namespace: NS }]);
   });
 
@@ -242,15 +328,28 @@ describe("RBAC", () => {
   });
 
   it("binds aegis-approver to the configured groups and aggregates it into admin only when asked", async () => {
-    const { objects } = await renderChart({ set: { "rbac.approver.groups[0]": "sre-leads", "rbac.approver.aggregateToAdmin": "true" } });
+    const { objects } = await renderChart({
+      set: { "rbac.approver.groups[0]": "sre-leads", "rbac.approver.aggregateToAdmin": "true" },
+    });
     const binding = findObject<V1RoleBinding>(objects, "ClusterRoleBinding", "aegis-approver");
     expect(binding.subjects).toEqual([{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "sre-leads" }]);
-    expect(findObject<V1ClusterRole>(objects, "ClusterRole", "aegis-approver").metadata?.labels?.["rbac.authorization.k8s.io/aggregate-to-admin"]).toBe("true");
+    expect(
+      findObject<V1ClusterRole>(objects, "ClusterRole", "aegis-approver").metadata?.labels?.[
+        "rbac.authorization.k8s.io/aggregate-to-admin"
+      ],
+    ).toBe("true");
   });
 
   it("the uninstall hook may delete only the ValidatingWebhookConfiguration aegis", () => {
     const cleanup = findObject<V1ClusterRole>(defaults, "ClusterRole", "aegis-cleanup");
-    expect(cleanup.rules).toEqual([{ apiGroups: ["admissionregistration.k8s.io"], resources: ["validatingwebhookconfigurations"], resourceNames: ["aegis"], verbs: ["delete"] }]);
+    expect(cleanup.rules).toEqual([
+      {
+        apiGroups: ["admissionregistration.k8s.io"],
+        resources: ["validatingwebhookconfigurations"],
+        resourceNames: ["aegis"],
+        verbs: ["delete"],
+      },
+    ]);
     expect(cleanup.metadata?.annotations?.["helm.sh/hook"]).toBe("pre-delete");
   });
 });
@@ -258,7 +357,15 @@ describe("RBAC", () => {
 describe("namespaces", () => {
   it.each<[string, Record<string, string>]>([
     ["defaults", {}],
-    ["cert-manager mode", { "webhook.certManager.enabled": "true", "serviceMonitor.enabled": "true", "networkPolicy.enabled": "true", "database.url": "postgres://db/aegis" }],
+    [
+      "cert-manager mode",
+      {
+        "webhook.certManager.enabled": "true",
+        "serviceMonitor.enabled": "true",
+        "networkPolicy.enabled": "true",
+        "database.url": "postgres://db/aegis",
+      },
+    ],
   ])("every namespaced object (%s) is in the release namespace, cluster-scoped ones have none", async (_name, set) => {
     const { objects } = await renderChart({ namespace: "gatekeeping", set });
     expect(objects.length).toBeGreaterThan(10);
@@ -277,24 +384,46 @@ describe("cert-manager mode", () => {
   it("renders an Issuer and a Certificate for the webhook Service's DNS names", () => {
     const issuer = findObject(certManager, "Issuer");
     expect(issuer.spec).toEqual({ selfSigned: {} });
-    const certificate = findObject<{ spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } } }>(certManager, "Certificate", "aegis-webhook-tls");
+    const certificate = findObject<{
+      spec: { secretName: string; dnsNames: string[]; issuerRef: { name: string; kind: string } };
+    }>(certManager, "Certificate", "aegis-webhook-tls");
     expect(certificate.spec.secretName).toBe("aegis-webhook-tls");
     expect(certificate.spec.dnsNames).toEqual([`aegis-webhook.${NS}.svc`, `aegis-webhook.${NS}.svc.cluster.local`]);
     expect(certificate.spec.issuerRef).toMatchObject({ name: issuer.metadata.name, kind: "Issuer" });
   });
 
   it("uses an existing issuer instead when given one", async () => {
-    const { objects } = await renderChart({ set: { "webhook.certManager.enabled": "true", "webhook.certManager.issuerRef.name": "corp-ca", "webhook.certManager.issuerRef.kind": "ClusterIssuer" } });
+    const { objects } = await renderChart({
+      set: {
+        "webhook.certManager.enabled": "true",
+        "webhook.certManager.issuerRef.name": "corp-ca",
+        "webhook.certManager.issuerRef.kind": "ClusterIssuer",
+      },
+    });
     expect(objects.some((o) => o.kind === "Issuer")).toBe(false);
-    expect(findObject<{ spec: { issuerRef: unknown } }>(objects, "Certificate").spec.issuerRef).toEqual({ name: "corp-ca", kind: "ClusterIssuer" });
+    expect(findObject<{ spec: { issuerRef: unknown } }>(objects, "Certificate").spec.issuerRef).toEqual({
+      name: "corp-ca",
+      kind: "ClusterIssuer",
+    });
   });
 
   it("renders the ValidatingWebhookConfiguration aegis with inject-ca-from, equal to AEGIS's own but for the caBundle", () => {
-    const rendered = findObject<V1ValidatingWebhookConfiguration>(certManager, "ValidatingWebhookConfiguration", "aegis");
+    const rendered = findObject<V1ValidatingWebhookConfiguration>(
+      certManager,
+      "ValidatingWebhookConfiguration",
+      "aegis",
+    );
     expect(rendered.metadata?.annotations?.["cert-manager.io/inject-ca-from"]).toBe(`${NS}/aegis-webhook-tls`);
-    const own = buildWebhookConfiguration({ service: { namespace: NS, name: "aegis-webhook", port: 443 } }, "unused", NS);
+    const own = buildWebhookConfiguration(
+      { service: { namespace: NS, name: "aegis-webhook", port: 443 } },
+      "unused",
+      NS,
+    );
     const withoutCa = (config: V1ValidatingWebhookConfiguration): unknown =>
-      (config.webhooks ?? []).map(({ clientConfig, ...webhook }) => ({ ...webhook, clientConfig: { ...clientConfig, caBundle: undefined } }));
+      (config.webhooks ?? []).map(({ clientConfig, ...webhook }) => ({
+        ...webhook,
+        clientConfig: { ...clientConfig, caBundle: undefined },
+      }));
     expect(withoutCa(rendered)).toEqual(withoutCa(own));
   });
 
@@ -304,17 +433,26 @@ describe("cert-manager mode", () => {
     expect(c.args).toEqual(["serve", "--webhook-cert-dir", "/etc/aegis/webhook-tls"]);
     expect(c.args).not.toContain("--webhook-service");
     expect(c.volumeMounts).toContainEqual({ name: "webhook-tls", mountPath: "/etc/aegis/webhook-tls", readOnly: true });
-    expect(deployment.spec?.template.spec?.volumes).toContainEqual({ name: "webhook-tls", secret: { secretName: "aegis-webhook-tls", defaultMode: 0o440 } });
+    expect(deployment.spec?.template.spec?.volumes).toContainEqual({
+      name: "webhook-tls",
+      secret: { secretName: "aegis-webhook-tls", defaultMode: 0o440 },
+    });
     expect(certManager.some((o) => o.kind === "Job")).toBe(false);
   });
 
   it("adds a ServiceMonitor on the API Service's /metrics and a NetworkPolicy for both ports", () => {
-    const monitor = findObject<{ spec: { endpoints: { port: string; path: string }[]; selector: { matchLabels: Record<string, string> } } }>(certManager, "ServiceMonitor");
+    const monitor = findObject<{
+      spec: { endpoints: { port: string; path: string }[]; selector: { matchLabels: Record<string, string> } };
+    }>(certManager, "ServiceMonitor");
     expect(monitor.spec.endpoints).toMatchObject([{ port: "http-api", path: "/metrics" }]);
     const api = findObject<V1Service>(certManager, "Service", "aegis-api");
-    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => api.metadata?.labels?.[k] === v)).toBe(true);
+    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => api.metadata?.labels?.[k] === v)).toBe(
+      true,
+    );
     const webhook = findObject<V1Service>(certManager, "Service", "aegis-webhook");
-    expect(Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => webhook.metadata?.labels?.[k] === v)).toBe(false);
+    expect(
+      Object.entries(monitor.spec.selector.matchLabels).every(([k, v]) => webhook.metadata?.labels?.[k] === v),
+    ).toBe(false);
     const policy = findObject<{ spec: { ingress: { ports: { port: number }[] }[] } }>(certManager, "NetworkPolicy");
     expect(policy.spec.ingress.flatMap((rule) => rule.ports.map((p) => p.port)).sort()).toEqual([8750, 9443]);
   });
@@ -322,13 +460,26 @@ describe("cert-manager mode", () => {
 
 describe("connections and integrations", () => {
   it("takes DATABASE_URL and REDIS_URL from a chart Secret when given in plain values", async () => {
-    const { objects } = await renderChart({ set: { "database.url": "postgres://aegis:pw@db:5432/aegis", "redis.url": "redis://redis:6379" } });
+    const { objects } = await renderChart({
+      set: { "database.url": "postgres://aegis:pw@db:5432/aegis", "redis.url": "redis://redis:6379" },
+    });
     const secret = findObject<{ stringData: Record<string, string> }>(objects, "Secret", "aegis-env");
-    expect(secret.stringData).toEqual({ DATABASE_URL: "postgres://aegis:pw@db:5432/aegis", REDIS_URL: "redis://redis:6379" });
+    expect(secret.stringData).toEqual({
+      DATABASE_URL: "postgres://aegis:pw@db:5432/aegis",
+      REDIS_URL: "redis://redis:6379",
+    });
     const env = container(findObject<V1Deployment>(objects, "Deployment")).env ?? [];
-    expect(env.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef).toEqual({ name: "aegis-env", key: "DATABASE_URL" });
-    expect(env.find((e) => e.name === "REDIS_URL")?.valueFrom?.secretKeyRef).toEqual({ name: "aegis-env", key: "REDIS_URL" });
-    expect(findObject<V1Deployment>(objects, "Deployment").spec?.template.metadata?.annotations?.["checksum/env"]).toMatch(/^[a-f0-9]{64}$/);
+    expect(env.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef).toEqual({
+      name: "aegis-env",
+      key: "DATABASE_URL",
+    });
+    expect(env.find((e) => e.name === "REDIS_URL")?.valueFrom?.secretKeyRef).toEqual({
+      name: "aegis-env",
+      key: "REDIS_URL",
+    });
+    expect(
+      findObject<V1Deployment>(objects, "Deployment").spec?.template.metadata?.annotations?.["checksum/env"],
+    ).toMatch(/^[a-f0-9]{64}$/);
   });
 
   it("reads them from existing Secrets, and Slack and GitHub (token or app) credentials from Secrets", async () => {
@@ -356,20 +507,35 @@ describe("connections and integrations", () => {
 
     const token = await renderChart({ set: { "github.enabled": "true", "github.existingSecret": "gh" } });
     const tokenEnv = container(findObject<V1Deployment>(token.objects, "Deployment")).env ?? [];
-    expect(tokenEnv.find((e) => e.name === "GITHUB_TOKEN")?.valueFrom?.secretKeyRef).toEqual({ name: "gh", key: "token" });
+    expect(tokenEnv.find((e) => e.name === "GITHUB_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
+      name: "gh",
+      key: "token",
+    });
   });
 
   it("renders the Slack identity map aegis-slack-users when given users", async () => {
     const none = await renderChart();
     expect(none.objects.some((o) => o.kind === "ConfigMap")).toBe(false);
-    const { objects } = await renderChart({ namespace: NS, values: { slack: { users: { U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" } } } });
-    const map = findObject<{ metadata: { namespace: string }; data: Record<string, string> }>(objects, "ConfigMap", "aegis-slack-users");
+    const { objects } = await renderChart({
+      namespace: NS,
+      values: { slack: { users: { U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" } } },
+    });
+    const map = findObject<{ metadata: { namespace: string }; data: Record<string, string> }>(
+      objects,
+      "ConfigMap",
+      "aegis-slack-users",
+    );
     expect(map.metadata.namespace).toBe(NS);
     expect(map.data).toEqual({ U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" });
   });
 
   it("CRDs ship in crds/ (installed by helm before the templates)", async () => {
     const { objects } = await renderChart({ includeCrds: true });
-    expect(objects.filter((o) => o.kind === "CustomResourceDefinition").map((o) => o.metadata.name).sort()).toEqual(["aegispolicies.aegis.valina.ai", "approvalrequests.aegis.valina.ai"]);
+    expect(
+      objects
+        .filter((o) => o.kind === "CustomResourceDefinition")
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(["aegispolicies.aegis.valina.ai", "approvalrequests.aegis.valina.ai"]);
   });
 });

@@ -29,7 +29,10 @@ export interface KubeObject {
 /** `helm ARGS` through scripts/helm.sh; never throws on a non-zero exit. */
 export function helm(args: string[]): Promise<HelmResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn("bash", [path.join(repoRoot, "scripts", "helm.sh"), ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn("bash", [path.join(repoRoot, "scripts", "helm.sh"), ...args], {
+      cwd: repoRoot,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -42,7 +45,8 @@ export function helm(args: string[]): Promise<HelmResult> {
 /** Builds helm once (cached); throws with the build's output when it fails. */
 export async function buildHelm(): Promise<string> {
   const result = await helm(["--build-only"]);
-  if (result.code !== 0) throw new Error(`scripts/helm.sh --build-only failed (exit ${result.code}):\n${result.stderr}`);
+  if (result.code !== 0)
+    throw new Error(`scripts/helm.sh --build-only failed (exit ${result.code}):\n${result.stderr}`);
   return result.stdout.trim();
 }
 
@@ -62,7 +66,14 @@ function setArgs(set: Record<string, string> = {}): string[] {
 
 /** `helm template` of charts/aegis; throws with helm's stderr when rendering fails. */
 export async function renderChart(options: RenderOptions = {}): Promise<{ text: string; objects: KubeObject[] }> {
-  const args = ["template", options.release ?? "aegis", chartDir, "--namespace", options.namespace ?? "aegis-system", ...setArgs(options.set)];
+  const args = [
+    "template",
+    options.release ?? "aegis",
+    chartDir,
+    "--namespace",
+    options.namespace ?? "aegis-system",
+    ...setArgs(options.set),
+  ];
   if (options.includeCrds) args.push("--include-crds");
   const dir = options.values ? await mkdtemp(path.join(tmpdir(), "aegis-chart-")) : undefined;
   try {
@@ -86,7 +97,8 @@ export function parseObjects(text: string): KubeObject[] {
     if (doc.errors.length > 0) throw new Error(`invalid YAML rendered: ${doc.errors.map((e) => e.message).join("; ")}`);
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) continue;
-    if (!isKubeObject(value)) throw new Error(`a rendered document is not a Kubernetes object: ${JSON.stringify(value).slice(0, 200)}`);
+    if (!isKubeObject(value))
+      throw new Error(`a rendered document is not a Kubernetes object: ${JSON.stringify(value).slice(0, 200)}`);
     objects.push(value);
   }
   return objects;
@@ -95,7 +107,11 @@ export function parseObjects(text: string): KubeObject[] {
 function isKubeObject(value: unknown): value is KubeObject {
   if (typeof value !== "object" || value === null) return false;
   const candidate = value as Partial<KubeObject>;
-  return typeof candidate.apiVersion === "string" && typeof candidate.kind === "string" && typeof candidate.metadata?.name === "string";
+  return (
+    typeof candidate.apiVersion === "string" &&
+    typeof candidate.kind === "string" &&
+    typeof candidate.metadata?.name === "string"
+  );
 }
 
 /** The one object of KIND named NAME (throws when absent, so tests read straight on). */
@@ -106,4 +122,12 @@ export function findObject<T = KubeObject>(objects: KubeObject[], kind: string, 
 }
 
 /** Kinds that live outside any namespace; every other rendered object must name one. */
-export const CLUSTER_SCOPED_KINDS = new Set(["ClusterRole", "ClusterRoleBinding", "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "CustomResourceDefinition", "Namespace", "PriorityClass"]);
+export const CLUSTER_SCOPED_KINDS = new Set([
+  "ClusterRole",
+  "ClusterRoleBinding",
+  "ValidatingWebhookConfiguration",
+  "MutatingWebhookConfiguration",
+  "CustomResourceDefinition",
+  "Namespace",
+  "PriorityClass",
+]);

@@ -51,7 +51,9 @@ describe("dashboard", () => {
     await card.waitFor();
     expect(await card.locator(".target").textContent()).toContain("Deployment prod/web · requested by dev");
     expect(await card.locator(".summary").textContent()).toBe("image ghcr.io/acme/web:1.2 -> ghcr.io/acme/web:1.3");
-    expect(await card.locator(".factors").textContent()).toContain("new-registry +20 — quay.io is new to this namespace");
+    expect(await card.locator(".factors").textContent()).toContain(
+      "new-registry +20 — quay.io is new to this namespace",
+    );
     expect(await card.locator(".policies").textContent()).toContain("Policy: prod-gate · approvals 0/1");
     await page.locator("#live.live").waitFor();
     expect(await page.locator("#threat").textContent()).toContain("lockdown");
@@ -77,7 +79,9 @@ describe("dashboard", () => {
     expect(await row.textContent()).toContain("alice (Approve via web)");
     expect(await page.locator(`article.request[data-key="prod/${NAME}"]`).count()).toBe(0);
     await page.locator("#evidence li strong", { hasText: "approval.decision" }).waitFor();
-    expect(h.approvals.get(NAME, "prod")?.spec.decisions).toMatchObject([{ user: "alice", comment: "ship it", via: "web" }]);
+    expect(h.approvals.get(NAME, "prod")?.spec.decisions).toMatchObject([
+      { user: "alice", comment: "ship it", via: "web" },
+    ]);
 
     const png = await page.screenshot({ fullPage: true });
     const dir = path.join(tmpdir(), "aegis-dashboard");
@@ -108,7 +112,14 @@ describe("dashboard", () => {
   it("opens a request's page from a #/approvals/NS/NAME link and keeps hostile text as text", async () => {
     const name = "deployment-evil-0000000000";
     const evil = approvalRequest(name);
-    h.approvals.put({ ...evil, spec: { ...evil.spec, summary: '<img src=x onerror="window.pwned=1">', reason: "<script>window.pwned=2</script>" } });
+    h.approvals.put({
+      ...evil,
+      spec: {
+        ...evil.spec,
+        summary: '<img src=x onerror="window.pwned=1">',
+        reason: "<script>window.pwned=2</script>",
+      },
+    });
     const page = await browser.newPage();
     await page.goto(`${base}/#/approvals/prod/${name}`);
     const card = page.locator(`article.request.focus[data-key="prod/${name}"]`);

@@ -72,7 +72,10 @@ afterAll(async () => {
   for (const remove of removals) await remove();
 });
 
-async function ledgerOn(db: FlakyDatabase, options: { failClosed?: boolean; spool?: Spool; appendTimeoutMs?: number } = {}): Promise<EvidenceLedger> {
+async function ledgerOn(
+  db: FlakyDatabase,
+  options: { failClosed?: boolean; spool?: Spool; appendTimeoutMs?: number } = {},
+): Promise<EvidenceLedger> {
   const dir = await makeTempDir();
   removals.push(dir.remove);
   const spool = options.spool ?? (await Spool.open(join(dir.path, SPOOL_FILE_NAME))).spool;
@@ -107,7 +110,11 @@ describe("evidence ledger when the database is unreachable", () => {
     await late;
     await ledger.waitUntilDrained(10_000);
     const ids = await idsInDatabase();
-    expect(ids).toEqual([...Array.from({ length: 50 }, (_, i) => `a-${i}`), ...Array.from({ length: 300 }, (_, i) => `b-${i}`), "c-0"]);
+    expect(ids).toEqual([
+      ...Array.from({ length: 50 }, (_, i) => `a-${i}`),
+      ...Array.from({ length: 300 }, (_, i) => `b-${i}`),
+      "c-0",
+    ]);
     expect(ledger.metrics).toMatchObject({ spoolDepth: 0, appendedTotal: 351, databaseReachable: true, lagSeconds: 0 });
     expect(verifyBundle(await ledger.exportBundle()).ok).toBe(true);
     await ledger.close();
@@ -158,7 +165,9 @@ describe("evidence ledger when the database is unreachable", () => {
     await spool.close(); // every spool write now fails
     const ledger = await ledgerOn(db, { failClosed: true, spool });
     db.down = true;
-    await expect(ledger.record({ ...event(1), id: "nowhere-1" })).rejects.toThrow(/could not be made durable.*cannot write/);
+    await expect(ledger.record({ ...event(1), id: "nowhere-1" })).rejects.toThrow(
+      /could not be made durable.*cannot write/,
+    );
     expect(ledger.metrics).toMatchObject({ rejectedTotal: 1, spoolDepth: 0 });
     db.down = false;
     await ledger.record({ ...event(2), id: "closed-ok-2" });

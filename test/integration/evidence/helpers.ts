@@ -24,7 +24,8 @@ export async function requirePostgres(): Promise<boolean> {
     await client.end();
     return true;
   } catch (err) {
-    if (process.env.CI) throw new Error(`PostgreSQL at ${ADMIN_URL} is required under CI: ${String(err)}`, { cause: err });
+    if (process.env.CI)
+      throw new Error(`PostgreSQL at ${ADMIN_URL} is required under CI: ${String(err)}`, { cause: err });
     console.warn(`skipping PostgreSQL evidence tests: ${String(err)}`);
     return false;
   }
@@ -51,7 +52,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await adminQuery(`CREATE DATABASE ${name}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
-  return { name, url: url.toString(), drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined) };
+  return {
+    name,
+    url: url.toString(),
+    drop: () => adminQuery(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => undefined),
+  };
 }
 
 export async function makeTempDir(prefix = "aegis-evidence-"): Promise<{ path: string; remove: () => Promise<void> }> {
@@ -94,17 +99,26 @@ export async function openBackend(name: "postgres" | "pglite"): Promise<BackendU
   });
 }
 
-function backend(name: "postgres" | "pglite", db: SqlDatabase, key: SigningKey, close: () => Promise<void>): BackendUnderTest {
+function backend(
+  name: "postgres" | "pglite",
+  db: SqlDatabase,
+  key: SigningKey,
+  close: () => Promise<void>,
+): BackendUnderTest {
   return {
     name,
     db,
     key,
-    openLedger: (dataDir, settings = {}) => createEvidenceLedger(db, key, { dataDir, closeDatabase: false, ...settings }),
+    openLedger: (dataDir, settings = {}) =>
+      createEvidenceLedger(db, key, { dataDir, closeDatabase: false, ...settings }),
     close,
   };
 }
 
-export function event(index: number, subject = `Deployment/prod/web-${index % 5}`): {
+export function event(
+  index: number,
+  subject = `Deployment/prod/web-${index % 5}`,
+): {
   type: "admission.decision";
   subject: string;
   actor: string;

@@ -37,7 +37,9 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
     expect(reports.flatMap((r) => r.applied).sort()).toEqual([1]);
     const { rows } = await backend.db.query("SELECT version FROM evidence_schema_migrations");
     expect(rows).toHaveLength(1);
-    expect(reports[0]?.writerRole).toBe(backendName === "postgres" ? "granted" : "skipped: embedded database has a single user");
+    expect(reports[0]?.writerRole).toBe(
+      backendName === "postgres" ? "granted" : "skipped: embedded database has a single user",
+    );
   });
 
   it("appends concurrent records into one chain that a full export verifies", async () => {
@@ -46,7 +48,12 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
     expect(ledger.metrics).toMatchObject({ appendedTotal: 1_000, queueDepth: 0, spoolDepth: 0, lagSeconds: 0 });
     const bundle = await ledger.exportBundle();
     expect(bundle.records.map((r) => r.seq)).toEqual(Array.from({ length: 1_000 }, (_, i) => i));
-    expect(verifyBundleText(serializeBundle(bundle))).toMatchObject({ ok: true, kind: "full", records: 1_000, keyId: backend.key.keyId });
+    expect(verifyBundleText(serializeBundle(bundle))).toMatchObject({
+      ok: true,
+      kind: "full",
+      records: 1_000,
+      keyId: backend.key.keyId,
+    });
     await ledger.close();
   });
 
@@ -67,7 +74,11 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
   it("is idempotent by record id and keeps chaining across restarts", async () => {
     const dir = await dataDir();
     const first = await backend.openLedger(dir);
-    await Promise.all([first.record(event(0)), first.record(event(0)), first.record({ ...event(5000), id: "fresh-1" })]);
+    await Promise.all([
+      first.record(event(0)),
+      first.record(event(0)),
+      first.record({ ...event(5000), id: "fresh-1" }),
+    ]);
     expect(first.metrics).toMatchObject({ appendedTotal: 1, duplicateTotal: 2 });
     await first.close();
     const second = await backend.openLedger(dir);
@@ -83,11 +94,21 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
   it("replays a spool left by a crash, skipping what the database already holds", async () => {
     const dir = await dataDir();
     const store = new EvidenceStore(backend.db);
-    const already = (await store.range(1_000, 2)).map(({ id, time, type, subject, actor, data }) => ({ id, time, type, subject, actor, data }));
+    const already = (await store.range(1_000, 2)).map(({ id, time, type, subject, actor, data }) => ({
+      id,
+      time,
+      type,
+      subject,
+      actor,
+      data,
+    }));
     const spooled = [...already, ...[0, 1, 2].map((i) => ({ ...already[0], id: `spooled-${i}` }))];
     const lines = spooled.map((d) => encodeLine(d as (typeof already)[number]));
     // The last line was cut in the middle of its write.
-    await writeFile(join(dir, SPOOL_FILE_NAME), Buffer.concat([...lines, lines[0]?.subarray(0, 17) ?? Buffer.alloc(0)]));
+    await writeFile(
+      join(dir, SPOOL_FILE_NAME),
+      Buffer.concat([...lines, lines[0]?.subarray(0, 17) ?? Buffer.alloc(0)]),
+    );
     const ledger = await backend.openLedger(dir);
     await ledger.waitUntilDrained(10_000);
     expect(ledger.metrics).toMatchObject({ appendedTotal: 3, duplicateTotal: 2, spoolDepth: 0 });
@@ -110,16 +131,36 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
 
   it("refuses an insert that does not extend the chain, whoever skips the ledger", async () => {
     const head = await new EvidenceStore(backend.db).head();
-    const [fork] = sealChain([{ id: "fork", time: "2025-01-01T00:00:00.000Z", type: "x", subject: "s", actor: "a", data: {} }], {
-      nextSeq: head.nextSeq + 1,
-      prevHash: head.prevHash,
-    });
+    const [fork] = sealChain(
+      [{ id: "fork", time: "2025-01-01T00:00:00.000Z", type: "x", subject: "s", actor: "a", data: {} }],
+      {
+        nextSeq: head.nextSeq + 1,
+        prevHash: head.prevHash,
+      },
+    );
     const insert = `INSERT INTO evidence_records (seq, id, event_time, type, subject, actor, data, prev_hash, hash)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
-    const values = (r: typeof fork & object): unknown[] => [r.seq, r.id, r.time, r.type, r.subject, r.actor, "{}", r.prevHash, r.hash];
-    await expect(backend.db.query(insert, values(fork as NonNullable<typeof fork>))).rejects.toThrow(/does not extend the chain|unique/);
-    const [genesisAgain] = sealChain([{ id: "fork-0", time: "2025-01-01T00:00:00.000Z", type: "x", subject: "s", actor: "a", data: {} }], EMPTY_CHAIN_HEAD);
-    await expect(backend.db.query(insert, values(genesisAgain as NonNullable<typeof genesisAgain>))).rejects.toThrow(/duplicate key|unique/);
+    const values = (r: typeof fork & object): unknown[] => [
+      r.seq,
+      r.id,
+      r.time,
+      r.type,
+      r.subject,
+      r.actor,
+      "{}",
+      r.prevHash,
+      r.hash,
+    ];
+    await expect(backend.db.query(insert, values(fork as NonNullable<typeof fork>))).rejects.toThrow(
+      /does not extend the chain|unique/,
+    );
+    const [genesisAgain] = sealChain(
+      [{ id: "fork-0", time: "2025-01-01T00:00:00.000Z", type: "x", subject: "s", actor: "a", data: {} }],
+      EMPTY_CHAIN_HEAD,
+    );
+    await expect(backend.db.query(insert, values(genesisAgain as NonNullable<typeof genesisAgain>))).rejects.toThrow(
+      /duplicate key|unique/,
+    );
   });
 
   it("names the seq of a row a superuser altered with the trigger disabled", async () => {
@@ -129,7 +170,11 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
       ALTER TABLE evidence_records ENABLE TRIGGER evidence_records_append_only;`);
     const ledger = await backend.openLedger(await dataDir());
     const result = verifyBundleText(serializeBundle(await ledger.exportBundle()));
-    expect(result).toMatchObject({ ok: false, seq: 42, reason: expect.stringMatching(/does not match its hash/) as unknown });
+    expect(result).toMatchObject({
+      ok: false,
+      seq: 42,
+      reason: expect.stringMatching(/does not match its hash/) as unknown,
+    });
     await ledger.close();
   });
 });

@@ -47,10 +47,14 @@ describe.skipIf(!postgresUp)("evidence ledger through a PostgreSQL outage", () =
   it(`keeps all ${TOTAL} records exactly once when PostgreSQL stops mid-stream`, { timeout: 240_000 }, async () => {
     const database = await createTestDatabase();
     const dir = await makeTempDir();
-    const ledger = await createEvidenceLedger(pgDatabase(database.url, { connectTimeoutMs: 1_000 }), generateSigningKey(), {
-      dataDir: dir.path,
-      closeDatabase: true,
-    });
+    const ledger = await createEvidenceLedger(
+      pgDatabase(database.url, { connectTimeoutMs: 1_000 }),
+      generateSigningKey(),
+      {
+        dataDir: dir.path,
+        closeDatabase: true,
+      },
+    );
     const pending: Promise<void>[] = [];
     const recordRange = async (from: number, to: number): Promise<void> => {
       for (let i = from; i < to; i++) {

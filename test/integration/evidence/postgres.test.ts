@@ -47,18 +47,30 @@ describe.skipIf(!postgresUp)("evidence ledger on PostgreSQL", () => {
     url.username = appRole;
     url.password = "app-secret";
     const appDb = pgDatabase(url.toString());
-    expect(await migrate(appDb)).toEqual({ applied: [], writerRole: "skipped: the connecting user does not own evidence_records" });
+    expect(await migrate(appDb)).toEqual({
+      applied: [],
+      writerRole: "skipped: the connecting user does not own evidence_records",
+    });
     const ledger = await ledgerOn(appDb);
     await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.record({ ...event(i), id: `app-${i}` })));
     expect(verifyBundle(await ledger.exportBundle())).toMatchObject({ ok: true, records: 10 });
-    for (const sql of ["UPDATE evidence_records SET actor = 'mallory'", "DELETE FROM evidence_records", "TRUNCATE evidence_records"]) {
+    for (const sql of [
+      "UPDATE evidence_records SET actor = 'mallory'",
+      "DELETE FROM evidence_records",
+      "TRUNCATE evidence_records",
+    ]) {
       await expect(appDb.query(sql), sql).rejects.toThrow(/permission denied/);
     }
-    await expect(appDb.exec("ALTER TABLE evidence_records DISABLE TRIGGER evidence_records_append_only")).rejects.toThrow(/must be owner/);
+    await expect(
+      appDb.exec("ALTER TABLE evidence_records DISABLE TRIGGER evidence_records_append_only"),
+    ).rejects.toThrow(/must be owner/);
   });
 
   it("builds one valid chain from two replicas (two pools) appending at once", async () => {
-    const [replicaA, replicaB] = await Promise.all([ledgerOn(pgDatabase(database.url)), ledgerOn(pgDatabase(database.url))]);
+    const [replicaA, replicaB] = await Promise.all([
+      ledgerOn(pgDatabase(database.url)),
+      ledgerOn(pgDatabase(database.url)),
+    ]);
     const wave = (ledger: EvidenceLedger, name: string, index: number): Promise<void>[] =>
       Array.from({ length: 500 }, (_, i) => ledger.record({ ...event(i), id: `${name}-${index}-${i}` }));
     // Six waves of 500 per replica, so that both have batches in flight at the same moments.

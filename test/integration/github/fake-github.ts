@@ -31,7 +31,8 @@ export async function startFakeGitHub(token = "ghp_testtoken"): Promise<FakeGitH
       const authorization = req.headers.authorization ?? "";
       res.setHeader("content-type", "application/json");
       if (req.method !== "POST" || !match) return void res.writeHead(404).end('{"message":"Not Found"}');
-      if (authorization !== `token ${token}` && authorization !== `Bearer ${token}`) return void res.writeHead(401).end('{"message":"Bad credentials"}');
+      if (authorization !== `token ${token}` && authorization !== `Bearer ${token}`)
+        return void res.writeHead(401).end('{"message":"Bad credentials"}');
       const body = JSON.parse(text || "{}") as StatusCall["body"];
       if (!["pending", "success", "failure", "error"].includes(body.state ?? "") || !body.context) {
         return void res.writeHead(422).end('{"message":"Validation Failed"}');

@@ -32,7 +32,11 @@ function setup(): Harness {
 }
 
 const post = (url: string, token?: string, body: unknown = { comment: "ok" }): Promise<Response> =>
-  fetch(url, { method: "POST", headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
 
 describe("decisions through the API", () => {
   it("answers 401 without a token or with a token TokenReview refuses, 403 without the approve verb", async () => {
@@ -42,7 +46,9 @@ describe("decisions through the API", () => {
     expect((await post(url, "forged")).status).toBe(401);
     const forbidden = await post(url, "bob-token");
     expect(forbidden.status).toBe(403);
-    expect(((await forbidden.json()) as { message: string }).message).toMatch(/bob may not approve .*needs verb "approve"/);
+    expect(((await forbidden.json()) as { message: string }).message).toMatch(
+      /bob may not approve .*needs verb "approve"/,
+    );
     expect(h.approvals.get("deployment-web-3f2a9c1b0d", "prod")?.spec.decisions).toEqual([]);
   });
 
@@ -50,15 +56,25 @@ describe("decisions through the API", () => {
     const h = setup();
     const response = await post(`${await start(h)}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "dev-token");
     expect(response.status).toBe(403);
-    expect(await response.json()).toMatchObject({ error: "NotAnApprover", message: expect.stringMatching(/requested this change/) as unknown });
+    expect(await response.json()).toMatchObject({
+      error: "NotAnApprover",
+      message: expect.stringMatching(/requested this change/) as unknown,
+    });
   });
 
   it("approves for an allowed approver, records via web when the dashboard says so, and then refuses more decisions", async () => {
     const h = setup();
     const base = await start(h);
-    const response = await post(`${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "alice-token", { comment: "lgtm", via: "web" });
+    const response = await post(`${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "alice-token", {
+      comment: "lgtm",
+      via: "web",
+    });
     expect(response.status).toBe(200);
-    expect(await response.json()).toMatchObject({ phase: "Approved", approvals: 1, decisions: [{ user: "alice", decision: "Approve", comment: "lgtm", via: "web" }] });
+    expect(await response.json()).toMatchObject({
+      phase: "Approved",
+      approvals: 1,
+      decisions: [{ user: "alice", decision: "Approve", comment: "lgtm", via: "web" }],
+    });
     expect(h.evidence.records.at(-1)).toMatchObject({ type: "approval.decision", actor: "alice" });
     const again = await post(`${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/reject`, "alice-token");
     expect(again.status).toBe(409);
@@ -67,8 +83,14 @@ describe("decisions through the API", () => {
   it("refuses a via other than api or web, and unknown body fields", async () => {
     const h = setup();
     const base = await start(h);
-    expect((await post(`${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "alice-token", { via: "slack" })).status).toBe(400);
-    expect((await post(`${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "alice-token", { user: "carol" })).status).toBe(400);
+    expect(
+      (await post(`${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "alice-token", { via: "slack" }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await post(`${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "alice-token", { user: "carol" }))
+        .status,
+    ).toBe(400);
   });
 
   it("retries once against the newer version when the cached one lost a race (a notification annotation)", async () => {
@@ -79,11 +101,17 @@ describe("decisions through the API", () => {
     h.deps.appendDecision = async (request, decision) => {
       if (first) {
         first = false;
-        h.approvals.put({ ...request, metadata: { ...request.metadata, annotations: { "aegis.valina.ai/notifications": "{}" } } });
+        h.approvals.put({
+          ...request,
+          metadata: { ...request.metadata, annotations: { "aegis.valina.ai/notifications": "{}" } },
+        });
       }
       await h.approvals.append(request, decision);
     };
-    const response = await post(`${await start(h)}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`, "alice-token");
+    const response = await post(
+      `${await start(h)}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`,
+      "alice-token",
+    );
     expect(response.status).toBe(200);
     expect(h.approvals.get("deployment-web-3f2a9c1b0d", "prod")?.spec.decisions).toHaveLength(1);
   });
@@ -91,7 +119,9 @@ describe("decisions through the API", () => {
   it("tells the dashboard who a token belongs to", async () => {
     const h = setup();
     const base = await start(h);
-    expect(await (await fetch(`${base}/api/whoami`, { headers: { authorization: "Bearer alice-token" } })).json()).toEqual(ALICE);
+    expect(
+      await (await fetch(`${base}/api/whoami`, { headers: { authorization: "Bearer alice-token" } })).json(),
+    ).toEqual(ALICE);
     expect((await fetch(`${base}/api/whoami`)).status).toBe(401);
   });
 });
@@ -111,7 +141,10 @@ describe("read endpoints", () => {
     expect((await fetch(`${await start(h)}/api/security/status`)).status).toBe(404);
     await close?.();
     const withStatus = harness({ securityStatus: () => ({ level: "normal", lockdown: false }) });
-    expect(await (await fetch(`${await start(withStatus)}/api/security/status`)).json()).toEqual({ level: "normal", lockdown: false });
+    expect(await (await fetch(`${await start(withStatus)}/api/security/status`)).json()).toEqual({
+      level: "normal",
+      lockdown: false,
+    });
   });
 
   it("streams bus messages as server-sent events", async () => {
@@ -119,7 +152,10 @@ describe("read endpoints", () => {
     const base = await start(h);
     const controller = new AbortController();
     expect((await fetch(`${base}/api/events`)).status).toBe(406);
-    const response = await fetch(`${base}/api/events`, { signal: controller.signal, headers: { accept: "text/event-stream" } });
+    const response = await fetch(`${base}/api/events`, {
+      signal: controller.signal,
+      headers: { accept: "text/event-stream" },
+    });
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const reader = response.body?.getReader();
     if (!reader) throw new Error("no body");
@@ -135,13 +171,19 @@ describe("read endpoints", () => {
     await h.bus.publish({ topic: "approval", key: "prod/deployment-web-3f2a9c1b0d", data: { phase: "Approved" } });
     await received;
     controller.abort();
-    expect(text).toContain('data: {"topic":"approval","key":"prod/deployment-web-3f2a9c1b0d","data":{"phase":"Approved"}}');
+    expect(text).toContain(
+      'data: {"topic":"approval","key":"prod/deployment-web-3f2a9c1b0d","data":{"phase":"Approved"}}',
+    );
   });
 });
 
 describe("OpenAPI document", () => {
   it("lists the optional endpoints this server mounted, and only those", async () => {
-    const paths = async (h: Harness): Promise<string[]> => Object.keys(((await (await fetch(`${await start(h)}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> }).paths);
+    const paths = async (h: Harness): Promise<string[]> =>
+      Object.keys(
+        ((await (await fetch(`${await start(h)}/api/v1/openapi.json`)).json()) as { paths: Record<string, unknown> })
+          .paths,
+      );
     const plain = await paths(setup());
     expect(plain).toEqual(expect.arrayContaining(["/api/whoami", "/api/evidence", "/api/events"]));
     expect(plain).not.toContain("/slack/interactions");
@@ -174,7 +216,12 @@ describe("GitHub webhook", () => {
   const send = (base: string, body: string, signature: string | undefined, event = "ping"): Promise<Response> =>
     fetch(`${base}/github/webhook`, {
       method: "POST",
-      headers: { "content-type": "application/json", "x-github-event": event, "x-github-delivery": "d-1", ...(signature ? { "x-hub-signature-256": signature } : {}) },
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": event,
+        "x-github-delivery": "d-1",
+        ...(signature ? { "x-hub-signature-256": signature } : {}),
+      },
       body,
     });
 

@@ -3,7 +3,12 @@
 // token authentication and access review from tables, and an evidence reader.
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { aegisPolicySchema, type AegisPolicy, type ApprovalRequest, type Decision } from "../../../src/api/v1alpha1/index.js";
+import {
+  aegisPolicySchema,
+  type AegisPolicy,
+  type ApprovalRequest,
+  type Decision,
+} from "../../../src/api/v1alpha1/index.js";
 import type { Identity } from "../../../src/approval/index.js";
 import { InProcessBus } from "../../../src/bus/in-process-bus.js";
 import { createApiApp, type ApiDependencies } from "../../../src/http/api-server.js";
@@ -40,7 +45,8 @@ export class MemoryApprovals implements ObjectStore<ApprovalRequest> {
   append(request: ApprovalRequest, decision: Decision): Promise<void> {
     const current = this.get(request.metadata.name ?? "", request.metadata.namespace);
     if (!current) return Promise.reject(new Error("recording decision: HTTP 404"));
-    if (current.metadata.resourceVersion !== request.metadata.resourceVersion) return Promise.reject(new Error("recording decision: HTTP 409: the object has been modified"));
+    if (current.metadata.resourceVersion !== request.metadata.resourceVersion)
+      return Promise.reject(new Error("recording decision: HTTP 409: the object has been modified"));
     this.put({ ...current, spec: { ...current.spec, decisions: [...current.spec.decisions, decision] } });
     return Promise.resolve();
   }
@@ -50,7 +56,12 @@ export class MemoryPolicies implements PolicySource<unknown> {
   private readonly items = new Map<string, AegisPolicy>();
 
   add(name: string, spec: Record<string, unknown>): AegisPolicy {
-    const policy = aegisPolicySchema.parse({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name }, spec });
+    const policy = aegisPolicySchema.parse({
+      apiVersion: "aegis.valina.ai/v1alpha1",
+      kind: "AegisPolicy",
+      metadata: { name },
+      spec,
+    });
     this.items.set(name, policy);
     return policy;
   }
@@ -93,7 +104,17 @@ export class MemoryEvidence implements EvidenceReader {
 
   add(type: string, subject: string, actor: string, data: Record<string, unknown> = {}): void {
     const seq = this.records.length;
-    this.records.push({ seq, id: `id-${seq}`, time: new Date().toISOString(), type, subject, actor, data, prevHash: `sha256:${"0".repeat(64)}`, hash: `sha256:${String(seq).padStart(64, "0")}` });
+    this.records.push({
+      seq,
+      id: `id-${seq}`,
+      time: new Date().toISOString(),
+      type,
+      subject,
+      actor,
+      data,
+      prevHash: `sha256:${"0".repeat(64)}`,
+      hash: `sha256:${String(seq).padStart(64, "0")}`,
+    });
   }
 
   latest(limit: number): Promise<EvidenceRecordView[]> {
@@ -108,7 +129,10 @@ export const DEFAULT_POLICY_SPEC = {
   notifications: { slack: { channel: "#deploys" }, github: { repository: "acme/web" } },
 };
 
-export function approvalRequest(name: string, overrides: { namespace?: string; requester?: string; annotations?: Record<string, string>; createdAt?: Date } = {}): ApprovalRequest {
+export function approvalRequest(
+  name: string,
+  overrides: { namespace?: string; requester?: string; annotations?: Record<string, string>; createdAt?: Date } = {},
+): ApprovalRequest {
   const namespace = overrides.namespace ?? "prod";
   return {
     apiVersion: "aegis.valina.ai/v1alpha1",
@@ -121,7 +145,12 @@ export function approvalRequest(name: string, overrides: { namespace?: string; r
       ...(overrides.annotations ? { annotations: overrides.annotations } : {}),
     },
     spec: {
-      target: { apiVersion: "apps/v1", kind: "Deployment", namespace, name: name.replace(/^deployment-/, "").replace(/-[0-9a-f]{10}$/, "") },
+      target: {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        namespace,
+        name: name.replace(/^deployment-/, "").replace(/-[0-9a-f]{10}$/, ""),
+      },
       changeHash: `sha256:${"ab".repeat(32)}`,
       policies: ["prod-gate"],
       requester: { username: overrides.requester ?? "dev", groups: ["developers"] },
@@ -158,8 +187,17 @@ export function harness(overrides: Partial<ApiDependencies> = {}): Harness {
     auth,
     appendDecision: async (request, decision) => {
       await approvals.append(request, decision);
-      evidence.add("approval.decision", `ApprovalRequest/${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`, decision.user, { decision: decision.decision, via: decision.via });
-      await bus.publish({ topic: "approval", key: `${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`, data: { decision: decision.decision, user: decision.user } });
+      evidence.add(
+        "approval.decision",
+        `ApprovalRequest/${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`,
+        decision.user,
+        { decision: decision.decision, via: decision.via },
+      );
+      await bus.publish({
+        topic: "approval",
+        key: `${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`,
+        data: { decision: decision.decision, user: decision.user },
+      });
     },
     extraApprovals: () => 0,
     now: () => new Date(),
@@ -171,7 +209,9 @@ export function harness(overrides: Partial<ApiDependencies> = {}): Harness {
   return { approvals, policies, auth, evidence, bus, deps };
 }
 
-export async function listen(deps: ApiDependencies): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+export async function listen(
+  deps: ApiDependencies,
+): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const app = createApiApp(deps);
   const server = await new Promise<Server>((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));

@@ -7,7 +7,11 @@ import { approvalRequest, harness } from "./fakes.js";
 const port = Number(process.argv[2] ?? 0);
 const { approvals, auth, deps } = harness({
   securityStatus: () => ({ mode: "normal", counts: { low: 0, medium: 0, high: 0, critical: 0 } }),
-  slack: { signingSecret: "fuzz-signing-secret", identities: new StaticSlackIdentityMap({ U1: "alice;sre-leads" }), replay: new MemoryReplayGuard() },
+  slack: {
+    signingSecret: "fuzz-signing-secret",
+    identities: new StaticSlackIdentityMap({ U1: "alice;sre-leads" }),
+    replay: new MemoryReplayGuard(),
+  },
   github: { webhookSecret: "fuzz-webhook-secret" },
 });
 approvals.put(approvalRequest("deployment-web-3f2a9c1b0d", { namespace: "prod" }));

@@ -17,7 +17,16 @@ beforeAll(async () => {
     const install = spawnSync("bash", [path.join(repo, "scripts", "test-deps.sh")], { encoding: "utf8" });
     if (install.status !== 0) throw new Error(`installing schemathesis failed: ${install.stderr}`);
   }
-  server = spawn(process.execPath, ["--import", path.join(repo, "node_modules/tsx/dist/loader.mjs"), path.join(import.meta.dirname, "fuzz-server.ts"), "0"], { stdio: ["ignore", "pipe", "inherit"] });
+  server = spawn(
+    process.execPath,
+    [
+      "--import",
+      path.join(repo, "node_modules/tsx/dist/loader.mjs"),
+      path.join(import.meta.dirname, "fuzz-server.ts"),
+      "0",
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
   baseUrl = await new Promise<string>((resolve, reject) => {
     server.stdout?.on("data", (chunk: Buffer) => {
       const port = /listening (\d+)/.exec(chunk.toString())?.[1];
@@ -38,10 +47,14 @@ describe("REST API fuzzed by schemathesis", () => {
       [
         "run",
         `${baseUrl}/api/v1/openapi.json`,
-        "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
-        "--max-examples", "40",
-        "--header", "Authorization: Bearer alice-token",
-        "--seed", "1",
+        "--checks",
+        "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance",
+        "--max-examples",
+        "40",
+        "--header",
+        "Authorization: Bearer alice-token",
+        "--seed",
+        "1",
       ],
       { encoding: "utf8", timeout: 240_000, env: { ...process.env, NO_COLOR: "1", SCHEMATHESIS_TELEMETRY: "false" } },
     );

@@ -25,13 +25,20 @@ async function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
 
 async function answersPing(port: number): Promise<boolean> {
-  const client = new Redis(port, "127.0.0.1", { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 500 });
+  const client = new Redis(port, "127.0.0.1", {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 500,
+  });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -50,14 +57,20 @@ export async function createPrivateRedis(): Promise<PrivateRedis> {
   let output = "";
   const start = async (): Promise<void> => {
     if (child) return;
-    const started = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    const started = spawn(
+      "redis-server",
+      ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir],
+      { stdio: ["ignore", "pipe", "pipe"] },
+    );
     started.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
     started.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child = started;
     const deadline = Date.now() + 10_000;
     while (!(await answersPing(port))) {
-      if (started.exitCode !== null) throw new Error(`redis-server on ${port} exited ${started.exitCode}: ${output.slice(-1000)}`);
-      if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer within 10 s: ${output.slice(-1000)}`);
+      if (started.exitCode !== null)
+        throw new Error(`redis-server on ${port} exited ${started.exitCode}: ${output.slice(-1000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server on ${port} did not answer within 10 s: ${output.slice(-1000)}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };

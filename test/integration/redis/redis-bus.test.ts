@@ -76,9 +76,19 @@ describe("RedisBus on a running Redis", () => {
       { topic: "approval", key: "prod/deployment-web-3f2a9c1b0d", data: { phase: "Approved" }, origin: "replica-a" },
       { topic: "policy", key: "prod-gate", origin: "replica-b" },
     ]);
-    expect(atA.map((message) => `${message.origin}:${message.key}`)).toEqual(["replica-a:prod/deployment-web-3f2a9c1b0d", "replica-b:prod-gate"]);
+    expect(atA.map((message) => `${message.origin}:${message.key}`)).toEqual([
+      "replica-a:prod/deployment-web-3f2a9c1b0d",
+      "replica-b:prod-gate",
+    ]);
     expect(latencyMs).toBeLessThan(500);
-    expect(a.stats()).toMatchObject({ kind: "redis", published: 1, received: 1, malformed: 0, publishFailures: 0, connected: true });
+    expect(a.stats()).toMatchObject({
+      kind: "redis",
+      published: 1,
+      received: 1,
+      malformed: 0,
+      publishFailures: 0,
+      connected: true,
+    });
   });
 
   it("ignores and counts malformed messages, and keeps delivering valid ones", async () => {
@@ -94,7 +104,10 @@ describe("RedisBus on a running Redis", () => {
       await raw.publish(channel, JSON.stringify({ topic: "approval", key: "", origin: "replica-z" }));
       await raw.publish(channel, JSON.stringify({ topic: "approval", key: "ns/a", origin: "replica-z", extra: 1 }));
       await raw.publish(channel, "x".repeat(70 * 1024));
-      await raw.publish(channel, JSON.stringify({ topic: "approval", key: "ns/ok", data: { phase: "Expired" }, origin: "replica-z" }));
+      await raw.publish(
+        channel,
+        JSON.stringify({ topic: "approval", key: "ns/ok", data: { phase: "Expired" }, origin: "replica-z" }),
+      );
     } finally {
       raw.disconnect();
     }
@@ -146,7 +159,8 @@ describe("RedisBus through a Redis outage", () => {
 
     await redis.kill();
     await until(() => (a.stats().connected ? undefined : true), "a to notice the outage");
-    for (let i = 0; i < 20; i += 1) await expect(a.publish({ topic: "approval", key: `ns/during-${i}` })).resolves.toBeUndefined();
+    for (let i = 0; i < 20; i += 1)
+      await expect(a.publish({ topic: "approval", key: `ns/during-${i}` })).resolves.toBeUndefined();
     expect(atA.filter((m) => m.key.startsWith("ns/during-"))).toHaveLength(20);
     expect(a.stats().publishFailures).toBeGreaterThanOrEqual(20);
     const warnings = logger.lines.filter((line) => line.level === "warn");
@@ -162,7 +176,10 @@ describe("RedisBus through a Redis outage", () => {
     await a.publish({ topic: "approval", key: "ns/after" });
     await b.publish({ topic: "policy", key: "after" });
     await until(() => (atB.some((m) => m.key === "ns/after") ? true : undefined), "a → b after the outage");
-    await until(() => (atA.some((m) => m.key === "after" && m.origin === "replica-b") ? true : undefined), "b → a after the outage");
+    await until(
+      () => (atA.some((m) => m.key === "after" && m.origin === "replica-b") ? true : undefined),
+      "b → a after the outage",
+    );
     expect(atB.filter((m) => m.key.startsWith("ns/during-"))).toHaveLength(0);
     expect(resubscribedMs).toBeLessThan(5000);
     expect(logger.lines.some((line) => line.message.includes("connected again"))).toBe(true);
@@ -180,7 +197,10 @@ describe("RedisBus through a Redis outage", () => {
 
     redis.pause();
     try {
-      await until(() => (logger.lines.some((line) => line.message.includes("stopped answering")) ? true : undefined), "the heartbeat to notice");
+      await until(
+        () => (logger.lines.some((line) => line.message.includes("stopped answering")) ? true : undefined),
+        "the heartbeat to notice",
+      );
       const started = performance.now();
       await a.publish({ topic: "approval", key: "ns/hung" });
       expect(performance.now() - started).toBeLessThan(1000);

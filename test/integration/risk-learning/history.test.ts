@@ -10,7 +10,14 @@ import type { EvidenceLedger } from "../../../src/evidence/ledger.js";
 import { createEvidenceLedger } from "../../../src/evidence/open-ledger.js";
 import { createPgDatabase } from "../../../src/evidence/store/pg-database.js";
 import type { SqlDatabase } from "../../../src/evidence/store/sql-database.js";
-import { initialModel, learningReport, readTrainingExamples, RiskLearner, train, type LabelledExample } from "../../../src/risk/learning/index.js";
+import {
+  initialModel,
+  learningReport,
+  readTrainingExamples,
+  RiskLearner,
+  train,
+  type LabelledExample,
+} from "../../../src/risk/learning/index.js";
 import { createTestDatabase, makeTempDir, requirePostgres, type TestDatabase } from "../evidence/helpers.js";
 import { syntheticHistory } from "../../unit/risk-learning/synthetic.js";
 
@@ -33,13 +40,26 @@ async function recordDecision(example: LabelledExample, index: number): Promise<
     type: "admission.decision",
     subject: `Deployment/prod/${target.name}`,
     actor: "dev",
-    data: { allowed: false, reason: "ApprovalPending", changeHash, risk: { score: 0, factors: example.factors.map((name) => ({ name, points: 1, detail: "" })) }, approvalRequest: `deployment-${target.name}-${index}` },
+    data: {
+      allowed: false,
+      reason: "ApprovalPending",
+      changeHash,
+      risk: { score: 0, factors: example.factors.map((name) => ({ name, points: 1, detail: "" })) },
+      approvalRequest: `deployment-${target.name}-${index}`,
+    },
   });
   await ledger.record({
     type: "approval.transition",
     subject: `ApprovalRequest/prod/deployment-${target.name}-${index}`,
     actor: "aegis",
-    data: { from: "Pending", to: example.approved ? "Approved" : "Rejected", approvers: ["alice"], requiredApprovals: 1, changeHash, target },
+    data: {
+      from: "Pending",
+      to: example.approved ? "Approved" : "Rejected",
+      approvers: ["alice"],
+      requiredApprovals: 1,
+      changeHash,
+      target,
+    },
   });
 }
 
@@ -51,7 +71,12 @@ beforeAll(async () => {
   ledger = await createEvidenceLedger(db, generateSigningKey(), { dataDir: dataDir.path, closeDatabase: false });
   for (const [index, example] of HISTORY.entries()) await recordDecision(example, index);
   // Noise the reader must skip: an expiry, and a request still pending.
-  await ledger.record({ type: "approval.expired", subject: "ApprovalRequest/prod/x", actor: "aegis", data: { to: "Expired", changeHash: hashOf(9999), target: { kind: "Deployment", namespace: "prod", name: "x" } } });
+  await ledger.record({
+    type: "approval.expired",
+    subject: "ApprovalRequest/prod/x",
+    actor: "aegis",
+    data: { to: "Expired", changeHash: hashOf(9999), target: { kind: "Deployment", namespace: "prod", name: "x" } },
+  });
   await ledger.waitUntilDrained(30_000);
 }, 120_000);
 
@@ -67,7 +92,9 @@ describe.skipIf(!available)("learning from the evidence ledger", () => {
   it("reads every decided request with its risk factors, in ledger order", async () => {
     const examples = await readTrainingExamples(db);
     expect(examples).toHaveLength(HISTORY.length);
-    expect(examples.map((e) => ({ factors: e.factors, approved: e.approved }))).toEqual(HISTORY.map((e) => ({ factors: e.factors, approved: e.approved })));
+    expect(examples.map((e) => ({ factors: e.factors, approved: e.approved }))).toEqual(
+      HISTORY.map((e) => ({ factors: e.factors, approved: e.approved })),
+    );
     const later = await readTrainingExamples(db, { afterSeq: examples[199]?.seq ?? 0 });
     expect(later).toHaveLength(200);
   });
@@ -92,7 +119,11 @@ describe.skipIf(!available)("learning from the evidence ledger", () => {
   it("scripts/risk-calibration.ts reports on the database and on a JSON file", async () => {
     const fromDb = await runScript(["--database-url", database.url, "--json"]);
     expect(fromDb.code).toBe(0);
-    const report = JSON.parse(fromDb.stdout) as { examples: number; trained: { brier: number }; initial: { brier: number } };
+    const report = JSON.parse(fromDb.stdout) as {
+      examples: number;
+      trained: { brier: number };
+      initial: { brier: number };
+    };
     expect(report.examples).toBe(HISTORY.length);
     expect(report.trained.brier).toBeLessThan(report.initial.brier);
     const file = join(dataDir.path, "history.json");
@@ -107,7 +138,16 @@ describe.skipIf(!available)("learning from the evidence ledger", () => {
 
 function runScript(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs"), join(repoRoot, "scripts", "risk-calibration.ts"), ...args], { cwd: repoRoot });
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        join(repoRoot, "node_modules", "tsx", "dist", "loader.mjs"),
+        join(repoRoot, "scripts", "risk-calibration.ts"),
+        ...args,
+      ],
+      { cwd: repoRoot },
+    );
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));

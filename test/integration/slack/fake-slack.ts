@@ -36,7 +36,9 @@ function parseBody(contentType: string, text: string): Record<string, unknown> {
   if (contentType.startsWith("application/json")) return JSON.parse(text) as Record<string, unknown>;
   const form = Object.fromEntries(new URLSearchParams(text));
   // WebClient form-encodes nested values (blocks) as JSON strings.
-  return Object.fromEntries(Object.entries(form).map(([key, value]) => [key, key === "blocks" ? (JSON.parse(value) as unknown) : value]));
+  return Object.fromEntries(
+    Object.entries(form).map(([key, value]) => [key, key === "blocks" ? (JSON.parse(value) as unknown) : value]),
+  );
 }
 
 function slackAnswer(call: SlackCall, token: string, counter: number): Record<string, unknown> {
@@ -45,7 +47,8 @@ function slackAnswer(call: SlackCall, token: string, counter: number): Record<st
   const { channel, ts, blocks, text } = call.body;
   if (typeof channel !== "string" || !channel) return { ok: false, error: "channel_not_found" };
   if (!Array.isArray(blocks) || typeof text !== "string") return { ok: false, error: "invalid_blocks" };
-  if (call.path === "/api/chat.postMessage") return { ok: true, channel: "C0DEPLOYS", ts: `1700000000.${String(counter).padStart(6, "0")}` };
+  if (call.path === "/api/chat.postMessage")
+    return { ok: true, channel: "C0DEPLOYS", ts: `1700000000.${String(counter).padStart(6, "0")}` };
   if (call.path === "/api/chat.update") {
     if (channel !== "C0DEPLOYS" || typeof ts !== "string") return { ok: false, error: "message_not_found" };
     return { ok: true, channel, ts };
@@ -60,7 +63,13 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
   const server: Server = createServer((req, res) => {
     void (async () => {
       const contentType = req.headers["content-type"] ?? "";
-      const call: SlackCall = { method: req.method ?? "", path: (req.url ?? "").split("?")[0] ?? "", authorization: req.headers.authorization ?? "", contentType, body: parseBody(contentType, await readBody(req)) };
+      const call: SlackCall = {
+        method: req.method ?? "",
+        path: (req.url ?? "").split("?")[0] ?? "",
+        authorization: req.headers.authorization ?? "",
+        contentType,
+        body: parseBody(contentType, await readBody(req)),
+      };
       res.setHeader("content-type", "application/json");
       if (call.path.startsWith("/response/")) {
         responses.push(call);
@@ -68,7 +77,10 @@ export async function startFakeSlack(token = "xoxb-test-token"): Promise<FakeSla
         return;
       }
       calls.push(call);
-      const answer = failure && call.path === "/api/chat.postMessage" ? { ok: false, error: failure } : slackAnswer(call, token, calls.length);
+      const answer =
+        failure && call.path === "/api/chat.postMessage"
+          ? { ok: false, error: failure }
+          : slackAnswer(call, token, calls.length);
       failure = undefined;
       res.end(JSON.stringify(answer));
     })();

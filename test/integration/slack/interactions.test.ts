@@ -28,8 +28,15 @@ afterEach(async () => {
   close = undefined;
 });
 
-async function setup(replay: ReplayGuard = new MemoryReplayGuard(), minApprovals = 2): Promise<{ h: Harness; url: string }> {
-  const identities = new StaticSlackIdentityMap({ U0ALICE: "alice;sre-leads", U0BOB: "bob;qa", U0CAROL: "carol;sre-leads" });
+async function setup(
+  replay: ReplayGuard = new MemoryReplayGuard(),
+  minApprovals = 2,
+): Promise<{ h: Harness; url: string }> {
+  const identities = new StaticSlackIdentityMap({
+    U0ALICE: "alice;sre-leads",
+    U0BOB: "bob;qa",
+    U0CAROL: "carol;sre-leads",
+  });
   const h = harness({ slack: { signingSecret: SECRET, identities, replay, responseUrlPrefix: slack.responseUrl("") } });
   h.policies.add("prod-gate", { ...DEFAULT_POLICY_SPEC, approval: { ...DEFAULT_POLICY_SPEC.approval, minApprovals } });
   h.auth.approvers.add("alice");
@@ -56,7 +63,11 @@ function send(url: string, body: string, options: { timestamp?: number; signatur
   const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
   return fetch(url, {
     method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded", "x-slack-request-timestamp": timestamp, "x-slack-signature": options.signature ?? slackSignature(SECRET, timestamp, body) },
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      "x-slack-request-timestamp": timestamp,
+      "x-slack-signature": options.signature ?? slackSignature(SECRET, timestamp, body),
+    },
     body,
   });
 }
@@ -80,8 +91,12 @@ describe("Slack interactions", () => {
     const body = interaction("U0ALICE");
     const response = await send(url, body);
     expect(response.status).toBe(200);
-    expect(decisionsOf(h)).toMatchObject([{ user: "alice", decision: "Approve", via: "slack", comment: "Slack user U0ALICE (u0alice)" }]);
-    expect(await ephemeralFor(body)).toMatch(/You \(alice\) approved prod\/deployment-web-3f2a9c1b0d: it is now Approved/);
+    expect(decisionsOf(h)).toMatchObject([
+      { user: "alice", decision: "Approve", via: "slack", comment: "Slack user U0ALICE (u0alice)" },
+    ]);
+    expect(await ephemeralFor(body)).toMatch(
+      /You \(alice\) approved prod\/deployment-web-3f2a9c1b0d: it is now Approved/,
+    );
     expect(h.evidence.records.at(-1)).toMatchObject({ actor: "alice", data: { via: "slack" } });
   });
 
@@ -94,16 +109,32 @@ describe("Slack interactions", () => {
   it("a bad signature, a stale timestamp or a missing header changes nothing and is answered 401", async () => {
     const { h, url } = await setup();
     const body = interaction("U0ALICE");
-    const bad = await send(url, body, { signature: slackSignature("not-the-secret", String(Math.floor(Date.now() / 1000)), body) });
+    const bad = await send(url, body, {
+      signature: slackSignature("not-the-secret", String(Math.floor(Date.now() / 1000)), body),
+    });
     expect(bad.status).toBe(401);
-    expect(await bad.json()).toMatchObject({ error: "BadSignature", message: expect.stringMatching(/does not match/) as unknown });
+    expect(await bad.json()).toMatchObject({
+      error: "BadSignature",
+      message: expect.stringMatching(/does not match/) as unknown,
+    });
     const staleAt = Math.floor(Date.now() / 1000) - 6 * 60;
-    const stale = await send(url, body, { timestamp: staleAt, signature: slackSignature(SECRET, String(staleAt), body) });
+    const stale = await send(url, body, {
+      timestamp: staleAt,
+      signature: slackSignature(SECRET, String(staleAt), body),
+    });
     expect(stale.status).toBe(401);
-    expect(await stale.json()).toMatchObject({ message: expect.stringMatching(/refusing a possible replay/) as unknown });
-    const tampered = await send(url, body.replace("aegis_approve", "aegis_reject"), { signature: slackSignature(SECRET, String(Math.floor(Date.now() / 1000)), body) });
+    expect(await stale.json()).toMatchObject({
+      message: expect.stringMatching(/refusing a possible replay/) as unknown,
+    });
+    const tampered = await send(url, body.replace("aegis_approve", "aegis_reject"), {
+      signature: slackSignature(SECRET, String(Math.floor(Date.now() / 1000)), body),
+    });
     expect(tampered.status).toBe(401);
-    const unsigned = await fetch(url, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body });
+    const unsigned = await fetch(url, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body,
+    });
     expect(unsigned.status).toBe(401);
     expect(decisionsOf(h)).toEqual([]);
   });
@@ -174,7 +205,11 @@ describe("Redis replay guard", () => {
   });
 
   it("fails closed (503) when Redis cannot answer", async () => {
-    const broken = new Redis("redis://127.0.0.1:1", { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const broken = new Redis("redis://127.0.0.1:1", {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
     broken.on("error", () => undefined);
     const { h, url } = await setup(new RedisReplayGuard(broken));
     const response = await send(url, interaction("U0ALICE"));

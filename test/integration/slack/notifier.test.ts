@@ -42,7 +42,14 @@ class CacheMarks implements NotificationMarksWriter {
   save(request: ApprovalRequest, marks: NotificationMarks): Promise<void> {
     this.saves += 1;
     const current = this.approvals.get(request.metadata.name ?? "", request.metadata.namespace);
-    if (current) this.approvals.put({ ...current, metadata: { ...current.metadata, annotations: { ...current.metadata.annotations, [NOTIFICATIONS_ANNOTATION]: writeMarks(marks) } } });
+    if (current)
+      this.approvals.put({
+        ...current,
+        metadata: {
+          ...current.metadata,
+          annotations: { ...current.metadata.annotations, [NOTIFICATIONS_ANNOTATION]: writeMarks(marks) },
+        },
+      });
     return Promise.resolve();
   }
 }
@@ -96,7 +103,13 @@ const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve,
 function decide(approvals: MemoryApprovals, user: string, decision: "Approve" | "Reject"): void {
   const current = approvals.get(NAME, "prod");
   if (!current) throw new Error("request missing");
-  approvals.put({ ...current, spec: { ...current.spec, decisions: [...current.spec.decisions, { user, decision, comment: "", at: new Date().toISOString(), via: "api" }] } });
+  approvals.put({
+    ...current,
+    spec: {
+      ...current.spec,
+      decisions: [...current.spec.decisions, { user, decision, comment: "", at: new Date().toISOString(), via: "api" }],
+    },
+  });
 }
 
 describe("notifier", () => {
@@ -106,7 +119,12 @@ describe("notifier", () => {
     const notifier = w.start();
     await until(() => slack.calls.length === 1 && github.statuses.length === 1, "the first notifications");
     const post = slack.calls[0];
-    expect(post).toMatchObject({ method: "POST", path: "/api/chat.postMessage", authorization: "Bearer xoxb-test-token", body: { channel: "#deploys" } });
+    expect(post).toMatchObject({
+      method: "POST",
+      path: "/api/chat.postMessage",
+      authorization: "Bearer xoxb-test-token",
+      body: { channel: "#deploys" },
+    });
     expect(post?.contentType).toMatch(/application\/x-www-form-urlencoded|application\/json/);
     const blocks = JSON.stringify(post?.body.blocks);
     expect(blocks).toContain('"action_id":"aegis_approve"');
@@ -118,10 +136,21 @@ describe("notifier", () => {
       repo: "web",
       sha: SHA,
       authorization: "token ghp_testtoken",
-      body: { state: "pending", context: "aegis/approval", target_url: `https://aegis.example.com/#/approvals/prod/${NAME}`, description: expect.stringMatching(/^Waiting for 1 approval/) as unknown },
+      body: {
+        state: "pending",
+        context: "aegis/approval",
+        target_url: `https://aegis.example.com/#/approvals/prod/${NAME}`,
+        description: expect.stringMatching(/^Waiting for 1 approval/) as unknown,
+      },
     });
-    await until(() => readMarks(w.approvals.get(NAME, "prod")?.metadata.annotations).github?.phase === "Pending", "marks saved");
-    expect(readMarks(w.approvals.get(NAME, "prod")?.metadata.annotations).slack["#deploys"]).toMatchObject({ channel: "C0DEPLOYS", phase: "Pending" });
+    await until(
+      () => readMarks(w.approvals.get(NAME, "prod")?.metadata.annotations).github?.phase === "Pending",
+      "marks saved",
+    );
+    expect(readMarks(w.approvals.get(NAME, "prod")?.metadata.annotations).slack["#deploys"]).toMatchObject({
+      channel: "C0DEPLOYS",
+      phase: "Pending",
+    });
 
     for (let i = 0; i < 5; i++) notifier.enqueue(`prod/${NAME}`);
     await settle();
@@ -134,12 +163,19 @@ describe("notifier", () => {
     w.approvals.put(approvalRequest(NAME, { annotations: withGit }));
     const notifier = w.start();
     await until(() => slack.calls.length === 1 && github.statuses.length === 1, "pending notifications");
-    await until(() => readMarks(w.approvals.get(NAME, "prod")?.metadata.annotations).slack["#deploys"] !== undefined, "the Slack mark");
+    await until(
+      () => readMarks(w.approvals.get(NAME, "prod")?.metadata.annotations).slack["#deploys"] !== undefined,
+      "the Slack mark",
+    );
     const ts = readMarks(w.approvals.get(NAME, "prod")?.metadata.annotations).slack["#deploys"]?.ts;
     decide(w.approvals, "alice", "Approve");
     notifier.enqueue(`prod/${NAME}`);
     await until(() => slack.calls.length === 2 && github.statuses.length === 2, "decided notifications");
-    expect(slack.calls[1]).toMatchObject({ path: "/api/chat.update", authorization: "Bearer xoxb-test-token", body: { channel: "C0DEPLOYS", ts } });
+    expect(slack.calls[1]).toMatchObject({
+      path: "/api/chat.update",
+      authorization: "Bearer xoxb-test-token",
+      body: { channel: "C0DEPLOYS", ts },
+    });
     const blocks = JSON.stringify(slack.calls[1]?.body.blocks);
     expect(blocks).not.toContain("aegis_approve");
     expect(blocks).toContain("*Approved* by alice");
@@ -152,14 +188,27 @@ describe("notifier", () => {
   it("turns the status failure on Reject and on expiry; an already-decided request gets no new Slack message", async () => {
     const w = world({ ...DEFAULT_POLICY_SPEC, approval: { ...DEFAULT_POLICY_SPEC.approval, expiresAfter: "1s" } });
     w.approvals.put(approvalRequest(NAME, { annotations: withGit, createdAt: new Date(Date.now() - 5_000) }));
-    w.approvals.put(approvalRequest("deployment-api-0123456789", { annotations: { ...withGit, [GIT_COMMIT_ANNOTATION]: SHA.replace(/^0/, "f") } }));
+    w.approvals.put(
+      approvalRequest("deployment-api-0123456789", {
+        annotations: { ...withGit, [GIT_COMMIT_ANNOTATION]: SHA.replace(/^0/, "f") },
+      }),
+    );
     w.start();
     await until(() => github.statuses.length === 2, "two statuses");
-    expect(github.statuses.find((s) => s.sha === SHA)?.body).toMatchObject({ state: "failure", description: "Approval expired with 0/1 approvals" });
+    expect(github.statuses.find((s) => s.sha === SHA)?.body).toMatchObject({
+      state: "failure",
+      description: "Approval expired with 0/1 approvals",
+    });
     expect(slack.calls.map((call) => call.path)).toEqual(["/api/chat.postMessage"]);
     const api = w.approvals.get("deployment-api-0123456789", "prod");
     if (!api) throw new Error("missing");
-    w.approvals.put({ ...api, spec: { ...api.spec, decisions: [{ user: "carol", decision: "Reject", comment: "", at: new Date().toISOString(), via: "slack" }] } });
+    w.approvals.put({
+      ...api,
+      spec: {
+        ...api.spec,
+        decisions: [{ user: "carol", decision: "Reject", comment: "", at: new Date().toISOString(), via: "slack" }],
+      },
+    });
     notifiers[0]?.enqueue("prod/deployment-api-0123456789");
     await until(() => github.statuses.length === 3, "the failure status");
     expect(github.statuses[2]?.body).toMatchObject({ state: "failure", description: "Rejected by carol" });
@@ -188,7 +237,10 @@ describe("notifier", () => {
     slack.failNext("ratelimited");
     w.approvals.put(approvalRequest(NAME));
     w.start();
-    await until(() => slack.calls.filter((call) => call.path === "/api/chat.postMessage").length === 2, "the retried post");
+    await until(
+      () => slack.calls.filter((call) => call.path === "/api/chat.postMessage").length === 2,
+      "the retried post",
+    );
     await settle();
     expect(slack.calls).toHaveLength(2);
     expect(github.statuses).toHaveLength(0);

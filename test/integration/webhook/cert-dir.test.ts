@@ -16,7 +16,14 @@ describe("--webhook-cert-dir", () => {
     expect((await readCertDir(dir)).cert).toBe(first.certPem);
 
     const applied: TlsMaterial[] = [];
-    const stop = watchCertDir(dir, (tls) => applied.push(tls), (error) => { throw error; }, 50);
+    const stop = watchCertDir(
+      dir,
+      (tls) => applied.push(tls),
+      (error) => {
+        throw error;
+      },
+      50,
+    );
     await new Promise((resolve) => setTimeout(resolve, 120));
     const second = await issueServingCertificate(ca, ["aegis-webhook.aegis-system.svc"]);
     writeFileSync(path.join(dir, "tls.crt"), second.certPem);

@@ -2,7 +2,11 @@ import { Agent, request as httpsRequest } from "node:https";
 import { X509Certificate } from "node:crypto";
 import { connect } from "node:tls";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createCertificateAuthority, issueServingCertificate, type CertificateAuthority } from "../../../src/tls/certificates.js";
+import {
+  createCertificateAuthority,
+  issueServingCertificate,
+  type CertificateAuthority,
+} from "../../../src/tls/certificates.js";
 import { CertificateRotator } from "../../../src/tls/rotation.js";
 import { allow } from "../../../src/webhook/admission-review.js";
 import { WebhookServer } from "../../../src/webhook/server.js";
@@ -14,15 +18,32 @@ let port = 0;
 const body = JSON.stringify({
   apiVersion: "admission.k8s.io/v1",
   kind: "AdmissionReview",
-  request: { uid: "u", kind: { group: "", version: "v1", kind: "Pod" }, resource: { group: "", version: "v1", resource: "pods" }, operation: "CREATE", userInfo: { username: "dev" } },
+  request: {
+    uid: "u",
+    kind: { group: "", version: "v1", kind: "Pod" },
+    resource: { group: "", version: "v1", resource: "pods" },
+    operation: "CREATE",
+    userInfo: { username: "dev" },
+  },
 });
 
 function post(agent: Agent): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: "127.0.0.1", port, path: "/validate", method: "POST", ca: authority.certPem, agent, headers: { "content-type": "application/json" } }, (res) => {
-      res.resume();
-      res.on("end", () => resolve(res.statusCode ?? 0));
-    });
+    const req = httpsRequest(
+      {
+        host: "127.0.0.1",
+        port,
+        path: "/validate",
+        method: "POST",
+        ca: authority.certPem,
+        agent,
+        headers: { "content-type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode ?? 0));
+      },
+    );
     req.on("error", reject);
     req.end(body);
   });
@@ -30,11 +51,14 @@ function post(agent: Agent): Promise<number> {
 
 function servedSerial(): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: "127.0.0.1", port, ca: authority.certPem, checkServerIdentity: () => undefined }, () => {
-      const raw = socket.getPeerCertificate().raw;
-      socket.end();
-      resolve(new X509Certificate(raw).serialNumber);
-    });
+    const socket = connect(
+      { host: "127.0.0.1", port, ca: authority.certPem, checkServerIdentity: () => undefined },
+      () => {
+        const raw = socket.getPeerCertificate().raw;
+        socket.end();
+        resolve(new X509Certificate(raw).serialNumber);
+      },
+    );
     socket.on("error", reject);
   });
 }
@@ -42,7 +66,13 @@ function servedSerial(): Promise<string> {
 beforeAll(async () => {
   authority = await createCertificateAuthority();
   const first = await issueServingCertificate(authority, ["127.0.0.1"]);
-  server = new WebhookServer({ host: "127.0.0.1", port: 0, tls: { key: first.keyPem, cert: first.certPem }, handler: (r) => Promise.resolve(allow(r.uid)), logger: { error: () => undefined } });
+  server = new WebhookServer({
+    host: "127.0.0.1",
+    port: 0,
+    tls: { key: first.keyPem, cert: first.certPem },
+    handler: (r) => Promise.resolve(allow(r.uid)),
+    logger: { error: () => undefined },
+  });
   port = await server.listen();
 });
 
@@ -53,7 +83,13 @@ afterAll(async () => {
 describe("serving certificate rotation", () => {
   it("swaps the certificate while requests flow, dropping none", async () => {
     const before = await servedSerial();
-    const rotator = new CertificateRotator({ issue: () => issueServingCertificate(authority, ["127.0.0.1"]), target: server, onError: (error) => { throw error; } });
+    const rotator = new CertificateRotator({
+      issue: () => issueServingCertificate(authority, ["127.0.0.1"]),
+      target: server,
+      onError: (error) => {
+        throw error;
+      },
+    });
     const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
     const fresh = new Agent({ keepAlive: false });
     let stop = false;

@@ -10,7 +10,11 @@ let port = 0;
 let ca = "";
 const errors: unknown[] = [];
 
-function post(body: string | Buffer, headers: Record<string, string> = { "content-type": "application/json" }, path = "/validate"): Promise<{ status: number; body: string }> {
+function post(
+  body: string | Buffer,
+  headers: Record<string, string> = { "content-type": "application/json" },
+  path = "/validate",
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({ host: "127.0.0.1", port, path, method: "POST", ca, headers }, (res) => {
       let text = "";
@@ -61,7 +65,11 @@ describe("the webhook HTTPS server", () => {
   it("answers a valid AdmissionReview with its uid", async () => {
     const response = await post(review({}));
     expect(response.status).toBe(200);
-    expect(JSON.parse(response.body)).toEqual({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", response: { uid: "u1", allowed: true } });
+    expect(JSON.parse(response.body)).toEqual({
+      apiVersion: "admission.k8s.io/v1",
+      kind: "AdmissionReview",
+      response: { uid: "u1", allowed: true },
+    });
   });
 
   it("refuses bad input with a clear 4xx", async () => {
@@ -84,17 +92,30 @@ describe("the webhook HTTPS server", () => {
 
   it("turns a handler failure into a refusal with code 500, and keeps serving", async () => {
     const response = await post(review({ name: "explode" }));
-    expect(JSON.parse(response.body)).toMatchObject({ response: { uid: "u1", allowed: false, status: { code: 500, message: "aegis: internal error: boom" } } });
+    expect(JSON.parse(response.body)).toMatchObject({
+      response: { uid: "u1", allowed: false, status: { code: 500, message: "aegis: internal error: boom" } },
+    });
     expect(errors.length).toBeGreaterThan(0);
     expect((await post(review({}))).status).toBe(200);
   });
 
   it("never crashes or hangs on random and hostile bodies", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.string(), fc.json(), fc.jsonValue().map((value) => JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: value }))), async (body) => {
-        const response = await post(body);
-        expect([200, 400]).toContain(response.status);
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string(),
+          fc.json(),
+          fc
+            .jsonValue()
+            .map((value) =>
+              JSON.stringify({ apiVersion: "admission.k8s.io/v1", kind: "AdmissionReview", request: value }),
+            ),
+        ),
+        async (body) => {
+          const response = await post(body);
+          expect([200, 400]).toContain(response.status);
+        },
+      ),
       { numRuns: 200 },
     );
     expect((await post(review({}))).status).toBe(200);

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { reconnectDelayMs, redactRedisUrl, RedisBus } from "../../../src/adapters/redis/redis-bus.js";
-import { decodeBusMessage, deliverToHandlers, encodeBusMessage, MAX_BUS_MESSAGE_BYTES } from "../../../src/bus/bus-message.js";
+import {
+  decodeBusMessage,
+  deliverToHandlers,
+  encodeBusMessage,
+  MAX_BUS_MESSAGE_BYTES,
+} from "../../../src/bus/bus-message.js";
 import { createEventBus } from "../../../src/bus/create-event-bus.js";
 import { InProcessBus } from "../../../src/bus/in-process-bus.js";
 import { controllerForHint, publishingApprovalActions } from "../../../src/bus/resource-hints.js";
@@ -10,9 +15,17 @@ import type { ApprovalRequest, ApprovalRequestStatus } from "../../../src/api/v1
 
 describe("bus wire format", () => {
   it("round-trips a stamped message", () => {
-    const message = { topic: "approval" as const, key: "prod/deployment-web-3f2a9c1b0d", data: { phase: "Approved", approvals: 1 }, origin: "host_1234" };
+    const message = {
+      topic: "approval" as const,
+      key: "prod/deployment-web-3f2a9c1b0d",
+      data: { phase: "Approved", approvals: 1 },
+      origin: "host_1234",
+    };
     expect(decodeBusMessage(encodeBusMessage(message))).toEqual({ ok: true, message });
-    expect(decodeBusMessage(encodeBusMessage({ topic: "policy", key: "p", origin: "o" }))).toEqual({ ok: true, message: { topic: "policy", key: "p", origin: "o" } });
+    expect(decodeBusMessage(encodeBusMessage({ topic: "policy", key: "p", origin: "o" }))).toEqual({
+      ok: true,
+      message: { topic: "policy", key: "p", origin: "o" },
+    });
   });
 
   it.each([
@@ -23,7 +36,11 @@ describe("bus wire format", () => {
     ["an empty key", JSON.stringify({ topic: "approval", key: "", origin: "o" }), /key/],
     ["data that is not an object", JSON.stringify({ topic: "approval", key: "k", data: [1], origin: "o" }), /data/],
     ["unknown fields", JSON.stringify({ topic: "approval", key: "k", origin: "o", extra: true }), /extra|Unrecognized/],
-    ["too large", JSON.stringify({ topic: "approval", key: "k", origin: "o", data: { x: "y".repeat(MAX_BUS_MESSAGE_BYTES) } }), /larger than/],
+    [
+      "too large",
+      JSON.stringify({ topic: "approval", key: "k", origin: "o", data: { x: "y".repeat(MAX_BUS_MESSAGE_BYTES) } }),
+      /larger than/,
+    ],
   ])("rejects %s with a reason", (_, text, reason) => {
     const decoded = decodeBusMessage(text);
     expect(decoded.ok).toBe(false);
@@ -31,7 +48,9 @@ describe("bus wire format", () => {
   });
 
   it("names the message when data cannot be serialised", () => {
-    expect(() => encodeBusMessage({ topic: "threat", key: "t", data: { n: 1n }, origin: "o" })).toThrow(/threat t is not serialisable/);
+    expect(() => encodeBusMessage({ topic: "threat", key: "t", data: { n: 1n }, origin: "o" })).toThrow(
+      /threat t is not serialisable/,
+    );
   });
 
   it("keeps delivering after a handler throws", () => {
@@ -49,14 +68,19 @@ describe("bus wire format", () => {
 
 describe("reconnect backoff", () => {
   it("doubles from the initial delay up to the cap, with at most 20 % jitter", () => {
-    const noJitter = (attempt: number): number => reconnectDelayMs(attempt, { initialDelayMs: 100, maxDelayMs: 5000 }, () => 0);
-    expect([1, 2, 3, 4, 5, 6, 7, 100, 10_000].map(noJitter)).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
+    const noJitter = (attempt: number): number =>
+      reconnectDelayMs(attempt, { initialDelayMs: 100, maxDelayMs: 5000 }, () => 0);
+    expect([1, 2, 3, 4, 5, 6, 7, 100, 10_000].map(noJitter)).toEqual([
+      100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000,
+    ]);
     expect(reconnectDelayMs(100, {}, () => 0.999)).toBeLessThanOrEqual(6000);
     expect(reconnectDelayMs(1, {}, () => 0.5)).toBe(110);
   });
 
   it("refuses an unusable URL at construction, without its password", () => {
-    expect(() => new RedisBus({ url: "redis://user:secret@127.0.0.1:99999", replicaId: "r" })).toThrow(/Redis URL redis:\/\/\*\*\*@127.0.0.1:99999 is not valid/);
+    expect(() => new RedisBus({ url: "redis://user:secret@127.0.0.1:99999", replicaId: "r" })).toThrow(
+      /Redis URL redis:\/\/\*\*\*@127.0.0.1:99999 is not valid/,
+    );
     expect(() => new RedisBus({ url: "http://127.0.0.1:6379", replicaId: "r" })).toThrow(/unsupported protocol http:/);
   });
 
@@ -82,18 +106,35 @@ describe("createEventBus", () => {
 describe("transition hints", () => {
   const noWrites = { emitEvent: () => Promise.resolve(), delete: () => Promise.resolve() };
   const request = (status?: ApprovalRequestStatus): ApprovalRequest =>
-    ({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "ApprovalRequest", metadata: { name: "deployment-web-1", namespace: "prod" }, spec: {}, ...(status ? { status } : {}) }) as unknown as ApprovalRequest;
+    ({
+      apiVersion: "aegis.valina.ai/v1alpha1",
+      kind: "ApprovalRequest",
+      metadata: { name: "deployment-web-1", namespace: "prod" },
+      spec: {},
+      ...(status ? { status } : {}),
+    }) as unknown as ApprovalRequest;
 
   it("publishes after a status write that changes the phase or the count, not otherwise", async () => {
     const bus = new InProcessBus("leader");
     const seen: BusMessage[] = [];
     bus.subscribe((message) => seen.push(message));
     const writes: string[] = [];
-    const actions = publishingApprovalActions({ patchStatus: (_, status) => Promise.resolve(void writes.push(status.phase ?? "")), ...noWrites }, bus);
+    const actions = publishingApprovalActions(
+      { patchStatus: (_, status) => Promise.resolve(void writes.push(status.phase ?? "")), ...noWrites },
+      bus,
+    );
 
     await actions.patchStatus(request(), { phase: "Pending", approvals: 0, requiredApprovals: 1 });
-    await actions.patchStatus(request({ phase: "Pending", approvals: 0 }), { phase: "Pending", approvals: 0, expiresAt: "2026-01-01T00:00:00Z" });
-    await actions.patchStatus(request({ phase: "Pending", approvals: 0 }), { phase: "Approved", approvals: 1, requiredApprovals: 1 });
+    await actions.patchStatus(request({ phase: "Pending", approvals: 0 }), {
+      phase: "Pending",
+      approvals: 0,
+      expiresAt: "2026-01-01T00:00:00Z",
+    });
+    await actions.patchStatus(request({ phase: "Pending", approvals: 0 }), {
+      phase: "Approved",
+      approvals: 1,
+      requiredApprovals: 1,
+    });
     expect(writes).toEqual(["Pending", "Pending", "Approved"]);
     expect(seen.map((message) => [message.key, message.data?.["from"], message.data?.["phase"]])).toEqual([
       ["prod/deployment-web-1", null, "Pending"],
@@ -105,7 +146,10 @@ describe("transition hints", () => {
     const bus = new InProcessBus("leader");
     const seen: BusMessage[] = [];
     bus.subscribe((message) => seen.push(message));
-    const actions = publishingApprovalActions({ patchStatus: () => Promise.reject(new Error("409")), ...noWrites }, bus);
+    const actions = publishingApprovalActions(
+      { patchStatus: () => Promise.reject(new Error("409")), ...noWrites },
+      bus,
+    );
     await expect(actions.patchStatus(request(), { phase: "Pending" })).rejects.toThrow("409");
     expect(seen).toEqual([]);
   });

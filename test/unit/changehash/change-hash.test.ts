@@ -9,7 +9,9 @@ import {
   shortChangeHash,
 } from "../../../src/changehash/index.js";
 
-function deployment(overrides: { replicas?: number; image?: string; annotations?: Record<string, string> } = {}): Record<string, unknown> {
+function deployment(
+  overrides: { replicas?: number; image?: string; annotations?: Record<string, string> } = {},
+): Record<string, unknown> {
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
@@ -60,7 +62,9 @@ describe("computeChangeHash", () => {
   it("ignores replicas and the restartedAt annotation", () => {
     const base = computeChangeHash(deployment());
     expect(computeChangeHash(deployment({ replicas: 9 }))).toBe(base);
-    expect(computeChangeHash(deployment({ annotations: { [RESTARTED_AT_ANNOTATION]: "2024-01-01T00:00:00Z" } }))).toBe(base);
+    expect(computeChangeHash(deployment({ annotations: { [RESTARTED_AT_ANNOTATION]: "2024-01-01T00:00:00Z" } }))).toBe(
+      base,
+    );
   });
 
   it("gives one hash for restart then un-restart (empty annotations are absent)", () => {
@@ -90,7 +94,9 @@ describe("computeChangeHash", () => {
         jobTemplate: { spec: { template: { metadata: annotations ? { annotations } : {}, spec: { containers: [] } } } },
       },
     });
-    expect(computeChangeHash(cronJob({ [RESTARTED_AT_ANNOTATION]: "now" }))).toBe(computeChangeHash(cronJob(undefined)));
+    expect(computeChangeHash(cronJob({ [RESTARTED_AT_ANNOTATION]: "now" }))).toBe(
+      computeChangeHash(cronJob(undefined)),
+    );
   });
 
   it("hashes a bare Pod's spec as it is", () => {
@@ -119,11 +125,16 @@ describe("computeChangeHash", () => {
 
   it("changes when any gated field changes (property)", () => {
     fc.assert(
-      fc.property(jsonSpec, fc.string({ minLength: 1, maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), (spec, key, value) => {
-        fc.pre(key !== "replicas" && key !== "template" && key !== "jobTemplate");
-        fc.pre(JSON.stringify(spec[key]) !== JSON.stringify(value));
-        expect(computeChangeHash({ spec: { ...spec, [key]: value } })).not.toBe(computeChangeHash({ spec }));
-      }),
+      fc.property(
+        jsonSpec,
+        fc.string({ minLength: 1, maxLength: 8 }),
+        fc.jsonValue({ maxDepth: 2 }),
+        (spec, key, value) => {
+          fc.pre(key !== "replicas" && key !== "template" && key !== "jobTemplate");
+          fc.pre(JSON.stringify(spec[key]) !== JSON.stringify(value));
+          expect(computeChangeHash({ spec: { ...spec, [key]: value } })).not.toBe(computeChangeHash({ spec }));
+        },
+      ),
     );
   });
 
@@ -131,7 +142,9 @@ describe("computeChangeHash", () => {
     fc.assert(
       fc.property(fc.string(), fc.string(), (imageA, imageB) => {
         fc.pre(imageA !== imageB);
-        expect(computeChangeHash(deployment({ image: imageA }))).not.toBe(computeChangeHash(deployment({ image: imageB })));
+        expect(computeChangeHash(deployment({ image: imageA }))).not.toBe(
+          computeChangeHash(deployment({ image: imageB })),
+        );
       }),
     );
   });

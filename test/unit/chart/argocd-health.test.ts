@@ -76,7 +76,12 @@ function request(status?: Record<string, Json>, decisions: Json[] = []): Json {
   return {
     apiVersion: "aegis.valina.ai/v1alpha1",
     kind: "ApprovalRequest",
-    metadata: { name: "deployment-web-3f2a9c1b0d", namespace: "prod", uid: "1", creationTimestamp: "2026-11-26T10:00:00Z" },
+    metadata: {
+      name: "deployment-web-3f2a9c1b0d",
+      namespace: "prod",
+      uid: "1",
+      creationTimestamp: "2026-11-26T10:00:00Z",
+    },
     spec: {
       target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "prod", name: "web" },
       changeHash: "sha256:3f2a9c1b0d",
@@ -93,9 +98,20 @@ function request(status?: Record<string, Json>, decisions: Json[] = []): Json {
 
 describe("Argo CD health check for ApprovalRequest", () => {
   it("Pending → Suspended, naming the approve command", () => {
-    const hs = health(request({ phase: "Pending", approvals: 0, requiredApprovals: 1, expiresAt: "2026-11-27T10:00:00Z", decidedAt: null, conditions: [] }));
+    const hs = health(
+      request({
+        phase: "Pending",
+        approvals: 0,
+        requiredApprovals: 1,
+        expiresAt: "2026-11-27T10:00:00Z",
+        decidedAt: null,
+        conditions: [],
+      }),
+    );
     expect(hs.status).toBe("Suspended");
-    expect(hs.message).toBe("Pending (0/1 approvals) for Deployment prod/web; approve with: kubectl aegis approve deployment-web-3f2a9c1b0d -n prod");
+    expect(hs.message).toBe(
+      "Pending (0/1 approvals) for Deployment prod/web; approve with: kubectl aegis approve deployment-web-3f2a9c1b0d -n prod",
+    );
   });
 
   it("Approved → Healthy", () => {
@@ -112,27 +128,47 @@ describe("Argo CD health check for ApprovalRequest", () => {
     const hs = health(
       request({ phase: "Rejected", approvals: 1, requiredApprovals: 2 }, [
         { user: "alice", decision: "Approve", comment: "", at: "2026-11-26T10:30:00Z", via: "kubectl" },
-        { user: "carol", decision: "Reject", comment: 'not on a Friday — "no"', at: "2026-11-26T10:40:00Z", via: "web" },
+        {
+          user: "carol",
+          decision: "Reject",
+          comment: 'not on a Friday — "no"',
+          at: "2026-11-26T10:40:00Z",
+          via: "web",
+        },
       ]),
     );
-    expect(hs).toEqual({ status: "Degraded", message: 'Rejected by carol: not on a Friday — "no" (Deployment prod/web)' });
+    expect(hs).toEqual({
+      status: "Degraded",
+      message: 'Rejected by carol: not on a Friday — "no" (Deployment prod/web)',
+    });
   });
 
   it("Expired → Degraded", () => {
-    const hs = health(request({ phase: "Expired", approvals: 0, requiredApprovals: 1, expiresAt: "2026-11-27T10:00:00Z" }));
+    const hs = health(
+      request({ phase: "Expired", approvals: 0, requiredApprovals: 1, expiresAt: "2026-11-27T10:00:00Z" }),
+    );
     expect(hs.status).toBe("Degraded");
-    expect(hs.message).toBe("Expired at 2026-11-27T10:00:00Z with 0/1 approvals for Deployment prod/web; apply the change again to open a new request");
+    expect(hs.message).toBe(
+      "Expired at 2026-11-27T10:00:00Z with 0/1 approvals for Deployment prod/web; apply the change again to open a new request",
+    );
   });
 
   it("no status, or a status without a phase → Progressing", () => {
     expect(health(request()).status).toBe("Progressing");
     expect(health(request({ conditions: [] })).status).toBe("Progressing");
-    expect(health(request({ phase: null })).message).toBe("Waiting for AEGIS to evaluate the request for Deployment prod/web");
+    expect(health(request({ phase: null })).message).toBe(
+      "Waiting for AEGIS to evaluate the request for Deployment prod/web",
+    );
   });
 
   it("an unknown phase → Unknown; a sparse object does not crash the script", () => {
     expect(health(request({ phase: "Sleeping" }))).toEqual({ status: "Unknown", message: "Unknown phase Sleeping" });
-    const sparse = health({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "ApprovalRequest", metadata: { name: "x", namespace: "ns" }, status: { phase: "Rejected" } });
+    const sparse = health({
+      apiVersion: "aegis.valina.ai/v1alpha1",
+      kind: "ApprovalRequest",
+      metadata: { name: "x", namespace: "ns" },
+      status: { phase: "Rejected" },
+    });
     expect(sparse).toEqual({ status: "Degraded", message: "Rejected (its target)" });
   });
 
@@ -141,7 +177,10 @@ describe("Argo CD health check for ApprovalRequest", () => {
     const key = "resource.customizations.health.aegis.valina.ai_ApprovalRequest: |";
     const at = doc.indexOf(key);
     expect(at, `docs/argocd.md has no ${key}`).toBeGreaterThan(-1);
-    const lines = doc.slice(at + key.length).split("\n").slice(1);
+    const lines = doc
+      .slice(at + key.length)
+      .split("\n")
+      .slice(1);
     const indent = /^ */.exec(lines[0] ?? "")?.[0].length ?? 0;
     expect(indent).toBeGreaterThan(0);
     const block: string[] = [];

@@ -24,7 +24,10 @@ describe("charts/aegis/Chart.yaml", () => {
   });
 
   it("values.yaml fits values.schema.json's required keys", () => {
-    const schema = JSON.parse(readFileSync(path.join(repoRoot, "charts/aegis/values.schema.json"), "utf8")) as { required: string[]; properties: Record<string, unknown> };
+    const schema = JSON.parse(readFileSync(path.join(repoRoot, "charts/aegis/values.schema.json"), "utf8")) as {
+      required: string[];
+      properties: Record<string, unknown>;
+    };
     const values = readYaml("charts/aegis/values.yaml");
     expect(Object.keys(values).sort()).toEqual([...schema.required].sort());
     for (const key of Object.keys(values)) expect(schema.properties, key).toHaveProperty(key);

@@ -22,7 +22,10 @@ describe("charts/aegis/crds", () => {
 
   it("holds byte-for-byte copies (run `cp crds/*.yaml charts/aegis/crds/` after `npm run crds`)", async () => {
     for (const name of await yamlFiles(source)) {
-      const [original, copied] = await Promise.all([readFile(path.join(source, name)), readFile(path.join(copy, name))]);
+      const [original, copied] = await Promise.all([
+        readFile(path.join(source, name)),
+        readFile(path.join(copy, name)),
+      ]);
       expect(copied.equals(original), `charts/aegis/crds/${name} differs from crds/${name}`).toBe(true);
     }
   });

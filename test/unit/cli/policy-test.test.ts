@@ -33,7 +33,10 @@ describe("aegis policy test", () => {
     const disagreements: string[] = [];
     for (const [key, group] of groups) {
       const [level = "", version = ""] = key.split(" ");
-      const results = await testResources([podSecurityPolicy(level, version)], group.map((fixture) => fixture.path));
+      const results = await testResources(
+        [podSecurityPolicy(level, version)],
+        group.map((fixture) => fixture.path),
+      );
       results.forEach((result: PolicyTestResult, index) => {
         const fixture = group[index];
         if (fixture && result.allowed !== (fixture.expectation === "pass")) disagreements.push(fixture.id);
@@ -53,22 +56,60 @@ describe("aegis policy test", () => {
         "",
       ].join("\n---\n"),
     );
-    const cli = spawnSync(process.execPath, ["--import", path.join(repo, "node_modules/tsx/dist/loader.mjs"), path.join(repo, "src/cli/aegis.ts"), "policy", "test", path.join(repo, "examples/policy.yaml"), resources, "--output", "json"], { encoding: "utf8" });
+    const cli = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        path.join(repo, "node_modules/tsx/dist/loader.mjs"),
+        path.join(repo, "src/cli/aegis.ts"),
+        "policy",
+        "test",
+        path.join(repo, "examples/policy.yaml"),
+        resources,
+        "--output",
+        "json",
+      ],
+      { encoding: "utf8" },
+    );
     expect(cli.status, cli.stderr).toBe(1);
     const results = JSON.parse(cli.stdout) as PolicyTestResult[];
     expect(results.map(({ name, allowed }) => ({ name, allowed }))).toEqual([
       { name: "web", allowed: true },
       { name: "bad", allowed: false },
     ]);
-    expect(Object.keys(results[1] ?? {}).sort()).toEqual(["allowed", "file", "kind", "name", "namespace", "violations"]);
-    expect(results[1]?.violations.map((violation) => violation.check)).toEqual(expect.arrayContaining(["pod-security", "trusted-registries", "resources", "owner", "replicas"]));
+    expect(Object.keys(results[1] ?? {}).sort()).toEqual([
+      "allowed",
+      "file",
+      "kind",
+      "name",
+      "namespace",
+      "violations",
+    ]);
+    expect(results[1]?.violations.map((violation) => violation.check)).toEqual(
+      expect.arrayContaining(["pod-security", "trusted-registries", "resources", "owner", "replicas"]),
+    );
   });
 
   it("explains an invalid policy instead of crashing", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "aegis-policy-test-"));
     const policy = path.join(dir, "policy.yaml");
-    writeFileSync(policy, "apiVersion: aegis.valina.ai/v1alpha1\nkind: AegisPolicy\nmetadata: {name: x}\nspec: {match: {kinds: [Deployment]}, checks: [{name: c, cel: 'object.spec.replicas <<< 1'}]}\n");
-    const cli = spawnSync(process.execPath, ["--import", path.join(repo, "node_modules/tsx/dist/loader.mjs"), path.join(repo, "src/cli/aegis.ts"), "policy", "test", policy, path.join(repo, "examples/deployment.yaml")], { encoding: "utf8" });
+    writeFileSync(
+      policy,
+      "apiVersion: aegis.valina.ai/v1alpha1\nkind: AegisPolicy\nmetadata: {name: x}\nspec: {match: {kinds: [Deployment]}, checks: [{name: c, cel: 'object.spec.replicas <<< 1'}]}\n",
+    );
+    const cli = spawnSync(
+      process.execPath,
+      [
+        "--import",
+        path.join(repo, "node_modules/tsx/dist/loader.mjs"),
+        path.join(repo, "src/cli/aegis.ts"),
+        "policy",
+        "test",
+        policy,
+        path.join(repo, "examples/deployment.yaml"),
+      ],
+      { encoding: "utf8" },
+    );
     expect(cli.status).toBe(2);
     expect(cli.stderr).toMatch(/aegis: .*policy.yaml.*spec\.checks\[0\]\.cel/);
   });

@@ -90,30 +90,52 @@ describe("full bundles", () => {
   });
 
   it("detect a history rewritten with recomputed hashes through the checkpoint's Merkle root", () => {
-    const rewritten = sealChain([...LOG.slice(0, 5), { ...draft(5), data: { allowed: true } }, ...LOG.slice(6)], EMPTY_CHAIN_HEAD);
+    const rewritten = sealChain(
+      [...LOG.slice(0, 5), { ...draft(5), data: { allowed: true } }, ...LOG.slice(6)],
+      EMPTY_CHAIN_HEAD,
+    );
     expect(verifyChain(rewritten).ok).toBe(true);
-    expect(verifyBundle(withRecords(FULL, rewritten))).toMatchObject({ ok: false, reason: expect.stringMatching(/Merkle root/) as unknown });
+    expect(verifyBundle(withRecords(FULL, rewritten))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/Merkle root/) as unknown,
+    });
   });
 
   it("detect a record appended after the checkpoint and an unknown field", () => {
     const extra = sealRecord(draft(12), { nextSeq: 12, prevHash: LOG[11]?.hash ?? "" });
     expect(verifyBundle(withRecords(FULL, [...LOG, extra]))).toMatchObject({ ok: false, seq: 12 });
     const withField = LOG.map((r) => (r.seq === 3 ? { ...r, extra: 1 } : r));
-    expect(verifyBundle(withRecords(FULL, withField))).toMatchObject({ ok: false, seq: 3, reason: expect.stringMatching(/malformed/) as unknown });
+    expect(verifyBundle(withRecords(FULL, withField))).toMatchObject({
+      ok: false,
+      seq: 3,
+      reason: expect.stringMatching(/malformed/) as unknown,
+    });
   });
 
   it("is re-signed by anyone with a key, which only a pinned key id catches", () => {
     const forger = generateSigningKey();
     const forged = buildFullBundle(LOG, { ...context, key: forger });
     expect(verifyBundle(forged).ok).toBe(true);
-    expect(verifyBundle(forged, { trustedKeyIds: [TEST_KEY.keyId] })).toMatchObject({ ok: false, reason: expect.stringMatching(/not a trusted key/) as unknown });
+    expect(verifyBundle(forged, { trustedKeyIds: [TEST_KEY.keyId] })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not a trusted key/) as unknown,
+    });
     expect(verifyBundle(FULL, { trustedKeyIds: [TEST_KEY.keyId] }).ok).toBe(true);
   });
 
   it("reports unreadable input without a seq", () => {
-    expect(verifyBundleText("{")).toMatchObject({ ok: false, reason: expect.stringMatching(/not valid JSON/) as unknown });
-    expect(verifyBundleText(Buffer.from([0xff]))).toMatchObject({ ok: false, reason: expect.stringMatching(/UTF-8/) as unknown });
-    expect(verifyBundle({ format: "other" })).toMatchObject({ ok: false, reason: expect.stringMatching(/malformed bundle/) as unknown });
+    expect(verifyBundleText("{")).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not valid JSON/) as unknown,
+    });
+    expect(verifyBundleText(Buffer.from([0xff]))).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/UTF-8/) as unknown,
+    });
+    expect(verifyBundle({ format: "other" })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/malformed bundle/) as unknown,
+    });
   });
 });
 
@@ -148,13 +170,26 @@ describe("filtered bundles", () => {
   it("detect a swap of records, and a record that does not match the filter", () => {
     const swapped = [bySubject[1], bySubject[0], ...bySubject.slice(2)] as EvidenceRecord[];
     expect(verifyBundle(withRecords(SUBJECT, swapped))).toMatchObject({ ok: false, seq: bySubject[1]?.seq });
-    const other = buildFilteredBundle(hashes, [LOG[0] as EvidenceRecord], { subject: "Deployment/prod/web-1" }, context);
-    expect(verifyBundle(other)).toMatchObject({ ok: false, seq: 0, reason: expect.stringMatching(/filter/) as unknown });
+    const other = buildFilteredBundle(
+      hashes,
+      [LOG[0] as EvidenceRecord],
+      { subject: "Deployment/prod/web-1" },
+      context,
+    );
+    expect(verifyBundle(other)).toMatchObject({
+      ok: false,
+      seq: 0,
+      reason: expect.stringMatching(/filter/) as unknown,
+    });
   });
 
   it("detect a deleted record in a seq suffix, naming it", () => {
     const proofs = SUFFIX.proofs ?? [];
-    const damaged = { ...SUFFIX, records: SUFFIX.records.filter((r) => r.seq !== 9), proofs: proofs.filter((_, i) => i !== 2) };
+    const damaged = {
+      ...SUFFIX,
+      records: SUFFIX.records.filter((r) => r.seq !== 9),
+      proofs: proofs.filter((_, i) => i !== 2),
+    };
     expect(verifyBundle(damaged)).toMatchObject({ ok: false, seq: 9 });
     const truncated = { ...SUFFIX, records: SUFFIX.records.slice(0, -1), proofs: proofs.slice(0, -1) };
     expect(verifyBundle(truncated)).toMatchObject({ ok: false, seq: 11 });
@@ -163,12 +198,22 @@ describe("filtered bundles", () => {
 
 describe("a later full bundle against an earlier one", () => {
   it("passes when it only appends, and names the first record of a rewritten history", () => {
-    const later = buildFullBundle([...LOG, sealRecord(draft(12), { nextSeq: 12, prevHash: LOG[11]?.hash ?? "" })], context);
+    const later = buildFullBundle(
+      [...LOG, sealRecord(draft(12), { nextSeq: 12, prevHash: LOG[11]?.hash ?? "" })],
+      context,
+    );
     expect(verifyExtends(FULL, later)).toMatchObject({ ok: true, records: 13 });
-    const rewritten = sealChain([...LOG.slice(0, 4), { ...draft(4), actor: "mallory" }, ...LOG.slice(5)], EMPTY_CHAIN_HEAD);
+    const rewritten = sealChain(
+      [...LOG.slice(0, 4), { ...draft(4), actor: "mallory" }, ...LOG.slice(5)],
+      EMPTY_CHAIN_HEAD,
+    );
     const forged = buildFullBundle(rewritten, context); // consistent on its own: re-hashed and re-signed
     expect(verifyBundle(forged).ok).toBe(true);
-    expect(verifyExtends(FULL, forged)).toMatchObject({ ok: false, seq: 4, reason: expect.stringMatching(/history rewritten/) as unknown });
+    expect(verifyExtends(FULL, forged)).toMatchObject({
+      ok: false,
+      seq: 4,
+      reason: expect.stringMatching(/history rewritten/) as unknown,
+    });
     expect(verifyExtends(FULL, buildFullBundle(LOG.slice(0, 10), context))).toMatchObject({ ok: false, seq: 10 });
   });
 });

@@ -45,8 +45,14 @@ describe("signed checkpoints (Ed25519)", () => {
     const signed = signCheckpoint(checkpoint, TEST_KEY);
     expect(verifyCheckpoint(signed, other.publicKey).ok).toBe(false);
     const forged = { ...signCheckpoint(checkpoint, other), keyId: TEST_KEY.keyId };
-    expect(verifyCheckpoint(forged, TEST_KEY.publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/does not verify/) as unknown });
-    expect(verifyCheckpoint({ ...signed, keyId: other.keyId }, TEST_KEY.publicKey)).toMatchObject({ ok: false, reason: expect.stringMatching(/names key/) as unknown });
+    expect(verifyCheckpoint(forged, TEST_KEY.publicKey)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/does not verify/) as unknown,
+    });
+    expect(verifyCheckpoint({ ...signed, keyId: other.keyId }, TEST_KEY.publicKey)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/names key/) as unknown,
+    });
   });
 });
 
@@ -60,8 +66,12 @@ describe("signing keys", () => {
 
   it("refuse keys that are not Ed25519, and unparsable PEM, naming the problem", () => {
     const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
-    expect(() => signingKeyFromPem(privateKey.export({ type: "pkcs8", format: "pem" }).toString())).toThrow(/must be Ed25519, got ec/);
-    expect(() => parsePublicKeyPem(publicKey.export({ type: "spki", format: "pem" }).toString())).toThrow(/must be Ed25519/);
+    expect(() => signingKeyFromPem(privateKey.export({ type: "pkcs8", format: "pem" }).toString())).toThrow(
+      /must be Ed25519, got ec/,
+    );
+    expect(() => parsePublicKeyPem(publicKey.export({ type: "spki", format: "pem" }).toString())).toThrow(
+      /must be Ed25519/,
+    );
     expect(() => signingKeyFromPem("not a key")).toThrow(/cannot parse the private key PEM/);
   });
 

@@ -20,5 +20,8 @@ export function draft(index: number, overrides: Partial<RecordDraft> = {}): Reco
 }
 
 export function chain(size: number): EvidenceRecord[] {
-  return sealChain(Array.from({ length: size }, (_, i) => draft(i)), EMPTY_CHAIN_HEAD);
+  return sealChain(
+    Array.from({ length: size }, (_, i) => draft(i)),
+    EMPTY_CHAIN_HEAD,
+  );
 }

@@ -30,7 +30,9 @@ describe("record hash", () => {
     if (!record) throw new Error("no record");
     const expectedText =
       '{"actor":"system:aegis","data":{"allowed":true,"index":0,"nested":{"a":true,"b":[1,2.5,null]},"note":"ünïcödé ✓"},' +
-      '"id":"event-0","prevHash":"' + GENESIS_PREV_HASH + '","seq":0,"subject":"Deployment/prod/web-0",' +
+      '"id":"event-0","prevHash":"' +
+      GENESIS_PREV_HASH +
+      '","seq":0,"subject":"Deployment/prod/web-0",' +
       '"time":"2025-01-01T00:00:00.000Z","type":"admission.decision"}';
     const expected = "sha256:" + createHash("sha256").update(expectedText, "utf8").digest("hex");
     expect(record.hash).toBe(expected);
@@ -40,7 +42,13 @@ describe("record hash", () => {
   it("changes when any field changes, including the id", () => {
     const [record] = sealChain([draft(0)], EMPTY_CHAIN_HEAD);
     if (!record) throw new Error("no record");
-    const variants = [{ id: "other" }, { seq: 1 }, { time: "2025-01-01T00:00:00.001Z" }, { data: {} }, { prevHash: toDigest(Buffer.alloc(32, 1)) }];
+    const variants = [
+      { id: "other" },
+      { seq: 1 },
+      { time: "2025-01-01T00:00:00.001Z" },
+      { data: {} },
+      { prevHash: toDigest(Buffer.alloc(32, 1)) },
+    ];
     for (const change of variants) expect(computeRecordHash({ ...record, ...change })).not.toBe(record.hash);
   });
 

@@ -1,7 +1,14 @@
 import fc from "fast-check";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { EMPTY_TREE_ROOT, leafHash, merkleRoot, MerkleTree, nodeHash, verifyInclusion } from "../../../src/evidence/chain/merkle.js";
+import {
+  EMPTY_TREE_ROOT,
+  leafHash,
+  merkleRoot,
+  MerkleTree,
+  nodeHash,
+  verifyInclusion,
+} from "../../../src/evidence/chain/merkle.js";
 
 // Naive RFC 6962 §2.1 definitions, written straight from the text.
 function largestPowerOfTwoBelow(n: number): number {
@@ -63,7 +70,13 @@ describe("RFC 6962 Merkle tree", () => {
         const tree = new MerkleTree(leaves);
         const index = a % size;
         const other = b % size;
-        const claim = { leafHash: leaves[index] as Buffer, index, size, proof: tree.inclusionProof(index), root: tree.root };
+        const claim = {
+          leafHash: leaves[index] as Buffer,
+          index,
+          size,
+          proof: tree.inclusionProof(index),
+          root: tree.root,
+        };
         expect(verifyInclusion(claim)).toBe(true);
         if (other !== index) {
           expect(verifyInclusion({ ...claim, index: other })).toBe(false);

@@ -44,7 +44,13 @@ describe("evidence spool", () => {
       await spool.append([draft(9)], keep);
       await spool.close();
       const again = await Spool.open(path);
-      expect(again.spool.peek(10).map((e) => e.draft.id)).toEqual(["event-0", "event-1", "event-2", "event-3", "event-9"]);
+      expect(again.spool.peek(10).map((e) => e.draft.id)).toEqual([
+        "event-0",
+        "event-1",
+        "event-2",
+        "event-3",
+        "event-9",
+      ]);
       await again.spool.close();
     }
   });

@@ -45,7 +45,8 @@ describe("levels", () => {
       { rule: "privileged", message: 'privileged (container "app" must not set securityContext.privileged=true)' },
       {
         rule: "capabilities_baseline",
-        message: 'non-default capabilities (container "app" must not include "SYS_ADMIN" in securityContext.capabilities.add)',
+        message:
+          'non-default capabilities (container "app" must not include "SYS_ADMIN" in securityContext.capabilities.add)',
       },
       { rule: "hostPathVolumes", message: 'hostPath volumes (volume "root")' },
       { rule: "hostPorts", message: 'hostPort (container "app" uses hostPort 80)' },
@@ -241,7 +242,10 @@ describe("input types", () => {
   it("accepts @kubernetes/client-node Pods", () => {
     const pod: V1Pod = {
       metadata: { name: "web" },
-      spec: { containers: [{ name: "web", image: "nginx" }], volumes: [{ name: "logs", hostPath: { path: "/var/log" } }] },
+      spec: {
+        containers: [{ name: "web", image: "nginx" }],
+        volumes: [{ name: "logs", hostPath: { path: "/var/log" } }],
+      },
     };
     expect(rulesOf(pod, "baseline", "latest")).toEqual(["hostPathVolumes"]);
   });

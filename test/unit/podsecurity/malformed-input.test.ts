@@ -43,17 +43,28 @@ const MALFORMED: readonly unknown[] = [
 ];
 
 describe("malformed input", () => {
-  it.each(MALFORMED.map((value) => [JSON.stringify(value) ?? "undefined", value]))("%s does not throw", (_label, value) => {
-    expect(() => evaluateEverywhere(value)).not.toThrow();
-  });
+  it.each(MALFORMED.map((value) => [JSON.stringify(value) ?? "undefined", value]))(
+    "%s does not throw",
+    (_label, value) => {
+      expect(() => evaluateEverywhere(value)).not.toThrow();
+    },
+  );
 
   it("arbitrary JSON values never throw", () => {
-    fc.assert(fc.property(fc.jsonValue(), (value) => evaluateEverywhere(value)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => evaluateEverywhere(value)),
+      { numRuns: 300 },
+    );
   });
 
   it("Pod-shaped objects with arbitrary field values never throw", () => {
     const anyValue = fc.oneof(fc.jsonValue(), fc.constant(undefined));
-    const container = fc.record({ name: anyValue, securityContext: anyValue, ports: anyValue, livenessProbe: anyValue });
+    const container = fc.record({
+      name: anyValue,
+      securityContext: anyValue,
+      ports: anyValue,
+      livenessProbe: anyValue,
+    });
     const pod = fc.record({
       metadata: fc.record({ annotations: anyValue }),
       spec: fc.record({
@@ -64,14 +75,19 @@ describe("malformed input", () => {
         volumes: anyValue,
       }),
     });
-    fc.assert(fc.property(pod, (value) => evaluateEverywhere(value)), { numRuns: 300 });
+    fc.assert(
+      fc.property(pod, (value) => evaluateEverywhere(value)),
+      { numRuns: 300 },
+    );
   });
 
   it("wrong-typed fields count as unset", () => {
     const pod = asPod({
       spec: {
         hostNetwork: "true",
-        containers: [{ name: "app", securityContext: { privileged: "true", runAsUser: "0" }, ports: [{ hostPort: "80" }] }],
+        containers: [
+          { name: "app", securityContext: { privileged: "true", runAsUser: "0" }, ports: [{ hostPort: "80" }] },
+        ],
         securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
       },
     });

@@ -33,7 +33,10 @@ describe("LATEST_POD_SECURITY_VERSION", () => {
 
   it("is what latest and newer-than-known versions evaluate as", () => {
     // hostUsers: false relaxes baseline procMount only from v1.35, so the verdict depends on the version.
-    const pod = plainPod({ hostUsers: false, containers: [{ name: "app", securityContext: { procMount: "Unmasked" } }] });
+    const pod = plainPod({
+      hostUsers: false,
+      containers: [{ name: "app", securityContext: { procMount: "Unmasked" } }],
+    });
     const atLatest = evaluatePodSecurity(pod, "baseline", LATEST_POD_SECURITY_VERSION);
     expect(evaluatePodSecurity(pod, "baseline", "latest")).toEqual(atLatest);
     expect(evaluatePodSecurity(pod, "baseline", "v1.999")).toEqual(atLatest);

@@ -6,7 +6,11 @@ function violationsOf(check: Record<string, unknown>, request: GateRequest): Vio
   return [...evaluate([policyWithChecks([{ name: "c", ...check }])], request).denied];
 }
 
-function messages(check: Record<string, unknown>, object: Record<string, unknown>, overrides: Partial<GateRequest> = {}): string[] {
+function messages(
+  check: Record<string, unknown>,
+  object: Record<string, unknown>,
+  overrides: Partial<GateRequest> = {},
+): string[] {
   return violationsOf(check, gateRequest(object, overrides)).map((violation) => violation.message);
 }
 
@@ -21,10 +25,19 @@ describe("podSecurity", () => {
   });
 
   it("gives one violation per failing PSA rule, naming the rule", () => {
-    const object = deployment({ containers: [{ name: "web", image: "ghcr.io/acme/web:1" }], podSpec: { hostNetwork: true } });
+    const object = deployment({
+      containers: [{ name: "web", image: "ghcr.io/acme/web:1" }],
+      podSpec: { hostNetwork: true },
+    });
     const violations = violationsOf(check, gateRequest(object));
     expect(violations.map((v) => v.rule)).toEqual(
-      expect.arrayContaining(["hostNamespaces", "allowPrivilegeEscalation", "runAsNonRoot", "seccompProfile_restricted", "capabilities_restricted"]) as unknown,
+      expect.arrayContaining([
+        "hostNamespaces",
+        "allowPrivilegeEscalation",
+        "runAsNonRoot",
+        "seccompProfile_restricted",
+        "capabilities_restricted",
+      ]) as unknown,
     );
     for (const violation of violations) {
       expect(violation.message).toContain(violation.rule);
@@ -35,13 +48,24 @@ describe("podSecurity", () => {
   it("baseline allows what restricted refuses", () => {
     const object = deployment({ containers: [{ name: "web", image: "ghcr.io/acme/web:1" }] });
     expect(messages({ podSecurity: { level: "baseline", version: "latest" } }, object)).toEqual([]);
-    expect(messages({ podSecurity: { level: "baseline", version: "v1.30" } }, deployment({ podSpec: { hostPID: true } }))).toHaveLength(1);
+    expect(
+      messages({ podSecurity: { level: "baseline", version: "v1.30" } }, deployment({ podSpec: { hostPID: true } })),
+    ).toHaveLength(1);
   });
 
   it("applies to a bare Pod and to a CronJob's template", () => {
-    const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { hostIPC: true, containers: [compliantContainer()] } };
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "p" },
+      spec: { hostIPC: true, containers: [compliantContainer()] },
+    };
     expect(violationsOf(check, gateRequest(pod)).map((v) => v.rule)).toEqual(["hostNamespaces"]);
-    const cronJob = { kind: "CronJob", metadata: { name: "cj" }, spec: { jobTemplate: { spec: { template: { spec: { hostPID: true, containers: [compliantContainer()] } } } } } };
+    const cronJob = {
+      kind: "CronJob",
+      metadata: { name: "cj" },
+      spec: { jobTemplate: { spec: { template: { spec: { hostPID: true, containers: [compliantContainer()] } } } } },
+    };
     expect(violationsOf(check, gateRequest(cronJob)).map((v) => v.rule)).toEqual(["hostNamespaces"]);
   });
 });
@@ -73,7 +97,9 @@ describe("allowedRegistries", () => {
 describe("requireImageDigest", () => {
   it("passes @sha256 digests and flags tags", () => {
     expect(messages({ requireImageDigest: true }, withImages(`ghcr.io/acme/web@${DIGEST}`))).toEqual([]);
-    expect(messages({ requireImageDigest: true }, withImages("ghcr.io/acme/web:1.3", "ghcr.io/acme/web@sha256:123"))).toEqual([
+    expect(
+      messages({ requireImageDigest: true }, withImages("ghcr.io/acme/web:1.3", "ghcr.io/acme/web@sha256:123")),
+    ).toEqual([
       'container "c0" uses image "ghcr.io/acme/web:1.3" without a digest (@sha256:<64 hex>)',
       'container "c1" uses image "ghcr.io/acme/web@sha256:123" without a digest (@sha256:<64 hex>)',
     ]);
@@ -86,7 +112,9 @@ describe("requireImageDigest", () => {
 
 describe("disallowLatestTag", () => {
   it("flags latest and an untagged image without a digest", () => {
-    expect(messages({ disallowLatestTag: true }, withImages("nginx:latest", "nginx", "nginx:1.25", `nginx@${DIGEST}`))).toEqual([
+    expect(
+      messages({ disallowLatestTag: true }, withImages("nginx:latest", "nginx", "nginx:1.25", `nginx@${DIGEST}`)),
+    ).toEqual([
       'container "c0" uses image "nginx:latest" with the tag latest',
       'container "c1" uses image "nginx" with no tag and no digest, which means latest',
     ]);
@@ -130,7 +158,9 @@ describe("requiredLabels", () => {
 
   it("gives one violation per missing label and points at template-only labels", () => {
     const object = deployment({ labels: {} });
-    ((object["spec"] as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels)["team"] = "payments";
+    (object["spec"] as { template: { metadata: { labels: Record<string, string> } } }).template.metadata.labels[
+      "team"
+    ] = "payments";
     expect(messages(check, object)).toEqual([
       'Deployment has no label "app.kubernetes.io/name" in metadata.labels',
       'Deployment has no label "team" in metadata.labels (it is set on the pod template only)',
@@ -140,18 +170,25 @@ describe("requiredLabels", () => {
 
 describe("cel", () => {
   it("passes a true expression and reports the message of a false one", () => {
-    expect(messages({ cel: "object.spec.replicas <= 10", message: "at most 10 replicas" }, deployment({ replicas: 10 }))).toEqual([]);
-    expect(messages({ cel: "object.spec.replicas <= 10", message: "at most 10 replicas" }, deployment({ replicas: 11 }))).toEqual([
-      "at most 10 replicas",
-    ]);
+    expect(
+      messages({ cel: "object.spec.replicas <= 10", message: "at most 10 replicas" }, deployment({ replicas: 10 })),
+    ).toEqual([]);
+    expect(
+      messages({ cel: "object.spec.replicas <= 10", message: "at most 10 replicas" }, deployment({ replicas: 11 })),
+    ).toEqual(["at most 10 replicas"]);
   });
 
   it("defaults the message to one naming the expression", () => {
-    expect(messages({ cel: "object.spec.replicas <= 2" }, deployment())).toEqual(['CEL expression "object.spec.replicas <= 2" is false']);
+    expect(messages({ cel: "object.spec.replicas <= 2" }, deployment())).toEqual([
+      'CEL expression "object.spec.replicas <= 2" is false',
+    ]);
   });
 
   it("sees oldObject as null on CREATE and the old object on UPDATE", () => {
-    const noScaleDown = { cel: "oldObject == null || object.spec.replicas >= oldObject.spec.replicas", message: "no scale-down" };
+    const noScaleDown = {
+      cel: "oldObject == null || object.spec.replicas >= oldObject.spec.replicas",
+      message: "no scale-down",
+    };
     expect(messages(noScaleDown, deployment({ replicas: 1 }))).toEqual([]);
     const update = { operation: "UPDATE" as const, oldObject: deployment({ replicas: 3 }) };
     expect(messages(noScaleDown, deployment({ replicas: 2 }), update)).toEqual(["no scale-down"]);
@@ -161,12 +198,19 @@ describe("cel", () => {
   it("fails closed on an evaluation error, without throwing", () => {
     const violations = violationsOf({ cel: "object.spec.paused == false" }, gateRequest(deployment()));
     expect(violations).toEqual([
-      expect.objectContaining({ rule: "celError", message: expect.stringMatching(/^CEL expression "object.spec.paused == false" could not be evaluated: .*paused/) as unknown }),
+      expect.objectContaining({
+        rule: "celError",
+        message: expect.stringMatching(
+          /^CEL expression "object.spec.paused == false" could not be evaluated: .*paused/,
+        ) as unknown,
+      }),
     ]);
   });
 
   it("fails closed on a non-bool result", () => {
-    expect(messages({ cel: "object.metadata.name" }, deployment())).toEqual(['CEL expression "object.metadata.name" returned "web", not a bool']);
+    expect(messages({ cel: "object.metadata.name" }, deployment())).toEqual([
+      'CEL expression "object.metadata.name" returned "web", not a bool',
+    ]);
   });
 
   it("can use has() and macros over containers", () => {

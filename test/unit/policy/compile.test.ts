@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { CelCompileError, PolicyCompileError, compileCel, compilePolicy, specHashOf, toCelInput } from "../../../src/policy/index.js";
+import {
+  CelCompileError,
+  PolicyCompileError,
+  compileCel,
+  compilePolicy,
+  specHashOf,
+  toCelInput,
+} from "../../../src/policy/index.js";
 import { DESIGN_POLICY_SPEC, parsePolicy } from "./fixtures.js";
 
 function compileProblems(spec: Record<string, unknown>): { path: string; message: string }[] {
@@ -62,8 +69,13 @@ describe("compilePolicy", () => {
 
   it("refuses a check with no or two check fields even when the schema was bypassed", () => {
     const policy = parsePolicy({ ...base, checks: [] });
-    const invalid = { ...policy, spec: { ...policy.spec, checks: [{ name: "x" }, { name: "y", requireImageDigest: true, cel: "true" }] } };
-    expect(() => compilePolicy(invalid)).toThrow(/exactly one check field; it has none.*it has requireImageDigest, cel/);
+    const invalid = {
+      ...policy,
+      spec: { ...policy.spec, checks: [{ name: "x" }, { name: "y", requireImageDigest: true, cel: "true" }] },
+    };
+    expect(() => compilePolicy(invalid)).toThrow(
+      /exactly one check field; it has none.*it has requireImageDigest, cel/,
+    );
   });
 
   it("needs a name", () => {
@@ -93,7 +105,10 @@ describe("compileCel", () => {
 
   it("treats JSON integers as CEL ints so arithmetic with int literals works", () => {
     const program = compileCel("object.spec.replicas * 2 <= 10 && object.spec.ratio > 0.25");
-    expect(program({ object: toCelInput({ spec: { replicas: 5, ratio: 0.5 } }), oldObject: null })).toEqual({ ok: true, value: true });
+    expect(program({ object: toCelInput({ spec: { replicas: 5, ratio: 0.5 } }), oldObject: null })).toEqual({
+      ok: true,
+      value: true,
+    });
   });
 
   it("has the strings extension", () => {
@@ -103,6 +118,9 @@ describe("compileCel", () => {
 
   it("returns evaluation errors instead of throwing", () => {
     const program = compileCel("object.spec.replicas <= 10");
-    expect(program({ object: toCelInput({ spec: {} }), oldObject: null })).toEqual({ ok: false, error: expect.stringMatching(/replicas/) as unknown });
+    expect(program({ object: toCelInput({ spec: {} }), oldObject: null })).toEqual({
+      ok: false,
+      error: expect.stringMatching(/replicas/) as unknown,
+    });
   });
 });

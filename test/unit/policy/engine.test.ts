@@ -2,7 +2,14 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GATED_KINDS } from "../../../src/api/v1alpha1/index.js";
 import { evaluate, formatViolation, type CompiledPolicy, type GateRequest } from "../../../src/policy/index.js";
-import { DESIGN_POLICY_SPEC, compliantContainer, deployment, gateRequest, policy, policyWithChecks } from "./fixtures.js";
+import {
+  DESIGN_POLICY_SPEC,
+  compliantContainer,
+  deployment,
+  gateRequest,
+  policy,
+  policyWithChecks,
+} from "./fixtures.js";
 
 const designPolicy = policy(DESIGN_POLICY_SPEC);
 
@@ -10,7 +17,12 @@ describe("evaluate with the DESIGN §2 example policy", () => {
   it("admits a compliant Deployment with no violations", () => {
     const result = evaluate([designPolicy], gateRequest(deployment()));
     expect(result.matched).toHaveLength(1);
-    expect(result.matched[0]).toMatchObject({ policy: "prod-gate", enforcement: "Enforce", violations: [], specHash: designPolicy.specHash });
+    expect(result.matched[0]).toMatchObject({
+      policy: "prod-gate",
+      enforcement: "Enforce",
+      violations: [],
+      specHash: designPolicy.specHash,
+    });
     expect(result.matched[0]?.approval?.mode).toBe("Always");
     expect(result.denied).toEqual([]);
     expect(result.warnings).toEqual([]);
@@ -35,7 +47,11 @@ describe("evaluate with the DESIGN §2 example policy", () => {
 
   it("does not match another namespace or kind", () => {
     expect(evaluate([designPolicy], gateRequest(deployment(), { namespace: "dev" })).matched).toEqual([]);
-    const job = { kind: "Job", metadata: { name: "j", namespace: "prod" }, spec: { template: { spec: { containers: [] } } } };
+    const job = {
+      kind: "Job",
+      metadata: { name: "j", namespace: "prod" },
+      spec: { template: { spec: { containers: [] } } },
+    };
     expect(evaluate([designPolicy], gateRequest(job)).matched).toEqual([]);
   });
 });
@@ -74,7 +90,15 @@ describe("evaluate: robustness", () => {
     const base = policyWithChecks([]);
     const broken: CompiledPolicy = {
       ...base,
-      checks: [{ name: "boom", field: "cel", run: () => { throw new Error("kaput"); } }],
+      checks: [
+        {
+          name: "boom",
+          field: "cel",
+          run: () => {
+            throw new Error("kaput");
+          },
+        },
+      ],
     };
     expect(evaluate([broken], gateRequest(deployment())).denied).toEqual([
       { policy: "prod-gate", check: "boom", rule: "checkError", message: "check could not be evaluated: kaput" },
@@ -100,18 +124,51 @@ describe("evaluate: robustness", () => {
         { name: "cel-old", cel: "oldObject == null || oldObject.spec == object.spec" },
       ],
     });
-    const container = fc.record({ name: fc.oneof(fc.string(), fc.integer()), image: fc.oneof(fc.string(), fc.constant(null)), resources: fc.jsonValue() }, { requiredKeys: [] });
-    const podSpec = fc.record({ containers: fc.oneof(fc.array(container), fc.jsonValue()), hostNetwork: fc.jsonValue(), securityContext: fc.jsonValue() }, { requiredKeys: [] });
+    const container = fc.record(
+      {
+        name: fc.oneof(fc.string(), fc.integer()),
+        image: fc.oneof(fc.string(), fc.constant(null)),
+        resources: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    );
+    const podSpec = fc.record(
+      {
+        containers: fc.oneof(fc.array(container), fc.jsonValue()),
+        hostNetwork: fc.jsonValue(),
+        securityContext: fc.jsonValue(),
+      },
+      { requiredKeys: [] },
+    );
     const object = fc.oneof(
       fc.dictionary(fc.string(), fc.jsonValue()),
-      fc.record({ metadata: fc.jsonValue(), spec: fc.record({ replicas: fc.jsonValue(), template: fc.record({ metadata: fc.jsonValue(), spec: podSpec }) }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+      fc.record(
+        {
+          metadata: fc.jsonValue(),
+          spec: fc.record(
+            { replicas: fc.jsonValue(), template: fc.record({ metadata: fc.jsonValue(), spec: podSpec }) },
+            { requiredKeys: [] },
+          ),
+        },
+        { requiredKeys: [] },
+      ),
     ) as fc.Arbitrary<Record<string, unknown>>;
     fc.assert(
-      fc.property(fc.constantFrom(...GATED_KINDS, "ConfigMap"), object, fc.option(object), (kind, newObject, oldObject) => {
-        const request: GateRequest = { ...gateRequest(newObject), kind, oldObject, operation: oldObject === null ? "CREATE" : "UPDATE" };
-        const result = evaluate([allChecks], request);
-        expect(result.denied.length + result.warnings.length).toBeGreaterThanOrEqual(0);
-      }),
+      fc.property(
+        fc.constantFrom(...GATED_KINDS, "ConfigMap"),
+        object,
+        fc.option(object),
+        (kind, newObject, oldObject) => {
+          const request: GateRequest = {
+            ...gateRequest(newObject),
+            kind,
+            oldObject,
+            operation: oldObject === null ? "CREATE" : "UPDATE",
+          };
+          const result = evaluate([allChecks], request);
+          expect(result.denied.length + result.warnings.length).toBeGreaterThanOrEqual(0);
+        },
+      ),
       { numRuns: 300 },
     );
   });

@@ -31,7 +31,11 @@ export function deployment(options: DeploymentOptions = {}): Record<string, unkn
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: options.name ?? "web", namespace: "prod", labels: options.labels ?? { "app.kubernetes.io/name": "web", team: "payments" } },
+    metadata: {
+      name: options.name ?? "web",
+      namespace: "prod",
+      labels: options.labels ?? { "app.kubernetes.io/name": "web", team: "payments" },
+    },
     spec: {
       replicas: options.replicas ?? 3,
       selector: { matchLabels: { app: "web" } },
@@ -65,7 +69,12 @@ export function gateRequest(object: Record<string, unknown>, overrides: Partial<
 
 /** Parses a policy through the zod schema (defaults filled) without compiling it. */
 export function parsePolicy(spec: Record<string, unknown>, name = "prod-gate"): AegisPolicy {
-  return aegisPolicySchema.parse({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name }, spec });
+  return aegisPolicySchema.parse({
+    apiVersion: "aegis.valina.ai/v1alpha1",
+    kind: "AegisPolicy",
+    metadata: { name },
+    spec,
+  });
 }
 
 export function policy(spec: Record<string, unknown>, name = "prod-gate"): CompiledPolicy {
@@ -73,7 +82,10 @@ export function policy(spec: Record<string, unknown>, name = "prod-gate"): Compi
 }
 
 /** A compiled policy for Deployments with just these checks. */
-export function policyWithChecks(checks: Record<string, unknown>[], enforcement: "Enforce" | "Audit" = "Enforce"): CompiledPolicy {
+export function policyWithChecks(
+  checks: Record<string, unknown>[],
+  enforcement: "Enforce" | "Audit" = "Enforce",
+): CompiledPolicy {
   return policy({ enforcement, match: { kinds: ["Deployment", "Pod", "CronJob", "StatefulSet"] }, checks });
 }
 

@@ -22,8 +22,17 @@ describe("parseImageReference", () => {
   });
 
   it("splits tag and digest, and a port is not a tag", () => {
-    expect(parseImageReference(`ghcr.io/a/b:1.0@${DIGEST}`)).toMatchObject({ registry: "ghcr.io", repository: "a/b", tag: "1.0", digest: DIGEST });
-    expect(parseImageReference("host:5000/a/b")).toMatchObject({ registry: "host:5000", repository: "a/b", tag: undefined });
+    expect(parseImageReference(`ghcr.io/a/b:1.0@${DIGEST}`)).toMatchObject({
+      registry: "ghcr.io",
+      repository: "a/b",
+      tag: "1.0",
+      digest: DIGEST,
+    });
+    expect(parseImageReference("host:5000/a/b")).toMatchObject({
+      registry: "host:5000",
+      repository: "a/b",
+      tag: undefined,
+    });
   });
 });
 

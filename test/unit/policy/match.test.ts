@@ -29,15 +29,21 @@ describe("policyMatches", () => {
 
   it("matches objectSelector against the object's labels, not the pod template's", () => {
     const tier = (value: string): Record<string, unknown> => ({
-      match: { kinds: ["Deployment"], objectSelector: { matchExpressions: [{ key: "tier", operator: "In", values: [value] }] } },
+      match: {
+        kinds: ["Deployment"],
+        objectSelector: { matchExpressions: [{ key: "tier", operator: "In", values: [value] }] },
+      },
     });
     expect(matchesWith(tier("front"))).toBe(true);
     expect(matchesWith(tier("back"))).toBe(false);
-    expect(matchesWith({ match: { kinds: ["Deployment"], objectSelector: { matchLabels: { app: "web-pod" } } } })).toBe(false);
+    expect(matchesWith({ match: { kinds: ["Deployment"], objectSelector: { matchLabels: { app: "web-pod" } } } })).toBe(
+      false,
+    );
   });
 
   it("excludes namespaces, users and groups", () => {
-    const excluding = (exclude: Record<string, unknown>): boolean => matchesWith({ match: { kinds: ["Deployment"] }, exclude });
+    const excluding = (exclude: Record<string, unknown>): boolean =>
+      matchesWith({ match: { kinds: ["Deployment"] }, exclude });
     expect(excluding({ namespaces: ["prod"] })).toBe(false);
     expect(excluding({ users: ["dev"] })).toBe(false);
     expect(excluding({ groups: ["developers"] })).toBe(false);
@@ -46,11 +52,20 @@ describe("policyMatches", () => {
 
   it("combines every condition", () => {
     const spec = {
-      match: { kinds: ["Deployment"], namespaces: ["prod"], namespaceSelector: { matchLabels: { env: "prod" } }, objectSelector: { matchLabels: { app: "web" } } },
+      match: {
+        kinds: ["Deployment"],
+        namespaces: ["prod"],
+        namespaceSelector: { matchLabels: { env: "prod" } },
+        objectSelector: { matchLabels: { app: "web" } },
+      },
       exclude: { users: ["system:serviceaccount:argocd:argocd-application-controller"] },
     };
     expect(matchesWith(spec)).toBe(true);
-    expect(matchesWith(spec, { user: { username: "system:serviceaccount:argocd:argocd-application-controller", groups: [] } })).toBe(false);
+    expect(
+      matchesWith(spec, {
+        user: { username: "system:serviceaccount:argocd:argocd-application-controller", groups: [] },
+      }),
+    ).toBe(false);
     expect(matchesWith(spec, { namespace: "staging" })).toBe(false);
   });
 
@@ -58,7 +73,10 @@ describe("policyMatches", () => {
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "prod" }, spec: { containers: [] } };
     const spec = { match: { kinds: ["Pod"] } };
     expect(policyMatches(policy(spec), gateRequest(pod))).toBe(true);
-    const owned = { ...pod, metadata: { ...pod.metadata, ownerReferences: [{ kind: "ReplicaSet", name: "web-1", controller: true }] } };
+    const owned = {
+      ...pod,
+      metadata: { ...pod.metadata, ownerReferences: [{ kind: "ReplicaSet", name: "web-1", controller: true }] },
+    };
     expect(policyMatches(policy(spec), gateRequest(owned))).toBe(false);
   });
 });

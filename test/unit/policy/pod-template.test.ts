@@ -15,7 +15,10 @@ describe("podTemplateOf", () => {
   });
 
   it("is the Pod itself for a Pod", () => {
-    expect(podTemplateOf("Pod", { metadata: { name: "p" }, spec: podSpec })).toEqual({ metadata: { name: "p" }, spec: podSpec });
+    expect(podTemplateOf("Pod", { metadata: { name: "p" }, spec: podSpec })).toEqual({
+      metadata: { name: "p" },
+      spec: podSpec,
+    });
   });
 
   it("is undefined for a kind without a pod template", () => {
@@ -41,7 +44,11 @@ describe("containersOf", () => {
       ["initContainer", "b", "b:1"],
       ["ephemeralContainer", "c", "c:1"],
     ]);
-    expect(containers.map(describeContainer)).toEqual(['container "a"', 'init container "b"', 'ephemeral container "c"']);
+    expect(containers.map(describeContainer)).toEqual([
+      'container "a"',
+      'init container "b"',
+      'ephemeral container "c"',
+    ]);
   });
 
   it("reads odd shapes defensively", () => {

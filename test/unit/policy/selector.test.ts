@@ -30,12 +30,18 @@ describe("matchesLabelSelector", () => {
 
   it("absent key: NotIn and DoesNotExist match, In and Exists do not", () => {
     const on = (operator: "In" | "NotIn" | "Exists" | "DoesNotExist"): boolean =>
-      matchesLabelSelector({ matchExpressions: [{ key: "gone", operator, ...(operator.endsWith("In") ? { values: ["x"] } : {}) }] }, labels);
+      matchesLabelSelector(
+        { matchExpressions: [{ key: "gone", operator, ...(operator.endsWith("In") ? { values: ["x"] } : {}) }] },
+        labels,
+      );
     expect([on("In"), on("NotIn"), on("Exists"), on("DoesNotExist")]).toEqual([false, true, false, true]);
   });
 
   it("ANDs matchLabels and matchExpressions", () => {
-    const selector = { matchLabels: { app: "web" }, matchExpressions: [{ key: "tier", operator: "In" as const, values: ["back"] }] };
+    const selector = {
+      matchLabels: { app: "web" },
+      matchExpressions: [{ key: "tier", operator: "In" as const, values: ["back"] }],
+    };
     expect(matchesLabelSelector(selector, labels)).toBe(false);
   });
 });
@@ -65,7 +71,9 @@ describe("compileLabelSelector validation", () => {
   });
 
   it("refuses an unknown operator", () => {
-    const selector = JSON.parse('{"matchExpressions":[{"key":"a","operator":"Gt","values":["1"]}]}') as Parameters<typeof compileLabelSelector>[0];
+    const selector = JSON.parse('{"matchExpressions":[{"key":"a","operator":"Gt","values":["1"]}]}') as Parameters<
+      typeof compileLabelSelector
+    >[0];
     expect(() => compileLabelSelector(selector)).toThrow(/unknown operator "Gt"/);
   });
 });

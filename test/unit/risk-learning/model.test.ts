@@ -1,6 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { RISK_FACTOR_POINTS, scoreRisk } from "../../../src/risk/index.js";
-import { calibrationReport, initialModel, learningReport, predict, reliabilityBins, scoreExamples, train } from "../../../src/risk/learning/index.js";
+import {
+  calibrationReport,
+  initialModel,
+  learningReport,
+  predict,
+  reliabilityBins,
+  scoreExamples,
+  train,
+} from "../../../src/risk/learning/index.js";
 import { syntheticHistory } from "./synthetic.js";
 
 describe("risk model v2", () => {
@@ -18,8 +26,20 @@ describe("risk model v2", () => {
   });
 
   it("agrees with scoreRisk's factor names", () => {
-    const risk = scoreRisk({ operation: "CREATE", kind: "Deployment", object: { spec: { template: { spec: { containers: [{ name: "a", image: "x:1" }] } } } }, oldObject: null, namespaceLabels: {}, now: new Date("2026-03-03T10:00:00Z") });
-    expect(predict(initialModel(), risk.factors.map((f) => f.name)).contributions.every((c) => c.v1Points > 0)).toBe(true);
+    const risk = scoreRisk({
+      operation: "CREATE",
+      kind: "Deployment",
+      object: { spec: { template: { spec: { containers: [{ name: "a", image: "x:1" }] } } } },
+      oldObject: null,
+      namespaceLabels: {},
+      now: new Date("2026-03-03T10:00:00Z"),
+    });
+    expect(
+      predict(
+        initialModel(),
+        risk.factors.map((f) => f.name),
+      ).contributions.every((c) => c.v1Points > 0),
+    ).toBe(true);
   });
 
   it("learns from decisions: weights follow what approvers reject, calibration improves", () => {
@@ -38,12 +58,20 @@ describe("risk model v2", () => {
     const tiny = syntheticHistory(3);
     const a = train(initialModel(), tiny);
     expect(a).toEqual(train(initialModel(), tiny));
-    for (const [name, w] of Object.entries(initialModel().weights)) expect(Math.abs((a.weights[name] ?? 0) - w)).toBeLessThan(1.5);
+    for (const [name, w] of Object.entries(initialModel().weights))
+      expect(Math.abs((a.weights[name] ?? 0) - w)).toBeLessThan(1.5);
     expect(train(initialModel(), [])).toEqual(initialModel());
   });
 
   it("bins predictions and reports held-out calibration", () => {
-    const bins = reliabilityBins([{ probability: 0.05, outcome: 0 }, { probability: 0.95, outcome: 1 }, { probability: 1, outcome: 1 }], 10);
+    const bins = reliabilityBins(
+      [
+        { probability: 0.05, outcome: 0 },
+        { probability: 0.95, outcome: 1 },
+        { probability: 1, outcome: 1 },
+      ],
+      10,
+    );
     expect(bins[0]).toMatchObject({ count: 1, observedRate: 0 });
     expect(bins[9]).toMatchObject({ count: 2, observedRate: 1 });
     const report = learningReport(syntheticHistory(1_000));

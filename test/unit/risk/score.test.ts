@@ -1,11 +1,24 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { RISK_FACTOR_NAMES, RISK_FACTOR_POINTS, formatRiskFactors, scoreRisk, type RiskInput } from "../../../src/risk/index.js";
+import {
+  RISK_FACTOR_NAMES,
+  RISK_FACTOR_POINTS,
+  formatRiskFactors,
+  scoreRisk,
+  type RiskInput,
+} from "../../../src/risk/index.js";
 
 const DIGEST = `sha256:${"cd".repeat(32)}`;
 const WEDNESDAY_NOON = new Date("2024-05-15T12:00:00Z");
 
-function deployment(options: { image?: string; replicas?: number; container?: Record<string, unknown>; podSpec?: Record<string, unknown> } = {}): Record<string, unknown> {
+function deployment(
+  options: {
+    image?: string;
+    replicas?: number;
+    container?: Record<string, unknown>;
+    podSpec?: Record<string, unknown>;
+  } = {},
+): Record<string, unknown> {
   return {
     kind: "Deployment",
     metadata: { name: "web", namespace: "prod" },
@@ -21,8 +34,20 @@ function deployment(options: { image?: string; replicas?: number; container?: Re
   };
 }
 
-function update(oldObject: Record<string, unknown>, object: Record<string, unknown>, extra: Partial<RiskInput> = {}): RiskInput {
-  return { operation: "UPDATE", kind: "Deployment", object, oldObject, namespaceLabels: {}, now: WEDNESDAY_NOON, ...extra };
+function update(
+  oldObject: Record<string, unknown>,
+  object: Record<string, unknown>,
+  extra: Partial<RiskInput> = {},
+): RiskInput {
+  return {
+    operation: "UPDATE",
+    kind: "Deployment",
+    object,
+    oldObject,
+    namespaceLabels: {},
+    now: WEDNESDAY_NOON,
+    ...extra,
+  };
 }
 
 function factorNames(input: RiskInput): string[] {
@@ -51,7 +76,9 @@ describe("scoreRisk", () => {
       points: RISK_FACTOR_POINTS["new-registry"],
       detail: "images from ghcr.io/evil, not used by this Deployment before",
     });
-    expect(factor(update(deployment(), deployment({ image: `ghcr.io/acme/api:9@${DIGEST}` })), "new-registry")).toBeUndefined();
+    expect(
+      factor(update(deployment(), deployment({ image: `ghcr.io/acme/api:9@${DIGEST}` })), "new-registry"),
+    ).toBeUndefined();
   });
 
   it("new-registry against knownRegistries on CREATE, and not at all without a baseline", () => {
@@ -76,12 +103,17 @@ describe("scoreRisk", () => {
   });
 
   it("privilege-increase only for privileges the old version did not have", () => {
-    const privileged = deployment({ container: { securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN"] } } } });
+    const privileged = deployment({
+      container: { securityContext: { privileged: true, capabilities: { add: ["NET_ADMIN"] } } },
+    });
     expect(factor(update(deployment(), privileged), "privilege-increase")?.detail).toBe(
       'container "web" is privileged, container "web" adds capability NET_ADMIN',
     );
     expect(factor(update(privileged, privileged), "privilege-increase")).toBeUndefined();
-    const root = deployment({ podSpec: { securityContext: { runAsUser: 0, runAsNonRoot: false } }, container: { securityContext: { allowPrivilegeEscalation: true } } });
+    const root = deployment({
+      podSpec: { securityContext: { runAsUser: 0, runAsNonRoot: false } },
+      container: { securityContext: { allowPrivilegeEscalation: true } },
+    });
     expect(factor(update(deployment(), root), "privilege-increase")?.detail).toBe(
       'pod runs as root (runAsUser 0), pod may run as root (runAsNonRoot false), container "web" allows privilege escalation',
     );
@@ -89,7 +121,11 @@ describe("scoreRisk", () => {
 
   it("host-access for host namespaces, hostPath and hostPorts", () => {
     const host = deployment({
-      podSpec: { hostNetwork: true, hostPID: true, volumes: [{ name: "docker", hostPath: { path: "/var/run/docker.sock" } }] },
+      podSpec: {
+        hostNetwork: true,
+        hostPID: true,
+        volumes: [{ name: "docker", hostPath: { path: "/var/run/docker.sock" } }],
+      },
       container: { ports: [{ containerPort: 80, hostPort: 8080 }] },
     });
     expect(factor(update(deployment(), host), "host-access")?.detail).toBe(
@@ -98,12 +134,18 @@ describe("scoreRisk", () => {
   });
 
   it("critical-namespace from the namespace label", () => {
-    expect(factorNames(update(deployment(), deployment(), { namespaceLabels: { "aegis.valina.ai/critical": "true" } }))).toEqual(["critical-namespace"]);
-    expect(factorNames(update(deployment(), deployment(), { namespaceLabels: { "aegis.valina.ai/critical": "false" } }))).toEqual([]);
+    expect(
+      factorNames(update(deployment(), deployment(), { namespaceLabels: { "aegis.valina.ai/critical": "true" } })),
+    ).toEqual(["critical-namespace"]);
+    expect(
+      factorNames(update(deployment(), deployment(), { namespaceLabels: { "aegis.valina.ai/critical": "false" } })),
+    ).toEqual([]);
   });
 
   it("replicas-jump when replicas more than double or grow by 10", () => {
-    expect(factor(update(deployment({ replicas: 2 }), deployment({ replicas: 5 })), "replicas-jump")?.detail).toBe("replicas 2 -> 5");
+    expect(factor(update(deployment({ replicas: 2 }), deployment({ replicas: 5 })), "replicas-jump")?.detail).toBe(
+      "replicas 2 -> 5",
+    );
     expect(factor(update(deployment({ replicas: 2 }), deployment({ replicas: 4 })), "replicas-jump")).toBeUndefined();
     expect(factor(update(deployment({ replicas: 20 }), deployment({ replicas: 30 })), "replicas-jump")).toBeDefined();
     expect(factor(update(deployment({ replicas: 20 }), deployment({ replicas: 29 })), "replicas-jump")).toBeUndefined();
@@ -115,7 +157,9 @@ describe("scoreRisk", () => {
     ["2024-05-15T07:59:00Z", "Wednesday 07:59 UTC is outside 08:00-18:00 UTC"],
     ["2024-05-15T18:00:00Z", "Wednesday 18:00 UTC is outside 08:00-18:00 UTC"],
   ])("outside-working-hours at %s", (time, detail) => {
-    expect(factor(update(deployment(), deployment(), { now: new Date(time) }), "outside-working-hours")?.detail).toBe(detail);
+    expect(factor(update(deployment(), deployment(), { now: new Date(time) }), "outside-working-hours")?.detail).toBe(
+      detail,
+    );
   });
 
   it("no outside-working-hours at 08:00 and 17:59 on a weekday", () => {
@@ -131,9 +175,14 @@ describe("scoreRisk", () => {
     expect(factor(update(withEnv, withEnv), "secret-or-env-change")).toBeUndefined();
     const envFrom = deployment({ container: { envFrom: [{ secretRef: { name: "s" } }] } });
     expect(factorNames(update(deployment(), envFrom))).toContain("secret-or-env-change");
-    const secretVolume = (secretName: string): Record<string, unknown> => deployment({ podSpec: { volumes: [{ name: "creds", secret: { secretName } }] } });
-    expect(factor(update(secretVolume("a"), secretVolume("b")), "secret-or-env-change")?.detail).toBe('changed: secret volume "creds"');
-    const projected = deployment({ podSpec: { volumes: [{ name: "p", projected: { sources: [{ secret: { name: "x" } }] } }] } });
+    const secretVolume = (secretName: string): Record<string, unknown> =>
+      deployment({ podSpec: { volumes: [{ name: "creds", secret: { secretName } }] } });
+    expect(factor(update(secretVolume("a"), secretVolume("b")), "secret-or-env-change")?.detail).toBe(
+      'changed: secret volume "creds"',
+    );
+    const projected = deployment({
+      podSpec: { volumes: [{ name: "p", projected: { sources: [{ secret: { name: "x" } }] } }] },
+    });
     expect(factor(update(deployment(), projected), "secret-or-env-change")?.detail).toBe('changed: secret volume "p"');
     const configMap = deployment({ podSpec: { volumes: [{ name: "cm", configMap: { name: "x" } }] } });
     expect(factor(update(deployment(), configMap), "secret-or-env-change")).toBeUndefined();
@@ -141,7 +190,11 @@ describe("scoreRisk", () => {
 
   it("image-change with small points", () => {
     const input = update(deployment({ image: "ghcr.io/acme/web:1.2" }), deployment({ image: "ghcr.io/acme/web:1.3" }));
-    expect(factor(input, "image-change")).toEqual({ name: "image-change", points: 5, detail: "image ghcr.io/acme/web:1.2 -> ghcr.io/acme/web:1.3" });
+    expect(factor(input, "image-change")).toEqual({
+      name: "image-change",
+      points: 5,
+      detail: "image ghcr.io/acme/web:1.2 -> ghcr.io/acme/web:1.3",
+    });
   });
 
   it("sums points and clamps at 100", () => {
@@ -151,16 +204,22 @@ describe("scoreRisk", () => {
       podSpec: { hostNetwork: true, securityContext: { runAsUser: 0 } },
       container: { env: [{ name: "X", value: "y" }], securityContext: { privileged: true } },
     });
-    const input = update(deployment(), worst, { namespaceLabels: { "aegis.valina.ai/critical": "true" }, now: new Date("2024-05-18T03:00:00Z") });
+    const input = update(deployment(), worst, {
+      namespaceLabels: { "aegis.valina.ai/critical": "true" },
+      now: new Date("2024-05-18T03:00:00Z"),
+    });
     const result = scoreRisk(input);
     expect(result.factors.reduce((sum, f) => sum + f.points, 0)).toBeGreaterThan(100);
     expect(result.score).toBe(100);
   });
 
   it("formats factors for denial messages", () => {
-    expect(formatRiskFactors([{ name: "new-registry", points: 20, detail: "" }, { name: "mutable-tag", points: 10, detail: "" }])).toBe(
-      "new-registry +20, mutable-tag +10",
-    );
+    expect(
+      formatRiskFactors([
+        { name: "new-registry", points: 20, detail: "" },
+        { name: "mutable-tag", points: 10, detail: "" },
+      ]),
+    ).toBe("new-registry +20, mutable-tag +10");
   });
 
   it("exports a points table covering every factor", () => {
@@ -171,12 +230,25 @@ describe("scoreRisk", () => {
   it("always scores 0-100 with known factors on random input (property)", () => {
     const object = fc.dictionary(fc.string(), fc.jsonValue()) as fc.Arbitrary<Record<string, unknown>>;
     fc.assert(
-      fc.property(fc.constantFrom("Deployment", "Pod", "CronJob", "Service"), object, fc.option(object), fc.date({ noInvalidDate: true }), (kind, newObject, oldObject, now) => {
-        const result = scoreRisk({ operation: oldObject === null ? "CREATE" : "UPDATE", kind, object: newObject, oldObject, namespaceLabels: {}, now });
-        expect(result.score).toBeGreaterThanOrEqual(0);
-        expect(result.score).toBeLessThanOrEqual(100);
-        expect(result.factors.every((f) => (RISK_FACTOR_NAMES as string[]).includes(f.name))).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom("Deployment", "Pod", "CronJob", "Service"),
+        object,
+        fc.option(object),
+        fc.date({ noInvalidDate: true }),
+        (kind, newObject, oldObject, now) => {
+          const result = scoreRisk({
+            operation: oldObject === null ? "CREATE" : "UPDATE",
+            kind,
+            object: newObject,
+            oldObject,
+            namespaceLabels: {},
+            now,
+          });
+          expect(result.score).toBeGreaterThanOrEqual(0);
+          expect(result.score).toBeLessThanOrEqual(100);
+          expect(result.factors.every((f) => (RISK_FACTOR_NAMES as string[]).includes(f.name))).toBe(true);
+        },
+      ),
       { numRuns: 200 },
     );
   });

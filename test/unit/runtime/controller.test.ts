@@ -28,7 +28,10 @@ interface Setup {
   logger: ReturnType<typeof recordingLogger>;
 }
 
-function setup(reconcile: ReconcileFn, options: { workers?: number; maxRetries?: number; shutdownTimeoutMs?: number } = {}): Setup {
+function setup(
+  reconcile: ReconcileFn,
+  options: { workers?: number; maxRetries?: number; shutdownTimeoutMs?: number } = {},
+): Setup {
   const clock = new FakeClock();
   const logger = recordingLogger();
   // 100 ms, 200 ms, 400 ms … with no jitter, so the test can reason about retry times.

@@ -22,7 +22,12 @@ export class FakeClock implements Clock {
   }
 
   setTimer(callback: () => void, delayMs: number): CancelTimer {
-    const timer: PendingTimer = { at: this.current + Math.max(0, delayMs), seq: this.seq++, callback, cancelled: false };
+    const timer: PendingTimer = {
+      at: this.current + Math.max(0, delayMs),
+      seq: this.seq++,
+      callback,
+      cancelled: false,
+    };
     this.timers.push(timer);
     return () => {
       timer.cancelled = true;

@@ -1,5 +1,12 @@
 import { computeChangeHash } from "../../../src/changehash/index.js";
-import { deploymentView, podView, replicaSetView, type DeploymentView, type PodView, type ReplicaSetView } from "../../../src/selfhealing/index.js";
+import {
+  deploymentView,
+  podView,
+  replicaSetView,
+  type DeploymentView,
+  type PodView,
+  type ReplicaSetView,
+} from "../../../src/selfhealing/index.js";
 
 export const NOW = new Date("2026-03-02T10:00:00Z");
 export const minutesAgo = (minutes: number): string => new Date(NOW.getTime() - minutes * 60_000).toISOString();
@@ -20,9 +27,27 @@ export function rawDeployment(options: DeploymentOptions = {}): Record<string, u
   return {
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name: "web", namespace: "prod", uid: "dep-uid", resourceVersion: options.resourceVersion ?? "100", generation: 3, annotations: options.annotations ?? {} },
-    spec: { replicas: 2, selector: { matchLabels: { app: "web" } }, template: template(options.image ?? "ghcr.io/acme/web:3") },
-    status: { observedGeneration: 3, replicas: 2, updatedReplicas: 2, availableReplicas: 0, conditions: options.conditions ?? [], ...options.status },
+    metadata: {
+      name: "web",
+      namespace: "prod",
+      uid: "dep-uid",
+      resourceVersion: options.resourceVersion ?? "100",
+      generation: 3,
+      annotations: options.annotations ?? {},
+    },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: "web" } },
+      template: template(options.image ?? "ghcr.io/acme/web:3"),
+    },
+    status: {
+      observedGeneration: 3,
+      replicas: 2,
+      updatedReplicas: 2,
+      availableReplicas: 0,
+      conditions: options.conditions ?? [],
+      ...options.status,
+    },
   };
 }
 
@@ -34,7 +59,12 @@ export function deployment(options: DeploymentOptions = {}): DeploymentView {
 
 export function replicaSet(name: string, revision: number, image: string): ReplicaSetView {
   const view = replicaSetView({
-    metadata: { name, uid: `${name}-uid`, annotations: { "deployment.kubernetes.io/revision": String(revision) }, ownerReferences: [{ kind: "Deployment", name: "web", uid: "dep-uid", controller: true }] },
+    metadata: {
+      name,
+      uid: `${name}-uid`,
+      annotations: { "deployment.kubernetes.io/revision": String(revision) },
+      ownerReferences: [{ kind: "Deployment", name: "web", uid: "dep-uid", controller: true }],
+    },
     spec: { template: template(image, { labels: { app: "web", "pod-template-hash": name } }) },
   });
   if (!view) throw new Error("bad fixture");
@@ -57,13 +87,20 @@ export function pod(name: string, owner: string, options: PodOptions = {}): PodV
       uid: `${name}-uid`,
       resourceVersion: "7",
       creationTimestamp: minutesAgo(options.createdMinutesAgo ?? 1),
-      ...(options.deletingMinutesAgo === undefined ? {} : { deletionTimestamp: new Date(NOW.getTime() - options.deletingMinutesAgo * 60_000) }),
+      ...(options.deletingMinutesAgo === undefined
+        ? {}
+        : { deletionTimestamp: new Date(NOW.getTime() - options.deletingMinutesAgo * 60_000) }),
       ownerReferences: [{ kind: "ReplicaSet", name: owner, uid: `${owner}-uid`, controller: true }],
     },
     status: {
       phase: options.phase ?? "Running",
       containerStatuses: [
-        { name: "web", ready: options.ready ?? false, restartCount: options.restarts ?? 0, state: options.waiting ? { waiting: { reason: options.waiting } } : { running: {} } },
+        {
+          name: "web",
+          ready: options.ready ?? false,
+          restartCount: options.restarts ?? 0,
+          state: options.waiting ? { waiting: { reason: options.waiting } } : { running: {} },
+        },
       ],
     },
   });

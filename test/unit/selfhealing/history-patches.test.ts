@@ -15,7 +15,11 @@ import {
 } from "../../../src/selfhealing/index.js";
 import { deployment, hashFor, minutesAgo, NOW, replicaSet } from "./fixtures.js";
 
-const entry = (action: HistoryEntry["action"], minutes: number): HistoryEntry => ({ action, at: minutesAgo(minutes), reason: "CrashLoop" });
+const entry = (action: HistoryEntry["action"], minutes: number): HistoryEntry => ({
+  action,
+  at: minutesAgo(minutes),
+  reason: "CrashLoop",
+});
 
 describe("healing history", () => {
   it("round-trips and ignores garbage", () => {
@@ -49,7 +53,11 @@ describe("guarded patches", () => {
     const d = deployment({ resourceVersion: "42" });
     const ops = restartPatch(d, [entry("restart", 0)], NOW.toISOString());
     expect(ops[0]).toEqual({ op: "test", path: "/metadata/resourceVersion", value: "42" });
-    expect(ops[1]).toEqual({ op: "add", path: "/spec/template/metadata/annotations", value: { "kubectl.kubernetes.io/restartedAt": NOW.toISOString() } });
+    expect(ops[1]).toEqual({
+      op: "add",
+      path: "/spec/template/metadata/annotations",
+      value: { "kubectl.kubernetes.io/restartedAt": NOW.toISOString() },
+    });
     expect(ops[2]).toMatchObject({ op: "add", path: `/metadata/annotations/${HISTORY_ANNOTATION.replace("/", "~1")}` });
   });
 
@@ -57,9 +65,18 @@ describe("guarded patches", () => {
     const d = deployment();
     const [web3, web1] = [replicaSet("web-3", 3, "ghcr.io/acme/web:3"), replicaSet("web-1", 1, "ghcr.io/acme/web:1")];
     const ops = rollbackPatch(d, web1.template, []);
-    expect(ops[1]).toEqual({ op: "replace", path: "/spec/template", value: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "ghcr.io/acme/web:1" }] } } });
+    expect(ops[1]).toEqual({
+      op: "replace",
+      path: "/spec/template",
+      value: {
+        metadata: { labels: { app: "web" } },
+        spec: { containers: [{ name: "web", image: "ghcr.io/acme/web:1" }] },
+      },
+    });
     expect(currentReplicaSet(d, [web3, web1])?.name).toBe("web-3");
-    expect(rollbackCandidates(d, [web3, web1])).toEqual([{ replicaSet: web1, changeHash: hashFor("ghcr.io/acme/web:1") }]);
+    expect(rollbackCandidates(d, [web3, web1])).toEqual([
+      { replicaSet: web1, changeHash: hashFor("ghcr.io/acme/web:1") },
+    ]);
   });
 
   it("never offers a revision of the current change (one that differs only by a restart stamp)", () => {

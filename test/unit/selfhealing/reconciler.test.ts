@@ -4,8 +4,20 @@ import { describe, expect, it } from "vitest";
 import { aegisPolicySchema } from "../../../src/api/v1alpha1/index.js";
 import type { EvidenceEvent } from "../../../src/ports/evidence.js";
 import { compilePolicy } from "../../../src/policy/index.js";
-import { reconcileSelfHealing, type HealingEvent, type SelfHealingDependencies, type WriteOutcome } from "../../../src/reconcilers/self-healing.js";
-import { deploymentView, DEFAULT_HEALING_TUNING, HISTORY_ANNOTATION, parseHistory, type JsonPatchOp, type PodView } from "../../../src/selfhealing/index.js";
+import {
+  reconcileSelfHealing,
+  type HealingEvent,
+  type SelfHealingDependencies,
+  type WriteOutcome,
+} from "../../../src/reconcilers/self-healing.js";
+import {
+  deploymentView,
+  DEFAULT_HEALING_TUNING,
+  HISTORY_ANNOTATION,
+  parseHistory,
+  type JsonPatchOp,
+  type PodView,
+} from "../../../src/selfhealing/index.js";
 import { NOW, pod, rawDeployment, replicaSet } from "./fixtures.js";
 
 function policy(dryRun = false, namespaces = ["prod"]) {
@@ -14,7 +26,14 @@ function policy(dryRun = false, namespaces = ["prod"]) {
       apiVersion: "aegis.valina.ai/v1alpha1",
       kind: "AegisPolicy",
       metadata: { name: "heal" },
-      spec: { match: { kinds: ["Deployment"], namespaces }, selfHealing: { restartOnCrashLoop: { enabled: true, minRestarts: 3 }, rollbackOnFailedRollout: { enabled: true }, dryRun } },
+      spec: {
+        match: { kinds: ["Deployment"], namespaces },
+        selfHealing: {
+          restartOnCrashLoop: { enabled: true, minRestarts: 3 },
+          rollbackOnFailedRollout: { enabled: true },
+          dryRun,
+        },
+      },
     }),
   );
 }
@@ -32,7 +51,10 @@ class FakeCluster {
     if (this.conflictNext || ops[0]?.value !== metadata.resourceVersion) return Promise.resolve("conflict");
     this.patches.push([...ops]);
     for (const op of ops.filter((o) => o.path.startsWith("/metadata/annotations"))) {
-      metadata.annotations = op.path === "/metadata/annotations" ? (op.value as Record<string, string>) : { ...metadata.annotations, [HISTORY_ANNOTATION]: op.value as string };
+      metadata.annotations =
+        op.path === "/metadata/annotations"
+          ? (op.value as Record<string, string>)
+          : { ...metadata.annotations, [HISTORY_ANNOTATION]: op.value as string };
     }
     metadata.resourceVersion = String(Number(metadata.resourceVersion) + 1);
     return Promise.resolve("done");
@@ -81,8 +103,14 @@ describe("the self-healing reconciler", () => {
     expect(cluster.patches).toHaveLength(1);
     expect(cluster.patches[0]?.[0]).toEqual({ op: "test", path: "/metadata/resourceVersion", value: "100" });
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ type: "selfhealing.action", subject: "Deployment/prod/web", data: { action: "restart", dryRun: false, policy: "heal" } });
-    expect(cluster.events).toEqual([expect.objectContaining({ id: records[0]?.id, reason: "SelfHealingRestart", type: "Warning" })]);
+    expect(records[0]).toMatchObject({
+      type: "selfhealing.action",
+      subject: "Deployment/prod/web",
+      data: { action: "restart", dryRun: false, policy: "heal" },
+    });
+    expect(cluster.events).toEqual([
+      expect.objectContaining({ id: records[0]?.id, reason: "SelfHealingRestart", type: "Warning" }),
+    ]);
     expect(metrics).toEqual(["restart/done"]);
 
     const again = await reconcileSelfHealing("prod/web", deps);
@@ -105,8 +133,15 @@ describe("the self-healing reconciler", () => {
     await reconcileSelfHealing("prod/web", deps);
     const later = { ...deps, now: () => new Date(NOW.getTime() + 120_000) };
     await reconcileSelfHealing("prod/web", later);
-    expect(parseHistory((cluster.raw["metadata"] as { annotations: Record<string, string> }).annotations[HISTORY_ANNOTATION]).map((e) => e.action)).toEqual(["restart", "escalate"]);
-    expect(records.map((r) => [r.data["action"], r.data["reason"]])).toEqual([["restart", "CrashLoop"], ["escalate", "NoApprovedRevision"]]);
+    expect(
+      parseHistory(
+        (cluster.raw["metadata"] as { annotations: Record<string, string> }).annotations[HISTORY_ANNOTATION],
+      ).map((e) => e.action),
+    ).toEqual(["restart", "escalate"]);
+    expect(records.map((r) => [r.data["action"], r.data["reason"]])).toEqual([
+      ["restart", "CrashLoop"],
+      ["escalate", "NoApprovedRevision"],
+    ]);
     expect(cluster.events.map((e) => e.reason)).toEqual(["SelfHealingRestart", "SelfHealingEscalated"]);
   });
 

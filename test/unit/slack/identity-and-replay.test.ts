@@ -5,8 +5,14 @@ import { MemoryReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
 describe("Slack identity map entries", () => {
   it("reads `user` and `user;group,group`", () => {
     expect(parseSlackUserEntry("alice")).toEqual({ username: "alice", groups: [] });
-    expect(parseSlackUserEntry(" alice ; sre-leads, ops ,")).toEqual({ username: "alice", groups: ["sre-leads", "ops"] });
-    expect(parseSlackUserEntry("system:serviceaccount:team:bot;team")).toEqual({ username: "system:serviceaccount:team:bot", groups: ["team"] });
+    expect(parseSlackUserEntry(" alice ; sre-leads, ops ,")).toEqual({
+      username: "alice",
+      groups: ["sre-leads", "ops"],
+    });
+    expect(parseSlackUserEntry("system:serviceaccount:team:bot;team")).toEqual({
+      username: "system:serviceaccount:team:bot",
+      groups: ["team"],
+    });
   });
 
   it("maps nobody for empty or malformed values", () => {

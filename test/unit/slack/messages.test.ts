@@ -35,7 +35,13 @@ describe("Slack messages", () => {
   });
 
   it("replaces the buttons with the outcome once decided", () => {
-    const decided = decidedMessage({ ...view, phase: "Rejected", decisions: [{ user: "bob", decision: "Reject", comment: "not now", at: "2026-11-26T12:01:00.000Z", via: "slack" }] });
+    const decided = decidedMessage({
+      ...view,
+      phase: "Rejected",
+      decisions: [
+        { user: "bob", decision: "Reject", comment: "not now", at: "2026-11-26T12:01:00.000Z", via: "slack" },
+      ],
+    });
     const json = JSON.stringify(decided.blocks);
     expect(json).not.toContain("aegis_approve");
     expect(json).toContain("*Rejected* by bob (Reject via slack: “not now”)");
@@ -44,7 +50,9 @@ describe("Slack messages", () => {
 
   it("escapes mrkdwn control characters and builds encoded links", () => {
     expect(escapeMrkdwn("<@U1> & <!channel>")).toBe("&lt;@U1&gt; &amp; &lt;!channel&gt;");
-    expect(requestPageUrl("https://x.example/aegis//", { namespace: "a b", name: "c" })).toBe("https://x.example/aegis/#/approvals/a%20b/c");
+    expect(requestPageUrl("https://x.example/aegis//", { namespace: "a b", name: "c" })).toBe(
+      "https://x.example/aegis/#/approvals/a%20b/c",
+    );
     expect(requestPageUrl(undefined, view)).toBeUndefined();
   });
 });

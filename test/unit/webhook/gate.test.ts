@@ -10,7 +10,12 @@ function deployment(image: string, extra: Record<string, unknown> = {}): Record<
     apiVersion: "apps/v1",
     kind: "Deployment",
     metadata: { name: "web", namespace: "prod", labels: { team: "a" } },
-    spec: { replicas: 2, selector: { matchLabels: { app: "web" } }, template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image }] } }, ...extra },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: { app: "web" } },
+      template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image }] } },
+      ...extra,
+    },
   };
 }
 
@@ -31,7 +36,12 @@ function admission(object: Record<string, unknown>, overrides: Partial<Admission
 }
 
 function setup(spec: Record<string, unknown>) {
-  const policies = new MemoryPolicies().add({ apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name: "prod-gate" }, spec });
+  const policies = new MemoryPolicies().add({
+    apiVersion: "aegis.valina.ai/v1alpha1",
+    kind: "AegisPolicy",
+    metadata: { name: "prod-gate" },
+    spec,
+  });
   const requests = new MemoryApprovalRequests();
   const evidence = new MemoryEvidence();
   const decisions: string[] = [];
@@ -50,7 +60,10 @@ function setup(spec: Record<string, unknown>) {
   return { handler, requests, evidence, decisions };
 }
 
-const approvalSpec = { match: { kinds: ["Deployment"], namespaces: ["prod"] }, approval: { mode: "Always", approvers: { groups: ["sre-leads"] } } };
+const approvalSpec = {
+  match: { kinds: ["Deployment"], namespaces: ["prod"] },
+  approval: { mode: "Always", approvers: { groups: ["sre-leads"] } },
+};
 
 describe("the gate", () => {
   it("denies with every violation of an Enforce policy and records the decision", async () => {
@@ -64,7 +77,12 @@ describe("the gate", () => {
     const response = await handler(admission(deployment("nginx:1")));
     expect(response.allowed).toBe(false);
     expect(response.status?.message).toMatch(/prod-gate\/registries: .*; prod-gate\/owner: /);
-    expect(evidence.events[0]).toMatchObject({ type: "admission.decision", subject: "Deployment/prod/web", actor: "dev", data: { allowed: false, reason: "PolicyViolation" } });
+    expect(evidence.events[0]).toMatchObject({
+      type: "admission.decision",
+      subject: "Deployment/prod/web",
+      actor: "dev",
+      data: { allowed: false, reason: "PolicyViolation" },
+    });
   });
 
   it("denies a change needing approval with the DESIGN message, creates the request once, and never on dryRun", async () => {
@@ -80,7 +98,11 @@ describe("the gate", () => {
     expect(second.status?.message).toBe(first.status?.message);
     expect(requests.creates).toBe(1);
     const [request] = requests.list();
-    expect(request?.spec).toMatchObject({ policies: ["prod-gate"], requester: { username: "dev", groups: ["developers"] }, summary: "new Deployment with image ghcr.io/acme/web:1" });
+    expect(request?.spec).toMatchObject({
+      policies: ["prod-gate"],
+      requester: { username: "dev", groups: ["developers"] },
+      summary: "new Deployment with image ghcr.io/acme/web:1",
+    });
   });
 
   it("admits exactly the approved change, and scaling or restarting it, but not a new image", async () => {
@@ -89,26 +111,45 @@ describe("the gate", () => {
     await handler(admission(object));
     const [request] = requests.list();
     if (!request) throw new Error("no request created");
-    request.spec.decisions.push({ user: "alice", decision: "Approve", comment: "", at: "2026-11-26T12:00:00Z", via: "kubectl" });
+    request.spec.decisions.push({
+      user: "alice",
+      decision: "Approve",
+      comment: "",
+      at: "2026-11-26T12:00:00Z",
+      via: "kubectl",
+    });
     expect((await handler(admission(object))).allowed).toBe(true);
 
     const scaled = deployment("ghcr.io/acme/web:1", { replicas: 9 });
     expect((await handler(admission(scaled, { operation: "UPDATE", oldObject: object }))).allowed).toBe(true);
-    const restarted = structuredClone(object) as { spec: { template: { metadata: { annotations?: Record<string, string> } } } };
+    const restarted = structuredClone(object) as {
+      spec: { template: { metadata: { annotations?: Record<string, string> } } };
+    };
     restarted.spec.template.metadata.annotations = { "kubectl.kubernetes.io/restartedAt": "2026-11-26T12:00:00Z" };
-    expect((await handler(admission(restarted as Record<string, unknown>, { operation: "UPDATE", oldObject: object }))).allowed).toBe(true);
-    expect((await handler(admission(deployment("ghcr.io/acme/web:2"), { operation: "UPDATE", oldObject: object }))).allowed).toBe(false);
+    expect(
+      (await handler(admission(restarted as Record<string, unknown>, { operation: "UPDATE", oldObject: object })))
+        .allowed,
+    ).toBe(true);
+    expect(
+      (await handler(admission(deployment("ghcr.io/acme/web:2"), { operation: "UPDATE", oldObject: object }))).allowed,
+    ).toBe(false);
   });
 
   it("passes AEGIS's own changes without approval and records them", async () => {
     const { handler, evidence } = setup(approvalSpec);
-    const response = await handler(admission(deployment("ghcr.io/acme/web:1"), { userInfo: { username: AEGIS, groups: [] } }));
+    const response = await handler(
+      admission(deployment("ghcr.io/acme/web:1"), { userInfo: { username: AEGIS, groups: [] } }),
+    );
     expect(response.allowed).toBe(true);
     expect(evidence.events[0]?.data).toMatchObject({ reason: "AegisSelfHealing" });
   });
 
   it("warns under Audit and tells observers about every gated decision", async () => {
-    const { handler, decisions } = setup({ enforcement: "Audit", match: { kinds: ["Deployment"] }, checks: [{ name: "digest", requireImageDigest: true }] });
+    const { handler, decisions } = setup({
+      enforcement: "Audit",
+      match: { kinds: ["Deployment"] },
+      checks: [{ name: "digest", requireImageDigest: true }],
+    });
     const response = await handler(admission(deployment("ghcr.io/acme/web:1")));
     expect(response.allowed).toBe(true);
     expect(response.warnings?.[0]).toMatch(/^aegis \(audit\): prod-gate\/digest: /);
@@ -116,13 +157,19 @@ describe("the gate", () => {
   });
 
   it("never gates kube-system, and lets only AEGIS create ApprovalRequests", async () => {
-    const { handler } = setup({ match: { kinds: ["Deployment"] }, checks: [{ name: "digest", requireImageDigest: true }] });
+    const { handler } = setup({
+      match: { kinds: ["Deployment"] },
+      checks: [{ name: "digest", requireImageDigest: true }],
+    });
     expect((await handler(admission(deployment("nginx"), { namespace: "kube-system" }))).allowed).toBe(true);
     const forged = await handler(
-      admission({ spec: { decisions: [] } }, {
-        kind: { group: "aegis.valina.ai", version: "v1alpha1", kind: "ApprovalRequest" },
-        resource: { group: "aegis.valina.ai", version: "v1alpha1", resource: "approvalrequests" },
-      }),
+      admission(
+        { spec: { decisions: [] } },
+        {
+          kind: { group: "aegis.valina.ai", version: "v1alpha1", kind: "ApprovalRequest" },
+          resource: { group: "aegis.valina.ai", version: "v1alpha1", resource: "approvalrequests" },
+        },
+      ),
     );
     expect(forged.allowed).toBe(false);
     expect(forged.status?.message).toMatch(/dev may not create one/);

@@ -90,7 +90,7 @@ describe("Pod Security Admission conformance fixtures", () => {
     const disagreements = fixtures.map((fixture) => disagreement(fixture)).filter((d) => d !== undefined);
     expect(disagreements).toEqual([]);
     expect(fixtures.length - disagreements.length).toBe(fixtures.length);
-  });
+  }, 60_000);
 
   describe.each(groupByLevelAndVersion(fixtures))("%s", (_group, groupFixtures) => {
     it(`agrees on all ${groupFixtures.length} Pods`, () => {

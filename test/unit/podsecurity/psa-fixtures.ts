@@ -8,7 +8,7 @@ import type { PodLike } from "../../../src/podsecurity/index.js";
 const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 
 export const FIXTURES_ROOT =
-  process.env["AEGIS_PSA_FIXTURES"] ?? resolve(REPO_ROOT, "../shared/conformance/pod-security-admission");
+  process.env["AEGIS_PSA_FIXTURES"] ?? resolve(REPO_ROOT, "test/fixtures/pod-security-admission");
 
 export type FixtureLevel = "baseline" | "restricted";
 export type Expectation = "pass" | "fail";

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, Option } from "commander";
-import { SERVE_OPTIONS } from "../config/serve-config.js";
+import { SERVE_OPTIONS } from "../wiring/config.js";
 import { registerEvidenceCommands } from "./evidence-commands.js";
-import { formatResultText, loadPolicies, testResources } from "./policy-test.js";
+import { exitCodeOf, formatResultText, formatSummaryText, loadPolicies, testResources } from "./policy-test.js";
 
 const program = new Command()
   .name("aegis")
@@ -19,19 +19,38 @@ serve.action(async (flags: Record<string, string | undefined>) => {
   await runServe(flags);
 });
 
+const POLICY_TEST_HELP = `
+A resource file may hold several YAML documents; a \`kind: List\` (what
+\`kubectl get -o yaml\` prints) is expanded into its items. A resource no policy
+evaluates (a kind AEGIS does not gate, one no policy's match selects, a Pod with
+a controller ownerReference) is printed as NOT EVALUATED with the reason, and in
+JSON has "evaluated": false and "reason"; it is not denied, and not a pass.
+Offline, the user is aegis-policy-test and a namespace has only its
+kubernetes.io/metadata.name label.
+
+Exit codes:
+  0  every evaluated resource is allowed (not evaluated ones do not count)
+  1  at least one resource is denied
+  2  bad input: an unreadable file, invalid YAML, an invalid policy, a resource
+     without apiVersion, kind or metadata.name, or a bad argument; stderr has
+     one line naming the file and document
+`;
+
 program
   .command("policy")
   .description("work with AegisPolicy files offline")
   .command("test")
-  .description("decide offline whether resources pass a policy; exits 1 if any resource is denied")
+  .description("decide offline whether resources pass a policy; exits 1 if any resource is denied, 2 on bad input")
   .argument("<policy>", "AegisPolicy YAML (one or more documents)")
-  .argument("<resources...>", "resource YAML files, each with one or more documents")
+  .argument("<resources...>", "resource YAML files, each with one or more documents or kind: List")
   .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+  .addHelpText("after", POLICY_TEST_HELP)
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .action(async (policyFile: string, resourceFiles: string[], options: { output: "text" | "json" }) => {
     const results = await testResources(await loadPolicies(policyFile), resourceFiles);
     if (options.output === "json") process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-    else process.stdout.write(`${results.map(formatResultText).join("\n")}\n`);
-    process.exitCode = results.every((result) => result.allowed) ? 0 : 1;
+    else process.stdout.write(`${[...results.map(formatResultText), formatSummaryText(results)].join("\n")}\n`);
+    process.exitCode = exitCodeOf(results);
   });
 
 const evidence = program.command("evidence").description("export and verify the tamper-evident evidence log");

@@ -6,6 +6,7 @@ import type {
   PolicyCheck,
 } from "../api/v1alpha1/index.js";
 import { CelCompileError } from "./cel.js";
+import { RegistryEntryError } from "./image.js";
 import { checkFieldsOf, runnerFor, type CompiledCheck } from "./checks/index.js";
 import { specHashOf } from "./policy-hash.js";
 import { compileLabelSelector, labelSelectorProblems, type LabelMatcher } from "./selector.js";
@@ -88,7 +89,7 @@ function compileChecks(checks: readonly PolicyCheck[], problems: CompileProblem[
     try {
       compiled.push({ name: check.name, field, run: runnerFor(check, field) });
     } catch (error) {
-      if (!(error instanceof CelCompileError)) throw error;
+      if (!(error instanceof CelCompileError || error instanceof RegistryEntryError)) throw error;
       problems.push({ path: `${path}.${field}`, message: error.message });
     }
   });

@@ -1,31 +1,70 @@
-import { hasPinnedDigest, parseImageReference, usesLatestTag, type ImageReference } from "../image.js";
+import {
+  RegistryEntryError,
+  hasPinnedDigest,
+  isFromRegistry,
+  parseImageReference,
+  parseRegistryEntry,
+  usesLatestTag,
+  type ImageReference,
+  type RegistryEntry,
+} from "../image.js";
 import { describeContainer, type ContainerRef } from "../pod-template.js";
 import type { CheckFinding } from "../types.js";
 import type { CheckRunner } from "./context.js";
 
+/**
+ * One finding per container whose image `describe` objects to. A missing image and an invalid
+ * reference are violations of every image check (an unparseable reference cannot be shown to be
+ * trusted, pinned or not latest), with the same message whichever check reports them.
+ */
 function imageFindings(
   rule: string,
   containers: readonly ContainerRef[],
   describe: (container: ContainerRef, image: ImageReference) => string | undefined,
 ): CheckFinding[] {
   return containers.flatMap((container) => {
-    const message = describe(container, parseImageReference(container.image));
+    const image = parseImageReference(container.image);
+    const message =
+      image.raw.trim() === ""
+        ? `${describeContainer(container)} has no image`
+        : image.invalid !== undefined
+          ? `${describeContainer(container)} uses image ${JSON.stringify(image.raw)}, which is not a valid image reference: ${image.invalid}`
+          : describe(container, image);
     return message === undefined ? [] : [{ rule, message }];
   });
 }
 
 function imageLabel(image: ImageReference): string {
-  const expansion = image.expanded && image.raw !== "" ? ` (normalised to ${image.normalized})` : "";
+  const expansion = image.expanded ? ` (normalised to ${image.normalized})` : "";
   return `image ${JSON.stringify(image.raw)}${expansion}`;
 }
 
-/** Every image must start with one of the prefixes, compared in Docker's fully qualified form. */
-export function allowedRegistriesCheck(prefixes: readonly string[]): CheckRunner {
-  const allowed = prefixes.join(", ");
+function parseRegistryEntries(entries: readonly string[]): RegistryEntry[] {
+  const parsed: RegistryEntry[] = [];
+  const problems: string[] = [];
+  for (const entry of entries) {
+    try {
+      parsed.push(parseRegistryEntry(entry));
+    } catch (error) {
+      if (!(error instanceof RegistryEntryError)) throw error;
+      problems.push(error.message);
+    }
+  }
+  if (problems.length > 0) throw new RegistryEntryError(problems.join("; "));
+  return parsed;
+}
+
+/**
+ * Every image must come from one of the entries: the same registry host (and port) and, when the
+ * entry has a path, the same leading path components, compared on the normalised reference
+ * (see {@link isFromRegistry}). Throws {@link RegistryEntryError} for a malformed entry.
+ */
+export function allowedRegistriesCheck(entries: readonly string[]): CheckRunner {
+  const parsed = parseRegistryEntries(entries);
+  const allowed = entries.join(", ");
   return ({ containers }) =>
     imageFindings("allowedRegistries", containers, (container, image) => {
-      if (image.raw.trim() === "") return `${describeContainer(container)} has no image`;
-      if (prefixes.some((prefix) => image.normalized.startsWith(prefix))) return undefined;
+      if (parsed.some((entry) => isFromRegistry(image, entry))) return undefined;
       return `${describeContainer(container)} uses ${imageLabel(image)}, not from an allowed registry (${allowed})`;
     });
 }
@@ -39,6 +78,7 @@ export function requireImageDigestCheck(): CheckRunner {
     );
 }
 
+/** See {@link usesLatestTag}: `name:latest@sha256:…` passes, since the digest decides what runs. */
 export function disallowLatestTagCheck(): CheckRunner {
   return ({ containers }) =>
     imageFindings("disallowLatestTag", containers, (container, image) => {

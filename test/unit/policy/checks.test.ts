@@ -101,7 +101,7 @@ describe("requireImageDigest", () => {
       messages({ requireImageDigest: true }, withImages("ghcr.io/acme/web:1.3", "ghcr.io/acme/web@sha256:123")),
     ).toEqual([
       'container "c0" uses image "ghcr.io/acme/web:1.3" without a digest (@sha256:<64 hex>)',
-      'container "c1" uses image "ghcr.io/acme/web@sha256:123" without a digest (@sha256:<64 hex>)',
+      'container "c1" uses image "ghcr.io/acme/web@sha256:123", which is not a valid image reference: digest "sha256:123" is not algorithm:hex (e.g. sha256:<64 hex digits>)',
     ]);
   });
 

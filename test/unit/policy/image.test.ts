@@ -5,14 +5,14 @@ const DIGEST = `sha256:${"0".repeat(64)}`;
 
 describe("parseImageReference", () => {
   it.each([
-    ["nginx", "docker.io/library/nginx", true],
+    ["nginx", "docker.io/library/nginx:latest", true],
     ["nginx:1.25", "docker.io/library/nginx:1.25", true],
-    ["library/nginx", "docker.io/library/nginx", true],
-    ["docker.io/nginx", "docker.io/library/nginx", true],
-    ["index.docker.io/acme/web:1", "docker.io/acme/web:1", false],
+    ["library/nginx", "docker.io/library/nginx:latest", true],
+    ["docker.io/nginx", "docker.io/library/nginx:latest", true],
+    ["index.docker.io/acme/web:1", "docker.io/acme/web:1", true],
     ["acme/web:1", "docker.io/acme/web:1", true],
     ["ghcr.io/acme/web:1.2", "ghcr.io/acme/web:1.2", false],
-    ["localhost/web", "localhost/web", false],
+    ["localhost/web", "localhost/web:latest", true],
     ["localhost:5000/web:2", "localhost:5000/web:2", false],
     [`registry.k8s.io/pause@${DIGEST}`, `registry.k8s.io/pause@${DIGEST}`, false],
   ])("normalises %s to %s", (raw, normalized, expanded) => {
@@ -43,10 +43,10 @@ describe("image predicates", () => {
     expect(hasPinnedDigest(parseImageReference("nginx:1"))).toBe(false);
   });
 
-  it("usesLatestTag: latest, or neither tag nor digest", () => {
+  it("usesLatestTag: latest, or neither tag nor digest, unless a digest pins it", () => {
     expect(usesLatestTag(parseImageReference("nginx"))).toBe(true);
     expect(usesLatestTag(parseImageReference("nginx:latest"))).toBe(true);
-    expect(usesLatestTag(parseImageReference(`nginx:latest@${DIGEST}`))).toBe(true);
+    expect(usesLatestTag(parseImageReference(`nginx:latest@${DIGEST}`))).toBe(false);
     expect(usesLatestTag(parseImageReference(`nginx@${DIGEST}`))).toBe(false);
     expect(usesLatestTag(parseImageReference("nginx:1.25"))).toBe(false);
   });

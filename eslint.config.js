@@ -31,6 +31,7 @@ export default tseslint.config(
       "src/approval/**",
       "src/changehash/**",
       "src/evidence/chain/**",
+      "src/json/**",
     ],
     rules: {
       "no-restricted-imports": [

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { serializeBundle, verifyBundleText } from "../src/evidence/chain/bundle.js";
-import { canonicalJson } from "../src/evidence/chain/hashing.js";
+import { canonicalJson } from "../src/json/canonical-json.js";
 import { generateSigningKey } from "../src/evidence/chain/signing.js";
 import { createEvidenceLedger } from "../src/evidence/open-ledger.js";
 import { createPgDatabase } from "../src/evidence/store/pg-database.js";

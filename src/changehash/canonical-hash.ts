@@ -1,15 +1,21 @@
 import { createHash } from "node:crypto";
-import canonicalize from "canonicalize";
-
-/** A JSON value as RFC 8785 canonicalisation sees it. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+import { canonicalJson, type JsonValue } from "../json/canonical-json.js";
 
 /**
- * Copies `value` into plain JSON the way the API server would have stored it, so hashing is total:
- * lone UTF-16 surrogates become U+FFFD (Go's encoder does the same), non-finite numbers and
- * non-JSON leaves become null inside arrays and are dropped from objects, as in JSON.stringify.
+ * Copies `value` into plain JSON the way the API server would have stored it, so hashing is total
+ * on anything a client could have sent: lone UTF-16 surrogates become U+FFFD (Go's encoder does
+ * the same), non-finite numbers become null, and as in JSON.stringify `toJSON()` is called (a
+ * Date becomes its ISO string), Number/String/Boolean objects are unwrapped, and leaves with no
+ * JSON form (undefined, functions, symbols, BigInt) become null inside arrays and are dropped from
+ * objects. Returns undefined for such a leaf at the top. A cycle throws a TypeError. On JSON
+ * values (what JSON.parse returns) it is a deep copy, `__proto__` keys included.
  */
 export function toJsonValue(value: unknown): JsonValue | undefined {
+  return toJson(value, new Set());
+}
+
+function toJson(input: unknown, ancestors: Set<object>): JsonValue | undefined {
+  const value = unboxed(input);
   if (value === null) return null;
   switch (typeof value) {
     case "boolean":
@@ -19,23 +25,35 @@ export function toJsonValue(value: unknown): JsonValue | undefined {
     case "string":
       return value.toWellFormed();
     case "object":
-      return Array.isArray(value) ? toJsonArray(value) : toJsonObject(value as Record<string, unknown>);
+      return toJsonContainer(value, ancestors);
     default:
       return undefined;
   }
 }
 
-function toJsonArray(items: readonly unknown[]): JsonValue[] {
-  return items.map((item) => toJsonValue(item) ?? null);
+function unboxed(value: unknown): unknown {
+  const plain =
+    typeof value === "object" && value !== null && typeof (value as { toJSON?: unknown }).toJSON === "function"
+      ? (value as { toJSON: () => unknown }).toJSON()
+      : value;
+  return plain instanceof Number || plain instanceof String || plain instanceof Boolean ? plain.valueOf() : plain;
 }
 
-function toJsonObject(record: Record<string, unknown>): { [key: string]: JsonValue } {
-  const copy: { [key: string]: JsonValue } = {};
-  for (const [key, item] of Object.entries(record)) {
-    const json = toJsonValue(item);
-    if (json !== undefined) copy[key.toWellFormed()] = json;
+function toJsonContainer(value: object, ancestors: Set<object>): JsonValue {
+  if (ancestors.has(value)) throw new TypeError("value has no JSON form: it contains a cycle");
+  ancestors.add(value);
+  try {
+    if (Array.isArray(value)) return Array.from(value as readonly unknown[], (item) => toJson(item, ancestors) ?? null);
+    const entries: [string, JsonValue][] = [];
+    for (const [key, item] of Object.entries(value)) {
+      const json = toJson(item, ancestors);
+      if (json !== undefined) entries.push([key.toWellFormed(), json]);
+    }
+    // fromEntries defines own properties: an assignment `copy["__proto__"] = …` would not.
+    return Object.fromEntries(entries);
+  } finally {
+    ancestors.delete(value);
   }
-  return copy;
 }
 
 /** Hex SHA-256 of a UTF-8 string. */
@@ -43,12 +61,17 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
 }
 
-/** RFC 8785 (JCS) canonical JSON of `value` after {@link toJsonValue}; undefined is null. */
-export function canonicalJson(value: unknown): string {
-  return canonicalize(toJsonValue(value) ?? null) ?? "null";
+/** RFC 8785 of `value` as the API server would store it ({@link toJsonValue}); undefined is null. */
+function storedCanonicalJson(value: unknown): string {
+  return canonicalJson(toJsonValue(value) ?? null);
 }
 
-/** `sha256:` + hex SHA-256 of the RFC 8785 (JCS) canonical JSON of `value`; undefined hashes as null. */
+/** `sha256:` + hex SHA-256 of the RFC 8785 (JCS) canonical JSON of {@link toJsonValue}(`value`); undefined hashes as null. */
 export function canonicalSha256(value: unknown): string {
-  return `sha256:${sha256Hex(canonicalJson(value))}`;
+  return `sha256:${sha256Hex(storedCanonicalJson(value))}`;
+}
+
+/** Whether `a` and `b` would be stored as the same JSON ({@link toJsonValue}; undefined counts as null). Never throws but on a cycle. */
+export function sameJson(a: unknown, b: unknown): boolean {
+  return storedCanonicalJson(a) === storedCanonicalJson(b);
 }

@@ -1,4 +1,5 @@
-import { canonicalSha256, toJsonValue, type JsonValue } from "./canonical-hash.js";
+import type { JsonValue } from "../json/canonical-json.js";
+import { canonicalSha256, toJsonValue } from "./canonical-hash.js";
 
 /** Annotation `kubectl rollout restart` sets on the pod template; a restart is not a change. */
 export const RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt";

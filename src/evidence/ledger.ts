@@ -14,7 +14,7 @@ import type { Logger } from "../runtime/logger.js";
 import { silentLogger } from "../runtime/logger.js";
 import { sleep, systemClock } from "../runtime/clock.js";
 import type { EvidenceBundle } from "./chain/bundle.js";
-import { canonicalJson } from "./chain/hashing.js";
+import { canonicalJson } from "../json/canonical-json.js";
 import type { ChainHead, EvidenceRecord, RecordDraft } from "./chain/record.js";
 import { recordDraftSchema } from "./chain/record.js";
 import type { SigningKey } from "./chain/signing.js";

@@ -14,7 +14,7 @@ import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
 import type { Logger } from "../runtime/logger.js";
 import { silentLogger } from "../runtime/logger.js";
-import { canonicalJson } from "./chain/hashing.js";
+import { canonicalJson } from "../json/canonical-json.js";
 import type { RecordDraft } from "./chain/record.js";
 import { recordDraftSchema } from "./chain/record.js";
 

@@ -1,5 +1,5 @@
 import type { RiskFactor } from "../api/v1alpha1/index.js";
-import { canonicalJson } from "../changehash/index.js";
+import { sameJson } from "../changehash/index.js";
 import { describeContainer, hasPinnedDigest, imageSourceOf } from "../policy/index.js";
 import {
   CRITICAL_NAMESPACE_LABEL,
@@ -113,10 +113,6 @@ const outsideWorkingHours: FactorDetector = ({ input }) => {
   if (hour < WORKING_HOURS_UTC.start || hour >= WORKING_HOURS_UTC.end) return `${time} is outside 08:00-18:00 UTC`;
   return undefined;
 };
-
-function sameJson(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
 
 function envChanges(current: WorkloadView, previous: WorkloadView): string[] {
   const before = new Map(previous.containers.map((c) => [containerKey(c), c.spec]));

@@ -1,4 +1,4 @@
-import { canonicalJson, gatedSpecOf } from "../changehash/index.js";
+import { gatedSpecOf, sameJson } from "../changehash/index.js";
 import { asRecord, type ContainerRef } from "../policy/index.js";
 import { containerKey, workloadView } from "./workload.js";
 
@@ -46,7 +46,7 @@ function childEntries(value: unknown): Map<string, unknown> | undefined {
 
 /** Paths (below spec) whose values differ, descending into maps and named lists. */
 export function changedPaths(before: unknown, after: unknown, path = "", depth = 0): string[] {
-  if (canonicalJson(before) === canonicalJson(after)) return [];
+  if (sameJson(before, after)) return [];
   const beforeEntries = childEntries(before);
   const afterEntries = childEntries(after);
   if (depth >= MAX_DIFF_DEPTH || beforeEntries === undefined || afterEntries === undefined)

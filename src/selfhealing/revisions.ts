@@ -1,6 +1,6 @@
 // Which ReplicaSet runs the Deployment's current template, and which older ones a rollback may
 // return to: only a revision whose change was approved (DESIGN §3 changeHash) is a safe target.
-import { canonicalJson, computeChangeHash } from "../changehash/index.js";
+import { computeChangeHash, sameJson } from "../changehash/index.js";
 import type { JsonRecord } from "../policy/read-json.js";
 import { recordAt } from "../policy/read-json.js";
 import type { DeploymentView, ReplicaSetView } from "./views.js";
@@ -16,7 +16,7 @@ export function templateWithoutHashLabel(template: JsonRecord): JsonRecord {
 }
 
 function sameTemplate(a: JsonRecord, b: JsonRecord): boolean {
-  return canonicalJson(templateWithoutHashLabel(a)) === canonicalJson(templateWithoutHashLabel(b));
+  return sameJson(templateWithoutHashLabel(a), templateWithoutHashLabel(b));
 }
 
 export function replicaSetsOf(deployment: DeploymentView, replicaSets: readonly ReplicaSetView[]): ReplicaSetView[] {

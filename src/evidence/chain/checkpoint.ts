@@ -4,7 +4,8 @@
 import type { KeyObject } from "node:crypto";
 import { sign, verify } from "node:crypto";
 import { z } from "zod";
-import { canonicalJson, DIGEST_PATTERN } from "./hashing.js";
+import { canonicalJson } from "../../json/canonical-json.js";
+import { DIGEST_PATTERN } from "./hashing.js";
 import type { SigningKey } from "./signing.js";
 import { keyIdOf } from "./signing.js";
 

@@ -1,7 +1,5 @@
-// Canonical hashing shared by records, Merkle leaves and checkpoints. RFC 8785 (JCS) is used
-// instead of JSON.stringify because key order and number formatting must not depend on who
-// serialised the value (STYLE anti-pattern 12).
-import canonicalize from "canonicalize";
+// Digests shared by records, Merkle leaves and checkpoints. What is hashed is RFC 8785 (JCS)
+// text from src/json/canonical-json.ts, the one canonical serialiser.
 import { createHash } from "node:crypto";
 
 /** Every digest in the ledger is written `sha256:<64 lower-case hex>`. */
@@ -10,15 +8,6 @@ export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 
 /** `prevHash` of the record at seq 0: there is nothing before it. */
 export const GENESIS_PREV_HASH = `${DIGEST_PREFIX}${"0".repeat(64)}`;
-
-/** RFC 8785 canonical JSON. Throws on values JSON cannot carry (NaN, Infinity, cycles, lone surrogates). */
-export function canonicalJson(value: unknown): string {
-  const text = canonicalize(value);
-  if (text === undefined) {
-    throw new TypeError(`value of type ${typeof value} has no JSON representation`);
-  }
-  return text;
-}
 
 export function sha256Bytes(...parts: readonly (string | Uint8Array)[]): Buffer {
   const hash = createHash("sha256");

@@ -6,7 +6,8 @@
 // be recognised as "already appended", and an auditor can match a record to the decision that
 // produced it. `hash = "sha256:" + hex(sha256(JCS(record without hash)))`.
 import { z } from "zod";
-import { canonicalJson, DIGEST_PATTERN, GENESIS_PREV_HASH, sha256Bytes, toDigest } from "./hashing.js";
+import { canonicalJson } from "../../json/canonical-json.js";
+import { DIGEST_PATTERN, GENESIS_PREV_HASH, sha256Bytes, toDigest } from "./hashing.js";
 
 /** What the ledger knows about an event before it has a place in the chain. */
 export interface RecordDraft {

@@ -6,7 +6,7 @@
 // UNIQUE(seq), UNIQUE(prev_hash) and the link trigger make a fork impossible even for a writer
 // that skipped the lock.
 import type { BundleFilter } from "../chain/bundle.js";
-import { canonicalJson } from "../chain/hashing.js";
+import { canonicalJson } from "../../json/canonical-json.js";
 import type { ChainHead, EvidenceRecord, RecordDraft } from "../chain/record.js";
 import { EMPTY_CHAIN_HEAD, sealChain } from "../chain/record.js";
 import { ADVISORY_LOCK_NAMESPACE, APPEND_LOCK_KEY } from "./migrations.js";

@@ -9,7 +9,7 @@ import {
   verifyBundleText,
   verifyExtends,
 } from "../../../src/evidence/chain/bundle.js";
-import { canonicalJson } from "../../../src/evidence/chain/hashing.js";
+import { canonicalJson } from "../../../src/json/canonical-json.js";
 import type { EvidenceRecord } from "../../../src/evidence/chain/record.js";
 import { EMPTY_CHAIN_HEAD, sealChain, sealRecord } from "../../../src/evidence/chain/record.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";

@@ -1,28 +1,8 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, digestBytes, GENESIS_PREV_HASH, toDigest } from "../../../src/evidence/chain/hashing.js";
+import { digestBytes, GENESIS_PREV_HASH, toDigest } from "../../../src/evidence/chain/hashing.js";
 import { computeRecordHash, sealChain, EMPTY_CHAIN_HEAD } from "../../../src/evidence/chain/record.js";
 import { draft } from "./fixtures.js";
-
-describe("canonicalJson (RFC 8785)", () => {
-  it("sorts keys by UTF-16 code units and drops insignificant whitespace", () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: "x" }, "\u00e9": 0, A: 0 })).toBe(
-      '{"A":0,"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1,"é":0}',
-    );
-  });
-
-  it("formats numbers as ECMAScript does, whatever the source spelling", () => {
-    expect(canonicalJson([1.0, -0, 1e21, 0.000001, 1e-7, 123456789012345680000])).toBe(
-      "[1,0,1e+21,0.000001,1e-7,123456789012345680000]",
-    );
-  });
-
-  it("rejects values JSON cannot carry instead of hashing something else", () => {
-    expect(() => canonicalJson({ x: Number.NaN })).toThrow(/NaN/);
-    expect(() => canonicalJson({ x: Infinity })).toThrow(/Infinity/);
-    expect(() => canonicalJson(undefined)).toThrow(/no JSON representation/);
-  });
-});
 
 describe("record hash", () => {
   it("is sha256 of the JCS encoding of every field but hash, id included", () => {

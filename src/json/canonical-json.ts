@@ -1,0 +1,34 @@
+// The one RFC 8785 (JCS) serialiser: evidence records, Merkle leaves, checkpoints, bundles and
+// the changeHash are all hashed over its output. JCS rather than JSON.stringify because key order
+// and number formatting must not depend on who serialised the value (STYLE anti-pattern 12).
+import canonicalize from "canonicalize";
+
+/** A JSON value as RFC 8785 canonicalisation sees it. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * RFC 8785 canonical JSON of `value`: byte-identical to the `canonicalize` package on JSON values
+ * (keys sorted by UTF-16 code units, ECMAScript number formatting, no whitespace).
+ *
+ * Other input gets JSON.stringify's conversions, never more: `toJSON()` is called (a Date becomes
+ * its ISO string), Number/String/Boolean objects are unwrapped, a class instance or Map is its own
+ * enumerable string keys (a Map has none: `{}`), members that are undefined, functions or symbols
+ * are dropped from objects and become null in arrays, as do array holes; -0 is written 0.
+ *
+ * Throws a TypeError for what JSON cannot carry, rather than hashing something else: NaN,
+ * ±Infinity, BigInt, a lone UTF-16 surrogate in a string or key, a cycle, and a top-level value
+ * with no JSON form (undefined, a function, a symbol). Callers that want the API server's
+ * leniency convert first (changehash's `toJsonValue`).
+ */
+export function canonicalJson(value: unknown): string {
+  let text: string | undefined;
+  try {
+    text = canonicalize(value);
+  } catch (err) {
+    throw new TypeError(`value has no RFC 8785 form: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  if (text === undefined) throw new TypeError(`value of type ${typeof value} has no JSON representation`);
+  return text;
+}

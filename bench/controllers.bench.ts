@@ -17,8 +17,8 @@ import { reconcileApprovalRequest, type ApprovalRequestActions } from "../src/re
 import { Controller, type ReconcileFn } from "../src/runtime/controller.js";
 import { AEGIS_USERNAME, benchPolicies, rawApprovalRequest, syntheticChangeHash } from "./lib/fixtures.js";
 import { round } from "./lib/load.js";
-import { keyOf, MemoryEvidenceRecorder, MemoryObjectStore, MemoryPolicySource } from "./lib/memory-ports.js";
 import { listResponseText, type RssReport } from "./servers/approvals-rss.js";
+import { keyOf, MemoryEvidence, MemoryObjectStore, MemoryPolicySource } from "../test/fakes/memory-ports.js";
 
 const RSS_SCRIPT = fileURLToPath(new URL("./servers/approvals-rss.ts", import.meta.url));
 const RETENTION_MS = 7 * 24 * 3_600_000; // DECIDED_REQUEST_RETENTION_MS in src/controllers/start.ts
@@ -174,7 +174,7 @@ async function measureReconciles(
   for (let roundIndex = 0; roundIndex <= settings.rounds; roundIndex++) {
     const store = new MemoryObjectStore(raw.map((object) => approvalRequestSchema.parse(object)));
     const actions = new RecordingActions();
-    const evidence = new MemoryEvidenceRecorder();
+    const evidence = new MemoryEvidence({ keep: 1000 });
     const deps = {
       approvals: store,
       policies,

@@ -2,15 +2,16 @@
 
 export type ServerMode = "aegis" | "baseline";
 /**
- * `memory`: a counting recorder; `pglite`: the real EvidenceLedger on embedded PGlite (in the
- * server process); `postgres`: the real EvidenceLedger on PostgreSQL (BENCH_DATABASE_URL).
+ * `memory`: MemoryEvidence (test/fakes/memory-ports.ts), a hash chain in memory, no I/O;
+ * `pglite`: the real EvidenceLedger on embedded PGlite (in the server process); `postgres`: the
+ * real EvidenceLedger on PostgreSQL (BENCH_DATABASE_URL).
  */
 export type EvidenceMode = "memory" | "pglite" | "postgres";
 
 export function evidenceDescription(mode: EvidenceMode): string {
   switch (mode) {
     case "memory":
-      return "in-memory counting recorder";
+      return "in-memory hash-chained recorder (no I/O)";
     case "pglite":
       return "EvidenceLedger on PGlite (embedded, in the server process)";
     case "postgres":

@@ -24,12 +24,7 @@ import {
   reviewTemplate,
   type ReviewKind,
 } from "../lib/fixtures.js";
-import {
-  MemoryApprovalRequestWriter,
-  MemoryEvidenceRecorder,
-  MemoryObjectStore,
-  MemoryPolicySource,
-} from "../lib/memory-ports.js";
+import { MemoryApprovalRequests, MemoryEvidence, MemoryPolicySource } from "../../test/fakes/memory-ports.js";
 import {
   evidenceDescription,
   isParentMessage,
@@ -88,7 +83,7 @@ async function openEvidence(
   mode: EvidenceMode,
 ): Promise<{ recorder: EvidenceRecorder; count: () => number; close: () => Promise<void> }> {
   if (mode === "memory") {
-    const recorder = new MemoryEvidenceRecorder();
+    const recorder = new MemoryEvidence({ keep: 1000 });
     return { recorder, count: () => recorder.recorded, close: () => Promise.resolve() };
   }
   const dataDir = await mkdtemp(join(tmpdir(), "aegis-bench-webhook-"));
@@ -134,14 +129,15 @@ async function selfCheck(handler: AdmissionHandler): Promise<void> {
 async function startAegis(mode: EvidenceMode): Promise<Running> {
   const now = (): Date => new Date();
   const policies = new MemoryPolicySource(benchPolicies());
-  const approvals = new MemoryObjectStore(benchApprovalRequests(now(), 200));
-  const writer = new MemoryApprovalRequestWriter(approvals);
+  const broken = policies.list().find((entry) => entry.compileError !== undefined);
+  if (broken) throw new Error(`bench policy ${broken.policy.metadata.name ?? "?"}: ${broken.compileError ?? ""}`);
+  const approvals = new MemoryApprovalRequests(benchApprovalRequests(now(), 200), now);
   const evidence = await openEvidence(mode);
   const handler = createAdmissionHandler({
     policies,
     namespaceLabels,
     approvalRequests: approvals,
-    requestWriter: writer,
+    requestWriter: approvals,
     evidence: evidence.recorder,
     now,
     aegisUsername: AEGIS_USERNAME,
@@ -176,10 +172,10 @@ async function startAegis(mode: EvidenceMode): Promise<Running> {
     detail: {
       server: "WebhookServer + createAdmissionHandler",
       policies: policies.compiled().length,
-      approvalRequests: approvals.items.size,
+      approvalRequests: approvals.list().length,
       evidence: evidenceDescription(mode),
     },
-    counters: () => ({ evidenceRecords: evidence.count(), createdRequests: writer.created }),
+    counters: () => ({ evidenceRecords: evidence.count(), createdRequests: approvals.created }),
     close: async () => {
       await webhook.close();
       await evidence.close();

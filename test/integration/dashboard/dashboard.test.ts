@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { approvalRequest, harness, listen, type Harness } from "../http/fakes.js";
+import { approvalRequest, harness, listen, type Harness } from "../http/harness.js";
 import { launchChromium, pngSize } from "./browser.js";
 
 const NAME = "deployment-web-3f2a9c1b0d";
@@ -22,7 +22,12 @@ beforeAll(async () => {
   h.auth.tokens.set("alice-token", { username: "alice", groups: ["sre-leads"] });
   h.auth.approvers.add("alice");
   h.approvals.put(approvalRequest(NAME));
-  h.evidence.add("admission.decision", "Deployment/prod/web", "dev", { allowed: false });
+  await h.evidence.record({
+    type: "admission.decision",
+    subject: "Deployment/prod/web",
+    actor: "dev",
+    data: { allowed: false },
+  });
   const running = await listen(h.deps);
   base = running.url;
   close = running.close;

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { githubSignature } from "../../../src/adapters/github/webhook.js";
 import { DASHBOARD_CSP } from "../../../src/dashboard/routes.js";
-import { approvalRequest, harness, listen, type Harness } from "./fakes.js";
+import { approvalRequest, harness, listen, type Harness } from "./harness.js";
 
 const ALICE = { username: "alice", groups: ["sre-leads"] };
 const BOB = { username: "bob", groups: ["qa"] };
@@ -106,7 +106,7 @@ describe("decisions through the API", () => {
           metadata: { ...request.metadata, annotations: { "aegis.valina.ai/notifications": "{}" } },
         });
       }
-      await h.approvals.append(request, decision);
+      await h.approvals.appendDecision(request, decision);
     };
     const response = await post(
       `${await start(h)}/api/approvals/prod/deployment-web-3f2a9c1b0d/approve`,
@@ -129,7 +129,13 @@ describe("decisions through the API", () => {
 describe("read endpoints", () => {
   it("lists the newest evidence first, bounded by limit", async () => {
     const h = setup();
-    for (let i = 0; i < 5; i++) h.evidence.add("admission.decision", `Deployment/prod/web-${i}`, "dev");
+    for (let i = 0; i < 5; i++)
+      await h.evidence.record({
+        type: "admission.decision",
+        subject: `Deployment/prod/web-${i}`,
+        actor: "dev",
+        data: {},
+      });
     const base = await start(h);
     const body = (await (await fetch(`${base}/api/evidence?limit=3`)).json()) as { items: { seq: number }[] };
     expect(body.items.map((record) => record.seq)).toEqual([4, 3, 2]);

@@ -2,7 +2,7 @@
 // from its own OpenAPI document. Usage: node --import tsx test/integration/http/fuzz-server.ts PORT
 import { MemoryReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
 import { StaticSlackIdentityMap } from "../../../src/adapters/slack/identity-map.js";
-import { approvalRequest, harness } from "./fakes.js";
+import { approvalRequest, harness } from "./harness.js";
 
 const port = Number(process.argv[2] ?? 0);
 const { approvals, auth, deps } = harness({

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StaticSlackIdentityMap } from "../../../src/adapters/slack/identity-map.js";
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
 import { slackSignature } from "../../../src/adapters/slack/signature.js";
-import { approvalRequest, DEFAULT_POLICY_SPEC, harness, listen, type Harness } from "../http/fakes.js";
+import { aegisPolicy, approvalRequest, DEFAULT_POLICY_SPEC, harness, listen, type Harness } from "../http/harness.js";
 import { startFakeSlack, type FakeSlack } from "./fake-slack.js";
 
 const SECRET = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -38,7 +38,9 @@ async function setup(
     U0CAROL: "carol;sre-leads",
   });
   const h = harness({ slack: { signingSecret: SECRET, identities, replay, responseUrlPrefix: slack.responseUrl("") } });
-  h.policies.add("prod-gate", { ...DEFAULT_POLICY_SPEC, approval: { ...DEFAULT_POLICY_SPEC.approval, minApprovals } });
+  h.policies.add(
+    aegisPolicy("prod-gate", { ...DEFAULT_POLICY_SPEC, approval: { ...DEFAULT_POLICY_SPEC.approval, minApprovals } }),
+  );
   h.auth.approvers.add("alice");
   h.auth.approvers.add("carol");
   h.approvals.put(approvalRequest(REQUEST));

@@ -11,7 +11,8 @@ import type { NotificationMarksWriter } from "../../../src/notify/kube-marks.js"
 import { NOTIFICATIONS_ANNOTATION, readMarks, writeMarks, type NotificationMarks } from "../../../src/notify/marks.js";
 import { createNotifier, type Notifier } from "../../../src/notify/notifier.js";
 import { startFakeGitHub, type FakeGitHub } from "../github/fake-github.js";
-import { approvalRequest, DEFAULT_POLICY_SPEC, MemoryApprovals, MemoryPolicies, silentLogger } from "../http/fakes.js";
+import { MemoryApprovalRequests, MemoryPolicySource } from "../../fakes/memory-ports.js";
+import { aegisPolicy, approvalRequest, DEFAULT_POLICY_SPEC, silentLogger } from "../http/harness.js";
 import { startFakeSlack, type FakeSlack } from "./fake-slack.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
@@ -38,7 +39,7 @@ afterEach(async () => {
 /** Saves marks the way the API server plus the informer would: onto the cached object. */
 class CacheMarks implements NotificationMarksWriter {
   saves = 0;
-  constructor(private readonly approvals: MemoryApprovals) {}
+  constructor(private readonly approvals: MemoryApprovalRequests) {}
   save(request: ApprovalRequest, marks: NotificationMarks): Promise<void> {
     this.saves += 1;
     const current = this.approvals.get(request.metadata.name ?? "", request.metadata.namespace);
@@ -55,17 +56,16 @@ class CacheMarks implements NotificationMarksWriter {
 }
 
 interface World {
-  approvals: MemoryApprovals;
-  policies: MemoryPolicies;
+  approvals: MemoryApprovalRequests;
+  policies: MemoryPolicySource;
   marks: CacheMarks;
   leader: { value: boolean };
   start(): Notifier;
 }
 
 function world(policySpec: Record<string, unknown> = DEFAULT_POLICY_SPEC): World {
-  const approvals = new MemoryApprovals();
-  const policies = new MemoryPolicies();
-  policies.add("prod-gate", policySpec);
+  const approvals = new MemoryApprovalRequests();
+  const policies = new MemoryPolicySource([aegisPolicy("prod-gate", policySpec)]);
   const marks = new CacheMarks(approvals);
   const leader = { value: true };
   const start = (): Notifier => {
@@ -100,7 +100,7 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 150));
 
-function decide(approvals: MemoryApprovals, user: string, decision: "Approve" | "Reject"): void {
+function decide(approvals: MemoryApprovalRequests, user: string, decision: "Approve" | "Reject"): void {
   const current = approvals.get(NAME, "prod");
   if (!current) throw new Error("request missing");
   approvals.put({

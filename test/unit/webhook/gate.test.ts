@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionRequest } from "../../../src/webhook/admission-review.js";
 import { createAdmissionHandler } from "../../../src/webhook/handler.js";
-import { MemoryApprovalRequests, MemoryEvidence, MemoryPolicies } from "../../fakes/gate-ports.js";
+import { MemoryApprovalRequests, MemoryEvidence, MemoryPolicySource } from "../../fakes/memory-ports.js";
 
 const AEGIS = "system:serviceaccount:aegis-system:aegis-sa";
 
@@ -36,12 +36,9 @@ function admission(object: Record<string, unknown>, overrides: Partial<Admission
 }
 
 function setup(spec: Record<string, unknown>) {
-  const policies = new MemoryPolicies().add({
-    apiVersion: "aegis.valina.ai/v1alpha1",
-    kind: "AegisPolicy",
-    metadata: { name: "prod-gate" },
-    spec,
-  });
+  const policies = new MemoryPolicySource([
+    { apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name: "prod-gate" }, spec },
+  ]);
   const requests = new MemoryApprovalRequests();
   const evidence = new MemoryEvidence();
   const decisions: string[] = [];
@@ -77,7 +74,7 @@ describe("the gate", () => {
     const response = await handler(admission(deployment("nginx:1")));
     expect(response.allowed).toBe(false);
     expect(response.status?.message).toMatch(/prod-gate\/registries: .*; prod-gate\/owner: /);
-    expect(evidence.events[0]).toMatchObject({
+    expect(evidence.records[0]).toMatchObject({
       type: "admission.decision",
       subject: "Deployment/prod/web",
       actor: "dev",
@@ -89,14 +86,14 @@ describe("the gate", () => {
     const { handler, requests } = setup(approvalSpec);
     const dry = await handler(admission(deployment("ghcr.io/acme/web:1"), { dryRun: true }));
     expect(dry.allowed).toBe(false);
-    expect(requests.creates).toBe(0);
+    expect(requests.created).toBe(0);
     const first = await handler(admission(deployment("ghcr.io/acme/web:1")));
     const second = await handler(admission(deployment("ghcr.io/acme/web:1")));
     expect(first.status?.message).toMatch(
       /^aegis: Deployment prod\/web change [0-9a-f]{10} needs 1 approval \(policy prod-gate, risk \d+\/100: new-workload \+10.*\)\. ApprovalRequest prod\/deployment-web-[0-9a-f]{10} is Pending; approve with: kubectl aegis approve deployment-web-[0-9a-f]{10} -n prod$/,
     );
     expect(second.status?.message).toBe(first.status?.message);
-    expect(requests.creates).toBe(1);
+    expect(requests.created).toBe(1);
     const [request] = requests.list();
     expect(request?.spec).toMatchObject({
       policies: ["prod-gate"],
@@ -141,7 +138,7 @@ describe("the gate", () => {
       admission(deployment("ghcr.io/acme/web:1"), { userInfo: { username: AEGIS, groups: [] } }),
     );
     expect(response.allowed).toBe(true);
-    expect(evidence.events[0]?.data).toMatchObject({ reason: "AegisSelfHealing" });
+    expect(evidence.records[0]?.data).toMatchObject({ reason: "AegisSelfHealing" });
   });
 
   it("warns under Audit and tells observers about every gated decision", async () => {

@@ -10,7 +10,7 @@ import pg from "pg";
 import { serializeBundle, verifyBundleText } from "../src/evidence/chain/bundle.js";
 import { canonicalJson } from "../src/json/canonical-json.js";
 import { generateSigningKey } from "../src/evidence/chain/signing.js";
-import { createEvidenceLedger } from "../src/evidence/open-ledger.js";
+import { createEvidenceLedger } from "../src/wiring/ledger.js";
 import { createPgDatabase } from "../src/evidence/store/pg-database.js";
 import { withScratchDatabase } from "./lib/scratch-db.js";
 import type { EvidenceEvent } from "../src/ports/evidence.js";

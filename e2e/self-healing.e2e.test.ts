@@ -8,17 +8,19 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeCaches, type KubeCaches } from "../src/adapters/kube/caches.js";
+import { compilePolicy, type CompiledPolicy } from "../src/policy/index.js";
 import { createWorkloadCaches, KubeWorkloadActions, type WorkloadCaches } from "../src/adapters/kube/workloads.js";
 import { computeChangeHash } from "../src/changehash/index.js";
 import { generateSigningKey } from "../src/evidence/chain/signing.js";
 import type { EvidenceLedger } from "../src/evidence/ledger.js";
-import { createEvidenceLedger } from "../src/evidence/open-ledger.js";
+import { createEvidenceLedger } from "../src/wiring/ledger.js";
 import { openPgliteDatabase } from "../src/evidence/store/pglite-database.js";
 import type { SqlDatabase } from "../src/evidence/store/sql-database.js";
 import { AegisMetrics } from "../src/observability/metrics.js";
 import { buildSelfHealingController } from "../src/reconcilers/self-healing-controller.js";
+import { workloadViews } from "../src/reconcilers/self-healing.js";
 import type { Controller } from "../src/runtime/controller.js";
-import { silentLogger } from "../src/runtime/logger.js";
+import { silentLogger } from "../src/ports/logger.js";
 import {
   anyApprovals,
   approvalRequestApprovals,
@@ -210,7 +212,7 @@ const metrics = new AegisMetrics({ defaultMetrics: false });
 let dataDir = "";
 let db: SqlDatabase;
 let ledger: EvidenceLedger;
-let caches: KubeCaches;
+let caches: KubeCaches<CompiledPolicy>;
 let workloads: WorkloadCaches;
 let controller: Controller;
 const approved = { crash: "", rollout: "" };
@@ -264,7 +266,7 @@ describe("the healer running in this process (real kube adapters, real ledger)",
 
   async function startHealer(): Promise<void> {
     const kc = kubeConfig();
-    caches = createKubeCaches(kc, silentLogger);
+    caches = createKubeCaches(kc, silentLogger, compilePolicy);
     workloads = createWorkloadCaches(kc, silentLogger);
     [...caches.informers, ...workloads.informers].forEach((informer) => informer.start());
     await eventually(
@@ -278,7 +280,7 @@ describe("the healer running in this process (real kube adapters, real ledger)",
       {
         logger: silentLogger,
         deps: {
-          workloads: workloads.source,
+          workloads: workloadViews(workloads.source),
           actions: new KubeWorkloadActions(kc, "e2e"),
           policies: caches.policies,
           namespaceLabels: caches.namespaceLabels,

@@ -17,25 +17,23 @@ import {
 import { createThreatDetection } from "./threats/index.js";
 import { whoAmI } from "./adapters/kube/identity.js";
 import { loadKubeConfig } from "./adapters/kube/kube-config.js";
-import {
-  buildWebhookConfiguration,
-  ensureWebhookConfiguration,
-  type WebhookEndpoint,
-} from "./adapters/kube/webhook-configuration.js";
+import { ensureWebhookConfiguration } from "./adapters/kube/webhook-configuration.js";
+import { buildWebhookConfiguration, type WebhookEndpoint } from "./webhook/configuration.js";
+import { compilePolicy, type CompiledPolicy } from "./policy/index.js";
 import { registerBusMetrics } from "./bus/bus-metrics.js";
-import { createEventBus } from "./bus/create-event-bus.js";
+import { createEventBus } from "./wiring/event-bus.js";
 import { decisionHint } from "./bus/resource-hints.js";
-import { loadServeConfig, type ServeConfig } from "./config/serve-config.js";
-import { openEvidenceLedger } from "./evidence/open-ledger.js";
+import { loadServeConfig, type ServeConfig } from "./wiring/config.js";
+import { openEvidenceLedger } from "./wiring/ledger.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
 import { evidenceReaderFromStore } from "./http/evidence-reader.js";
-import { buildIntegrations, loadIntegrationSettings } from "./notify/integrations.js";
-import { KubeNotificationMarks } from "./notify/kube-marks.js";
+import { buildIntegrations, loadIntegrationSettings } from "./wiring/integrations.js";
+import { KubeNotificationMarks } from "./adapters/kube/notification-marks.js";
 import { createNotifier } from "./notify/notifier.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { AegisMetrics } from "./observability/metrics.js";
-import { startControllers, type RunningControllers } from "./controllers/start.js";
+import { startControllers, type RunningControllers } from "./wiring/controllers.js";
 import { createCertificateAuthority, issueServingCertificate, type ServingCertificate } from "./tls/certificates.js";
 import { CertificateRotator } from "./tls/rotation.js";
 import { readCertDir, watchCertDir } from "./tls/cert-dir.js";
@@ -49,7 +47,7 @@ export interface RunningAegis {
   webhookPort: number;
   aegisUsername: string;
   ledger: EvidenceLedger;
-  caches: KubeCaches;
+  caches: KubeCaches<CompiledPolicy>;
   /** Hints between replicas (Redis when REDIS_URL is set) and to live views. */
   bus: EventBus;
   /** This replica's Lease identity and bus origin. */
@@ -111,7 +109,7 @@ export async function startAegis(
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica);
   registerBusMetrics(metrics.registry, () => bus.stats());
-  const caches = createKubeCaches(kubeConfig, logger);
+  const caches = createKubeCaches(kubeConfig, logger, compilePolicy);
   metrics.observeApprovalPhases(() =>
     countBy(caches.approvals.list(), (request) => request.status?.phase ?? "Pending"),
   );

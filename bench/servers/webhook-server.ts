@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openEvidenceLedger } from "../../src/evidence/open-ledger.js";
+import { openEvidenceLedger } from "../../src/wiring/ledger.js";
 import type { EvidenceLedger } from "../../src/evidence/ledger.js";
 import { AegisMetrics } from "../../src/observability/metrics.js";
 import type { EvidenceRecorder } from "../../src/ports/evidence.js";

@@ -1,2 +1,5 @@
 export * from "./state.js";
 export * from "./rules.js";
+export * from "./settings.js";
+export * from "./view.js";
+export * from "./decisions.js";

@@ -1,11 +1,7 @@
 import canonicalize from "canonicalize";
 import type { ApprovalRequestSpec, ApprovalSettings, Decision } from "../api/v1alpha1/index.js";
+import type { Identity } from "../api/identity.js";
 import { computeApprovalState, type RequestPolicies } from "./state.js";
-
-export interface Identity {
-  username: string;
-  groups: readonly string[];
-}
 
 /** Channels through which AEGIS itself writes a decision for a user it authenticated. */
 const DELEGATED_CHANNELS: ReadonlySet<Decision["via"]> = new Set(["api", "slack", "web"]);

@@ -1,5 +1,5 @@
 import { Counter, Gauge, type Registry } from "prom-client";
-import type { BusStats } from "./bus-message.js";
+import type { BusStats } from "../ports/bus.js";
 
 /**
  * Exports a bus's counters on `registry`, read at scrape time so the bus itself stays free of

@@ -1,7 +1,6 @@
 import type { AegisPolicy, ApprovalRequest, ApprovalRequestStatus, Decision } from "../api/v1alpha1/index.js";
 import type { BusMessage, EventBus } from "../ports/bus.js";
-import type { AegisPolicyActions } from "../reconcilers/aegis-policy.js";
-import type { ApprovalRequestActions } from "../reconcilers/approval-request.js";
+import type { AegisPolicyActions, ApprovalRequestActions } from "../ports/status.js";
 
 /** `namespace/name`, the key the approval controller and the dashboard use. */
 export function approvalKey(request: ApprovalRequest): string {

@@ -9,7 +9,7 @@ import type { BundleVerification, EvidenceBundle } from "../evidence/chain/bundl
 import { serializeBundle, verifyBundleText, verifyExtends } from "../evidence/chain/bundle.js";
 import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
 import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
-import { openEvidenceReader } from "../evidence/open-ledger.js";
+import { openEvidenceReader } from "../wiring/ledger.js";
 import { loadSigningKey } from "../evidence/signing-key-file.js";
 
 export const DEFAULT_DATA_DIR = "./.aegis-data";

@@ -10,8 +10,8 @@
 // without it, it is kept in memory and retried (lost only if the process dies first).
 import { randomUUID } from "node:crypto";
 import type { EvidenceEvent, EvidenceRecorder } from "../ports/evidence.js";
-import type { Logger } from "../runtime/logger.js";
-import { silentLogger } from "../runtime/logger.js";
+import type { Logger } from "../ports/logger.js";
+import { silentLogger } from "../ports/logger.js";
 import { sleep, systemClock } from "../runtime/clock.js";
 import type { EvidenceBundle } from "./chain/bundle.js";
 import { canonicalJson } from "../json/canonical-json.js";

@@ -1,22 +1,28 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { z } from "zod";
 import type { ApprovalRequest, Decision } from "../api/v1alpha1/index.js";
-import type { Identity } from "../approval/index.js";
-import { githubWebhookHandler } from "../adapters/github/webhook.js";
-import type { SlackIdentityMap } from "../adapters/slack/identity-map.js";
-import { slackInteractionsHandler } from "../adapters/slack/interactions.js";
-import type { ReplayGuard } from "../adapters/slack/replay-guard.js";
+import type { Identity } from "../api/identity.js";
+import { githubWebhookHandler } from "./github-webhook.js";
+import { slackInteractionsHandler } from "./slack-interactions.js";
+import type { ReplayGuard, SlackIdentityMap } from "../ports/notify.js";
 import { dashboardRouter } from "../dashboard/routes.js";
 import type { AccessReviewer, TokenAuthenticator } from "../ports/auth.js";
 import type { EventBus } from "../ports/bus.js";
 import type { ObjectStore, PolicySource } from "../ports/kube.js";
 import type { AegisMetrics } from "../observability/metrics.js";
 import { FailedAuthThrottle } from "./auth-throttle.js";
-import { findRequest, recordDecision, viewOf, type DecisionDependencies } from "./decisions.js";
-import { ApiError } from "./errors.js";
+import {
+  DecisionRefusedError,
+  findRequest,
+  recordDecision,
+  viewOf,
+  type DecisionDependencies,
+} from "../approval/index.js";
+import { ApiError, REFUSAL_STATUS } from "./errors.js";
 import { eventStreamHandler } from "./events-stream.js";
 import type { EvidenceReader } from "./evidence-reader.js";
 import { buildOpenApiDocument } from "./openapi.js";
+import type { Logger } from "../ports/logger.js";
 
 export interface Readiness {
   ready: boolean;
@@ -33,7 +39,7 @@ export interface ApiDependencies {
   appendDecision: (request: ApprovalRequest, decision: Decision) => Promise<void>;
   extraApprovals: () => number;
   now: () => Date;
-  logger: ApiLogger;
+  logger: Logger;
   throttle?: FailedAuthThrottle;
   /** Live updates for `GET /api/events` (server-sent events); absent: 404. */
   bus?: EventBus;
@@ -47,22 +53,6 @@ export interface ApiDependencies {
   github?: { webhookSecret: string };
   /** Serve the web dashboard at `/`. Default true. */
   dashboard?: boolean;
-}
-
-export interface ApiLogger {
-  error(fields: Record<string, unknown>, message: string): void;
-  info?(fields: Record<string, unknown>, message: string): void;
-  warn?(fields: Record<string, unknown>, message: string): void;
-}
-
-/** The Slack and GitHub handlers log at info and warn too; a logger without them drops those lines. */
-function fullLogger(logger: ApiLogger): Required<ApiLogger> {
-  const drop = (): void => undefined;
-  return {
-    error: (f, m) => logger.error(f, m),
-    info: (f, m) => (logger.info ?? drop).call(logger, f, m),
-    warn: (f, m) => (logger.warn ?? drop).call(logger, f, m),
-  };
 }
 
 export interface SlackInteractionSettings {
@@ -166,6 +156,10 @@ export function createApiApp(deps: ApiDependencies): express.Express {
       res.status(error.status).json({ error: error.code, message: error.message });
       return;
     }
+    if (error instanceof DecisionRefusedError) {
+      res.status(REFUSAL_STATUS[error.refusal]).json({ error: error.refusal, message: error.message });
+      return;
+    }
     const status =
       (error as { status?: number; statusCode?: number }).status ?? (error as { statusCode?: number }).statusCode;
     if (status && status >= 400 && status < 500) {
@@ -197,15 +191,11 @@ function mountSignedWebhooks(app: express.Express, deps: ApiDependencies): void 
     app.post(
       "/slack/interactions",
       raw,
-      slackInteractionsHandler({ ...slack, decisions: decisionDeps(deps), logger: fullLogger(deps.logger) }),
+      slackInteractionsHandler({ ...slack, decisions: decisionDeps(deps), logger: deps.logger }),
     );
   }
   if (deps.github)
-    app.post(
-      "/github/webhook",
-      raw,
-      githubWebhookHandler({ secret: deps.github.webhookSecret, logger: fullLogger(deps.logger) }),
-    );
+    app.post("/github/webhook", raw, githubWebhookHandler({ secret: deps.github.webhookSecret, logger: deps.logger }));
 }
 
 function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {

@@ -1,3 +1,5 @@
+import type { DecisionRefusal } from "../approval/index.js";
+
 /** An error the HTTP layer answers with its own status and a stable machine-readable code. */
 export class ApiError extends Error {
   constructor(
@@ -9,3 +11,11 @@ export class ApiError extends Error {
     this.name = "ApiError";
   }
 }
+
+/** The HTTP status of each reason a decision is refused. */
+export const REFUSAL_STATUS: Readonly<Record<DecisionRefusal, number>> = {
+  NotFound: 404,
+  Forbidden: 403,
+  NotPending: 409,
+  NotAnApprover: 403,
+};

@@ -1,21 +1,18 @@
-import type { ApprovalRequest } from "../api/v1alpha1/index.js";
-import type { CommitState, CommitStatuses } from "../adapters/github/commit-status.js";
+import { requestPageUrl, type ApprovalView } from "../api/approval-view.js";
 import { gitReferenceOf } from "../api/git-reference.js";
-import type { SlackChat } from "../adapters/slack/chat.js";
-import { decidedMessage, pendingMessage, requestPageUrl } from "../adapters/slack/messages.js";
-import type { ApprovalView } from "../http/approval-view.js";
-import { viewOf } from "../http/decisions.js";
+import { mergeMarks, readMarks, type NotificationMarks } from "../api/notification-marks.js";
+import type { ApprovalRequest } from "../api/v1alpha1/index.js";
+import { viewOf, type PolicyLookup } from "../approval/index.js";
 import type { EventBus } from "../ports/bus.js";
-import type { ObjectStore, PolicySource } from "../ports/kube.js";
+import type { ObjectStore } from "../ports/kube.js";
+import type { CommitState, CommitStatuses, NotificationChannel, NotificationMarksWriter } from "../ports/notify.js";
 import { Controller } from "../runtime/controller.js";
-import type { Logger } from "../runtime/logger.js";
-import type { NotificationMarksWriter } from "./kube-marks.js";
-import { mergeMarks, readMarks, type NotificationMarks } from "./marks.js";
+import type { Logger } from "../ports/logger.js";
 
 export interface NotifierDependencies {
   approvals: ObjectStore<ApprovalRequest>;
-  policies: Pick<PolicySource<unknown>, "get">;
-  slack?: SlackChat;
+  policies: PolicyLookup;
+  slack?: NotificationChannel;
   github?: CommitStatuses;
   marks: NotificationMarksWriter;
   /** Only the leader notifies (main.ts: `() => controllers.elector.isLeader()`). */
@@ -143,18 +140,18 @@ interface Step {
   deps: NotifierDependencies;
 }
 
-async function notifySlack(slack: SlackChat, step: Step): Promise<void> {
+async function notifySlack(slack: NotificationChannel, step: Step): Promise<void> {
   const { view, request, save, deps } = step;
   let marks = step.marks;
   for (const channel of slackChannels(request, deps)) {
     const entry = marks.slack[channel];
     if (view.phase === "Pending" && !entry) {
-      const ref = await slack.post(channel, pendingMessage(view, deps.dashboardUrl));
+      const ref = await slack.postPending(channel, view, deps.dashboardUrl);
       marks = { ...marks, slack: { ...marks.slack, [channel]: { ...ref, phase: "Pending" } } };
       await save(marks);
       deps.logger.info({ request: keyOf(request), channel }, "Slack: approval message posted");
     } else if (view.phase !== "Pending" && entry && entry.phase !== view.phase) {
-      await slack.update({ channel: entry.channel, ts: entry.ts }, decidedMessage(view));
+      await slack.updateDecided({ channel: entry.channel, ts: entry.ts }, view);
       marks = { ...marks, slack: { ...marks.slack, [channel]: { ...entry, phase: view.phase } } };
       await save(marks);
       deps.logger.info({ request: keyOf(request), channel, phase: view.phase }, "Slack: approval message updated");

@@ -3,16 +3,16 @@
  * lists always present. Built once per evaluation from input of any shape by `readPod`.
  */
 import {
-  asArray,
-  asBoolean,
-  asInteger,
+  arrayOf,
   asRecord,
-  asRecordOrEmpty,
-  asString,
-  asStringList,
-  asStringMap,
-  type UnknownRecord,
-} from "./read-unknown.js";
+  booleanOf,
+  integerOf,
+  recordOrEmpty,
+  stringListOf,
+  stringMapOf,
+  stringOf,
+  type JsonRecord,
+} from "../json/read-json.js";
 
 export interface ProfileRef {
   /** `""` when the profile object is present without a type (which API validation would reject). */
@@ -97,55 +97,55 @@ export interface Pod {
 }
 
 export function readPod(input: unknown): Pod {
-  const pod = asRecordOrEmpty(input);
+  const pod = recordOrEmpty(input);
   return {
-    annotations: asStringMap(asRecordOrEmpty(pod["metadata"])["annotations"]),
-    spec: readPodSpec(asRecordOrEmpty(pod["spec"])),
+    annotations: new Map(Object.entries(stringMapOf(recordOrEmpty(pod["metadata"])["annotations"]))),
+    spec: readPodSpec(recordOrEmpty(pod["spec"])),
   };
 }
 
-function readPodSpec(spec: UnknownRecord): PodSpec {
+function readPodSpec(spec: JsonRecord): PodSpec {
   return {
-    hostNetwork: asBoolean(spec["hostNetwork"]),
-    hostPID: asBoolean(spec["hostPID"]),
-    hostIPC: asBoolean(spec["hostIPC"]),
-    hostUsers: asBoolean(spec["hostUsers"]),
-    osName: asString(asRecordOrEmpty(spec["os"])["name"]),
-    securityContext: readPodSecurityContext(asRecordOrEmpty(spec["securityContext"])),
+    hostNetwork: booleanOf(spec["hostNetwork"]),
+    hostPID: booleanOf(spec["hostPID"]),
+    hostIPC: booleanOf(spec["hostIPC"]),
+    hostUsers: booleanOf(spec["hostUsers"]),
+    osName: stringOf(recordOrEmpty(spec["os"])["name"]),
+    securityContext: readPodSecurityContext(recordOrEmpty(spec["securityContext"])),
     containers: ["initContainers", "containers", "ephemeralContainers"].flatMap((field) =>
-      asArray(spec[field]).flatMap(readContainer),
+      arrayOf(spec[field]).flatMap(readContainer),
     ),
-    volumes: asArray(spec["volumes"]).flatMap(readVolume),
+    volumes: arrayOf(spec["volumes"]).flatMap(readVolume),
   };
 }
 
-function readCommonSecurityContext(context: UnknownRecord): CommonSecurityContext {
+function readCommonSecurityContext(context: JsonRecord): CommonSecurityContext {
   return {
-    runAsNonRoot: asBoolean(context["runAsNonRoot"]),
-    runAsUser: asInteger(context["runAsUser"]),
+    runAsNonRoot: booleanOf(context["runAsNonRoot"]),
+    runAsUser: integerOf(context["runAsUser"]),
     seccompProfile: readProfileRef(context["seccompProfile"]),
     appArmorProfile: readProfileRef(context["appArmorProfile"]),
     seLinuxOptions: readSELinuxOptions(context["seLinuxOptions"]),
-    windowsHostProcess: asBoolean(asRecordOrEmpty(context["windowsOptions"])["hostProcess"]),
+    windowsHostProcess: booleanOf(recordOrEmpty(context["windowsOptions"])["hostProcess"]),
   };
 }
 
-function readPodSecurityContext(context: UnknownRecord): PodSecurityContext {
+function readPodSecurityContext(context: JsonRecord): PodSecurityContext {
   return {
     ...readCommonSecurityContext(context),
-    sysctlNames: asArray(context["sysctls"]).flatMap((sysctl) => {
+    sysctlNames: arrayOf(context["sysctls"]).flatMap((sysctl) => {
       const record = asRecord(sysctl);
-      return record === undefined ? [] : [asString(record["name"]) ?? ""];
+      return record === undefined ? [] : [stringOf(record["name"]) ?? ""];
     }),
   };
 }
 
-function readContainerSecurityContext(context: UnknownRecord): ContainerSecurityContext {
+function readContainerSecurityContext(context: JsonRecord): ContainerSecurityContext {
   return {
     ...readCommonSecurityContext(context),
-    privileged: asBoolean(context["privileged"]),
-    allowPrivilegeEscalation: asBoolean(context["allowPrivilegeEscalation"]),
-    procMount: asString(context["procMount"]),
+    privileged: booleanOf(context["privileged"]),
+    allowPrivilegeEscalation: booleanOf(context["allowPrivilegeEscalation"]),
+    procMount: stringOf(context["procMount"]),
     capabilities: readCapabilities(context["capabilities"]),
   };
 }
@@ -153,23 +153,23 @@ function readContainerSecurityContext(context: UnknownRecord): ContainerSecurity
 function readProfileRef(value: unknown): ProfileRef | undefined {
   const profile = asRecord(value);
   if (profile === undefined) return undefined;
-  return { type: asString(profile["type"]) ?? "" };
+  return { type: stringOf(profile["type"]) ?? "" };
 }
 
 function readSELinuxOptions(value: unknown): SELinuxOptions | undefined {
   const options = asRecord(value);
   if (options === undefined) return undefined;
   return {
-    user: asString(options["user"]) ?? "",
-    role: asString(options["role"]) ?? "",
-    type: asString(options["type"]) ?? "",
+    user: stringOf(options["user"]) ?? "",
+    role: stringOf(options["role"]) ?? "",
+    type: stringOf(options["type"]) ?? "",
   };
 }
 
 function readCapabilities(value: unknown): Capabilities | undefined {
   const capabilities = asRecord(value);
   if (capabilities === undefined) return undefined;
-  return { add: asStringList(capabilities["add"]), drop: asStringList(capabilities["drop"]) };
+  return { add: stringListOf(capabilities["add"]), drop: stringListOf(capabilities["drop"]) };
 }
 
 function readContainer(value: unknown): Container[] {
@@ -177,10 +177,10 @@ function readContainer(value: unknown): Container[] {
   if (container === undefined) return [];
   return [
     {
-      name: asString(container["name"]) ?? "",
-      securityContext: readContainerSecurityContext(asRecordOrEmpty(container["securityContext"])),
-      hostPorts: asArray(container["ports"]).flatMap((port) => {
-        const hostPort = asInteger(asRecord(port)?.["hostPort"]);
+      name: stringOf(container["name"]) ?? "",
+      securityContext: readContainerSecurityContext(recordOrEmpty(container["securityContext"])),
+      hostPorts: arrayOf(container["ports"]).flatMap((port) => {
+        const hostPort = integerOf(asRecord(port)?.["hostPort"]);
         return hostPort === undefined ? [] : [hostPort];
       }),
       handlers: readHandlers(container),
@@ -188,8 +188,8 @@ function readContainer(value: unknown): Container[] {
   ];
 }
 
-function readHandlers(container: UnknownRecord): Handler[] {
-  const lifecycle = asRecordOrEmpty(container["lifecycle"]);
+function readHandlers(container: JsonRecord): Handler[] {
+  const lifecycle = recordOrEmpty(container["lifecycle"]);
   const handlerValues: Record<HandlerField, unknown> = {
     livenessProbe: container["livenessProbe"],
     readinessProbe: container["readinessProbe"],
@@ -203,8 +203,8 @@ function readHandlers(container: UnknownRecord): Handler[] {
     return [
       {
         field,
-        httpGetHost: asString(asRecord(handler["httpGet"])?.["host"]),
-        tcpSocketHost: asString(asRecord(handler["tcpSocket"])?.["host"]),
+        httpGetHost: stringOf(asRecord(handler["httpGet"])?.["host"]),
+        tcpSocketHost: stringOf(asRecord(handler["tcpSocket"])?.["host"]),
       },
     ];
   });
@@ -216,5 +216,5 @@ function readVolume(value: unknown): Volume[] {
   const sources = Object.entries(volume)
     .filter(([field, source]) => field !== "name" && asRecord(source) !== undefined)
     .map(([field]) => field);
-  return [{ name: asString(volume["name"]) ?? "", sources: new Set(sources) }];
+  return [{ name: stringOf(volume["name"]) ?? "", sources: new Set(sources) }];
 }

@@ -1,5 +1,4 @@
 export * from "./types.js";
-export * from "./read-json.js";
 export * from "./pod-template.js";
 export * from "./image.js";
 export * from "./selector.js";

@@ -1,7 +1,7 @@
 import { GATED_KINDS } from "../api/v1alpha1/index.js";
 import type { CompiledPolicy } from "./compile.js";
 import { isControlledPod } from "./pod-template.js";
-import { arrayOf, asRecord, labelsOf, recordAt, stringOf } from "./read-json.js";
+import { arrayOf, asRecord, labelsOf, recordAt, stringOf } from "../json/read-json.js";
 import type { GateRequest } from "./types.js";
 
 export type MatchRequest = Pick<GateRequest, "kind" | "namespace" | "object" | "user" | "namespaceLabels">;

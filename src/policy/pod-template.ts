@@ -1,4 +1,4 @@
-import { arrayOf, asRecord, recordAt, stringOf, type JsonRecord } from "./read-json.js";
+import { arrayOf, asRecord, recordAt, stringOf, type JsonRecord } from "../json/read-json.js";
 
 /** A pod template (or a bare Pod): metadata and spec, empty when the object has none. */
 export interface PodTemplate {

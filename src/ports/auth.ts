@@ -1,4 +1,4 @@
-import type { Identity } from "../approval/index.js";
+import type { Identity } from "../api/identity.js";
 
 /** Who a bearer token belongs to, as the API server's TokenReview says; null when it is not valid. */
 export interface TokenAuthenticator {

@@ -22,3 +22,23 @@ export interface EventBus {
   subscribe(handler: (message: BusMessage) => void): () => void;
   close(): Promise<void>;
 }
+
+/** Counters a bus exposes for /metrics; the in-process bus reports only local deliveries. */
+export interface BusStats {
+  readonly kind: "redis" | "in-process";
+  /** Messages handed to `publish`. */
+  readonly published: number;
+  /** Publishes that did not reach the broker (delivered locally only). */
+  readonly publishFailures: number;
+  /** Valid messages received from other replicas. */
+  readonly received: number;
+  /** Messages from the broker that were ignored because they did not parse or validate. */
+  readonly malformed: number;
+  /** True while the bus can both publish and receive across replicas. */
+  readonly connected: boolean;
+}
+
+/** An EventBus that reports its counters. */
+export interface ObservableEventBus extends EventBus {
+  stats(): BusStats;
+}

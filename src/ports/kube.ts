@@ -1,4 +1,4 @@
-import type { AegisPolicy, ApprovalRequest, ApprovalSettings } from "../api/v1alpha1/index.js";
+import type { AegisPolicy, ApprovalRequest } from "../api/v1alpha1/index.js";
 
 /** A read-only view of an informer's cache. Reads never call the API server. */
 export interface ObjectStore<T> {
@@ -16,17 +16,6 @@ export interface PolicySource<Compiled> {
   /** Every stored policy, with why it did not compile (undefined when it did). */
   list(): readonly { policy: AegisPolicy; compileError: string | undefined }[];
   hasSynced(): boolean;
-}
-
-/** Approval settings of the named policies that exist and ask for approval. */
-export function approvalSettingsOf(
-  policies: Pick<PolicySource<unknown>, "get">,
-  names: readonly string[],
-): ApprovalSettings[] {
-  return names.flatMap((name) => {
-    const approval = policies.get(name)?.spec.approval;
-    return approval && approval.mode !== "Never" ? [approval] : [];
-  });
 }
 
 export type CreateOutcome = "created" | "exists";

@@ -1,11 +1,8 @@
-import { setCondition, type AegisPolicy } from "../api/v1alpha1/index.js";
+import { ConditionReason, ConditionType, setCondition } from "../api/v1alpha1/index.js";
 import { specHashOf } from "../policy/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { PolicySource } from "../ports/kube.js";
-
-export interface AegisPolicyActions {
-  patchStatus(policy: AegisPolicy, status: NonNullable<AegisPolicy["status"]>): Promise<void>;
-}
+import type { AegisPolicyActions } from "../ports/status.js";
 
 export interface PolicyReconcilerDependencies {
   policies: PolicySource<unknown>;
@@ -42,13 +39,19 @@ export async function reconcileAegisPolicy(name: string, deps: PolicyReconcilerD
     policy.status?.conditions,
     compileError === undefined
       ? {
-          type: "Ready",
+          type: ConditionType.Ready,
           status: "True",
-          reason: "Valid",
+          reason: ConditionReason.Valid,
           message: `enforcing ${policy.spec.checks.length} check(s); spec ${specHash.slice(0, 19)}`,
           observedGeneration: generation,
         }
-      : { type: "Ready", status: "False", reason: "Invalid", message: compileError, observedGeneration: generation },
+      : {
+          type: ConditionType.Ready,
+          status: "False",
+          reason: ConditionReason.Invalid,
+          message: compileError,
+          observedGeneration: generation,
+        },
     deps.now(),
   );
   const current = policy.status;

@@ -1,18 +1,16 @@
-import { setCondition, type ApprovalRequest, type ApprovalRequestStatus } from "../api/v1alpha1/index.js";
-import { computeApprovalState, requestCreatedAt, type ApprovalState } from "../approval/index.js";
+import {
+  ConditionType,
+  DECIDED_REASON,
+  setCondition,
+  type ApprovalRequest,
+  type ApprovalRequestStatus,
+} from "../api/v1alpha1/index.js";
+import { computeApprovalState, requestCreatedAt, requestPoliciesOf, type ApprovalState } from "../approval/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
-import { approvalSettingsOf, type ObjectStore, type PolicySource } from "../ports/kube.js";
+import type { ObjectStore, PolicySource } from "../ports/kube.js";
+import type { ApprovalRequestActions } from "../ports/status.js";
 
 /** The writes the approval reconciler makes; the Kubernetes adapter implements them. */
-export interface ApprovalRequestActions {
-  patchStatus(request: ApprovalRequest, status: ApprovalRequestStatus): Promise<void>;
-  emitEvent(
-    request: ApprovalRequest,
-    event: { type: "Normal" | "Warning"; reason: string; message: string },
-  ): Promise<void>;
-  delete(request: ApprovalRequest): Promise<void>;
-}
-
 export interface ApprovalReconcilerDependencies {
   approvals: ObjectStore<ApprovalRequest>;
   policies: Pick<PolicySource<unknown>, "get">;
@@ -38,10 +36,7 @@ export async function reconcileApprovalRequest(
   const request = deps.approvals.get(name, namespace);
   if (!request) return {};
   const now = deps.now();
-  const policies = {
-    settings: approvalSettingsOf(deps.policies, request.spec.policies),
-    extraApprovals: deps.extraApprovals(),
-  };
+  const policies = requestPoliciesOf(deps.policies, request.spec.policies, deps.extraApprovals());
   const state = computeApprovalState(request.spec, requestCreatedAt(request.metadata, now), policies, now);
   const status = desiredStatus(request, state, now);
   const previousPhase = request.status?.phase;
@@ -67,9 +62,9 @@ function desiredStatus(request: ApprovalRequest, state: ApprovalState, now: Date
   const conditions = setCondition(
     request.status?.conditions,
     {
-      type: "Decided",
+      type: ConditionType.Decided,
       status: decided ? "True" : "False",
-      reason: state.phase,
+      reason: DECIDED_REASON[state.phase],
       message: conditionMessage(state),
       observedGeneration: request.metadata.generation ?? 0,
     },
@@ -137,5 +132,5 @@ async function recordTransition(
     },
   });
   const type = state.phase === "Approved" || state.phase === "Pending" ? "Normal" : "Warning";
-  await deps.actions.emitEvent(request, { type, reason: state.phase, message: conditionMessage(state) });
+  await deps.actions.emitEvent(request, { type, reason: DECIDED_REASON[state.phase], message: conditionMessage(state) });
 }

@@ -1,7 +1,7 @@
 // Builds the self-healing Controller for one leadership term and feeds it Deployment keys from
 // the workload informers (pods and ReplicaSets map to their Deployment).
 import { Controller } from "../runtime/controller.js";
-import type { Logger } from "../runtime/logger.js";
+import type { Logger } from "../ports/logger.js";
 import { reconcileSelfHealing, type SelfHealingDependencies } from "./self-healing.js";
 
 export const SELF_HEALING_CONTROLLER = "SelfHealing";

@@ -6,8 +6,13 @@ import type { CompiledPolicy } from "../policy/index.js";
 import { policyMatches } from "../policy/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { PolicySource } from "../ports/kube.js";
+import type { RawWorkloadSource, WorkloadActions } from "../ports/workloads.js";
+import type { JsonPatchOp } from "../api/json-patch.js";
 import {
   currentReplicaSet,
+  deploymentView,
+  podView,
+  replicaSetView,
   decideHealing,
   DEFAULT_HEALING_TUNING,
   entryId,
@@ -29,7 +34,6 @@ import {
   type HealingSettings,
   type HealingTuning,
   type HistoryEntry,
-  type JsonPatchOp,
   type PodView,
   type ReplicaSetView,
   type RevisionCandidate,
@@ -42,23 +46,18 @@ export interface WorkloadSource {
   pods(namespace: string): readonly PodView[];
 }
 
-export type WriteOutcome = "done" | "conflict" | "gone";
-
-export interface HealingEvent {
-  /** Deterministic: the adapter names the Event after it, so creating it twice is harmless. */
-  readonly id: string;
-  readonly type: "Normal" | "Warning";
-  readonly reason: string;
-  readonly message: string;
-}
-
-/** The writes of the healer; the Kubernetes adapter implements them. */
-export interface WorkloadActions {
-  /** A JSON patch whose first op tests metadata.resourceVersion; a failed test is a conflict. */
-  patchDeployment(namespace: string, name: string, ops: readonly JsonPatchOp[]): Promise<WriteOutcome>;
-  /** Deletes with uid and resourceVersion preconditions. */
-  deletePod(namespace: string, pod: PodView): Promise<WriteOutcome>;
-  emitEvent(deployment: DeploymentView, event: HealingEvent): Promise<void>;
+/** The healer's views over the raw objects the caches hold; objects that cannot be read are left out. */
+export function workloadViews(raw: RawWorkloadSource): WorkloadSource {
+  const views = <T>(objects: readonly unknown[], view: (object: unknown) => T | undefined): T[] =>
+    objects.flatMap((object) => view(object) ?? []);
+  return {
+    deployment: (namespace, name) => {
+      const object = raw.deployment(namespace, name);
+      return object === undefined ? undefined : deploymentView(object);
+    },
+    replicaSets: (namespace) => views(raw.replicaSets(namespace), replicaSetView),
+    pods: (namespace) => views(raw.pods(namespace), podView),
+  };
 }
 
 export interface HealingMetrics {

@@ -1,5 +1,6 @@
 import { gatedSpecOf, sameJson } from "../changehash/index.js";
-import { asRecord, type ContainerRef } from "../policy/index.js";
+import { asRecord } from "../json/read-json.js";
+import type { ContainerRef } from "../policy/index.js";
 import { containerKey, workloadView } from "./workload.js";
 
 const MAX_FIELDS = 5;

@@ -1,16 +1,11 @@
+import { arrayOf, asRecord, numberOf, recordAt, stringOf, type JsonRecord } from "../json/read-json.js";
 import {
-  arrayOf,
-  asRecord,
   containersOf,
   describeContainer,
-  numberOf,
   parseImageReference,
   podTemplateOf,
-  recordAt,
-  stringOf,
   type ContainerRef,
   type ImageReference,
-  type JsonRecord,
 } from "../policy/index.js";
 
 /** The parts of a workload (or bare Pod) that risk factors read, derived once per object. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { sleep, systemClock, type Clock } from "./clock.js";
 import { describeError, isTerminalError } from "./errors.js";
-import { silentLogger, type LogFields, type Logger } from "./logger.js";
+import { silentLogger, type LogFields, type Logger } from "../ports/logger.js";
 import { WorkQueue } from "./work-queue.js";
 
 /** What a reconcile asks for after succeeding. */

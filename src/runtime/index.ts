@@ -32,7 +32,7 @@ export {
   type LeaseObservation,
   type LeaseRecord,
 } from "./lease.js";
-export { silentLogger, type LogFields, type Logger } from "./logger.js";
+export { silentLogger, type LogFields, type Logger } from "../ports/logger.js";
 export {
   backoffDelay,
   defaultControllerRateLimiter,

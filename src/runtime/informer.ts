@@ -7,7 +7,7 @@ import {
 } from "@kubernetes/client-node";
 import { systemClock, type CancelTimer, type Clock, type RandomSource } from "./clock.js";
 import { describeError } from "./errors.js";
-import { silentLogger, type Logger } from "./logger.js";
+import { silentLogger, type Logger } from "../ports/logger.js";
 import { backoffDelay } from "./rate-limiter.js";
 
 /**

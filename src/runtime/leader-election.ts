@@ -13,7 +13,7 @@ import {
   type LeaseObservation,
   type LeaseRecord,
 } from "./lease.js";
-import { silentLogger, type Logger } from "./logger.js";
+import { silentLogger, type Logger } from "../ports/logger.js";
 
 /**
  * The three Lease calls leader election makes. client-node's `CoordinationV1Api`

@@ -2,15 +2,12 @@
 // leader election gives no fencing, so a deposed leader (or a replay) acting on what it saw is
 // refused by the API server instead of acting twice. The history annotation travels in the same
 // patch, so an action and its record are one atomic write.
+import type { JsonPatchOp } from "../api/json-patch.js";
 import { RESTARTED_AT_ANNOTATION } from "../changehash/index.js";
-import { recordAt, stringMapOf, type JsonRecord } from "../policy/read-json.js";
+import { recordAt, stringMapOf, type JsonRecord } from "../json/read-json.js";
 import { HISTORY_ANNOTATION, serializeHistory, type HistoryEntry } from "./history.js";
 import { templateWithoutHashLabel } from "./revisions.js";
 import type { DeploymentView } from "./views.js";
-
-export type JsonPatchOp =
-  | { readonly op: "test"; readonly path: string; readonly value: unknown }
-  | { readonly op: "add" | "replace"; readonly path: string; readonly value: unknown };
 
 /** RFC 6901: `~` → `~0`, `/` → `~1`. */
 export function pointerToken(key: string): string {

@@ -1,8 +1,7 @@
 // Which ReplicaSet runs the Deployment's current template, and which older ones a rollback may
 // return to: only a revision whose change was approved (DESIGN §3 changeHash) is a safe target.
 import { computeChangeHash, sameJson } from "../changehash/index.js";
-import type { JsonRecord } from "../policy/read-json.js";
-import { recordAt } from "../policy/read-json.js";
+import { recordAt, type JsonRecord } from "../json/read-json.js";
 import type { DeploymentView, ReplicaSetView } from "./views.js";
 
 /** Label the Deployment controller adds to each ReplicaSet's template; not part of the change. */

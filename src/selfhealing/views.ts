@@ -1,7 +1,7 @@
 // Read-only views of the Deployment, ReplicaSets and Pods the healer looks at. Objects come from
 // raw watch JSON (times as strings) or from typed client-node lists (times as Date), so every
 // reader accepts both and treats anything missing as absent.
-import { arrayOf, asRecord, numberOf, recordAt, stringMapOf, stringOf, type JsonRecord } from "../policy/read-json.js";
+import { arrayOf, asRecord, numberOf, recordAt, stringMapOf, stringOf, type JsonRecord } from "../json/read-json.js";
 
 export interface ConditionView {
   readonly type: string;

@@ -3,6 +3,5 @@ export * from "./detectors.js";
 export * from "./detector.js";
 export * from "./evidence.js";
 export * from "./observation.js";
-export { createSecurityStatusRouter } from "./router.js";
 export * from "./lockdown-annotation.js";
-export * from "./wiring.js";
+export * from "../wiring/threats.js";

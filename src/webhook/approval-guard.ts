@@ -1,7 +1,7 @@
 import { approvalRequestSchema } from "../api/v1alpha1/index.js";
-import { decisionUpdateProblems, requestCreatedAt } from "../approval/index.js";
+import { decisionUpdateProblems, requestCreatedAt, requestPoliciesOf } from "../approval/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
-import { approvalSettingsOf, type PolicySource } from "../ports/kube.js";
+import type { PolicySource } from "../ports/kube.js";
 import { allow, deny, formatZodIssues, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
 
 export interface ApprovalGuardDependencies {
@@ -38,10 +38,7 @@ export async function admitApprovalRequest(
     createdAt: requestCreatedAt(oldRequest.metadata, deps.now()),
     caller,
     aegisUsername: deps.aegisUsername,
-    policies: {
-      settings: approvalSettingsOf(deps.policies, oldRequest.spec.policies),
-      extraApprovals: deps.extraApprovals(),
-    },
+    policies: requestPoliciesOf(deps.policies, oldRequest.spec.policies, deps.extraApprovals()),
     now: deps.now(),
   });
   const appended =

@@ -1,12 +1,12 @@
 import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
 import { API_VERSION } from "../api/v1alpha1/index.js";
 import { gitAnnotationsOf } from "../api/git-reference.js";
-import { computeApprovalState, requestCreatedAt, type ApprovalState } from "../approval/index.js";
+import { computeApprovalState, requestCreatedAt, requestPoliciesOf, type ApprovalState } from "../approval/index.js";
 import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
 import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "../policy/index.js";
 import { containersOf, evaluate, formatViolation, podTemplateOf } from "../policy/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
-import { approvalSettingsOf, type ApprovalRequestWriter, type ObjectStore, type PolicySource } from "../ports/kube.js";
+import { type ApprovalRequestWriter, type ObjectStore, type PolicySource } from "../ports/kube.js";
 import { scoreRisk, summarizeChange } from "../risk/index.js";
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
 
@@ -100,13 +100,11 @@ async function gateOnApproval(
   }
   const name = approvalRequestName(request.kind, request.name, change.changeHash);
   const existing = deps.approvalRequests.get(name, request.namespace);
-  const policies = {
-    settings: approvalSettingsOf(
-      deps.policies,
-      needing.map((v) => v.policy),
-    ),
-    extraApprovals: deps.extraApprovals(),
-  };
+  const policies = requestPoliciesOf(
+    deps.policies,
+    needing.map((v) => v.policy),
+    deps.extraApprovals(),
+  );
   const state =
     existing && matchesChange(existing, request, change.changeHash)
       ? computeApprovalState(existing.spec, requestCreatedAt(existing.metadata, deps.now()), policies, deps.now())

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { admissionReviewSchema, formatZodIssues, reviewOf, type AdmissionResponse } from "./admission-review.js";
 import type { AdmissionHandler } from "./handler.js";
+import type { Logger } from "../ports/logger.js";
 
 /** Fits an UPDATE of two 3 MiB objects plus the envelope, as controller-runtime allows. */
 export const MAX_ADMISSION_BODY_BYTES = 7 * 1024 * 1024;
@@ -11,10 +12,6 @@ export const ADMISSION_PATH = "/validate";
 export interface TlsMaterial {
   key: string;
   cert: string;
-}
-
-export interface WebhookLogger {
-  error(fields: Record<string, unknown>, message: string): void;
 }
 
 export interface AdmissionOutcome {
@@ -29,7 +26,7 @@ export interface WebhookServerOptions {
   port: number;
   tls: TlsMaterial;
   handler: AdmissionHandler;
-  logger: WebhookLogger;
+  logger: Pick<Logger, "error">;
   onOutcome?: (outcome: AdmissionOutcome) => void;
 }
 

@@ -1,21 +1,8 @@
 import { Octokit } from "@octokit/rest";
+import type { CommitStatus, CommitStatuses } from "../../ports/notify.js";
 
 /** The status context AEGIS owns on a commit. */
 export const GITHUB_STATUS_CONTEXT = "aegis/approval";
-
-export type CommitState = "pending" | "success" | "failure" | "error";
-
-export interface CommitStatus {
-  state: CommitState;
-  description: string;
-  /** Link to the request's page in the dashboard; GitHub wants an absolute http(s) URL. */
-  targetUrl?: string;
-}
-
-/** Commit statuses (`POST /repos/{owner}/{repo}/statuses/{sha}`), the one GitHub call the notifier makes. */
-export interface CommitStatuses {
-  set(repository: string, sha: string, status: CommitStatus): Promise<void>;
-}
 
 export interface OctokitStatusOptions {
   token: string;

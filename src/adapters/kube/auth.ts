@@ -1,6 +1,6 @@
 import { AuthenticationV1Api, AuthorizationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { GROUP } from "../../api/v1alpha1/index.js";
-import type { Identity } from "../../approval/index.js";
+import type { Identity } from "../../api/identity.js";
 import type { AccessReviewer, TokenAuthenticator } from "../../ports/auth.js";
 import { kubeErrorMessage } from "./errors.js";
 

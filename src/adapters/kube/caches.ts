@@ -15,10 +15,9 @@ import {
   type AegisPolicy,
   type ApprovalRequest,
 } from "../../api/v1alpha1/index.js";
-import { compilePolicy, type CompiledPolicy } from "../../policy/index.js";
 import type { ObjectStore, PolicySource } from "../../ports/kube.js";
 import { listWatchSource, ResilientInformer } from "../../runtime/informer.js";
-import type { Logger } from "../../runtime/logger.js";
+import type { Logger } from "../../ports/logger.js";
 
 /** Keeps zod-parsed copies of an informer's objects; objects that fail to parse are logged and left out. */
 class ParsedStore<T> implements ObjectStore<T> {
@@ -79,32 +78,38 @@ function parseWith<S extends z.ZodType>(
   };
 }
 
-interface CompiledEntry {
+interface CompiledEntry<Compiled> {
   policy: AegisPolicy;
-  compiled: CompiledPolicy | undefined;
+  compiled: Compiled | undefined;
   compileError: string | undefined;
 }
 
-/** The policy set the gate evaluates: every AegisPolicy, compiled when it changes (not per request). */
-export class InformerPolicySource implements PolicySource<CompiledPolicy> {
-  private entries = new Map<string, CompiledEntry>();
-  private compiledList: readonly CompiledPolicy[] = [];
+/** Turns a stored policy into what the gate evaluates; throws with the reason when it cannot. */
+export type PolicyCompiler<Compiled> = (policy: AegisPolicy) => Compiled;
 
-  constructor(private readonly store: ObjectStore<AegisPolicy>) {}
+/** The policy set the gate evaluates: every AegisPolicy, compiled when it changes (not per request). */
+export class InformerPolicySource<Compiled> implements PolicySource<Compiled> {
+  private entries = new Map<string, CompiledEntry<Compiled>>();
+  private compiledList: readonly Compiled[] = [];
+
+  constructor(
+    private readonly store: ObjectStore<AegisPolicy>,
+    private readonly compile: PolicyCompiler<Compiled>,
+  ) {}
 
   /** Recompiles what changed; called by the store on every event. */
   refresh(): void {
-    const next = new Map<string, CompiledEntry>();
+    const next = new Map<string, CompiledEntry<Compiled>>();
     for (const policy of this.store.list()) {
       const name = policy.metadata.name ?? "";
       const previous = this.entries.get(name);
-      next.set(name, previous && previous.policy === policy ? previous : compileEntry(policy));
+      next.set(name, previous && previous.policy === policy ? previous : this.compileEntry(policy));
     }
     this.entries = next;
     this.compiledList = [...next.values()].flatMap((entry) => (entry.compiled ? [entry.compiled] : []));
   }
 
-  compiled(): readonly CompiledPolicy[] {
+  compiled(): readonly Compiled[] {
     return this.compiledList;
   }
 
@@ -119,18 +124,18 @@ export class InformerPolicySource implements PolicySource<CompiledPolicy> {
   hasSynced(): boolean {
     return this.store.hasSynced();
   }
-}
 
-function compileEntry(policy: AegisPolicy): CompiledEntry {
-  try {
-    return { policy, compiled: compilePolicy(policy), compileError: undefined };
-  } catch (error) {
-    return { policy, compiled: undefined, compileError: error instanceof Error ? error.message : String(error) };
+  private compileEntry(policy: AegisPolicy): CompiledEntry<Compiled> {
+    try {
+      return { policy, compiled: this.compile(policy), compileError: undefined };
+    } catch (error) {
+      return { policy, compiled: undefined, compileError: error instanceof Error ? error.message : String(error) };
+    }
   }
 }
 
-export interface KubeCaches {
-  policies: InformerPolicySource;
+export interface KubeCaches<Compiled> {
+  policies: InformerPolicySource<Compiled>;
   approvals: ObjectStore<ApprovalRequest>;
   namespaceLabels: (namespace: string) => Record<string, string>;
   informers: ResilientInformer<KubernetesObject>[];
@@ -140,7 +145,11 @@ export interface KubeCaches {
 }
 
 /** Informers for the gate's hot path: policies, approval requests and namespace labels. */
-export function createKubeCaches(kubeConfig: KubeConfig, logger: Logger): KubeCaches {
+export function createKubeCaches<Compiled>(
+  kubeConfig: KubeConfig,
+  logger: Logger,
+  compile: PolicyCompiler<Compiled>,
+): KubeCaches<Compiled> {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
   const listeners: ((kind: "AegisPolicy" | "ApprovalRequest", object: KubernetesObject) => void)[] = [];
@@ -180,7 +189,7 @@ export function createKubeCaches(kubeConfig: KubeConfig, logger: Logger): KubeCa
     parseWith(aegisPolicySchema, "AegisPolicy", logger),
     (): void => policies.refresh(),
   );
-  const policies: InformerPolicySource = new InformerPolicySource(policyStore);
+  const policies: InformerPolicySource<Compiled> = new InformerPolicySource(policyStore, compile);
   const approvals = new ParsedStore(approvalInformer, parseWith(approvalRequestSchema, "ApprovalRequest", logger));
   const notify = (kind: "AegisPolicy" | "ApprovalRequest") => ({
     onChange: (object: KubernetesObject) => listeners.forEach((listener) => listener(kind, object)),

@@ -1,5 +1,5 @@
 import { AuthenticationV1Api, type KubeConfig } from "@kubernetes/client-node";
-import type { Identity } from "../../approval/index.js";
+import type { Identity } from "../../api/identity.js";
 import { kubeErrorMessage } from "./errors.js";
 
 /** Who AEGIS is to the API server (SelfSubjectReview): its own changes are recognised by this name. */

@@ -6,8 +6,7 @@ import {
   type ApprovalRequest,
   type ApprovalRequestStatus,
 } from "../../api/v1alpha1/index.js";
-import type { ApprovalRequestActions } from "../../reconcilers/approval-request.js";
-import type { AegisPolicyActions } from "../../reconcilers/aegis-policy.js";
+import type { AegisPolicyActions, ApprovalRequestActions } from "../../ports/status.js";
 import { APPROVAL_REQUEST_PLURAL } from "./approval-request-writer.js";
 import { isNotFound, kubeErrorMessage } from "./errors.js";
 import { recordKubeEvent } from "./events.js";

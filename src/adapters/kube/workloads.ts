@@ -11,24 +11,23 @@ import {
   type KubernetesListObject,
   type KubernetesObject,
 } from "@kubernetes/client-node";
-import type { HealingEvent, WorkloadActions, WorkloadSource, WriteOutcome } from "../../reconcilers/self-healing.js";
+import type { JsonPatchOp } from "../../api/json-patch.js";
+import type {
+  HealingEvent,
+  ObjectVersionRef,
+  RawWorkloadSource,
+  WorkloadActions,
+  WriteOutcome,
+} from "../../ports/workloads.js";
 import { listWatchSource, ResilientInformer } from "../../runtime/informer.js";
-import type { Logger } from "../../runtime/logger.js";
-import {
-  deploymentView,
-  podView,
-  replicaSetView,
-  type DeploymentView,
-  type JsonPatchOp,
-  type PodView,
-} from "../../selfhealing/index.js";
+import type { Logger } from "../../ports/logger.js";
 import { isNotFound, kubeErrorMessage, statusCodeOf } from "./errors.js";
 import { recordKubeEvent } from "./events.js";
 
 const jsonPatch = setHeaderOptions("Content-Type", PatchStrategy.JsonPatch);
 
 export interface WorkloadCaches {
-  source: WorkloadSource;
+  source: RawWorkloadSource;
   informers: ResilientInformer<KubernetesObject>[];
   hasSynced(): boolean;
   /** Keys (`namespace/name`) of Deployments affected by a change of one of their objects. */
@@ -87,16 +86,11 @@ export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): Wo
   on(replicaSets, deploymentOfReplicaSet);
   on(pods, deploymentOfPod);
   const informers = [deployments, replicaSets, pods];
-  const views = <T>(objects: readonly KubernetesObject[], view: (raw: unknown) => T | undefined): T[] =>
-    objects.flatMap((o) => view(o) ?? []);
   return {
     source: {
-      deployment: (namespace, name) => {
-        const raw = deployments.get(name, namespace);
-        return raw ? deploymentView(raw) : undefined;
-      },
-      replicaSets: (namespace) => views(replicaSets.list(namespace), replicaSetView),
-      pods: (namespace) => views(pods.list(namespace), podView),
+      deployment: (namespace, name) => deployments.get(name, namespace),
+      replicaSets: (namespace) => replicaSets.list(namespace),
+      pods: (namespace) => pods.list(namespace),
     },
     informers,
     hasSynced: () => informers.every((i) => i.hasSynced()),
@@ -142,7 +136,7 @@ export class KubeWorkloadActions implements WorkloadActions {
     }
   }
 
-  async deletePod(namespace: string, pod: PodView): Promise<WriteOutcome> {
+  async deletePod(namespace: string, pod: ObjectVersionRef): Promise<WriteOutcome> {
     try {
       await this.core.deleteNamespacedPod({
         namespace,
@@ -157,7 +151,7 @@ export class KubeWorkloadActions implements WorkloadActions {
     }
   }
 
-  async emitEvent(deployment: DeploymentView, event: HealingEvent): Promise<void> {
+  async emitEvent(deployment: ObjectVersionRef & { readonly namespace: string }, event: HealingEvent): Promise<void> {
     const { namespace, name, uid } = deployment;
     await recordKubeEvent(this.core, {
       namespace,

@@ -1,16 +1,25 @@
 import { LogLevel, WebClient } from "@slack/web-api";
-import type { SlackMessage } from "./messages.js";
+import type { ApprovalView } from "../../api/approval-view.js";
+import type { MessageRef, NotificationChannel } from "../../ports/notify.js";
+import { decidedMessage, pendingMessage, type SlackMessage } from "./messages.js";
 
-/** Where a posted message lives: `chat.update` needs the channel id Slack answered with, and `ts`. */
-export interface SlackMessageRef {
-  channel: string;
-  ts: string;
+/** The two Slack Web API calls AEGIS makes. */
+export interface SlackChat {
+  post(channel: string, message: SlackMessage): Promise<MessageRef>;
+  update(ref: MessageRef, message: SlackMessage): Promise<void>;
 }
 
-/** The two Slack calls the notifier makes. */
-export interface SlackChat {
-  post(channel: string, message: SlackMessage): Promise<SlackMessageRef>;
-  update(ref: SlackMessageRef, message: SlackMessage): Promise<void>;
+/** Slack as a notification channel: the Approve/Reject message, rewritten with the outcome. */
+export class SlackNotificationChannel implements NotificationChannel {
+  constructor(private readonly chat: SlackChat) {}
+
+  postPending(destination: string, view: ApprovalView, dashboardUrl?: string): Promise<MessageRef> {
+    return this.chat.post(destination, pendingMessage(view, dashboardUrl));
+  }
+
+  updateDecided(ref: MessageRef, view: ApprovalView): Promise<void> {
+    return this.chat.update(ref, decidedMessage(view));
+  }
 }
 
 export interface SlackChatOptions {
@@ -35,7 +44,7 @@ export class WebApiSlackChat implements SlackChat {
     });
   }
 
-  async post(channel: string, message: SlackMessage): Promise<SlackMessageRef> {
+  async post(channel: string, message: SlackMessage): Promise<MessageRef> {
     try {
       const reply = await this.client.chat.postMessage({
         channel,
@@ -53,7 +62,7 @@ export class WebApiSlackChat implements SlackChat {
     }
   }
 
-  async update(ref: SlackMessageRef, message: SlackMessage): Promise<void> {
+  async update(ref: MessageRef, message: SlackMessage): Promise<void> {
     try {
       await this.client.chat.update({ channel: ref.channel, ts: ref.ts, text: message.text, blocks: message.blocks });
     } catch (error) {

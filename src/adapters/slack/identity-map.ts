@@ -1,14 +1,10 @@
 import { CoreV1Api, type KubeConfig } from "@kubernetes/client-node";
-import type { Identity } from "../../approval/index.js";
+import type { Identity } from "../../api/identity.js";
+import type { SlackIdentityMap } from "../../ports/notify.js";
 import { isNotFound, kubeErrorMessage } from "../kube/errors.js";
 
 /** The ConfigMap, in AEGIS's namespace, that maps Slack user ids to Kubernetes identities. */
 export const SLACK_USERS_CONFIGMAP = "aegis-slack-users";
-
-/** Which Kubernetes identity a Slack user acts as; null when the user is not mapped. */
-export interface SlackIdentityMap {
-  resolve(slackUserId: string): Promise<Identity | null>;
-}
 
 /**
  * Parses one ConfigMap entry: `alice` or `alice;group1,group2`. Returns null for an empty or

@@ -1,8 +1,6 @@
 import type { KnownBlock } from "@slack/types";
-import type { ApprovalView } from "../../http/approval-view.js";
-
-export const APPROVE_ACTION_ID = "aegis_approve";
-export const REJECT_ACTION_ID = "aegis_reject";
+import { requestPageUrl, type ApprovalView } from "../../api/approval-view.js";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from "../../ports/notify.js";
 
 /** What AEGIS posts: `text` is the notification fallback, `blocks` the message itself. */
 export interface SlackMessage {
@@ -21,15 +19,6 @@ const OUTCOME_ICON: Record<string, string> = {
   Expired: ":hourglass:",
   Pending: ":lock:",
 };
-
-/** The link to the request's page in the dashboard, when AEGIS knows its public URL. */
-export function requestPageUrl(
-  dashboardUrl: string | undefined,
-  view: Pick<ApprovalView, "namespace" | "name">,
-): string | undefined {
-  if (!dashboardUrl) return undefined;
-  return `${dashboardUrl.replace(/\/+$/, "")}/#/approvals/${encodeURIComponent(view.namespace)}/${encodeURIComponent(view.name)}`;
-}
 
 function describe(view: ApprovalView): KnownBlock[] {
   const target = `${view.target.kind} ${view.target.namespace}/${view.target.name}`;

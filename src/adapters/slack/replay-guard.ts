@@ -1,10 +1,5 @@
 import type { Redis } from "ioredis";
-
-/** Remembers ids of accepted interactions, so a captured request cannot be played again. */
-export interface ReplayGuard {
-  /** True the first time `id` is seen within `ttlSeconds`; false for a replay. */
-  firstSeen(id: string, ttlSeconds: number): Promise<boolean>;
-}
+import type { ReplayGuard } from "../../ports/notify.js";
 
 /** One replica only (REDIS_URL unset): ids are kept in this process, expiring after their TTL. */
 export class MemoryReplayGuard implements ReplayGuard {

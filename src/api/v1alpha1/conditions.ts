@@ -1,4 +1,46 @@
+import type { ApprovalPhase } from "./approval-request.js";
 import type { Condition } from "./common.js";
+
+/**
+ * The condition types AEGIS writes. Types and reasons are CamelCase, as the Kubernetes API
+ * conventions ask (machine-readable, `^[A-Z]([A-Za-z0-9]*)$`); test/unit/api/condition-reasons
+ * checks every one and that the reconcilers write no other.
+ */
+export const ConditionType = {
+  /** AegisPolicy: the policy compiled and the gate enforces it. */
+  Ready: "Ready",
+  /** ApprovalRequest: the request reached a final phase (Approved, Rejected, Expired). */
+  Decided: "Decided",
+} as const;
+export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
+
+/** Every condition reason AEGIS writes. */
+export const ConditionReason = {
+  /** AegisPolicy Ready=True: compiled, enforced. */
+  Valid: "Valid",
+  /** AegisPolicy Ready=False: it does not compile (the message says why); the gate leaves it out. */
+  Invalid: "Invalid",
+  /** ApprovalRequest Decided: the phase. */
+  Pending: "Pending",
+  Approved: "Approved",
+  Rejected: "Rejected",
+  Expired: "Expired",
+} as const;
+export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
+
+/** The reason of an ApprovalRequest's Decided condition (and of its Events) in each phase. */
+export const DECIDED_REASON: Readonly<Record<ApprovalPhase, ConditionReason>> = {
+  Pending: ConditionReason.Pending,
+  Approved: ConditionReason.Approved,
+  Rejected: ConditionReason.Rejected,
+  Expired: ConditionReason.Expired,
+};
+
+/** A condition AEGIS writes: its type and reason are constants from above. */
+export type AegisCondition = Omit<Condition, "type" | "reason" | "lastTransitionTime"> & {
+  type: ConditionType;
+  reason: ConditionReason;
+};
 
 /**
  * Sets one condition, keeping lastTransitionTime when the status did not change (as
@@ -6,7 +48,7 @@ import type { Condition } from "./common.js";
  */
 export function setCondition(
   conditions: readonly Condition[] | undefined,
-  next: Omit<Condition, "lastTransitionTime">,
+  next: AegisCondition,
   now: Date,
 ): Condition[] {
   const existing = conditions?.find((condition) => condition.type === next.type);

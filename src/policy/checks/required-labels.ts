@@ -1,4 +1,4 @@
-import { labelsOf } from "../read-json.js";
+import { labelsOf } from "../../json/read-json.js";
 import type { CheckRunner } from "./context.js";
 
 /**

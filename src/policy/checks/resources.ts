@@ -1,6 +1,6 @@
 import type { PolicyCheck } from "../../api/v1alpha1/index.js";
 import { describeContainer, type ContainerRef } from "../pod-template.js";
-import { recordAt } from "../read-json.js";
+import { recordAt } from "../../json/read-json.js";
 import type { CheckFinding } from "../types.js";
 import type { CheckRunner } from "./context.js";
 

@@ -15,9 +15,9 @@ import type {
 } from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { buildWebhookConfiguration } from "../../../src/adapters/kube/webhook-configuration.js";
-import { SERVE_OPTIONS } from "../../../src/config/serve-config.js";
-import { INTEGRATION_ENV } from "../../../src/notify/integrations.js";
+import { buildWebhookConfiguration } from "../../../src/webhook/configuration.js";
+import { SERVE_OPTIONS } from "../../../src/wiring/config.js";
+import { INTEGRATION_ENV } from "../../../src/wiring/integrations.js";
 import {
   buildHelm,
   CLUSTER_SCOPED_KINDS,

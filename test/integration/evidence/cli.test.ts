@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evidenceExport, evidencePublicKey, evidenceVerify } from "../../../src/cli/evidence-commands.js";
-import { openEvidenceLedger, PGLITE_DIR_NAME } from "../../../src/evidence/open-ledger.js";
+import { openEvidenceLedger, PGLITE_DIR_NAME } from "../../../src/wiring/ledger.js";
 import { openPgliteDatabase } from "../../../src/evidence/store/pglite-database.js";
 import { event, makeTempDir } from "./helpers.js";
 

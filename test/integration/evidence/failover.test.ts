@@ -6,7 +6,7 @@ import { verifyBundle } from "../../../src/evidence/chain/bundle.js";
 import type { SigningKey } from "../../../src/evidence/chain/signing.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import { EvidenceLedger } from "../../../src/evidence/ledger.js";
-import { SPOOL_FILE_NAME } from "../../../src/evidence/open-ledger.js";
+import { SPOOL_FILE_NAME } from "../../../src/wiring/ledger.js";
 import { Spool } from "../../../src/evidence/spool.js";
 import { EvidenceStore } from "../../../src/evidence/store/evidence-store.js";
 import { migrate } from "../../../src/evidence/store/migrations.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { serializeBundle, verifyBundle, verifyBundleText } from "../../../src/evidence/chain/bundle.js";
 import { EMPTY_CHAIN_HEAD, sealChain } from "../../../src/evidence/chain/record.js";
-import { SPOOL_FILE_NAME } from "../../../src/evidence/open-ledger.js";
+import { SPOOL_FILE_NAME } from "../../../src/wiring/ledger.js";
 import { encodeLine } from "../../../src/evidence/spool.js";
 import { EvidenceStore } from "../../../src/evidence/store/evidence-store.js";
 import { migrate } from "../../../src/evidence/store/migrations.js";

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { verifyBundle } from "../../../src/evidence/chain/bundle.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
-import { createEvidenceLedger } from "../../../src/evidence/open-ledger.js";
+import { createEvidenceLedger } from "../../../src/wiring/ledger.js";
 import { event, createTestDatabase, makeTempDir, pgDatabase, requirePostgres } from "./helpers.js";
 
 const run = promisify(execFile);

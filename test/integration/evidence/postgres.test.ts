@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyBundle } from "../../../src/evidence/chain/bundle.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import type { EvidenceLedger } from "../../../src/evidence/ledger.js";
-import { createEvidenceLedger } from "../../../src/evidence/open-ledger.js";
+import { createEvidenceLedger } from "../../../src/wiring/ledger.js";
 import { EVIDENCE_WRITER_ROLE, migrate } from "../../../src/evidence/store/migrations.js";
 import type { SqlDatabase } from "../../../src/evidence/store/sql-database.js";
 import type { TestDatabase } from "./helpers.js";

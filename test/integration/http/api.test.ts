@@ -1,7 +1,7 @@
 // The REST API over HTTP with in-memory ports: authentication and authorisation of decisions,
 // the evidence and event-stream endpoints, the dashboard's assets and headers, the GitHub hook.
 import { afterEach, describe, expect, it } from "vitest";
-import { githubSignature } from "../../../src/adapters/github/webhook.js";
+import { githubSignature } from "../../../src/http/github-webhook.js";
 import { DASHBOARD_CSP } from "../../../src/dashboard/routes.js";
 import { approvalRequest, harness, listen, type Harness } from "./harness.js";
 

@@ -3,7 +3,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { ApprovalRequest } from "../../../src/api/v1alpha1/index.js";
-import { InProcessBus } from "../../../src/bus/in-process-bus.js";
+import { InProcessBus } from "../../../src/adapters/bus/in-process-bus.js";
 import { createApiApp, type ApiDependencies } from "../../../src/http/api-server.js";
 import { AegisMetrics } from "../../../src/observability/metrics.js";
 import { MemoryApprovalRequests, MemoryEvidence, MemoryPolicySource, TableAuth } from "../../fakes/memory-ports.js";

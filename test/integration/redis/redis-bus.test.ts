@@ -3,9 +3,9 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { RedisBus } from "../../../src/adapters/redis/redis-bus.js";
+import { RedisBus } from "../../../src/adapters/bus/redis-bus.js";
 import type { BusMessage } from "../../../src/ports/bus.js";
-import type { LogFields, Logger } from "../../../src/runtime/logger.js";
+import type { LogFields, Logger } from "../../../src/ports/logger.js";
 import { createPrivateRedis, type PrivateRedis } from "./private-redis.js";
 
 const sharedUrl = process.env["REDIS_URL"] || "redis://127.0.0.1:6379";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import type { EvidenceLedger } from "../../../src/evidence/ledger.js";
-import { createEvidenceLedger } from "../../../src/evidence/open-ledger.js";
+import { createEvidenceLedger } from "../../../src/wiring/ledger.js";
 import { createPgDatabase } from "../../../src/evidence/store/pg-database.js";
 import type { SqlDatabase } from "../../../src/evidence/store/sql-database.js";
 import {

@@ -5,8 +5,9 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { StaticSlackIdentityMap } from "../../../src/adapters/slack/identity-map.js";
-import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
-import { slackSignature } from "../../../src/adapters/slack/signature.js";
+import { MemoryReplayGuard, RedisReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
+import type { ReplayGuard } from "../../../src/ports/notify.js";
+import { slackSignature } from "../../../src/http/slack-signature.js";
 import { aegisPolicy, approvalRequest, DEFAULT_POLICY_SPEC, harness, listen, type Harness } from "../http/harness.js";
 import { startFakeSlack, type FakeSlack } from "./fake-slack.js";
 

@@ -6,9 +6,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest } from "../../../src/api/v1alpha1/index.js";
 import { OctokitCommitStatuses } from "../../../src/adapters/github/commit-status.js";
 import { GIT_COMMIT_ANNOTATION, GIT_REPOSITORY_ANNOTATION } from "../../../src/api/git-reference.js";
-import { WebApiSlackChat } from "../../../src/adapters/slack/chat.js";
-import type { NotificationMarksWriter } from "../../../src/notify/kube-marks.js";
-import { NOTIFICATIONS_ANNOTATION, readMarks, writeMarks, type NotificationMarks } from "../../../src/notify/marks.js";
+import { SlackNotificationChannel, WebApiSlackChat } from "../../../src/adapters/slack/chat.js";
+import type { NotificationMarksWriter } from "../../../src/ports/notify.js";
+import {
+  NOTIFICATIONS_ANNOTATION,
+  readMarks,
+  writeMarks,
+  type NotificationMarks,
+} from "../../../src/api/notification-marks.js";
 import { createNotifier, type Notifier } from "../../../src/notify/notifier.js";
 import { startFakeGitHub, type FakeGitHub } from "../github/fake-github.js";
 import { MemoryApprovalRequests, MemoryPolicySource } from "../../fakes/memory-ports.js";
@@ -72,7 +77,9 @@ function world(policySpec: Record<string, unknown> = DEFAULT_POLICY_SPEC): World
     const notifier = createNotifier({
       approvals,
       policies,
-      slack: new WebApiSlackChat({ token: "xoxb-test-token", apiUrl: slack.apiUrl, retries: 0 }),
+      slack: new SlackNotificationChannel(
+        new WebApiSlackChat({ token: "xoxb-test-token", apiUrl: slack.apiUrl, retries: 0 }),
+      ),
       github: new OctokitCommitStatuses({ token: "ghp_testtoken", baseUrl: github.baseUrl }),
       marks,
       isLeader: () => leader.value,

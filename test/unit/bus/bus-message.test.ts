@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { reconnectDelayMs, redactRedisUrl, RedisBus } from "../../../src/adapters/redis/redis-bus.js";
+import { reconnectDelayMs, redactRedisUrl, RedisBus } from "../../../src/adapters/bus/redis-bus.js";
 import {
   decodeBusMessage,
   deliverToHandlers,
   encodeBusMessage,
   MAX_BUS_MESSAGE_BYTES,
-} from "../../../src/bus/bus-message.js";
-import { createEventBus } from "../../../src/bus/create-event-bus.js";
-import { InProcessBus } from "../../../src/bus/in-process-bus.js";
+} from "../../../src/adapters/bus/wire.js";
+import { createEventBus } from "../../../src/wiring/event-bus.js";
+import { InProcessBus } from "../../../src/adapters/bus/in-process-bus.js";
 import { controllerForHint, publishingApprovalActions } from "../../../src/bus/resource-hints.js";
 import type { BusMessage } from "../../../src/ports/bus.js";
-import { silentLogger } from "../../../src/runtime/logger.js";
+import { silentLogger } from "../../../src/ports/logger.js";
 import type { ApprovalRequest, ApprovalRequestStatus } from "../../../src/api/v1alpha1/index.js";
 
 describe("bus wire format", () => {

@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { silentLogger } from "../../../src/runtime/logger.js";
+import { silentLogger } from "../../../src/ports/logger.js";
 import { encodeLine, parseSpool, Spool } from "../../../src/evidence/spool.js";
 import { draft } from "./fixtures.js";
 

@@ -5,7 +5,7 @@ import {
   gitAnnotationsOf,
   gitReferenceOf,
 } from "../../../src/api/git-reference.js";
-import { githubSignature, verifyGitHubSignature } from "../../../src/adapters/github/webhook.js";
+import { githubSignature, verifyGitHubSignature } from "../../../src/http/github-webhook.js";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { evidenceReaderFromStore, type EvidenceRecordView } from "../../../src/http/evidence-reader.js";
 import { formatEvent } from "../../../src/http/events-stream.js";
-import { loadIntegrationSettings } from "../../../src/notify/integrations.js";
-import { mergeMarks, NOTIFICATIONS_ANNOTATION, readMarks, writeMarks } from "../../../src/notify/marks.js";
+import { loadIntegrationSettings } from "../../../src/wiring/integrations.js";
+import { mergeMarks, NOTIFICATIONS_ANNOTATION, readMarks, writeMarks } from "../../../src/api/notification-marks.js";
 
 const record = (seq: number): EvidenceRecordView => ({
   seq,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Controller, type ReconcileFn, type ReconcileResult } from "../../../src/runtime/controller.js";
 import { TerminalError } from "../../../src/runtime/errors.js";
-import type { LogFields, Logger } from "../../../src/runtime/logger.js";
+import type { LogFields, Logger } from "../../../src/ports/logger.js";
 import { ExponentialBackoffRateLimiter } from "../../../src/runtime/rate-limiter.js";
 import { WorkQueue } from "../../../src/runtime/work-queue.js";
 import { FakeClock, flushPromises } from "./fake-clock.js";

@@ -4,20 +4,16 @@ import { describe, expect, it } from "vitest";
 import { aegisPolicySchema } from "../../../src/api/v1alpha1/index.js";
 import type { EvidenceEvent } from "../../../src/ports/evidence.js";
 import { compilePolicy } from "../../../src/policy/index.js";
-import {
-  reconcileSelfHealing,
-  type HealingEvent,
-  type SelfHealingDependencies,
-  type WriteOutcome,
-} from "../../../src/reconcilers/self-healing.js";
+import { reconcileSelfHealing, type SelfHealingDependencies } from "../../../src/reconcilers/self-healing.js";
+import type { HealingEvent, WriteOutcome } from "../../../src/ports/workloads.js";
 import {
   deploymentView,
   DEFAULT_HEALING_TUNING,
   HISTORY_ANNOTATION,
   parseHistory,
-  type JsonPatchOp,
   type PodView,
 } from "../../../src/selfhealing/index.js";
+import type { JsonPatchOp } from "../../../src/api/json-patch.js";
 import { NOW, pod, rawDeployment, replicaSet } from "./fixtures.js";
 
 function policy(dryRun = false, namespaces = ["prod"]) {

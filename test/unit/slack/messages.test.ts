@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decidedMessage, escapeMrkdwn, pendingMessage, requestPageUrl } from "../../../src/adapters/slack/messages.js";
-import type { ApprovalView } from "../../../src/http/approval-view.js";
+import { decidedMessage, escapeMrkdwn, pendingMessage } from "../../../src/adapters/slack/messages.js";
+import { requestPageUrl, type ApprovalView } from "../../../src/api/approval-view.js";
 
 const view: ApprovalView = {
   namespace: "prod",

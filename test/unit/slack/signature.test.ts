@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { safeEqual, slackSignature, verifySlackSignature } from "../../../src/adapters/slack/signature.js";
+import { safeEqual, slackSignature, verifySlackSignature } from "../../../src/http/slack-signature.js";
 
 const secret = "8f742231b10e8888abcd99yyyzzz85a5";
 const nowMs = 1_531_420_618_000;

@@ -1,10 +1,7 @@
-import express from "express";
-import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { aegisPolicySchema } from "../../../src/api/v1alpha1/index.js";
 import { AegisMetrics } from "../../../src/observability/metrics.js";
 import {
-  createSecurityStatusRouter,
   LOCKDOWN_ANNOTATION,
   lockdownReasonFrom,
   denialBurstDetector,
@@ -118,24 +115,6 @@ describe("the threat detector", () => {
     expect(lockdownReasonFrom([policy("b", { [LOCKDOWN_ANNOTATION]: "incident 7" }), policy("a")])).toBe(
       "incident 7 (AegisPolicy b)",
     );
-  });
-
-  it("serves GET /api/security/status", async () => {
-    const detector = new ThreatDetector({ now: () => T0 });
-    const app = express().use(createSecurityStatusRouter(detector));
-    const server = app.listen(0, "127.0.0.1");
-    await new Promise((resolve) => server.once("listening", resolve));
-    try {
-      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/security/status`);
-      expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({
-        mode: "normal",
-        counts: { low: 0, medium: 0, high: 0, critical: 0 },
-        recent: [],
-      });
-    } finally {
-      server.close();
-    }
   });
 });
 

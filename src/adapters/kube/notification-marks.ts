@@ -1,12 +1,8 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import { GROUP, VERSION, type ApprovalRequest } from "../api/v1alpha1/index.js";
-import { isNotFound, kubeErrorMessage } from "../adapters/kube/errors.js";
-import { NOTIFICATIONS_ANNOTATION, writeMarks, type NotificationMarks } from "./marks.js";
-
-/** Where the notifier remembers what it sent. */
-export interface NotificationMarksWriter {
-  save(request: ApprovalRequest, marks: NotificationMarks): Promise<void>;
-}
+import { GROUP, VERSION, type ApprovalRequest } from "../../api/v1alpha1/index.js";
+import type { NotificationMarksWriter } from "../../ports/notify.js";
+import { isNotFound, kubeErrorMessage } from "./errors.js";
+import { NOTIFICATIONS_ANNOTATION, writeMarks, type NotificationMarks } from "../../api/notification-marks.js";
 
 /** Saves the marks as an annotation on the request (JSON merge patch of metadata only). */
 export class KubeNotificationMarks implements NotificationMarksWriter {

@@ -1,12 +1,10 @@
 import type { Request, Response } from "express";
 import { z } from "zod";
-import type { Identity } from "../../approval/index.js";
-import { ApiError } from "../../http/errors.js";
-import { recordDecision, type DecisionDependencies } from "../../http/decisions.js";
-import type { SlackIdentityMap } from "./identity-map.js";
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID } from "./messages.js";
-import type { ReplayGuard } from "./replay-guard.js";
-import { verifySlackSignature } from "./signature.js";
+import type { Identity } from "../api/identity.js";
+import { ApiError } from "./errors.js";
+import { DecisionRefusedError, recordDecision, type DecisionDependencies } from "../approval/index.js";
+import { APPROVE_ACTION_ID, REJECT_ACTION_ID, type ReplayGuard, type SlackIdentityMap } from "../ports/notify.js";
+import { verifySlackSignature } from "./slack-signature.js";
 
 /** Accepted interaction ids are remembered this long: twice Slack's timestamp window. */
 export const REPLAY_TTL_SECONDS = 600;
@@ -157,7 +155,8 @@ async function answer(payload: SlackPayload, deps: SlackInteractionDependencies)
   try {
     return await decide(payload, identity, deps);
   } catch (error) {
-    if (error instanceof ApiError && error.status < 500) return `AEGIS did not record your decision: ${error.message}`;
+    if (error instanceof DecisionRefusedError || (error instanceof ApiError && error.status < 500))
+      return `AEGIS did not record your decision: ${error.message}`;
     deps.logger.warn({ err: error, slackUser: payload.user.id }, "Slack decision failed");
     return `AEGIS could not record your decision: ${error instanceof Error ? error.message : String(error)}`;
   }

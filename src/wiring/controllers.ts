@@ -1,6 +1,7 @@
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
 import { KubeAegisPolicyActions, KubeApprovalRequestActions } from "../adapters/kube/status-writers.js";
 import type { KubeCaches } from "../adapters/kube/caches.js";
+import type { CompiledPolicy } from "../policy/index.js";
 import { KubeWorkloadActions, type WorkloadCaches } from "../adapters/kube/workloads.js";
 import { buildSelfHealingController, SELF_HEALING_CONTROLLER } from "../reconcilers/self-healing-controller.js";
 import {
@@ -10,15 +11,16 @@ import {
   type HealingTuning,
 } from "../selfhealing/index.js";
 import { controllerForHint, publishingApprovalActions, publishingPolicyActions } from "../bus/resource-hints.js";
-import type { ServeConfig } from "../config/serve-config.js";
+import type { ServeConfig } from "./config.js";
 import type { EventBus } from "../ports/bus.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { AegisMetrics } from "../observability/metrics.js";
 import { reconcileAegisPolicy } from "../reconcilers/aegis-policy.js";
+import { workloadViews } from "../reconcilers/self-healing.js";
 import { reconcileApprovalRequest } from "../reconcilers/approval-request.js";
 import { Controller } from "../runtime/controller.js";
 import { defaultIdentity, LeaderElector } from "../runtime/leader-election.js";
-import type { Logger } from "../runtime/logger.js";
+import type { Logger } from "../ports/logger.js";
 
 export const LEADER_LEASE_NAME = "aegis-controller";
 const DECIDED_REQUEST_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -26,7 +28,7 @@ const DECIDED_REQUEST_RETENTION_MS = 7 * 24 * 3_600_000;
 export interface ControllerDependencies {
   kubeConfig: KubeConfig;
   config: ServeConfig;
-  caches: KubeCaches;
+  caches: KubeCaches<CompiledPolicy>;
   ledger: EvidenceRecorder;
   metrics: AegisMetrics;
   logger: Logger;
@@ -178,7 +180,7 @@ function buildHealingController(deps: ControllerDependencies, replica: string, w
     {
       logger: deps.logger,
       deps: {
-        workloads: workloads.source,
+        workloads: workloadViews(workloads.source),
         actions: new KubeWorkloadActions(deps.kubeConfig, replica),
         policies: deps.caches.policies,
         namespaceLabels: deps.caches.namespaceLabels,

@@ -4,11 +4,11 @@
 import type { AegisPolicy } from "../api/v1alpha1/index.js";
 import type { EventBus } from "../ports/bus.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
-import type { Logger } from "../runtime/logger.js";
-import { defaultDetectors, ThreatDetector } from "./detector.js";
-import { threatEvidence } from "./evidence.js";
-import { lockdownReasonFrom } from "./lockdown-annotation.js";
-import { observationFromDecision, type DecisionLike } from "./observation.js";
+import type { Logger } from "../ports/logger.js";
+import { defaultDetectors, ThreatDetector } from "../threats/detector.js";
+import { threatEvidence } from "../threats/evidence.js";
+import { lockdownReasonFrom } from "../threats/lockdown-annotation.js";
+import { observationFromDecision, type DecisionLike } from "../threats/observation.js";
 
 export interface ThreatDetectionDependencies {
   evidence: EvidenceRecorder;

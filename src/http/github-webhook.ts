@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { Request, Response } from "express";
-import { ApiError } from "../../http/errors.js";
-import { safeEqual } from "../slack/signature.js";
+import { ApiError } from "./errors.js";
+import { safeEqual } from "./slack-signature.js";
 
 export interface GitHubWebhookDependencies {
   secret: string;

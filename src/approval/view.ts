@@ -1,25 +1,6 @@
+import type { ApprovalView } from "../api/approval-view.js";
 import type { ApprovalRequest } from "../api/v1alpha1/index.js";
-import { computeApprovalState, requestCreatedAt, type RequestPolicies } from "../approval/index.js";
-
-/** What the API and dashboard show for one request: the stored object plus its derived state. */
-export interface ApprovalView {
-  namespace: string;
-  name: string;
-  phase: string;
-  approvals: number;
-  requiredApprovals: number;
-  expiresAt: string;
-  decidedAt: string | null;
-  createdAt: string;
-  target: ApprovalRequest["spec"]["target"];
-  changeHash: string;
-  summary: string;
-  reason: string;
-  policies: string[];
-  requester: ApprovalRequest["spec"]["requester"];
-  risk: ApprovalRequest["spec"]["risk"];
-  decisions: ApprovalRequest["spec"]["decisions"];
-}
+import { computeApprovalState, requestCreatedAt, type RequestPolicies } from "./state.js";
 
 export function approvalView(request: ApprovalRequest, policies: RequestPolicies, now: Date): ApprovalView {
   const createdAt = requestCreatedAt(request.metadata, now);

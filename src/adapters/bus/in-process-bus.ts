@@ -1,23 +1,21 @@
-import type { BusMessage } from "../ports/bus.js";
-import type { BusStats, ObservableEventBus } from "./bus-message.js";
+import type { BusMessage, BusStats, ObservableEventBus } from "../../ports/bus.js";
+import { silentLogger, type Logger } from "../../ports/logger.js";
+import { deliverToHandlers } from "./wire.js";
 
 /** The bus when REDIS_URL is unset: delivery within this process only (one replica). */
 export class InProcessBus implements ObservableEventBus {
   private readonly handlers = new Set<(message: BusMessage) => void>();
   private published = 0;
 
-  constructor(private readonly origin = "local") {}
+  constructor(
+    private readonly origin = "local",
+    private readonly logger: Logger = silentLogger,
+  ) {}
 
   publish(message: BusMessage): Promise<void> {
     const stamped = { ...message, origin: this.origin };
     this.published += 1;
-    for (const handler of this.handlers) {
-      try {
-        handler(stamped);
-      } catch {
-        // A failing subscriber must not stop delivery to the others; subscribers log their own errors.
-      }
-    }
+    deliverToHandlers(this.handlers, stamped, this.logger);
     return Promise.resolve();
   }
 

@@ -4,12 +4,10 @@ import {
   DEFAULT_BUS_CHANNEL,
   deliverToHandlers,
   encodeBusMessage,
-  type BusStats,
-  type ObservableEventBus,
   type WireMessage,
-} from "../../bus/bus-message.js";
-import type { BusMessage } from "../../ports/bus.js";
-import { silentLogger, type Logger } from "../../runtime/logger.js";
+} from "./wire.js";
+import type { BusMessage, BusStats, ObservableEventBus } from "../../ports/bus.js";
+import { silentLogger, type Logger } from "../../ports/logger.js";
 
 export interface ReconnectBackoff {
   /** Delay before the first reconnect attempt. Default 100 ms. */

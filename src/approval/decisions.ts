@@ -1,13 +1,29 @@
 import type { ApprovalRequest, Decision, DecisionChannel } from "../api/v1alpha1/index.js";
-import { approverProblems, type Identity, type RequestPolicies } from "../approval/index.js";
+import type { Identity } from "../api/identity.js";
 import type { AccessReviewer } from "../ports/auth.js";
-import { approvalSettingsOf, type ObjectStore, type PolicySource } from "../ports/kube.js";
-import { approvalView, type ApprovalView } from "./approval-view.js";
-import { ApiError } from "./errors.js";
+import type { ObjectStore } from "../ports/kube.js";
+import { approverProblems } from "./rules.js";
+import { requestPoliciesOf, type PolicyLookup } from "./settings.js";
+import type { RequestPolicies } from "./state.js";
+import type { ApprovalView } from "../api/approval-view.js";
+import { approvalView } from "./view.js";
+
+/** Why a decision was not recorded; each delivery channel (HTTP status, Slack reply) renders it its own way. */
+export type DecisionRefusal = "NotFound" | "Forbidden" | "NotPending" | "NotAnApprover";
+
+export class DecisionRefusedError extends Error {
+  constructor(
+    readonly refusal: DecisionRefusal,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DecisionRefusedError";
+  }
+}
 
 /** What a decision path (REST API, dashboard, Slack) needs to record a decision for a user. */
 export interface DecisionDependencies {
-  policies: Pick<PolicySource<unknown>, "get">;
+  policies: PolicyLookup;
   approvals: ObjectStore<ApprovalRequest>;
   auth: AccessReviewer;
   /** Writes the decision as AEGIS's service account; the webhook re-checks the rules. */
@@ -31,7 +47,7 @@ export function requestPolicies(
   deps: Pick<DecisionDependencies, "policies" | "extraApprovals">,
   request: ApprovalRequest,
 ): RequestPolicies {
-  return { settings: approvalSettingsOf(deps.policies, request.spec.policies), extraApprovals: deps.extraApprovals() };
+  return requestPoliciesOf(deps.policies, request.spec.policies, deps.extraApprovals());
 }
 
 export function viewOf(
@@ -43,7 +59,7 @@ export function viewOf(
 
 export function findRequest(approvals: ObjectStore<ApprovalRequest>, namespace: string, name: string): ApprovalRequest {
   const request = approvals.get(name, namespace);
-  if (!request) throw new ApiError(404, "NotFound", `ApprovalRequest ${namespace}/${name} not found`);
+  if (!request) throw new DecisionRefusedError("NotFound", `ApprovalRequest ${namespace}/${name} not found`);
   return request;
 }
 
@@ -93,8 +109,7 @@ async function fresherVersion(
 async function authorize(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): Promise<void> {
   const namespace = request.metadata.namespace ?? "";
   if (!(await deps.auth.canApprove(identity, namespace))) {
-    throw new ApiError(
-      403,
+    throw new DecisionRefusedError(
       "Forbidden",
       `${identity.username} may not approve approvalrequests.aegis.valina.ai in namespace ${namespace} (needs verb "approve"; bind the aegis-approver ClusterRole)`,
     );
@@ -105,12 +120,12 @@ async function authorize(identity: Identity, request: ApprovalRequest, deps: Dec
 function checkRules(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): void {
   const view = viewOf(request, deps);
   if (view.phase !== "Pending")
-    throw new ApiError(409, "NotPending", `the request is ${view.phase} and takes no more decisions`);
+    throw new DecisionRefusedError("NotPending", `the request is ${view.phase} and takes no more decisions`);
   const problems = approverProblems(
     identity,
     request.spec.requester.username,
     requestPolicies(deps, request),
     request.spec.policies,
   );
-  if (problems.length > 0) throw new ApiError(403, "NotAnApprover", problems.join("; "));
+  if (problems.length > 0) throw new DecisionRefusedError("NotAnApprover", problems.join("; "));
 }

@@ -1,7 +1,7 @@
-import { RedisBus, redactRedisUrl } from "../adapters/redis/redis-bus.js";
-import type { Logger } from "../runtime/logger.js";
-import type { ObservableEventBus } from "./bus-message.js";
-import { InProcessBus } from "./in-process-bus.js";
+import { RedisBus, redactRedisUrl } from "../adapters/bus/redis-bus.js";
+import type { Logger } from "../ports/logger.js";
+import type { ObservableEventBus } from "../ports/bus.js";
+import { InProcessBus } from "../adapters/bus/in-process-bus.js";
 
 /**
  * The bus `aegis serve` uses (DESIGN §4): Redis pub/sub between replicas when `redisUrl` is set,
@@ -11,7 +11,7 @@ import { InProcessBus } from "./in-process-bus.js";
 export function createEventBus(redisUrl: string | undefined, logger: Logger, replicaId: string): ObservableEventBus {
   if (!redisUrl) {
     logger.info({ replica: replicaId }, "event bus: in-process (REDIS_URL unset; one replica only)");
-    return new InProcessBus(replicaId);
+    return new InProcessBus(replicaId, logger);
   }
   logger.info({ replica: replicaId, redis: redactRedisUrl(redisUrl) }, "event bus: Redis pub/sub");
   return new RedisBus({ url: redisUrl, replicaId, logger });

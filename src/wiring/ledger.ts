@@ -2,20 +2,20 @@
 // the spool and (by default) the signing key live in the data dir too.
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
-import type { Logger } from "../runtime/logger.js";
-import { silentLogger } from "../runtime/logger.js";
-import type { SigningKey } from "./chain/signing.js";
-import { EvidenceLedger } from "./ledger.js";
-import type { SigningKeySource } from "./signing-key-file.js";
-import { loadSigningKey } from "./signing-key-file.js";
-import { Spool } from "./spool.js";
-import { EvidenceStore } from "./store/evidence-store.js";
-import type { MigrationReport } from "./store/migrations.js";
-import { migrate } from "./store/migrations.js";
-import { createPgDatabase } from "./store/pg-database.js";
-import { openPgliteDatabase } from "./store/pglite-database.js";
-import type { SqlDatabase } from "./store/sql-database.js";
-import { isConnectionError } from "./store/sql-database.js";
+import type { Logger } from "../ports/logger.js";
+import { silentLogger } from "../ports/logger.js";
+import type { SigningKey } from "../evidence/chain/signing.js";
+import { EvidenceLedger } from "../evidence/ledger.js";
+import type { SigningKeySource } from "../evidence/signing-key-file.js";
+import { loadSigningKey } from "../evidence/signing-key-file.js";
+import { Spool } from "../evidence/spool.js";
+import { EvidenceStore } from "../evidence/store/evidence-store.js";
+import type { MigrationReport } from "../evidence/store/migrations.js";
+import { migrate } from "../evidence/store/migrations.js";
+import { createPgDatabase } from "../evidence/store/pg-database.js";
+import { openPgliteDatabase } from "../evidence/store/pglite-database.js";
+import type { SqlDatabase } from "../evidence/store/sql-database.js";
+import { isConnectionError } from "../evidence/store/sql-database.js";
 
 export const SPOOL_FILE_NAME = "evidence-spool.jsonl";
 export const PGLITE_DIR_NAME = "pglite";

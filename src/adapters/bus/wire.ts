@@ -1,6 +1,6 @@
 import { z } from "zod";
-import type { BusMessage, BusTopic, EventBus } from "../ports/bus.js";
-import type { Logger } from "../runtime/logger.js";
+import type { BusMessage, BusTopic } from "../../ports/bus.js";
+import type { Logger } from "../../ports/logger.js";
 
 /** The channel every replica publishes hints on and subscribes to. */
 export const DEFAULT_BUS_CHANNEL = "aegis:events";
@@ -76,24 +76,4 @@ export function deliverToHandlers(
       logger.warn({ err: error, topic: message.topic, key: message.key }, "a bus subscriber failed on a message");
     }
   }
-}
-
-/** Counters a bus exposes for /metrics; the in-process bus reports only local deliveries. */
-export interface BusStats {
-  readonly kind: "redis" | "in-process";
-  /** Messages handed to `publish`. */
-  readonly published: number;
-  /** Publishes that did not reach the broker (delivered locally only). */
-  readonly publishFailures: number;
-  /** Valid messages received from other replicas. */
-  readonly received: number;
-  /** Messages from the broker that were ignored because they did not parse or validate. */
-  readonly malformed: number;
-  /** True while the bus can both publish and receive across replicas. */
-  readonly connected: boolean;
-}
-
-/** An EventBus that reports its counters. */
-export interface ObservableEventBus extends EventBus {
-  stats(): BusStats;
 }

@@ -1,8 +1,9 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Redis } from "ioredis";
 import { z } from "zod";
-import { OctokitCommitStatuses, type CommitStatuses } from "../adapters/github/commit-status.js";
-import { WebApiSlackChat, type SlackChat } from "../adapters/slack/chat.js";
+import { OctokitCommitStatuses } from "../adapters/github/commit-status.js";
+import { SlackNotificationChannel, WebApiSlackChat } from "../adapters/slack/chat.js";
+import type { CommitStatuses, NotificationChannel } from "../ports/notify.js";
 import { KubeSlackIdentityMap } from "../adapters/slack/identity-map.js";
 import { MemoryReplayGuard, RedisReplayGuard } from "../adapters/slack/replay-guard.js";
 import type { SlackInteractionSettings } from "../http/api-server.js";
@@ -49,7 +50,7 @@ export function loadIntegrationSettings(env: NodeJS.ProcessEnv): IntegrationSett
 
 export interface Integrations {
   /** Spread into `createNotifier`. */
-  notifier: { slack?: SlackChat; github?: CommitStatuses; dashboardUrl?: string };
+  notifier: { slack?: NotificationChannel; github?: CommitStatuses; dashboardUrl?: string };
   /** Spread into `createApiApp`. */
   api: { slack?: SlackInteractionSettings; github?: { webhookSecret: string } };
   /** Closes the Redis connection of the replay guard, if one was opened. */
@@ -76,10 +77,12 @@ function replayRedis(url: string): Redis {
 export function buildIntegrations(context: IntegrationContext): Integrations {
   const { settings } = context;
   const slackChat = settings.SLACK_BOT_TOKEN
-    ? new WebApiSlackChat({
-        token: settings.SLACK_BOT_TOKEN,
-        ...(settings.SLACK_API_URL ? { apiUrl: settings.SLACK_API_URL } : {}),
-      })
+    ? new SlackNotificationChannel(
+        new WebApiSlackChat({
+          token: settings.SLACK_BOT_TOKEN,
+          ...(settings.SLACK_API_URL ? { apiUrl: settings.SLACK_API_URL } : {}),
+        }),
+      )
     : undefined;
   const github = settings.GITHUB_TOKEN
     ? new OctokitCommitStatuses({

@@ -1,0 +1,30 @@
+import type { ApprovalRequest } from "./v1alpha1/index.js";
+
+/** What the API and dashboard show for one request: the stored object plus its derived state. */
+export interface ApprovalView {
+  namespace: string;
+  name: string;
+  phase: string;
+  approvals: number;
+  requiredApprovals: number;
+  expiresAt: string;
+  decidedAt: string | null;
+  createdAt: string;
+  target: ApprovalRequest["spec"]["target"];
+  changeHash: string;
+  summary: string;
+  reason: string;
+  policies: string[];
+  requester: ApprovalRequest["spec"]["requester"];
+  risk: ApprovalRequest["spec"]["risk"];
+  decisions: ApprovalRequest["spec"]["decisions"];
+}
+
+/** The link to a request's page in the dashboard, when AEGIS knows its public URL. */
+export function requestPageUrl(
+  dashboardUrl: string | undefined,
+  view: Pick<ApprovalView, "namespace" | "name">,
+): string | undefined {
+  if (!dashboardUrl) return undefined;
+  return `${dashboardUrl.replace(/\/+$/, "")}/#/approvals/${encodeURIComponent(view.namespace)}/${encodeURIComponent(view.name)}`;
+}

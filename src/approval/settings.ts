@@ -1,0 +1,24 @@
+import type { AegisPolicy, ApprovalSettings } from "../api/v1alpha1/index.js";
+import type { RequestPolicies } from "./state.js";
+
+/** Where approval rules look policies up by name: the policy cache, or a fixed set in tests. */
+export interface PolicyLookup {
+  get(name: string): AegisPolicy | undefined;
+}
+
+/** Approval settings of the named policies that exist and ask for approval. */
+export function approvalSettingsOf(policies: PolicyLookup, names: readonly string[]): ApprovalSettings[] {
+  return names.flatMap((name) => {
+    const approval = policies.get(name)?.spec.approval;
+    return approval && approval.mode !== "Never" ? [approval] : [];
+  });
+}
+
+/** The approval rules a request is judged by: its policies' settings plus any lockdown surcharge. */
+export function requestPoliciesOf(
+  policies: PolicyLookup,
+  names: readonly string[],
+  extraApprovals: number,
+): RequestPolicies {
+  return { settings: approvalSettingsOf(policies, names), extraApprovals };
+}

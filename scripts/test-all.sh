@@ -4,9 +4,13 @@
 # setup starts the local control plane). Ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# On an older Node.js, say what to do instead of failing in the first tool with a stack trace.
+node scripts/require-node.mjs "npm test"
 
 echo "== lint"
 npx eslint .
+echo "== import boundaries"
+npx depcruise src --config .dependency-cruiser.cjs --output-type err
 echo "== format"
 npx prettier --check . >/dev/null || { npx prettier --list-different . ; echo "format: the files above differ from prettier: run npm run format and commit"; exit 1; }
 echo "== typecheck"

@@ -14,7 +14,7 @@ import {
   DEFAULT_HEALING_TUNING,
   evidenceApprovals,
 } from "./selfhealing/index.js";
-import { createThreatDetection } from "./threats/index.js";
+import { createThreatDetection } from "./wiring/threats.js";
 import { whoAmI } from "./adapters/kube/identity.js";
 import { loadKubeConfig } from "./adapters/kube/kube-config.js";
 import { ensureWebhookConfiguration } from "./adapters/kube/webhook-configuration.js";

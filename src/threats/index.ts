@@ -4,4 +4,3 @@ export * from "./detector.js";
 export * from "./evidence.js";
 export * from "./observation.js";
 export * from "./lockdown-annotation.js";
-export * from "../wiring/threats.js";

@@ -23,7 +23,8 @@ module.exports = {
     },
     {
       name: "decisions-are-pure",
-      comment: "Decision code (policy, pod security, risk, approval, change hash, hash chain…) reads only api, ports and other decision code.",
+      comment:
+        "Decision code (policy, pod security, risk, approval, change hash, hash chain…) reads only api, ports and other decision code.",
       severity: "error",
       from: { path: DECISION },
       to: { path: "^src/", pathNot: [DECISION, "^src/(api|ports)/"] },
@@ -39,14 +40,16 @@ module.exports = {
     },
     {
       name: "adapters-are-the-edge",
-      comment: "Adapters implement ports with I/O; they import api, ports, the controller runtime and each other, never decision, HTTP or wiring code.",
+      comment:
+        "Adapters implement ports with I/O; they import api, ports, the controller runtime and each other, never decision, HTTP or wiring code.",
       severity: "error",
       from: { path: EDGE },
       to: { path: "^src/", pathNot: ["^src/(api|ports|runtime|adapters|json)/", "^src/tls/"] },
     },
     {
       name: "core-does-not-reach-the-edge",
-      comment: "Only the composition root (src/wiring, main.ts, the CLI) builds adapters; everything else receives ports.",
+      comment:
+        "Only the composition root (src/wiring, main.ts, the CLI) builds adapters; everything else receives ports.",
       severity: "error",
       from: { path: "^src/", pathNot: [EDGE, ROOTS] },
       to: { path: EDGE },

@@ -132,5 +132,9 @@ async function recordTransition(
     },
   });
   const type = state.phase === "Approved" || state.phase === "Pending" ? "Normal" : "Warning";
-  await deps.actions.emitEvent(request, { type, reason: DECIDED_REASON[state.phase], message: conditionMessage(state) });
+  await deps.actions.emitEvent(request, {
+    type,
+    reason: DECIDED_REASON[state.phase],
+    message: conditionMessage(state),
+  });
 }

@@ -12,6 +12,40 @@ import { allow, deny, type AdmissionRequest, type AdmissionResponse } from "./ad
 
 export const REASON_ANNOTATION = "aegis.valina.ai/reason";
 
+/**
+ * Why the gate decided as it did: `data.reason` of each admission.decision evidence record and
+ * GateDecision.reason. CamelCase, like a condition reason (test/unit/api/condition-reasons).
+ */
+export const DecisionReason = {
+  /** An Enforce policy's check failed. */
+  PolicyViolation: "PolicyViolation",
+  /** The checks passed and no matching policy asks for approval. */
+  ChecksPassed: "ChecksPassed",
+  /** An Approved ApprovalRequest for exactly this change exists. */
+  Approved: "Approved",
+  /** Denied: the ApprovalRequest for this change is Pending (created now, or earlier). */
+  ApprovalPending: "ApprovalPending",
+  /** Denied: the ApprovalRequest for this change was Rejected. */
+  ApprovalRejected: "ApprovalRejected",
+  /** Denied on a dry run: the ApprovalRequest for this change has Expired (not replaced on a dry run). */
+  ApprovalExpired: "ApprovalExpired",
+  /** Denied on a dry run: the change needs approval, and no ApprovalRequest was created for it. */
+  ApprovalNotCreated: "ApprovalNotCreated",
+  /** AEGIS's own change (self-healing), admitted without approval. */
+  AegisSelfHealing: "AegisSelfHealing",
+} as const;
+export type DecisionReason = (typeof DecisionReason)[keyof typeof DecisionReason];
+
+/** Where the ApprovalRequest of a denied change stands after the gate made sure of it. */
+type RequestOutcome = "Pending" | "Rejected" | "Expired" | "NotCreated";
+
+const DENIAL_REASON: Readonly<Record<RequestOutcome, DecisionReason>> = {
+  Pending: DecisionReason.ApprovalPending,
+  Rejected: DecisionReason.ApprovalRejected,
+  Expired: DecisionReason.ApprovalExpired,
+  NotCreated: DecisionReason.ApprovalNotCreated,
+};
+
 export interface GateDependencies {
   policies: PolicySource<CompiledPolicy>;
   namespaceLabels: (namespace: string) => Record<string, string>;
@@ -37,7 +71,7 @@ export interface GateDecision {
   name: string;
   operation: string;
   allowed: boolean;
-  reason: string;
+  reason: DecisionReason;
   policies: readonly string[];
   violations: readonly Violation[];
   /** Images of the object's pod template, for registry novelty. */
@@ -72,7 +106,7 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
 
   if (evaluation.denied.length > 0) {
     const message = `aegis: ${describeTarget(request)} violates policy: ${evaluation.denied.map(formatViolation).join("; ")}`;
-    await recordDecision(deps, admission, change, { allowed: false, reason: "PolicyViolation" });
+    await recordDecision(deps, admission, change, { allowed: false, reason: DecisionReason.PolicyViolation });
     return deny(admission.uid, message, withWarnings(warnings, { "aegis.valina.ai/decision": "denied-by-checks" }));
   }
   return gateOnApproval(admission, change, deps, warnings);
@@ -95,7 +129,7 @@ async function gateOnApproval(
   });
   const needing = change.evaluation.matched.filter((verdict) => needsApproval(verdict, risk.score));
   if (needing.length === 0) {
-    await recordDecision(deps, admission, change, { allowed: true, reason: "ChecksPassed", risk });
+    await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.ChecksPassed, risk });
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "allowed" }));
   }
   const name = approvalRequestName(request.kind, request.name, change.changeHash);
@@ -113,7 +147,7 @@ async function gateOnApproval(
   if (existing && state?.phase === "Approved") {
     await recordDecision(deps, admission, change, {
       allowed: true,
-      reason: "Approved",
+      reason: DecisionReason.Approved,
       risk,
       approvalRequest: name,
       approvers: state.approvers,
@@ -126,7 +160,7 @@ async function gateOnApproval(
   const phase = await ensurePendingRequest(admission, change, deps, { name, existing, state, needing, risk });
   await recordDecision(deps, admission, change, {
     allowed: false,
-    reason: `Approval${phase}`,
+    reason: DENIAL_REASON[phase],
     risk,
     approvalRequest: name,
   });
@@ -154,15 +188,18 @@ interface PendingPlan {
   risk: { score: number; factors: readonly RiskFactor[] };
 }
 
-/** Makes sure a Pending request exists for this change (never on dryRun); returns its phase. */
+/** Makes sure a Pending request exists for this change (never on dryRun); says where it stands. */
 async function ensurePendingRequest(
   admission: AdmissionRequest,
   change: Change,
   deps: GateDependencies,
   plan: PendingPlan,
-): Promise<string> {
+): Promise<RequestOutcome> {
   if (plan.state?.phase === "Rejected") return "Rejected";
-  if (admission.dryRun) return plan.state?.phase ?? "not created (dry run)";
+  if (admission.dryRun) {
+    if (!plan.state) return "NotCreated";
+    return plan.state.phase === "Expired" ? "Expired" : "Pending";
+  }
   const fresh = buildApprovalRequest(admission, change, plan);
   if (plan.existing && plan.state?.phase === "Expired") {
     await deps.requestWriter.replace(plan.existing, fresh);
@@ -218,7 +255,7 @@ interface DenialParts {
   needing: readonly PolicyVerdict[];
   risk: { score: number; factors: readonly RiskFactor[] };
   name: string;
-  phase: string;
+  phase: RequestOutcome;
   required: number;
 }
 
@@ -229,6 +266,9 @@ export function denialMessage(parts: DenialParts): string {
   const policyWord = parts.needing.length === 1 ? "policy" : "policies";
   const why = `${policyWord} ${parts.needing.map((v) => v.policy).join(", ")}, risk ${parts.risk.score}/100${factors ? `: ${factors}` : ""}`;
   const head = `aegis: ${request.kind} ${request.namespace}/${request.name} change ${shortChangeHash(parts.changeHash)} needs ${parts.required} approval${parts.required === 1 ? "" : "s"} (${why}).`;
+  if (parts.phase === "NotCreated") {
+    return `${head} ApprovalRequest ${request.namespace}/${name} was not created (dry run); apply without --dry-run to request approval`;
+  }
   if (parts.phase === "Rejected") {
     return `${head} ApprovalRequest ${request.namespace}/${name} was Rejected; change the spec to request a new approval, see: kubectl aegis describe ${name} -n ${request.namespace}`;
   }
@@ -249,7 +289,7 @@ async function admitOwnChange(
       uid: admission.uid,
       operation: request.operation,
       allowed: true,
-      reason: "AegisSelfHealing",
+      reason: DecisionReason.AegisSelfHealing,
       changeHash: computeChangeHash(request.object),
       dryRun: admission.dryRun,
     },
@@ -259,7 +299,7 @@ async function admitOwnChange(
 
 interface DecisionFacts {
   allowed: boolean;
-  reason: string;
+  reason: DecisionReason;
   risk?: { score: number; factors: readonly RiskFactor[] };
   approvalRequest?: string;
   approvers?: readonly string[];

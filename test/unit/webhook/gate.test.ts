@@ -102,6 +102,23 @@ describe("the gate", () => {
     });
   });
 
+  it("records a dry-run denial with the CamelCase reason ApprovalNotCreated and says nothing was created", async () => {
+    const { handler, requests, evidence, decisions } = setup(approvalSpec);
+    const dry = await handler(admission(deployment("ghcr.io/acme/web:1"), { dryRun: true }));
+    expect(dry.allowed).toBe(false);
+    expect(dry.status?.message).toMatch(
+      /ApprovalRequest prod\/deployment-web-[0-9a-f]{10} was not created \(dry run\); apply without --dry-run to request approval$/,
+    );
+    expect(requests.list()).toEqual([]);
+    expect(evidence.records).toHaveLength(1);
+    expect(evidence.records[0]).toMatchObject({
+      type: "admission.decision",
+      subject: "Deployment/prod/web",
+      data: { allowed: false, dryRun: true, reason: "ApprovalNotCreated" },
+    });
+    expect(decisions).toEqual(["ApprovalNotCreated:false"]);
+  });
+
   it("admits exactly the approved change, and scaling or restarting it, but not a new image", async () => {
     const { handler, requests } = setup(approvalSpec);
     const object = deployment("ghcr.io/acme/web:1");

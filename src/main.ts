@@ -26,6 +26,7 @@ import { decisionHint } from "./bus/resource-hints.js";
 import { loadServeConfig, type ServeConfig } from "./wiring/config.js";
 import { openEvidenceLedger } from "./wiring/ledger.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
+import { evidenceReady } from "./evidence/readiness.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
 import { evidenceReaderFromStore } from "./http/evidence-reader.js";
 import { buildIntegrations, loadIntegrationSettings } from "./wiring/integrations.js";
@@ -183,7 +184,7 @@ export async function startAegis(
     const checks = {
       caches: caches.hasSynced(),
       webhookConfigured,
-      evidence: ledger.metrics.databaseReachable || ledger.metrics.spoolDepth >= 0,
+      evidence: evidenceReady(ledger.health, new Date()),
     };
     return { ready: Object.values(checks).every(Boolean), checks };
   };

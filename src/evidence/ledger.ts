@@ -17,6 +17,7 @@ import type { EvidenceBundle } from "./chain/bundle.js";
 import { canonicalJson } from "../json/canonical-json.js";
 import type { ChainHead, EvidenceRecord, RecordDraft } from "./chain/record.js";
 import { recordDraftSchema } from "./chain/record.js";
+import type { EvidenceHealth } from "./readiness.js";
 import type { SigningKey } from "./chain/signing.js";
 import type { ExportOptions } from "./export.js";
 import { DEFAULT_ORIGIN, exportBundle } from "./export.js";
@@ -80,6 +81,7 @@ export class EvidenceLedger implements EvidenceRecorder {
   private readonly stop = new AbortController();
   private readonly counters = { appended: 0, duplicates: 0, spooled: 0, rejected: 0 };
   private databaseReachable = true;
+  private lastRejectedAt: Date | undefined;
   private readonly failClosed: boolean;
   private readonly maxBatchSize: number;
   private readonly logger: Logger;
@@ -172,6 +174,11 @@ export class EvidenceLedger implements EvidenceRecorder {
     };
   }
 
+  /** What readiness asks of the ledger (src/evidence/readiness.ts decides). */
+  get health(): EvidenceHealth {
+    return { accepting: !this.closing, lastRejectedAt: this.lastRejectedAt };
+  }
+
   /** Stops accepting records, settles the queued ones (database or spool), stops the drain. */
   async close(): Promise<void> {
     this.closing = true;
@@ -259,6 +266,7 @@ export class EvidenceLedger implements EvidenceRecorder {
   private settleUnspoolable(batch: readonly Pending[], err: unknown): void {
     if (this.failClosed) {
       this.counters.rejected += batch.length;
+      this.lastRejectedAt = this.now();
       const reason = new Error(`evidence could not be made durable (database and spool both failed): ${String(err)}`, {
         cause: err,
       });

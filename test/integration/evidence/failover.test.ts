@@ -6,6 +6,7 @@ import { verifyBundle } from "../../../src/evidence/chain/bundle.js";
 import type { SigningKey } from "../../../src/evidence/chain/signing.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import { EvidenceLedger } from "../../../src/evidence/ledger.js";
+import { evidenceReady } from "../../../src/evidence/readiness.js";
 import { SPOOL_FILE_NAME } from "../../../src/wiring/ledger.js";
 import { Spool } from "../../../src/evidence/spool.js";
 import { EvidenceStore } from "../../../src/evidence/store/evidence-store.js";
@@ -169,6 +170,7 @@ describe("evidence ledger when the database is unreachable", () => {
       /could not be made durable.*cannot write/,
     );
     expect(ledger.metrics).toMatchObject({ rejectedTotal: 1, spoolDepth: 0 });
+    expect(evidenceReady(ledger.health, new Date())).toBe(false); // /readyz: send admissions elsewhere
     db.down = false;
     await ledger.record({ ...event(2), id: "closed-ok-2" });
     expect(await idsInDatabase()).not.toContain("nowhere-1");
@@ -186,10 +188,12 @@ describe("evidence ledger when the database is unreachable", () => {
     db.down = true;
     await ledger.record({ ...event(1), id: "memory-1" });
     expect(ledger.metrics).toMatchObject({ rejectedTotal: 0, spoolDepth: 1 });
+    expect(evidenceReady(ledger.health, new Date())).toBe(true); // the gate keeps answering
     db.down = false;
     await ledger.waitUntilDrained(10_000);
     expect(await idsInDatabase()).toContain("memory-1");
     await ledger.close();
+    expect(evidenceReady(ledger.health, new Date())).toBe(false); // closed: accepts nothing
   });
 
   it("starts with the database down: migrates and appends once it is back", async () => {

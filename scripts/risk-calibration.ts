@@ -6,6 +6,7 @@
 // beside v1's points. `--json` prints the whole report as one JSON object instead.
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
+import { EvidenceStore } from "../src/evidence/store/evidence-store.js";
 import { createPgDatabase } from "../src/evidence/store/pg-database.js";
 import {
   learningReport,
@@ -62,7 +63,7 @@ async function examplesFromFile(file: string): Promise<LabelledExample[]> {
 async function examplesFromDatabase(url: string): Promise<LabelledExample[]> {
   const db = createPgDatabase({ connectionString: url, onIdleClientError: () => undefined });
   try {
-    return await readTrainingExamples(db);
+    return await readTrainingExamples(new EvidenceStore(db));
   } finally {
     await db.close();
   }

@@ -7,6 +7,7 @@ import { KubeAuth } from "./adapters/kube/auth.js";
 import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
 import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
 import { createWorkloadCaches } from "./adapters/kube/workloads.js";
+import { EvidenceStore } from "./evidence/store/evidence-store.js";
 import { createPgDatabase } from "./evidence/store/pg-database.js";
 import {
   anyApprovals,
@@ -136,7 +137,10 @@ export async function startAegis(
       })
     : undefined;
   const approvedChanges = anyApprovals(
-    [approvalRequestApprovals(caches.approvals), ...(approvalsDb ? [evidenceApprovals(approvalsDb)] : [])],
+    [
+      approvalRequestApprovals(caches.approvals),
+      ...(approvalsDb ? [evidenceApprovals(new EvidenceStore(approvalsDb))] : []),
+    ],
     (err) => logger.warn({ err }, "self-healing: approved-change lookup failed"),
   );
   const now = (): Date => new Date();

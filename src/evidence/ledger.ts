@@ -9,13 +9,13 @@
 // they were recorded. With `failClosed`, a record that can be made durable nowhere rejects;
 // without it, it is kept in memory and retried (lost only if the process dies first).
 import { randomUUID } from "node:crypto";
-import type { EvidenceEvent, EvidenceRecorder } from "../ports/evidence.js";
+import type { EvidenceEvent, EvidenceRecord, EvidenceRecorder } from "../ports/evidence.js";
 import type { Logger } from "../ports/logger.js";
 import { silentLogger } from "../ports/logger.js";
 import { sleep, systemClock } from "../runtime/clock.js";
 import type { EvidenceBundle } from "./chain/bundle.js";
 import { canonicalJson } from "../json/canonical-json.js";
-import type { ChainHead, EvidenceRecord, RecordDraft } from "./chain/record.js";
+import type { ChainHead, RecordDraft } from "./chain/record.js";
 import { recordDraftSchema } from "./chain/record.js";
 import type { EvidenceHealth } from "./readiness.js";
 import type { SigningKey } from "./chain/signing.js";

@@ -1,31 +1,14 @@
-/** One evidence record as the API shows it (DESIGN §5 layout). */
-export interface EvidenceRecordView {
-  readonly seq: number;
-  readonly id: string;
-  readonly time: string;
-  readonly type: string;
-  readonly subject: string;
-  readonly actor: string;
-  readonly data: Readonly<Record<string, unknown>>;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+import type { EvidenceRecord, EvidenceRecordSource } from "../ports/evidence.js";
 
 /** Reads the newest evidence records, newest first; backs `GET /api/evidence`. */
 export interface EvidenceReader {
-  latest(limit: number): Promise<EvidenceRecordView[]>;
-}
-
-/** The slice of `EvidenceStore` (src/evidence/store/evidence-store.ts) the reader needs. */
-export interface EvidenceRangeSource {
-  head(): Promise<{ nextSeq: number }>;
-  range(fromSeq: number, limit: number): Promise<readonly EvidenceRecordView[]>;
+  latest(limit: number): Promise<EvidenceRecord[]>;
 }
 
 /** An `EvidenceReader` over the ledger's store: the head says where the chain ends, `range` reads back from it. */
-export function evidenceReaderFromStore(store: EvidenceRangeSource): EvidenceReader {
+export function evidenceReaderFromStore(store: EvidenceRecordSource): EvidenceReader {
   return {
-    async latest(limit: number): Promise<EvidenceRecordView[]> {
+    async latest(limit: number): Promise<EvidenceRecord[]> {
       const { nextSeq } = await store.head();
       const count = Math.max(0, Math.min(limit, nextSeq));
       if (count === 0) return [];

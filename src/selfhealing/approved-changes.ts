@@ -2,7 +2,7 @@
 // are deleted some days after their decision) and, durably, the evidence ledger's
 // admission.decision records (the gate admitted that changeHash because it was Approved).
 import type { ApprovalRequest } from "../api/v1alpha1/index.js";
-import type { SqlExecutor } from "../evidence/store/sql-database.js";
+import type { ApprovedChangeReader } from "../ports/evidence.js";
 import type { ObjectStore } from "../ports/kube.js";
 
 export interface WorkloadRef {
@@ -40,23 +40,18 @@ export function approvalRequestApprovals(store: Pick<ObjectStore<ApprovalRequest
 export const APPROVED_DECISION_REASONS = ["Approved"] as const;
 
 /**
- * Approved changes from the ledger table (subject index). Only the PostgreSQL backend can be
- * shared this way: the embedded PGlite belongs to the ledger's own connection.
+ * Approved changes from the ledger: the changeHashes the gate admitted for the workload because
+ * they were Approved (admission.decision records, found by subject).
  */
 export function evidenceApprovals(
-  db: Pick<SqlExecutor, "query">,
+  ledger: ApprovedChangeReader,
   reasons: readonly string[] = APPROVED_DECISION_REASONS,
 ): ApprovedChanges {
   return {
     approvedAmong: async (target, hashes) => {
       if (hashes.length === 0) return new Set();
-      const { rows } = await db.query(
-        `SELECT DISTINCT data->>'changeHash' AS change_hash FROM evidence_records
-          WHERE subject = $1 AND type = 'admission.decision'
-            AND data->>'allowed' = 'true' AND data->>'reason' = ANY($2::text[]) AND data->>'changeHash' = ANY($3::text[])`,
-        [`${target.kind}/${target.namespace}/${target.name}`, [...reasons], [...hashes]],
-      );
-      return new Set(rows.map((row) => String(row["change_hash"])));
+      const subject = `${target.kind}/${target.namespace}/${target.name}`;
+      return ledger.admittedChangeHashes({ subject, changeHashes: hashes, reasons });
     },
   };
 }

@@ -17,17 +17,11 @@ import {
   type ApprovalRequest,
   type Decision,
 } from "../../src/api/v1alpha1/index.js";
-import {
-  EMPTY_CHAIN_HEAD,
-  recordDraftSchema,
-  sealRecord,
-  type ChainHead,
-  type EvidenceRecord,
-} from "../../src/evidence/chain/record.js";
-import type { EvidenceReader, EvidenceRecordView } from "../../src/http/evidence-reader.js";
+import { EMPTY_CHAIN_HEAD, recordDraftSchema, sealRecord, type ChainHead } from "../../src/evidence/chain/record.js";
+import type { EvidenceReader } from "../../src/http/evidence-reader.js";
 import { compilePolicy, type CompiledPolicy } from "../../src/policy/index.js";
 import type { AccessReviewer, TokenAuthenticator } from "../../src/ports/auth.js";
-import type { EvidenceEvent, EvidenceRecorder } from "../../src/ports/evidence.js";
+import type { EvidenceEvent, EvidenceRecord, EvidenceRecorder } from "../../src/ports/evidence.js";
 import type { ApprovalRequestWriter, CreateOutcome, ObjectStore, PolicySource } from "../../src/ports/kube.js";
 
 /** Who a token belongs to (src/api), named through the port so this file follows the port. */
@@ -215,7 +209,7 @@ export class MemoryEvidence implements EvidenceRecorder, EvidenceReader {
     }
   }
 
-  latest(limit: number): Promise<EvidenceRecordView[]> {
+  latest(limit: number): Promise<EvidenceRecord[]> {
     return Promise.resolve(limit > 0 ? this.records.slice(-limit).reverse() : []);
   }
 }

@@ -7,7 +7,7 @@ import { signCheckpoint, signedCheckpointSchema, verifyCheckpoint } from "./chec
 import { canonicalJson } from "../../json/canonical-json.js";
 import { DIGEST_PREFIX, toDigest } from "./hashing.js";
 import { MerkleTree, recordLeafHash, verifyInclusion } from "./merkle.js";
-import type { EvidenceRecord } from "./record.js";
+import type { EvidenceRecord } from "../../ports/evidence.js";
 import { checkRecord, verifyChain } from "./verify-chain.js";
 import type { SigningKey } from "./signing.js";
 import { parsePublicKeyPem } from "./signing.js";

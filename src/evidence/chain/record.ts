@@ -7,25 +7,11 @@
 // produced it. `hash = "sha256:" + hex(sha256(JCS(record without hash)))`.
 import { z } from "zod";
 import { canonicalJson } from "../../json/canonical-json.js";
+import type { EvidenceRecord } from "../../ports/evidence.js";
 import { DIGEST_PATTERN, GENESIS_PREV_HASH, sha256Bytes, toDigest } from "./hashing.js";
 
-/** What the ledger knows about an event before it has a place in the chain. */
-export interface RecordDraft {
-  readonly id: string;
-  /** RFC 3339 UTC time at which `record()` was called (not when the row was inserted). */
-  readonly time: string;
-  readonly type: string;
-  readonly subject: string;
-  readonly actor: string;
-  readonly data: Readonly<Record<string, unknown>>;
-}
-
-export interface EvidenceRecord extends RecordDraft {
-  /** Position in the chain, from 0, without gaps. */
-  readonly seq: number;
-  readonly prevHash: string;
-  readonly hash: string;
-}
+/** What the ledger knows about an event before it has a place in the chain: a record without seq, prevHash and hash. */
+export type RecordDraft = Omit<EvidenceRecord, "seq" | "prevHash" | "hash">;
 
 /** Where the next record attaches: the next seq and the hash it must point back to. */
 export interface ChainHead {
@@ -59,6 +45,14 @@ export const evidenceRecordSchema = recordDraftSchema.extend({
   prevHash: digest,
   hash: digest,
 });
+
+// The schemas parse exactly the port's shapes: a field added to one side only fails to compile.
+type SameShape<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const schemasMatchTheRecordType: [
+  SameShape<z.infer<typeof recordDraftSchema>, RecordDraft>,
+  SameShape<z.infer<typeof evidenceRecordSchema>, EvidenceRecord>,
+] = [true, true];
+void schemasMatchTheRecordType;
 
 export function computeRecordHash(record: Omit<EvidenceRecord, "hash">): string {
   const { seq, id, time, type, subject, actor, data, prevHash } = record;

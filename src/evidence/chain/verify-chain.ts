@@ -1,5 +1,6 @@
 // Chain verification: pure, shares no state with the writer, runnable offline (STYLE P8).
-import type { ChainHead, EvidenceRecord } from "./record.js";
+import type { EvidenceRecord } from "../../ports/evidence.js";
+import type { ChainHead } from "./record.js";
 import { computeRecordHash, EMPTY_CHAIN_HEAD, evidenceRecordSchema, headAfter } from "./record.js";
 
 /** The first record that does not verify, and why. `seq` is the position the record should hold. */

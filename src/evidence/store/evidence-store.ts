@@ -7,9 +7,18 @@
 // that skipped the lock.
 import type { BundleFilter } from "../chain/bundle.js";
 import { canonicalJson } from "../../json/canonical-json.js";
-import type { ChainHead, EvidenceRecord, RecordDraft } from "../chain/record.js";
+import type {
+  AdmittedChangeQuery,
+  ApprovedChangeReader,
+  DecidedRequest,
+  DecisionHistoryReader,
+  EvidenceRecord,
+  EvidenceRecordSource,
+} from "../../ports/evidence.js";
+import type { ChainHead, RecordDraft } from "../chain/record.js";
 import { EMPTY_CHAIN_HEAD, sealChain } from "../chain/record.js";
 import { ADVISORY_LOCK_NAMESPACE, APPEND_LOCK_KEY } from "./migrations.js";
+import { admittedChangeHashes, decidedRequests } from "./queries.js";
 import type { SqlDatabase, SqlExecutor, SqlRow } from "./sql-database.js";
 import { sqlState } from "./sql-database.js";
 
@@ -33,7 +42,11 @@ const RETRYABLE_STATES = new Set(["40001", "40P01"]);
 const MAX_ATTEMPTS = 3;
 const PAGE_SIZE = 5_000;
 
-export class EvidenceStore {
+/**
+ * The ledger table: appends for the ledger, and the read ports the rest of AEGIS uses. Reads need
+ * only `query`, so a second connection pool (self-healing's) can back a store of its own.
+ */
+export class EvidenceStore implements EvidenceRecordSource, ApprovedChangeReader, DecisionHistoryReader {
   constructor(private readonly db: SqlDatabase) {}
 
   get backend(): SqlDatabase["backend"] {
@@ -82,6 +95,14 @@ export class EvidenceStore {
       [fromSeq, limit],
     );
     return rows.map(rowToRecord);
+  }
+
+  admittedChangeHashes(query: AdmittedChangeQuery): Promise<ReadonlySet<string>> {
+    return admittedChangeHashes(this.db, query);
+  }
+
+  decidedRequests(afterSeq: number, limit: number): Promise<DecidedRequest[]> {
+    return decidedRequests(this.db, afterSeq, limit);
   }
 }
 

@@ -1,4 +1,4 @@
-import type { SqlExecutor } from "../../evidence/store/sql-database.js";
+import type { DecisionHistoryReader } from "../../ports/evidence.js";
 import { readTrainingExamples } from "./history-reader.js";
 import {
   DEFAULT_TRAINING,
@@ -22,13 +22,13 @@ export class RiskLearner {
   private current: RiskModel = initialModel();
 
   constructor(
-    private readonly db: Pick<SqlExecutor, "query">,
+    private readonly history: DecisionHistoryReader,
     private readonly training: TrainingOptions = DEFAULT_TRAINING,
   ) {}
 
   /** Returns how many new decisions were learnt from. */
   async refresh(): Promise<number> {
-    const fresh = await readTrainingExamples(this.db, { afterSeq: this.lastSeq });
+    const fresh = await readTrainingExamples(this.history, { afterSeq: this.lastSeq });
     if (fresh.length === 0) return 0;
     this.lastSeq = fresh.at(-1)?.seq ?? this.lastSeq;
     this.examples = [...this.examples, ...fresh];

@@ -90,17 +90,17 @@ afterAll(async () => {
 
 describe.skipIf(!available)("learning from the evidence ledger", () => {
   it("reads every decided request with its risk factors, in ledger order", async () => {
-    const examples = await readTrainingExamples(db);
+    const examples = await readTrainingExamples(ledger.store);
     expect(examples).toHaveLength(HISTORY.length);
     expect(examples.map((e) => ({ factors: e.factors, approved: e.approved }))).toEqual(
       HISTORY.map((e) => ({ factors: e.factors, approved: e.approved })),
     );
-    const later = await readTrainingExamples(db, { afterSeq: examples[199]?.seq ?? 0 });
+    const later = await readTrainingExamples(ledger.store, { afterSeq: examples[199]?.seq ?? 0 });
     expect(later).toHaveLength(200);
   });
 
   it("learns what approvers reject and calibrates better than the v1 start", async () => {
-    const examples = await readTrainingExamples(db);
+    const examples = await readTrainingExamples(ledger.store);
     const model = train(initialModel(), examples);
     expect(model.weights["privilege-increase"]).toBeGreaterThan(model.weights["mutable-tag"] ?? 0);
     const report = learningReport(examples);
@@ -108,7 +108,7 @@ describe.skipIf(!available)("learning from the evidence ledger", () => {
   });
 
   it("RiskLearner learns incrementally and explains per factor", async () => {
-    const learner = new RiskLearner(db);
+    const learner = new RiskLearner(ledger.store);
     expect(learner.explain(["privilege-increase"]).contributions[0]).toMatchObject({ points: 25, v1Points: 25 });
     expect(await learner.refresh()).toBe(HISTORY.length);
     expect(await learner.refresh()).toBe(0);

@@ -10,7 +10,7 @@ import {
   verifyExtends,
 } from "../../../src/evidence/chain/bundle.js";
 import { canonicalJson } from "../../../src/json/canonical-json.js";
-import type { EvidenceRecord } from "../../../src/evidence/chain/record.js";
+import type { EvidenceRecord } from "../../../src/ports/evidence.js";
 import { EMPTY_CHAIN_HEAD, sealChain, sealRecord } from "../../../src/evidence/chain/record.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import { verifyChain } from "../../../src/evidence/chain/verify-chain.js";

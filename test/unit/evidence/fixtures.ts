@@ -1,5 +1,6 @@
 // Builders shared by the evidence unit tests.
-import type { RecordDraft, EvidenceRecord } from "../../../src/evidence/chain/record.js";
+import type { RecordDraft } from "../../../src/evidence/chain/record.js";
+import type { EvidenceRecord } from "../../../src/ports/evidence.js";
 import { EMPTY_CHAIN_HEAD, sealChain } from "../../../src/evidence/chain/record.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { evidenceReaderFromStore, type EvidenceRecordView } from "../../../src/http/evidence-reader.js";
+import { evidenceReaderFromStore } from "../../../src/http/evidence-reader.js";
 import { formatEvent } from "../../../src/http/events-stream.js";
 import { loadIntegrationSettings } from "../../../src/wiring/integrations.js";
 import { mergeMarks, NOTIFICATIONS_ANNOTATION, readMarks, writeMarks } from "../../../src/api/notification-marks.js";
+import type { EvidenceRecord } from "../../../src/ports/evidence.js";
 
-const record = (seq: number): EvidenceRecordView => ({
+const record = (seq: number): EvidenceRecord => ({
   seq,
   id: `r${seq}`,
   time: "t",

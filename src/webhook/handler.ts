@@ -2,22 +2,30 @@ import { GROUP } from "../api/v1alpha1/index.js";
 import { admitApprovalRequest, type ApprovalGuardDependencies } from "./approval-guard.js";
 import { allow, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
 import { admitWorkload, type GateDependencies } from "./gate.js";
+import { admitAegisPolicy, type PolicyGuardDependencies } from "./policy-guard.js";
 
 /** Namespaces AEGIS never gates (DESIGN §3); the webhook configuration already excludes them. */
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"] as const;
 
 export type AdmissionHandler = (request: AdmissionRequest) => Promise<AdmissionResponse>;
 
-export type HandlerDependencies = GateDependencies & ApprovalGuardDependencies & { aegisNamespace: string };
+export type HandlerDependencies = GateDependencies &
+  ApprovalGuardDependencies &
+  PolicyGuardDependencies & { aegisNamespace: string };
 
 /** Routes a parsed AdmissionRequest: AEGIS's own kinds to their guard, everything else to the gate. */
 export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHandler {
   const ungated = new Set<string>([...SYSTEM_NAMESPACES, deps.aegisNamespace]);
   return async (request) => {
     if (request.resource.group === GROUP) {
-      return request.resource.resource === "approvalrequests"
-        ? admitApprovalRequest(request, deps)
-        : allow(request.uid);
+      switch (request.resource.resource) {
+        case "approvalrequests":
+          return admitApprovalRequest(request, deps);
+        case "aegispolicies":
+          return admitAegisPolicy(request, deps);
+        default:
+          return allow(request.uid);
+      }
     }
     // Defence in depth: the configuration's namespaceSelector already keeps these out.
     if (ungated.has(request.namespace)) return allow(request.uid);

@@ -18,7 +18,10 @@ export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 export const ConditionReason = {
   /** AegisPolicy Ready=True: compiled, enforced. */
   Valid: "Valid",
-  /** AegisPolicy Ready=False: it does not compile (the message says why); the gate leaves it out. */
+  /**
+   * AegisPolicy Ready=False: it does not compile (the message says why, and that the gate fails
+   * closed: an Enforce policy denies every workload in its scope until it is fixed).
+   */
   Invalid: "Invalid",
   /** ApprovalRequest Decided: the phase. */
   Pending: "Pending",

@@ -62,6 +62,8 @@ LDFLAGS="-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.
 # The cache key: go.mod, go.sum, tools.go and every source under cmd/, plus the link flags.
 # shellcheck source=scripts/lib/build-key.sh
 . "$REPO/scripts/lib/build-key.sh"
+# shellcheck source=scripts/lib/progress.sh
+. "$REPO/scripts/lib/progress.sh"
 cache_key() {
   # shellcheck disable=SC2046 # one word per file name; the names hold no spaces
   build_key "$CP_DIR" "$LDFLAGS" go.mod go.sum tools.go $(cd "$CP_DIR" && find cmd -type f -name '*.go' | LC_ALL=C sort)
@@ -86,6 +88,7 @@ build() {
   command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || fail "build: no Go toolchain (need Go >= 1.26 on PATH)"
   command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"
   log "building etcd, kube-apiserver, kube-controller-manager, kubectl $KUBE_VERSION into $BIN (log: $BUILD_LOG)"
+  log "this takes minutes, once: later runs reuse the cached binaries until e2e/controlplane changes"
   local tmp="$BIN.tmp.$$" start=$SECONDS
   rm -rf "$tmp"
   mkdir -p "$tmp"
@@ -93,9 +96,8 @@ build() {
   # the module proxy; everything already in the module cache builds without the network.
   local goflags
   goflags="$(go env GOFLAGS) -mod=mod -buildvcs=false"
-  if ! (cd "$CP_DIR" && GOFLAGS="$goflags" go build -trimpath -ldflags "$LDFLAGS" -o "$tmp/" \
-          k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl ./cmd/etcd) \
-        >"$BUILD_LOG" 2>&1; then
+  if ! with_progress "cluster: still building etcd, kube-apiserver, kube-controller-manager, kubectl" \
+         "once, then cached" "$BUILD_LOG" go_build "$goflags" "$tmp"; then
     rm -rf "$tmp"
     fail "build (go build in $CP_DIR)" "$BUILD_LOG"
   fi
@@ -109,8 +111,14 @@ build() {
   for old in "$CACHE"/bin-*; do
     [ "$old" = "$BIN" ] || [ ! -d "$old" ] || rm -rf "$old"
   done
-  log "built in $((SECONDS - start))s"
+  log "built in $(progress_elapsed $((SECONDS - start))), cached in $BIN"
 }
+
+# go_build GOFLAGS OUTDIR: the four binaries into OUTDIR.
+go_build() (
+  cd "$CP_DIR" && GOFLAGS="$1" go build -trimpath -ldflags "$LDFLAGS" -o "$2/" \
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl ./cmd/etcd
+)
 
 # ---------------------------------------------------------------------------------------------
 # PKI (openssl, once)

@@ -31,6 +31,8 @@ log() { printf 'helm.sh: %s\n' "$*" >&2; }
 
 # shellcheck source=scripts/lib/build-key.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/build-key.sh"
+# shellcheck source=scripts/lib/progress.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/progress.sh"
 cache_key() {
   build_key "$MOD_DIR" "$LDFLAGS" go.mod go.sum tools.go
 }
@@ -48,12 +50,14 @@ build() {
   command -v go >/dev/null 2>&1 || { log "no Go toolchain (need Go >= 1.26 on PATH)"; exit 1; }
   local tmp="$DIR.tmp.$$" build_log="$CACHE/helm-build.log" start=$SECONDS goflags
   log "building helm $HELM_VERSION into $DIR (log: $build_log)"
+  log "this takes a minute or more, once: later runs reuse the cached binary until tools/helm changes"
   rm -rf "$tmp"
   mkdir -p "$tmp"
   # Keep the user's GOFLAGS and let missing modules come through the module proxy;
   # everything already in the module cache builds offline.
   goflags="$(go env GOFLAGS) -mod=mod -buildvcs=false"
-  if ! (cd "$MOD_DIR" && CGO_ENABLED=0 GOFLAGS="$goflags" go build -trimpath -ldflags "$LDFLAGS" -o "$tmp/helm" helm.sh/helm/v3/cmd/helm) >"$build_log" 2>&1; then
+  if ! with_progress "helm.sh: still building helm $HELM_VERSION" "once, then cached" "$build_log" \
+         go_build "$goflags" "$tmp/helm"; then
     rm -rf "$tmp"
     log "FAILED: go build helm.sh/helm/v3/cmd/helm in $MOD_DIR; last lines of $build_log:"
     tail -n 25 "$build_log" | sed 's/^/    /' >&2
@@ -66,8 +70,13 @@ build() {
   for old in "$CACHE"/helm-*; do
     [ "$old" = "$DIR" ] || [ ! -d "$old" ] || rm -rf "$old"
   done
-  log "built in $((SECONDS - start))s"
+  log "built in $(progress_elapsed $((SECONDS - start))), cached in $DIR"
 }
+
+# go_build GOFLAGS OUT: helm into OUT.
+go_build() (
+  cd "$MOD_DIR" && CGO_ENABLED=0 GOFLAGS="$1" go build -trimpath -ldflags "$LDFLAGS" -o "$2" helm.sh/helm/v3/cmd/helm
+)
 
 build
 if [ "${1:-}" = "--build-only" ]; then

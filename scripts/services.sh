@@ -9,15 +9,25 @@ PG_USER=aegis PG_PASSWORD=aegis PG_DB=aegis
 
 log() { printf 'services: %s\n' "$*" >&2; }
 
+# shellcheck source=scripts/lib/progress.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/progress.sh"
+
+apt_install() { apt-get update -qq && apt-get install -y -qq "$@"; }
+
 install_missing() {
   local pkgs=()
   command -v pg_ctlcluster >/dev/null 2>&1 || pkgs+=(postgresql)
   command -v redis-server >/dev/null 2>&1 || pkgs+=(redis-server)
   ((${#pkgs[@]})) || return 0
-  log "installing ${pkgs[*]} from Debian"
+  local apt_log="${TMPDIR:-/tmp}/aegis-services-apt.log" start=$SECONDS
+  log "installing ${pkgs[*]} from Debian (log: $apt_log); once: later runs find them installed"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq "${pkgs[@]}" >&2
+  if ! with_progress "services: still installing ${pkgs[*]}" "once" "$apt_log" apt_install "${pkgs[@]}"; then
+    log "FAILED: apt-get install ${pkgs[*]}; log: $apt_log; last lines:"
+    progress_tail "$apt_log"
+    exit 1
+  fi
+  log "installed ${pkgs[*]} in $(progress_elapsed $((SECONDS - start)))"
 }
 
 pg_cluster() {

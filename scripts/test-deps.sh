@@ -3,25 +3,43 @@
 # through playwright-core) and Lua (the Argo CD health check). PostgreSQL and Redis come from
 # services.sh. Prints nothing but progress on stderr.
 set -euo pipefail
+# shellcheck source=scripts/lib/progress.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/progress.sh"
+log() { printf 'test-deps: %s\n' "$*" >&2; }
+# failed STEP LOGFILE: which step failed, where its log is and how it ends; exits 1.
+failed() {
+  log "FAILED: $1; log: $2; last lines:"
+  progress_tail "$2"
+  exit 1
+}
+
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v lua5.4 >/dev/null 2>&1 || need+=(lua5.4)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
+
+venv_install() { python3 -m venv "$1" && "$1/bin/pip" install -q "$2"; }
 install_schemathesis() {
   # The REST API fuzzer (PyPI), in its own virtualenv outside the work tree.
-  local venv="${AEGIS_SCHEMATHESIS_VENV:-$HOME/.cache/aegis/schemathesis}"
+  local venv="${AEGIS_SCHEMATHESIS_VENV:-$HOME/.cache/aegis/schemathesis}" spec="schemathesis==4.32.5"
   [ -x "$venv/bin/schemathesis" ] && return 0
-  echo "test-deps: installing schemathesis into $venv" >&2
-  python3 -m venv "$venv" >&2
-  "$venv/bin/pip" install -q "schemathesis==4.32.5" >&2
+  local pip_log="${TMPDIR:-/tmp}/aegis-schemathesis-pip.log" start=$SECONDS
+  log "installing $spec into $venv (log: $pip_log); once, then cached there"
+  with_progress "test-deps: still installing $spec" "once, then cached" "$pip_log" venv_install "$venv" "$spec" ||
+    failed "pip install $spec into $venv" "$pip_log"
+  log "installed schemathesis in $(progress_elapsed $((SECONDS - start)))"
 }
 install_schemathesis
 ((${#need[@]})) || exit 0
 if [ "$(id -u)" != 0 ]; then
-  echo "test-deps: missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root" >&2
+  log "missing ${need[*]}; install them (apt-get install ${need[*]}) or run as root"
   exit 1
 fi
-echo "test-deps: installing ${need[*]} from Debian" >&2
+apt_install() { apt-get update -qq && apt-get install -y -qq "$@"; }
+apt_log="${TMPDIR:-/tmp}/aegis-test-deps-apt.log"
+start=$SECONDS
+log "installing ${need[*]} from Debian (log: $apt_log); once: later runs find them installed"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq "${need[@]}" >&2
+with_progress "test-deps: still installing ${need[*]}" "once" "$apt_log" apt_install "${need[@]}" ||
+  failed "apt-get install ${need[*]}" "$apt_log"
+log "installed ${need[*]} in $(progress_elapsed $((SECONDS - start)))"

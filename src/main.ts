@@ -7,8 +7,7 @@ import { KubeAuth } from "./adapters/kube/auth.js";
 import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
 import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
 import { createWorkloadCaches } from "./adapters/kube/workloads.js";
-import { EvidenceStore } from "./evidence/store/evidence-store.js";
-import { createPgDatabase } from "./evidence/store/pg-database.js";
+import { KubeWorkloadReader } from "./adapters/kube/workload-reader.js";
 import {
   anyApprovals,
   approvalRequestApprovals,
@@ -127,21 +126,11 @@ export async function startAegis(
     if (kind === "AegisPolicy") threats.syncLockdown(caches.policies.list());
   });
   const extraApprovals = (): number => threats.extraApprovals();
-  // Rollback targets: Approved requests in the cache (kept 7 days) and, with PostgreSQL, the ledger's
-  // admission.decision records (an embedded PGlite belongs to the ledger's connection alone).
-  const approvalsDb = config.databaseUrl
-    ? createPgDatabase({
-        connectionString: config.databaseUrl,
-        maxConnections: 2,
-        onIdleClientError: (err) => logger.warn({ err }, "self-healing: idle PostgreSQL connection failed"),
-      })
-    : undefined;
+  // Rollback targets: Approved requests in the cache (kept 7 days) and the ledger's admission.decision
+  // records, read through the ledger's own connection (one pool per replica).
   const approvedChanges = anyApprovals(
-    [
-      approvalRequestApprovals(caches.approvals),
-      ...(approvalsDb ? [evidenceApprovals(new EvidenceStore(approvalsDb))] : []),
-    ],
-    (err) => logger.warn({ err }, "self-healing: approved-change lookup failed"),
+    [approvalRequestApprovals(caches.approvals), evidenceApprovals(ledger.store)],
+    (err) => logger.warn({ err }, "approved-change lookup failed"),
   );
   const now = (): Date => new Date();
 
@@ -154,6 +143,9 @@ export async function startAegis(
     now,
     aegisUsername: identity.username,
     aegisNamespace: config.namespace,
+    approvedBefore: async (target, changeHash) =>
+      (await approvedChanges.approvedAmong(target, [changeHash])).has(changeHash),
+    workloads: new KubeWorkloadReader(kubeConfig),
     extraApprovals,
     onDecision: (decision) => {
       for (const policy of decision.policies)
@@ -282,7 +274,6 @@ export async function startAegis(
       apiServer.closeAllConnections();
       await webhook.close();
       await Promise.all(caches.informers.map((informer) => informer.stop()));
-      await approvalsDb?.close();
       await bus.close();
       await integrations.close();
       await ledger.close();

@@ -1,6 +1,7 @@
 import { createCheckContext, type CheckContext, type CompiledCheck } from "./checks/index.js";
 import type { CompiledPolicy } from "./compile.js";
-import { policyMatches } from "./match.js";
+import { matchScopeOf, policyMatches, type MatchScope } from "./match.js";
+import { POD_TEMPLATE_CHECKS } from "./checks/index.js";
 import type { CheckFinding, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "./types.js";
 
 /** A check that throws fails closed with one finding instead of failing the whole request. */
@@ -13,8 +14,10 @@ function runCheck(check: CompiledCheck, context: CheckContext): readonly CheckFi
   }
 }
 
-function verdictFor(policy: CompiledPolicy, context: CheckContext): PolicyVerdict {
-  const violations = policy.checks.flatMap((check) =>
+function verdictFor(policy: CompiledPolicy, context: CheckContext, scope: MatchScope): PolicyVerdict {
+  const checks =
+    scope === "listed" ? policy.checks : policy.checks.filter((check) => POD_TEMPLATE_CHECKS.has(check.field));
+  const violations = checks.flatMap((check) =>
     runCheck(check, context).map((finding): Violation => ({ policy: policy.name, check: check.name, ...finding })),
   );
   return {
@@ -23,6 +26,7 @@ function verdictFor(policy: CompiledPolicy, context: CheckContext): PolicyVerdic
     enforcement: policy.enforcement,
     violations,
     approval: policy.approval,
+    scope,
   };
 }
 
@@ -34,7 +38,7 @@ export function evaluate(policies: readonly CompiledPolicy[], request: GateReque
   const context = createCheckContext(request);
   const matched = policies
     .filter((policy) => safeMatches(policy, request))
-    .map((policy) => verdictFor(policy, context));
+    .map((policy) => verdictFor(policy, context, matchScopeOf(policy, request.kind) ?? "listed"));
   return {
     matched,
     denied: matched.filter((verdict) => verdict.enforcement === "Enforce").flatMap((verdict) => verdict.violations),

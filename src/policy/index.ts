@@ -7,6 +7,7 @@ export * from "./compile.js";
 export * from "./match.js";
 export * from "./engine.js";
 export { checkFieldsOf, createCheckContext, type CheckContext, type CompiledCheck } from "./checks/index.js";
+export * from "./provenance.js";
 export * from "./broken-policies.js";
 export * from "./side-doors.js";
 export * from "./policy-change.js";

@@ -1,7 +1,6 @@
 import { GATED_KINDS } from "../api/v1alpha1/index.js";
 import type { CompiledPolicy } from "./compile.js";
-import { isControlledPod } from "./pod-template.js";
-import { arrayOf, asRecord, labelsOf, recordAt, stringOf } from "../json/read-json.js";
+import { labelsOf } from "../json/read-json.js";
 import type { GateRequest } from "./types.js";
 
 export type MatchRequest = Pick<GateRequest, "kind" | "namespace" | "object" | "user" | "namespaceLabels">;
@@ -9,7 +8,6 @@ export type MatchRequest = Pick<GateRequest, "kind" | "namespace" | "object" | "
 /** Which condition of a policy's `match`/`exclude` left a request out. */
 export type MismatchCause =
   | "kind"
-  | "controlledPod"
   | "namespaces"
   | "namespaceSelector"
   | "objectSelector"
@@ -25,11 +23,21 @@ export interface PolicyMismatch {
 
 const listed = (values: Iterable<string>): string => `[${[...values].join(", ")}]`;
 
-function controllerOf(pod: unknown): string {
-  const owner = arrayOf(recordAt(pod, "metadata")?.["ownerReferences"])
-    .map(asRecord)
-    .find((reference) => reference?.["controller"] === true);
-  return `${stringOf(owner?.["kind"]) ?? "?"}/${stringOf(owner?.["name"]) ?? "?"}`;
+const GATED: ReadonlySet<string> = new Set(GATED_KINDS);
+
+/**
+ * How a policy reaches a request's kind. `listed`: the kind is in match.kinds and every check
+ * applies. `sideDoor`: the kind is another pod-carrying kind — a Pod, ReplicaSet, Job… created
+ * directly where the policy governs, say, Deployments. Pods made that way run just the same, so
+ * the policy's pod-template checks and its approval apply to them too (its CEL and label checks
+ * are written for the listed kinds and do not). Built-in controllers' own creations never reach
+ * this far: the gate admits them by their authenticated identity.
+ */
+export type MatchScope = "listed" | "sideDoor";
+
+export function matchScopeOf(policy: CompiledPolicy, kind: string): MatchScope | undefined {
+  if (policy.match.kinds.has(kind)) return "listed";
+  return GATED.has(kind) ? "sideDoor" : undefined;
 }
 
 function exclusionOf(policy: CompiledPolicy, request: MatchRequest): PolicyMismatch | undefined {
@@ -46,17 +54,13 @@ function exclusionOf(policy: CompiledPolicy, request: MatchRequest): PolicyMisma
 /**
  * Why a policy does not apply to a request, or undefined when it does: the first of its kind,
  * namespace (by name and by the Namespace's labels), object labels and exclusions that fails.
- * A Pod with a controller ownerReference never matches: it is gated through its controller.
+ * Every pod-carrying kind passes the kind test (see {@link matchScopeOf}), whatever
+ * ownerReferences the object claims.
  */
 export function policyMismatch(policy: CompiledPolicy, request: MatchRequest): PolicyMismatch | undefined {
   const { match } = policy;
-  if (!match.kinds.has(request.kind))
+  if (matchScopeOf(policy, request.kind) === undefined)
     return { cause: "kind", message: `kind ${request.kind} is not in match.kinds ${listed(match.kinds)}` };
-  if (request.kind === "Pod" && isControlledPod(request.object))
-    return {
-      cause: "controlledPod",
-      message: `the Pod has controller ${controllerOf(request.object)} in metadata.ownerReferences, so it is gated through its controller, not itself`,
-    };
   if (match.namespaces !== undefined && !match.namespaces.has(request.namespace))
     return {
       cause: "namespaces",
@@ -74,14 +78,11 @@ export function policyMismatch(policy: CompiledPolicy, request: MatchRequest): P
 
 /**
  * Whether a policy applies to a request: its kind, namespace (by name and by the Namespace's
- * labels) and object labels match, and neither the namespace nor the user is excluded. A Pod
- * with a controller ownerReference never matches: it is gated through its controller.
+ * labels) and object labels match, and neither the namespace nor the user is excluded.
  */
 export function policyMatches(policy: CompiledPolicy, request: MatchRequest): boolean {
   return policyMismatch(policy, request) === undefined;
 }
-
-const GATED: ReadonlySet<string> = new Set(GATED_KINDS);
 
 /** Like the engine, a policy whose matching throws counts as matching (it fails closed). */
 function mismatchOrMatch(policy: CompiledPolicy, request: MatchRequest): PolicyMismatch | undefined {

@@ -73,8 +73,15 @@ export function describeContainer(container: ContainerRef): string {
   return `${CONTAINER_TYPE_LABELS[container.type]} ${JSON.stringify(container.name)}`;
 }
 
-/** A Pod owned by a controller (ReplicaSet, Job, …) is gated through its controller, never itself. */
-export function isControlledPod(pod: unknown): boolean {
-  const ownerReferences = arrayOf(recordAt(pod, "metadata")?.["ownerReferences"]);
-  return ownerReferences.some((owner) => asRecord(owner)?.["controller"] === true);
+export interface OwnerRef {
+  readonly kind: string;
+  readonly name: string;
+}
+
+/** The ownerReference marked `controller: true`, as the object claims it (anyone may write one). */
+export function controllerOwnerOf(object: unknown): OwnerRef | undefined {
+  const ownerReferences = arrayOf(recordAt(object, "metadata")?.["ownerReferences"]);
+  const owner = ownerReferences.map(asRecord).find((reference) => reference?.["controller"] === true);
+  if (owner === undefined) return undefined;
+  return { kind: stringOf(owner["kind"]) ?? "", name: stringOf(owner["name"]) ?? "" };
 }

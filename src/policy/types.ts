@@ -41,6 +41,8 @@ export interface PolicyVerdict {
   readonly enforcement: Enforcement;
   readonly violations: readonly Violation[];
   readonly approval: ApprovalSettings | undefined;
+  /** Whether the request's kind is one the policy lists, or a side door to the pods it governs. */
+  readonly scope: "listed" | "sideDoor";
 }
 
 export interface GateEvaluation {

@@ -27,3 +27,12 @@ export interface ApprovalRequestWriter {
   /** Deletes an Expired request (by uid precondition) and creates its fresh successor. */
   replace(expired: ApprovalRequest, fresh: ApprovalRequest): Promise<void>;
 }
+
+/** Reads one workload from the API server (not a cache): the gate's view behind a `scale` request. */
+export interface WorkloadReader {
+  get(
+    resource: { group: string; version: string; resource: string },
+    namespace: string,
+    name: string,
+  ): Promise<Record<string, unknown> | undefined>;
+}

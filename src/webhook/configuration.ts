@@ -1,5 +1,6 @@
 import type { V1ValidatingWebhook, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
 import { GROUP } from "../api/v1alpha1/index.js";
+import { CONTROL_PLANE_GROUPS, exemptUsernames } from "../policy/index.js";
 import { SYSTEM_NAMESPACES } from "./handler.js";
 import { ADMISSION_PATH } from "./server.js";
 
@@ -7,6 +8,25 @@ export const WEBHOOK_CONFIGURATION_NAME = "aegis";
 
 /** Where the API server reaches the webhook: a URL outside a cluster, a Service inside one. */
 export type WebhookEndpoint = { url: string } | { service: { namespace: string; name: string; port: number } };
+
+/**
+ * Built-in controllers making pods from templates that were gated, the garbage collector and
+ * nodes never reach the gate: an AEGIS outage then cannot stop rescheduling or scale-out, and
+ * their writes are not gated twice. The gate applies the same rule again, with each controller
+ * tied to the kinds and owners it makes (src/policy/provenance.ts).
+ */
+export const GATE_MATCH_CONDITIONS = [
+  {
+    name: "not-a-built-in-controller",
+    expression: `!(request.userInfo.username in [${exemptUsernames()
+      .map((user) => `'${user}'`)
+      .join(", ")}])`,
+  },
+  {
+    name: "not-a-node",
+    expression: CONTROL_PLANE_GROUPS.map((group) => `!('${group}' in request.userInfo.groups)`).join(" && "),
+  },
+];
 
 /**
  * The ValidatingWebhookConfiguration AEGIS owns. Namespaces that are never gated are excluded
@@ -51,12 +71,21 @@ export function buildWebhookConfiguration(
         name: `gate.${GROUP}`,
         sideEffects: "NoneOnDryRun",
         namespaceSelector,
+        matchConditions: GATE_MATCH_CONDITIONS,
         rules: [
           {
             apiGroups: ["apps"],
             apiVersions: ["v1"],
             operations: ["CREATE", "UPDATE"],
-            resources: ["deployments", "statefulsets", "daemonsets", "replicasets"],
+            resources: [
+              "deployments",
+              "statefulsets",
+              "daemonsets",
+              "replicasets",
+              "deployments/scale",
+              "statefulsets/scale",
+              "replicasets/scale",
+            ],
             scope: "Namespaced",
           },
           {
@@ -70,7 +99,7 @@ export function buildWebhookConfiguration(
             apiGroups: [""],
             apiVersions: ["v1"],
             operations: ["CREATE", "UPDATE"],
-            resources: ["pods"],
+            resources: ["pods", "pods/ephemeralcontainers"],
             scope: "Namespaced",
           },
         ],
@@ -86,6 +115,20 @@ export function buildWebhookConfiguration(
             operations: ["CREATE", "UPDATE"],
             resources: ["approvalrequests"],
             scope: "Namespaced",
+          },
+        ],
+      },
+      {
+        ...common,
+        name: `policies.${GROUP}`,
+        sideEffects: "NoneOnDryRun",
+        rules: [
+          {
+            apiGroups: [GROUP],
+            apiVersions: ["*"],
+            operations: ["CREATE", "UPDATE", "DELETE"],
+            resources: ["aegispolicies"],
+            scope: "Cluster",
           },
         ],
       },

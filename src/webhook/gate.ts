@@ -4,9 +4,17 @@ import { gitAnnotationsOf } from "../api/git-reference.js";
 import { computeApprovalState, requestCreatedAt, requestPoliciesOf, type ApprovalState } from "../approval/index.js";
 import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
 import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "../policy/index.js";
-import { containersOf, evaluate, formatViolation, podTemplateOf } from "../policy/index.js";
+import {
+  brokenPolicyVerdicts,
+  containersOf,
+  evaluate,
+  formatViolation,
+  isControlPlaneWrite,
+  podTemplateOf,
+  withVerdicts,
+} from "../policy/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
-import { type ApprovalRequestWriter, type ObjectStore, type PolicySource } from "../ports/kube.js";
+import type { ApprovalRequestWriter, ObjectStore, PolicySource, WorkloadReader } from "../ports/kube.js";
 import { scoreRisk, summarizeChange } from "../risk/index.js";
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
 
@@ -31,8 +39,10 @@ export const DecisionReason = {
   ApprovalExpired: "ApprovalExpired",
   /** Denied on a dry run: the change needs approval, and no ApprovalRequest was created for it. */
   ApprovalNotCreated: "ApprovalNotCreated",
-  /** AEGIS's own change (self-healing), admitted without approval. */
-  AegisSelfHealing: "AegisSelfHealing",
+  /** AEGIS's own rollback to a revision the ledger or an ApprovalRequest shows approved. */
+  AegisRollbackApproved: "AegisRollbackApproved",
+  /** An UPDATE that passed the checks and changes nothing that runs (scale, restart, labels, re-apply). */
+  Unchanged: "Unchanged",
 } as const;
 export type DecisionReason = (typeof DecisionReason)[keyof typeof DecisionReason];
 
@@ -53,8 +63,15 @@ export interface GateDependencies {
   requestWriter: ApprovalRequestWriter;
   evidence: EvidenceRecorder;
   now: () => Date;
-  /** AEGIS's own service account username: its self-healing patches pass without approval. */
+  /**
+   * AEGIS's own service account username. Its changes are checked like anyone's; a rollback by it
+   * passes without a new approval when `approvedBefore` shows the revision approved.
+   */
   aegisUsername: string;
+  /** Was this exact change of this target approved before (the ledger, Approved requests)? */
+  approvedBefore?: (target: { kind: string; namespace: string; name: string }, changeHash: string) => Promise<boolean>;
+  /** Reads the object behind a `scale` subresource request, so its checks run on the result. */
+  workloads?: WorkloadReader;
   /** Approvals added on top of minApprovals while lockdown is on. */
   extraApprovals: () => number;
   /** Told of every gated decision after its evidence is durable (metrics, threat detection). Must not throw. */
@@ -90,17 +107,16 @@ interface Change {
  * that needs approval passes only when an Approved request for exactly its changeHash exists.
  */
 export async function admitWorkload(admission: AdmissionRequest, deps: GateDependencies): Promise<AdmissionResponse> {
-  const request = toGateRequest(admission, deps.namespaceLabels);
+  const request = await toGateRequest(admission, deps);
   if (request === null) return allow(admission.uid);
-  if (admission.userInfo.username === deps.aegisUsername) {
-    return admitOwnChange(admission, request, deps);
-  }
-  const changeHash = computeChangeHash(request.object);
-  if (request.oldObject !== null && computeChangeHash(request.oldObject) === changeHash) {
-    return allow(admission.uid); // scale, restart, label-only or unchanged re-apply: nothing new runs
-  }
-  const evaluation = evaluate(deps.policies.compiled(), request);
+  if (isControlPlaneWrite(request)) return allow(admission.uid);
+  // A policy that did not compile denies its scope (fail closed) instead of dropping out.
+  const evaluation = withVerdicts(
+    evaluate(deps.policies.compiled(), request),
+    brokenPolicyVerdicts(deps.policies.list(), request),
+  );
   if (evaluation.matched.length === 0) return allow(admission.uid);
+  const changeHash = computeChangeHash(request.object);
   const change: Change = { request, changeHash, evaluation };
   const warnings = evaluation.warnings.map((violation) => `aegis (audit): ${formatViolation(violation)}`);
 
@@ -109,7 +125,25 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     await recordDecision(deps, admission, change, { allowed: false, reason: DecisionReason.PolicyViolation });
     return deny(admission.uid, message, withWarnings(warnings, { "aegis.valina.ai/decision": "denied-by-checks" }));
   }
+  if (request.oldObject !== null && computeChangeHash(request.oldObject) === changeHash) {
+    // Scale, restart, label-only or unchanged re-apply: checked above, and nothing new runs.
+    await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.Unchanged });
+    return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "unchanged" }));
+  }
+  if (admission.userInfo.username === deps.aegisUsername && (await rollbackApprovedBefore(request, changeHash, deps))) {
+    await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.AegisRollbackApproved });
+    return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "aegis-rollback-approved" }));
+  }
   return gateOnApproval(admission, change, deps, warnings);
+}
+
+async function rollbackApprovedBefore(
+  request: GateRequest,
+  changeHash: string,
+  deps: GateDependencies,
+): Promise<boolean> {
+  if (request.operation !== "UPDATE" || request.kind !== "Deployment" || !deps.approvedBefore) return false;
+  return deps.approvedBefore({ kind: request.kind, namespace: request.namespace, name: request.name }, changeHash);
 }
 
 async function gateOnApproval(
@@ -132,17 +166,24 @@ async function gateOnApproval(
     await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.ChecksPassed, risk });
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "allowed" }));
   }
-  const name = approvalRequestName(request.kind, request.name, change.changeHash);
+  const name = approvalRequestName(request.kind, approvalTargetName(request), change.changeHash);
   const existing = deps.approvalRequests.get(name, request.namespace);
   const policies = requestPoliciesOf(
     deps.policies,
     needing.map((v) => v.policy),
     deps.extraApprovals(),
   );
-  const state =
-    existing && matchesChange(existing, request, change.changeHash)
-      ? computeApprovalState(existing.spec, requestCreatedAt(existing.metadata, deps.now()), policies, deps.now())
-      : null;
+  const current = existing && matchesChange(existing, request, change.changeHash) ? existing : undefined;
+  const computed = current
+    ? computeApprovalState(current.spec, requestCreatedAt(current.metadata, deps.now()), policies, deps.now())
+    : null;
+  // Approvals count only for the policies they were given under: a policy that applies now and
+  // is not among the request's needs its approvers too, so the request is replaced.
+  const stale =
+    current !== undefined &&
+    computed?.phase !== "Rejected" &&
+    !needing.every((verdict) => current.spec.policies.includes(verdict.policy));
+  const state = stale ? null : computed;
 
   if (existing && state?.phase === "Approved") {
     await recordDecision(deps, admission, change, {
@@ -157,7 +198,7 @@ async function gateOnApproval(
       withWarnings(warnings, { "aegis.valina.ai/decision": "approved", "aegis.valina.ai/approval-request": name }),
     );
   }
-  const phase = await ensurePendingRequest(admission, change, deps, { name, existing, state, needing, risk });
+  const phase = await ensurePendingRequest(admission, change, deps, { name, existing, state, stale, needing, risk });
   await recordDecision(deps, admission, change, {
     allowed: false,
     reason: DENIAL_REASON[phase],
@@ -184,6 +225,8 @@ interface PendingPlan {
   name: string;
   existing: ApprovalRequest | undefined;
   state: ApprovalState | null;
+  /** The existing request was made under fewer policies than apply now. */
+  stale: boolean;
   needing: PolicyVerdict[];
   risk: { score: number; factors: readonly RiskFactor[] };
 }
@@ -201,7 +244,7 @@ async function ensurePendingRequest(
     return plan.state.phase === "Expired" ? "Expired" : "Pending";
   }
   const fresh = buildApprovalRequest(admission, change, plan);
-  if (plan.existing && plan.state?.phase === "Expired") {
+  if (plan.existing && (plan.stale || plan.state?.phase === "Expired")) {
     await deps.requestWriter.replace(plan.existing, fresh);
   } else if (!plan.existing) {
     await deps.requestWriter.create(fresh);
@@ -221,11 +264,18 @@ function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan:
       labels: {
         "app.kubernetes.io/managed-by": "aegis",
         "aegis.valina.ai/target-kind": request.kind.toLowerCase(),
-        "aegis.valina.ai/target-name": request.name.slice(0, 63).replace(/[^A-Za-z0-9]+$/, ""),
+        "aegis.valina.ai/target-name": approvalTargetName(request)
+          .slice(0, 63)
+          .replace(/[^A-Za-z0-9]+$/, ""),
       },
     },
     spec: {
-      target: { apiVersion: request.apiVersion, kind: request.kind, namespace: request.namespace, name: request.name },
+      target: {
+        apiVersion: request.apiVersion,
+        kind: request.kind,
+        namespace: request.namespace,
+        name: approvalTargetName(request),
+      },
       changeHash: change.changeHash,
       policies: plan.needing.map((verdict) => verdict.policy),
       requester: { username: admission.userInfo.username, groups: admission.userInfo.groups },
@@ -273,28 +323,6 @@ export function denialMessage(parts: DenialParts): string {
     return `${head} ApprovalRequest ${request.namespace}/${name} was Rejected; change the spec to request a new approval, see: kubectl aegis describe ${name} -n ${request.namespace}`;
   }
   return `${head} ApprovalRequest ${request.namespace}/${name} is ${parts.phase}; approve with: kubectl aegis approve ${name} -n ${request.namespace}`;
-}
-
-/** AEGIS's own changes (self-healing restarts and rollbacks) pass and are recorded. */
-async function admitOwnChange(
-  admission: AdmissionRequest,
-  request: GateRequest,
-  deps: GateDependencies,
-): Promise<AdmissionResponse> {
-  await deps.evidence.record({
-    type: "admission.decision",
-    subject: `${request.kind}/${request.namespace}/${request.name}`,
-    actor: admission.userInfo.username,
-    data: {
-      uid: admission.uid,
-      operation: request.operation,
-      allowed: true,
-      reason: DecisionReason.AegisSelfHealing,
-      changeHash: computeChangeHash(request.object),
-      dryRun: admission.dryRun,
-    },
-  });
-  return allow(admission.uid, { auditAnnotations: { "aegis.valina.ai/decision": "aegis-self-healing" } });
 }
 
 interface DecisionFacts {
@@ -354,12 +382,21 @@ function imagesOf(request: GateRequest): string[] {
   return template ? containersOf(template.spec).map((container) => container.image) : [];
 }
 
-function toGateRequest(
-  admission: AdmissionRequest,
-  namespaceLabels: (namespace: string) => Record<string, string>,
-): GateRequest | null {
+/** The kinds behind the `scale` subresources the webhook sees. */
+const SCALABLE: Readonly<Record<string, string>> = {
+  deployments: "Deployment",
+  statefulsets: "StatefulSet",
+  replicasets: "ReplicaSet",
+};
+
+/**
+ * What the gate evaluates. A `scale` request carries an autoscaling/v1 Scale; the checks run on
+ * the workload as it would be after it (replicas changed). `ephemeralcontainers` carries the Pod.
+ */
+async function toGateRequest(admission: AdmissionRequest, deps: GateDependencies): Promise<GateRequest | null> {
   if (admission.operation !== "CREATE" && admission.operation !== "UPDATE") return null;
-  if (admission.subResource) return null;
+  if (admission.subResource === "scale") return scaleRequest(admission, deps);
+  if (admission.subResource && admission.subResource !== "ephemeralcontainers") return null;
   const object = admission.object;
   if (!object) return null;
   const metadata = object.metadata as { name?: unknown; generateName?: unknown } | undefined;
@@ -375,7 +412,30 @@ function toGateRequest(
     object,
     oldObject: admission.operation === "UPDATE" ? (admission.oldObject ?? null) : null,
     user: { username: admission.userInfo.username, groups: admission.userInfo.groups },
-    namespaceLabels: namespaceLabels(admission.namespace),
+    namespaceLabels: deps.namespaceLabels(admission.namespace),
+  };
+}
+
+async function scaleRequest(admission: AdmissionRequest, deps: GateDependencies): Promise<GateRequest | null> {
+  const kind = SCALABLE[admission.resource.resource];
+  if (kind === undefined || admission.operation !== "UPDATE") return null;
+  const { group, version, resource } = admission.resource;
+  if (!deps.workloads)
+    throw new Error(`cannot check ${kind} ${admission.namespace}/${admission.name} scale: no workload reader`);
+  const current = await deps.workloads.get({ group, version, resource }, admission.namespace, admission.name);
+  if (current === undefined) return null;
+  const replicas = (admission.object?.["spec"] as { replicas?: unknown } | undefined)?.replicas;
+  const spec = (current["spec"] ?? {}) as Record<string, unknown>;
+  return {
+    operation: "UPDATE",
+    kind,
+    apiVersion: group ? `${group}/${version}` : version,
+    namespace: admission.namespace,
+    name: admission.name,
+    object: { ...current, spec: { ...spec, replicas } },
+    oldObject: current,
+    user: { username: admission.userInfo.username, groups: admission.userInfo.groups },
+    namespaceLabels: deps.namespaceLabels(admission.namespace),
   };
 }
 
@@ -384,9 +444,19 @@ function matchesChange(existing: ApprovalRequest, request: GateRequest, changeHa
   return (
     existing.spec.changeHash === changeHash &&
     target.kind === request.kind &&
-    target.name === request.name &&
+    target.name === approvalTargetName(request) &&
     target.namespace === request.namespace
   );
+}
+
+/**
+ * The name an approval is bound to: the object's name, or for a CREATE by `generateName` the
+ * prefix (the API server picks a new name on each try, so the name cannot carry the approval).
+ */
+export function approvalTargetName(request: GateRequest): string {
+  const generateName = (request.object["metadata"] as { generateName?: unknown } | undefined)?.generateName;
+  if (request.operation === "CREATE" && typeof generateName === "string" && generateName !== "") return generateName;
+  return request.name;
 }
 
 function annotationOf(object: Record<string, unknown>, key: string): string {

@@ -46,10 +46,18 @@ function sameWebhooks(current: V1ValidatingWebhookConfiguration, desired: V1Vali
       caBundle: webhook.clientConfig.caBundle,
       url: webhook.clientConfig.url,
       service: webhook.clientConfig.service
-        ? `${webhook.clientConfig.service.namespace}/${webhook.clientConfig.service.name}:${webhook.clientConfig.service.port ?? 443}`
+        ? `${webhook.clientConfig.service.namespace}/${webhook.clientConfig.service.name}:${webhook.clientConfig.service.port ?? 443}${webhook.clientConfig.service.path ?? ""}`
         : undefined,
-      rules: webhook.rules?.map((rule) => [rule.apiGroups, rule.resources, rule.operations]),
+      rules: webhook.rules?.map((rule) => [
+        rule.apiGroups,
+        rule.apiVersions,
+        rule.resources,
+        rule.operations,
+        rule.scope,
+      ]),
+      matchConditions: webhook.matchConditions?.map((condition) => [condition.name, condition.expression]) ?? [],
       failurePolicy: webhook.failurePolicy,
+      sideEffects: webhook.sideEffects,
       namespaceSelector: webhook.namespaceSelector,
       timeoutSeconds: webhook.timeoutSeconds,
     }));

@@ -17,6 +17,15 @@ export interface CompiledCheck {
 
 const NO_FINDINGS: CheckRunner = () => [];
 
+/** Checks that read only the pod template: they apply to any object that makes pods. */
+export const POD_TEMPLATE_CHECKS: ReadonlySet<CheckField> = new Set<CheckField>([
+  "podSecurity",
+  "allowedRegistries",
+  "requireImageDigest",
+  "disallowLatestTag",
+  "requireResources",
+]);
+
 /** The check fields an entry sets; a valid entry has exactly one. */
 export function checkFieldsOf(check: PolicyCheck): CheckField[] {
   return CHECK_FIELDS.filter((field) => check[field] !== undefined);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { containersOf, describeContainer, isControlledPod, podTemplateOf } from "../../../src/policy/index.js";
+import { containersOf, describeContainer, controllerOwnerOf, podTemplateOf } from "../../../src/policy/index.js";
 
 const podSpec = { containers: [{ name: "web", image: "nginx" }] };
 
@@ -61,12 +61,14 @@ describe("containersOf", () => {
   });
 });
 
-describe("isControlledPod", () => {
-  it("is true only with an ownerReference that has controller: true", () => {
-    expect(isControlledPod({ metadata: { ownerReferences: [{ kind: "ReplicaSet", controller: true }] } })).toBe(true);
-    expect(isControlledPod({ metadata: { ownerReferences: [{ kind: "ReplicaSet" }] } })).toBe(false);
-    expect(isControlledPod({ metadata: { ownerReferences: [{ kind: "X", controller: "true" }] } })).toBe(false);
-    expect(isControlledPod({ metadata: {} })).toBe(false);
-    expect(isControlledPod(null)).toBe(false);
+describe("controllerOwnerOf", () => {
+  it("reads the controller reference and nothing else", () => {
+    expect(
+      controllerOwnerOf({ metadata: { ownerReferences: [{ kind: "ReplicaSet", name: "web-1", controller: true }] } }),
+    ).toEqual({ kind: "ReplicaSet", name: "web-1" });
+    expect(controllerOwnerOf({ metadata: { ownerReferences: [{ kind: "ReplicaSet" }] } })).toBeUndefined();
+    expect(controllerOwnerOf({ metadata: { ownerReferences: [{ kind: "X", controller: "true" }] } })).toBeUndefined();
+    expect(controllerOwnerOf({ metadata: {} })).toBeUndefined();
+    expect(controllerOwnerOf(null)).toBeUndefined();
   });
 });

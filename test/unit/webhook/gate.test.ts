@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { AdmissionRequest } from "../../../src/webhook/admission-review.js";
-import { createAdmissionHandler } from "../../../src/webhook/handler.js";
+import { computeChangeHash } from "../../../src/changehash/index.js";
+import { createAdmissionHandler, type HandlerDependencies } from "../../../src/webhook/handler.js";
 import { MemoryApprovalRequests, MemoryEvidence, MemoryPolicySource } from "../../fakes/memory-ports.js";
 
 const AEGIS = "system:serviceaccount:aegis-system:aegis-sa";
@@ -35,7 +36,7 @@ function admission(object: Record<string, unknown>, overrides: Partial<Admission
   };
 }
 
-function setup(spec: Record<string, unknown>) {
+function setup(spec: Record<string, unknown>, extra: Partial<HandlerDependencies> = {}) {
   const policies = new MemoryPolicySource([
     { apiVersion: "aegis.valina.ai/v1alpha1", kind: "AegisPolicy", metadata: { name: "prod-gate" }, spec },
   ]);
@@ -53,8 +54,9 @@ function setup(spec: Record<string, unknown>) {
     aegisNamespace: "aegis-system",
     extraApprovals: () => 0,
     onDecision: (decision) => decisions.push(`${decision.reason}:${decision.allowed}`),
+    ...extra,
   });
-  return { handler, requests, evidence, decisions };
+  return { handler, requests, evidence, decisions, policies };
 }
 
 const approvalSpec = {
@@ -149,13 +151,178 @@ describe("the gate", () => {
     ).toBe(false);
   });
 
-  it("passes AEGIS's own changes without approval and records them", async () => {
-    const { handler, evidence } = setup(approvalSpec);
-    const response = await handler(
-      admission(deployment("ghcr.io/acme/web:1"), { userInfo: { username: AEGIS, groups: [] } }),
+  it("checks AEGIS's own changes like anyone's: a new image by it needs approval, a restart or an approved rollback does not", async () => {
+    const approved = new Set<string>();
+    const { handler, evidence } = setup(
+      { ...approvalSpec, checks: [{ name: "registries", allowedRegistries: ["ghcr.io/acme/"] }] },
+      { approvedBefore: (_target, hash) => Promise.resolve(approved.has(hash)) },
     );
-    expect(response.allowed).toBe(true);
-    expect(evidence.records[0]?.data).toMatchObject({ reason: "AegisSelfHealing" });
+    const asAegis = { userInfo: { username: AEGIS, groups: ["system:serviceaccounts"] } };
+    const running = deployment("ghcr.io/acme/web:1");
+    expect((await handler(admission(deployment("ghcr.io/acme/web:1"), asAegis))).allowed).toBe(false);
+    const evil = await handler(
+      admission(deployment("docker.io/evil/miner:1"), { ...asAegis, operation: "UPDATE", oldObject: running }),
+    );
+    expect(evil.allowed).toBe(false);
+    expect(evil.status?.message).toMatch(/violates policy/);
+
+    const restarted = structuredClone(running) as { spec: { template: { metadata: { annotations?: object } } } };
+    restarted.spec.template.metadata.annotations = { "kubectl.kubernetes.io/restartedAt": "2026-11-26T12:00:00Z" };
+    const restart = admission(restarted as Record<string, unknown>, {
+      ...asAegis,
+      operation: "UPDATE",
+      oldObject: running,
+    });
+    expect((await handler(restart)).allowed).toBe(true);
+
+    const rollback = deployment("ghcr.io/acme/web:0");
+    const rollbackRequest = admission(rollback, { ...asAegis, operation: "UPDATE", oldObject: running });
+    expect((await handler(rollbackRequest)).allowed).toBe(false);
+    approved.add(computeChangeHash(rollback));
+    expect((await handler(rollbackRequest)).allowed).toBe(true);
+    expect(evidence.records.at(-1)?.data).toMatchObject({ reason: "AegisRollbackApproved" });
+    // The ledger's word counts only for AEGIS's own rollbacks, not for anyone else's change.
+    expect((await handler(admission(rollback, { operation: "UPDATE", oldObject: running }))).allowed).toBe(false);
+  });
+
+  it("runs the checks on an UPDATE that changes nothing that runs: removing a required label or scaling past a CEL limit is denied", async () => {
+    const { handler } = setup({
+      match: { kinds: ["Deployment"] },
+      checks: [
+        { name: "owner", requiredLabels: ["team"] },
+        { name: "replicas", cel: "object.spec.replicas <= 10", message: "at most 10 replicas" },
+      ],
+    });
+    const object = deployment("ghcr.io/acme/web:1");
+    const unlabelled = structuredClone(object) as { metadata: { labels?: object } };
+    delete unlabelled.metadata.labels;
+    const relabel = await handler(
+      admission(unlabelled as Record<string, unknown>, { operation: "UPDATE", oldObject: object }),
+    );
+    expect(relabel.allowed).toBe(false);
+    expect(relabel.status?.message).toMatch(/prod-gate\/owner/);
+    const scaled = deployment("ghcr.io/acme/web:1", { replicas: 50 });
+    const scale = await handler(admission(scaled, { operation: "UPDATE", oldObject: object }));
+    expect(scale.allowed).toBe(false);
+    expect(scale.status?.message).toMatch(/at most 10 replicas/);
+  });
+
+  it("checks the workload behind a scale subresource request", async () => {
+    const stored = deployment("ghcr.io/acme/web:1");
+    const { handler } = setup(
+      {
+        match: { kinds: ["Deployment"] },
+        checks: [{ name: "replicas", cel: "object.spec.replicas <= 10", message: "at most 10 replicas" }],
+      },
+      { workloads: { get: (resource) => Promise.resolve(resource.resource === "deployments" ? stored : undefined) } },
+    );
+    const scale = (replicas: number): AdmissionRequest =>
+      admission(
+        { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "web" }, spec: { replicas } },
+        {
+          kind: { group: "autoscaling", version: "v1", kind: "Scale" },
+          subResource: "scale",
+          operation: "UPDATE",
+          oldObject: { apiVersion: "autoscaling/v1", kind: "Scale", metadata: { name: "web" }, spec: { replicas: 2 } },
+        },
+      );
+    expect((await handler(scale(5))).allowed).toBe(true);
+    const denied = await handler(scale(50));
+    expect(denied.allowed).toBe(false);
+    expect(denied.status?.message).toMatch(/Deployment prod\/web violates policy: .*at most 10 replicas/);
+  });
+
+  it("gates a bare Pod whatever owner it claims, and admits only built-in controllers' own creations by identity", async () => {
+    const { handler } = setup({
+      ...approvalSpec,
+      checks: [{ name: "registries", allowedRegistries: ["ghcr.io/acme/"] }],
+    });
+    const pod = (image: string): Record<string, unknown> => ({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "web-abc12",
+        namespace: "prod",
+        ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "made-up", uid: "x", controller: true }],
+      },
+      spec: { containers: [{ name: "c", image }] },
+    });
+    const asPod = {
+      kind: { group: "", version: "v1", kind: "Pod" },
+      resource: { group: "", version: "v1", resource: "pods" },
+      name: "web-abc12",
+    };
+    const spoofed = await handler(admission(pod("docker.io/evil/miner:1"), asPod));
+    expect(spoofed.allowed).toBe(false);
+    expect(spoofed.status?.message).toMatch(/prod-gate\/registries/);
+    const needsApproval = await handler(admission(pod("ghcr.io/acme/web:1"), asPod));
+    expect(needsApproval.allowed).toBe(false);
+    expect(needsApproval.status?.message).toMatch(/needs 1 approval/);
+    const controller = {
+      userInfo: { username: "system:serviceaccount:kube-system:replicaset-controller", groups: [] },
+    };
+    expect((await handler(admission(pod("ghcr.io/acme/web:1"), { ...asPod, ...controller }))).allowed).toBe(true);
+    // The same identity making a kind it never makes, or for another owner, is gated.
+    const otherOwner = pod("ghcr.io/acme/web:1") as { metadata: { ownerReferences: { kind: string }[] } };
+    otherOwner.metadata.ownerReferences[0]!.kind = "Job";
+    expect((await handler(admission(otherOwner as Record<string, unknown>, { ...asPod, ...controller }))).allowed).toBe(
+      false,
+    );
+  });
+
+  it("counts an approval only for the policies it was given under", async () => {
+    const second = {
+      apiVersion: "aegis.valina.ai/v1alpha1",
+      kind: "AegisPolicy",
+      metadata: { name: "stricter" },
+      spec: { match: { kinds: ["Deployment"] }, approval: { mode: "Always", approvers: { groups: ["security"] } } },
+    };
+    const { handler, requests, policies } = setup(approvalSpec);
+    const object = deployment("ghcr.io/acme/web:1");
+    await handler(admission(object));
+    const [request] = requests.list();
+    if (!request) throw new Error("no request created");
+    request.spec.decisions.push({
+      user: "alice",
+      decision: "Approve",
+      comment: "",
+      at: "2026-11-26T12:00:00Z",
+      via: "kubectl",
+    });
+    expect((await handler(admission(object))).allowed).toBe(true);
+    policies.add(second);
+    const denied = await handler(admission(object));
+    expect(denied.allowed).toBe(false);
+    const [replaced] = requests.list();
+    expect(replaced?.spec.policies).toEqual(["prod-gate", "stricter"]);
+    expect(replaced?.spec.decisions).toEqual([]);
+  });
+
+  it("binds a generateName CREATE's approval to the prefix, so a retry with a new name finds it", async () => {
+    const { handler, requests } = setup({ ...approvalSpec, match: { kinds: ["Job"], namespaces: ["prod"] } });
+    const job = (name: string): Record<string, unknown> => ({
+      apiVersion: "batch/v1",
+      kind: "Job",
+      metadata: { name, generateName: "migrate-", namespace: "prod" },
+      spec: { template: { spec: { restartPolicy: "Never", containers: [{ name: "m", image: "ghcr.io/acme/m:1" }] } } },
+    });
+    const asJob = (name: string): Partial<AdmissionRequest> => ({
+      kind: { group: "batch", version: "v1", kind: "Job" },
+      resource: { group: "batch", version: "v1", resource: "jobs" },
+      name,
+    });
+    await handler(admission(job("migrate-aaaaa"), asJob("migrate-aaaaa")));
+    const [request] = requests.list();
+    expect(request?.spec.target.name).toBe("migrate-");
+    request?.spec.decisions.push({
+      user: "alice",
+      decision: "Approve",
+      comment: "",
+      at: "2026-11-26T12:00:00Z",
+      via: "kubectl",
+    });
+    expect((await handler(admission(job("migrate-bbbbb"), asJob("migrate-bbbbb")))).allowed).toBe(true);
+    expect(requests.list()).toHaveLength(1);
   });
 
   it("warns under Audit and tells observers about every gated decision", async () => {

@@ -9,7 +9,7 @@
 #   scripts/cluster.sh status   what runs
 #
 # All progress goes to stderr; stdout carries only the kubeconfig path (for `up`).
-# Environment: AEGIS_CLUSTER_CACHE (default <repo>/e2e/.cache), AEGIS_ETCD_PORT (23790),
+# Environment: AEGIS_CLUSTER_CACHE (default ~/.cache/aegis/cluster, shared by every clone), AEGIS_ETCD_PORT (23790),
 # AEGIS_ETCD_PEER_PORT (23800), AEGIS_APISERVER_PORT (6443), AEGIS_KCM_PORT (10257),
 # AEGIS_CLUSTER_TIMEOUT (seconds to wait for each start step, 180), AEGIS_STOP_TIMEOUT (15).
 set -euo pipefail
@@ -17,7 +17,7 @@ umask 077
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 CP_DIR="$REPO/e2e/controlplane"
-CACHE="${AEGIS_CLUSTER_CACHE:-$REPO/e2e/.cache}"
+CACHE="${AEGIS_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aegis/cluster}"
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 PKI="$CACHE/pki"

@@ -6,7 +6,7 @@
 #   scripts/helm.sh ARGS...        builds helm once (cached), then runs `helm ARGS...`
 #   scripts/helm.sh --build-only   builds (or finds) helm and prints its path
 #
-# The binary lives in ${AEGIS_TOOLS_CACHE:-${AEGIS_CLUSTER_CACHE:-<repo>/e2e/.cache}}/helm-<key>/helm,
+# The binary lives in ${AEGIS_TOOLS_CACHE:-${AEGIS_CLUSTER_CACHE:-~/.cache/aegis/cluster}}/helm-<key>/helm,
 # key = sha256 of tools/helm/go.mod, go.sum, tools.go and the link flags; e2e/.cache is
 # git-ignored. Build progress goes to stderr; a failed build prints the end of its log.
 # helm's own state (repositories, cache, config) is kept beside the binary unless HELM_*_HOME
@@ -15,7 +15,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MOD_DIR="$REPO/tools/helm"
-CACHE="${AEGIS_TOOLS_CACHE:-${AEGIS_CLUSTER_CACHE:-$REPO/e2e/.cache}}"
+CACHE="${AEGIS_TOOLS_CACHE:-${AEGIS_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/aegis/cluster}}"
 mkdir -p "$CACHE"
 CACHE=$(cd "$CACHE" && pwd)
 

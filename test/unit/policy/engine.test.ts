@@ -45,14 +45,94 @@ describe("evaluate with the DESIGN §2 example policy", () => {
     );
   });
 
-  it("does not match another namespace or kind", () => {
+  it("does not match another namespace or a kind that carries no pods", () => {
     expect(evaluate([designPolicy], gateRequest(deployment(), { namespace: "dev" })).matched).toEqual([]);
+    const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "prod" }, data: {} };
+    expect(evaluate([designPolicy], gateRequest(configMap)).matched).toEqual([]);
+  });
+
+  it("evaluates a Job it does not list through a side door, with its pod-template checks only", () => {
     const job = {
+      apiVersion: "batch/v1",
       kind: "Job",
       metadata: { name: "j", namespace: "prod" },
-      spec: { template: { spec: { containers: [] } } },
+      spec: { template: { spec: { containers: [{ name: "web", image: "nginx:latest" }] } } },
     };
-    expect(evaluate([designPolicy], gateRequest(job)).matched).toEqual([]);
+    const result = evaluate([designPolicy], gateRequest(job));
+    expect(result.matched.map((verdict) => [verdict.policy, verdict.scope])).toEqual([["prod-gate", "sideDoor"]]);
+    expect(result.matched[0]?.approval?.mode).toBe("Always");
+    expect(new Set(result.denied.map((violation) => violation.check))).toEqual(
+      new Set(["pod-security", "trusted-registries", "pinned", "no-latest", "resources"]),
+    );
+  });
+});
+
+describe("evaluate: side doors", () => {
+  const deploymentsOnly = policy(
+    {
+      enforcement: "Enforce",
+      match: { kinds: ["Deployment"] },
+      checks: [
+        { name: "trusted-registries", allowedRegistries: ["ghcr.io/acme/"] },
+        { name: "named-web", cel: "object.metadata.name == 'web'", message: "must be named web" },
+      ],
+    },
+    "deployments-only",
+  );
+  const untrusted = [{ name: "c", image: "docker.io/library/nginx:1" }];
+
+  it("applies only the pod-template checks to a bare Pod, scope sideDoor", () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "not-web", namespace: "prod" },
+      spec: { containers: untrusted },
+    };
+    const result = evaluate([deploymentsOnly], gateRequest(pod));
+    expect(result.matched).toHaveLength(1);
+    expect(result.matched[0]?.scope).toBe("sideDoor");
+    expect(result.denied.map((violation) => violation.check)).toEqual(["trusted-registries"]);
+  });
+
+  it("a Pod created directly is evaluated whatever controller ownerReference it claims", () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: {
+        name: "web-1-abc",
+        namespace: "prod",
+        ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-1", uid: "u", controller: true }],
+      },
+      spec: { containers: untrusted },
+    };
+    const result = evaluate([deploymentsOnly], gateRequest(pod));
+    expect(result.matched.map((verdict) => verdict.scope)).toEqual(["sideDoor"]);
+    expect(result.denied.map((violation) => violation.check)).toEqual(["trusted-registries"]);
+  });
+
+  it("applies every check to a Deployment, scope listed", () => {
+    const result = evaluate([deploymentsOnly], gateRequest(deployment({ name: "not-web", containers: untrusted })));
+    expect(result.matched).toHaveLength(1);
+    expect(result.matched[0]?.scope).toBe("listed");
+    expect(result.denied.map(formatViolation)).toEqual([
+      expect.stringMatching(/^deployments-only\/trusted-registries: /),
+      "deployments-only/named-web: must be named web",
+    ]);
+  });
+
+  it("admits a compliant Pod through the side door although the CEL check would refuse its name", () => {
+    const pod = {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name: "not-web", namespace: "prod" },
+      spec: { containers: [compliantContainer()] },
+    };
+    const result = evaluate([deploymentsOnly], gateRequest(pod));
+    expect(result.matched.map((verdict) => [verdict.scope, verdict.violations])).toEqual([["sideDoor", []]]);
+    expect(
+      evaluate([deploymentsOnly], gateRequest(deployment({ name: "not-web" }))).denied.map(formatViolation),
+    ).toEqual(["deployments-only/named-web: must be named web"]);
+    expect(evaluate([deploymentsOnly], gateRequest(deployment())).denied).toEqual([]);
   });
 });
 

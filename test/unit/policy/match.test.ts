@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { policyMatches } from "../../../src/policy/index.js";
+import { GATED_KINDS } from "../../../src/api/v1alpha1/index.js";
+import { matchScopeOf, policyMatches } from "../../../src/policy/index.js";
 import { deployment, gateRequest, policy } from "./fixtures.js";
 
 const request = gateRequest(deployment({ labels: { app: "web", tier: "front" } }));
@@ -9,9 +10,21 @@ function matchesWith(spec: Record<string, unknown>, overrides: Parameters<typeof
 }
 
 describe("policyMatches", () => {
-  it("matches on kind", () => {
+  it("matches on kind: a listed kind, another pod-carrying kind through a side door, never an ungated kind", () => {
     expect(matchesWith({ match: { kinds: ["Deployment"] } })).toBe(true);
-    expect(matchesWith({ match: { kinds: ["StatefulSet", "DaemonSet"] } })).toBe(false);
+    expect(matchesWith({ match: { kinds: ["StatefulSet", "DaemonSet"] } })).toBe(true);
+    const configMap = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "c", namespace: "prod" } };
+    expect(policyMatches(policy({ match: { kinds: ["Deployment"] } }), gateRequest(configMap))).toBe(false);
+    expect(policyMatches(policy({ match: { kinds: [...GATED_KINDS] } }), gateRequest(configMap))).toBe(false);
+  });
+
+  it("says how a policy reaches each kind", () => {
+    const deployments = policy({ match: { kinds: ["Deployment"] } });
+    expect(matchScopeOf(deployments, "Deployment")).toBe("listed");
+    for (const kind of GATED_KINDS.filter((gated) => gated !== "Deployment"))
+      expect(matchScopeOf(deployments, kind), kind).toBe("sideDoor");
+    expect(matchScopeOf(deployments, "ConfigMap")).toBeUndefined();
+    expect(matchScopeOf(deployments, "Service")).toBeUndefined();
   });
 
   it("matches namespaces by exact name; an empty list means all", () => {
@@ -69,14 +82,17 @@ describe("policyMatches", () => {
     expect(matchesWith(spec, { namespace: "staging" })).toBe(false);
   });
 
-  it("matches bare pods only", () => {
+  it("matches a Pod whatever ownerReferences it claims", () => {
     const pod = { apiVersion: "v1", kind: "Pod", metadata: { name: "p", namespace: "prod" }, spec: { containers: [] } };
-    const spec = { match: { kinds: ["Pod"] } };
-    expect(policyMatches(policy(spec), gateRequest(pod))).toBe(true);
     const owned = {
       ...pod,
       metadata: { ...pod.metadata, ownerReferences: [{ kind: "ReplicaSet", name: "web-1", controller: true }] },
     };
-    expect(policyMatches(policy(spec), gateRequest(owned))).toBe(false);
+    for (const kinds of [["Pod"], ["Deployment"]]) {
+      expect(policyMatches(policy({ match: { kinds } }), gateRequest(pod)), kinds[0]).toBe(true);
+      expect(policyMatches(policy({ match: { kinds } }), gateRequest(owned)), kinds[0]).toBe(true);
+    }
+    const other = { match: { kinds: ["Pod"], namespaces: ["dev"] } };
+    expect(policyMatches(policy(other), gateRequest(owned))).toBe(false);
   });
 });

@@ -13,8 +13,11 @@ describe("policyMismatch", () => {
   it("agrees with policyMatches and names the condition that failed", () => {
     const cases: [Record<string, unknown>, Record<string, unknown>, string | undefined][] = [
       [{ match: { kinds: ["Deployment"] } }, deployment(), undefined],
-      [{ match: { kinds: ["StatefulSet"] } }, deployment(), "kind"],
-      [{ match: { kinds: ["Pod"] } }, ownedPod, "controlledPod"],
+      [{ match: { kinds: ["StatefulSet"] } }, deployment(), undefined],
+      [{ match: { kinds: ["StatefulSet"] } }, configMap, "kind"],
+      [{ match: { kinds: ["Pod"] } }, ownedPod, undefined],
+      [{ match: { kinds: ["Deployment"] } }, ownedPod, undefined],
+      [{ match: { kinds: ["Pod"], namespaces: ["dev"] } }, ownedPod, "namespaces"],
       [{ match: { kinds: ["Deployment"], namespaces: ["dev"] } }, deployment(), "namespaces"],
       [
         { match: { kinds: ["Deployment"], namespaceSelector: { matchLabels: { env: "dev" } } } },
@@ -39,34 +42,39 @@ describe("policyMismatch", () => {
 });
 
 describe("unmatchedReason", () => {
-  it("is undefined when any policy matches", () => {
-    const policies = [policy({ match: { kinds: ["Pod"] } }, "a"), policy({ match: { kinds: ["Deployment"] } }, "b")];
-    expect(unmatchedReason(policies, gateRequest(deployment()))).toBeUndefined();
+  it("is undefined when any policy matches, by a listed kind or through a side door", () => {
+    const other = policy({ match: { kinds: ["Deployment"], namespaces: ["dev"] } }, "a");
+    expect(unmatchedReason([other, policy({ match: { kinds: ["Deployment"] } }, "b")], gateRequest(deployment()))).toBe(
+      undefined,
+    );
+    expect(unmatchedReason([other, policy({ match: { kinds: ["Pod"] } }, "b")], gateRequest(deployment()))).toBe(
+      undefined,
+    );
+    expect(unmatchedReason([policy({ match: { kinds: ["Deployment"] } })], gateRequest(pod))).toBeUndefined();
   });
 
-  it("says no policy matches a kind, and when AEGIS never gates it", () => {
+  it("says no policy matches a kind AEGIS never gates", () => {
     const policies = [policy({ match: { kinds: ["Deployment"] } })];
-    expect(unmatchedReason(policies, gateRequest(pod))).toBe("no policy matches kind Pod");
     expect(unmatchedReason(policies, gateRequest(configMap))).toBe(
       "no policy matches kind ConfigMap (AEGIS gates only Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob, Pod)",
     );
   });
 
-  it("explains a Pod with a controller ownerReference", () => {
+  it("evaluates a Pod with a controller ownerReference like any other Pod", () => {
     const policies = [policy({ match: { kinds: ["Deployment"] } }, "a"), policy({ match: { kinds: ["Pod"] } }, "b")];
-    expect(unmatchedReason(policies, gateRequest(ownedPod))).toBe(
-      "the Pod has controller ReplicaSet/web-1 in metadata.ownerReferences, so it is gated through its controller, not itself",
-    );
+    expect(unmatchedReason(policies, gateRequest(ownedPod))).toBeUndefined();
+    const elsewhere = [policy({ match: { kinds: ["Pod"], namespaces: ["dev"] } }, "a")];
+    expect(unmatchedReason(elsewhere, gateRequest(ownedPod))).toBe("namespace prod is not in match.namespaces [dev]");
   });
 
-  it("names each policy that lists the kind when their reasons differ", () => {
+  it("names each policy that reaches the kind, listed or through a side door, when their reasons differ", () => {
     const policies = [
       policy({ match: { kinds: ["Deployment"], namespaces: ["dev"] } }, "a"),
       policy({ match: { kinds: ["Deployment"] }, exclude: { users: ["dev"] } }, "b"),
-      policy({ match: { kinds: ["Pod"] } }, "c"),
+      policy({ match: { kinds: ["Pod"] }, exclude: { namespaces: ["prod"] } }, "c"),
     ];
     expect(unmatchedReason(policies, gateRequest(deployment()))).toBe(
-      "policy a: namespace prod is not in match.namespaces [dev]; policy b: user dev is in exclude.users",
+      "policy a: namespace prod is not in match.namespaces [dev]; policy b: user dev is in exclude.users; policy c: namespace prod is in exclude.namespaces",
     );
   });
 });

@@ -89,7 +89,7 @@ function stripTokenVolume(spec: JsonObject): void {
   if (generated.length === 0) return;
   const names = new Set(generated.map((volume) => (volume as JsonObject)["name"]));
   spec["volumes"] = volumes.filter((volume) => !generated.includes(volume));
-  if ((spec["volumes"] as JsonValue[]).length === 0) delete spec["volumes"];
+  if (spec["volumes"].length === 0) delete spec["volumes"];
   for (const field of ["containers", "initContainers", "ephemeralContainers"]) {
     const containers = spec[field];
     if (!Array.isArray(containers)) continue;

@@ -168,7 +168,7 @@ describe("the gate", () => {
 
     const restarted = structuredClone(running) as { spec: { template: { metadata: { annotations?: object } } } };
     restarted.spec.template.metadata.annotations = { "kubectl.kubernetes.io/restartedAt": "2026-11-26T12:00:00Z" };
-    const restart = admission(restarted as Record<string, unknown>, {
+    const restart = admission(restarted, {
       ...asAegis,
       operation: "UPDATE",
       oldObject: running,
@@ -196,9 +196,7 @@ describe("the gate", () => {
     const object = deployment("ghcr.io/acme/web:1");
     const unlabelled = structuredClone(object) as { metadata: { labels?: object } };
     delete unlabelled.metadata.labels;
-    const relabel = await handler(
-      admission(unlabelled as Record<string, unknown>, { operation: "UPDATE", oldObject: object }),
-    );
+    const relabel = await handler(admission(unlabelled, { operation: "UPDATE", oldObject: object }));
     expect(relabel.allowed).toBe(false);
     expect(relabel.status?.message).toMatch(/prod-gate\/owner/);
     const scaled = deployment("ghcr.io/acme/web:1", { replicas: 50 });

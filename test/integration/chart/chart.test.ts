@@ -294,7 +294,7 @@ async function deployRbac(): Promise<RbacFile> {
 }
 
 describe("RBAC", () => {
-  it("gives AEGIS exactly the rules of deploy/rbac.yaml (cluster-wide, and secrets/leases in its namespace)", async () => {
+  it("gives AEGIS exactly the rules of deploy/rbac.yaml (cluster-wide, and secrets/configmaps/leases in its namespace)", async () => {
     const reference = await deployRbac();
     for (const name of ["aegis", "aegis-approver", "aegis-viewer"]) {
       expect(findObject<V1ClusterRole>(defaults, "ClusterRole", name).rules, name).toEqual(
@@ -304,7 +304,11 @@ describe("RBAC", () => {
     const role = findObject<V1Role>(defaults, "Role", "aegis");
     expect(role.metadata?.namespace).toBe(NS);
     expect(role.rules).toEqual(reference.roles.get("aegis")?.rules);
-    expect(role.rules?.map((r) => r.resources?.[0]).sort()).toEqual(["leases", "secrets"]);
+    expect([...new Set(role.rules?.flatMap((r) => r.resources ?? []))].sort()).toEqual([
+      "configmaps",
+      "leases",
+      "secrets",
+    ]);
     const binding = findObject<V1RoleBinding>(defaults, "RoleBinding", "aegis");
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "aegis-sa", namespace: NS }]);
     const clusterBinding = findObject<V1RoleBinding>(defaults, "ClusterRoleBinding", "aegis");

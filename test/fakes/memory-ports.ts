@@ -22,7 +22,8 @@ import type { EvidenceReader } from "../../src/http/evidence-reader.js";
 import { compilePolicy, type CompiledPolicy } from "../../src/policy/index.js";
 import type { AccessReviewer, TokenAuthenticator } from "../../src/ports/auth.js";
 import type { EvidenceEvent, EvidenceRecord, EvidenceRecorder } from "../../src/ports/evidence.js";
-import type { ApprovalRequestWriter, CreateOutcome, ObjectStore, PolicySource } from "../../src/ports/kube.js";
+import type { ApprovalRequestWriter, CreateOutcome, ObjectStore } from "../../src/ports/kube.js";
+import { InformerPolicySource } from "../../src/adapters/kube/caches.js";
 
 /** Who a token belongs to (src/api), named through the port so this file follows the port. */
 type Identity = Parameters<AccessReviewer["canApprove"]>[0];
@@ -110,61 +111,39 @@ export class MemoryApprovalRequests extends MemoryObjectStore<ApprovalRequest> i
   }
 }
 
-interface PolicyEntry {
-  policy: AegisPolicy;
-  compiled: CompiledPolicy | undefined;
-  compileError: string | undefined;
-}
-
-/** The live policy set: each policy compiled once when it is added, as the informer-backed source does. */
-export class MemoryPolicySource implements PolicySource<CompiledPolicy> {
-  private readonly entries = new Map<string, PolicyEntry>();
-  private compiledList: readonly CompiledPolicy[] = [];
+/**
+ * The live policy set: the very class the informer cache uses (compiled once per change), over an
+ * in-memory store instead of an informer.
+ */
+export class MemoryPolicySource extends InformerPolicySource<CompiledPolicy> {
+  private readonly stored: Map<string, AegisPolicy>;
 
   constructor(policies: Iterable<unknown> = []) {
+    const stored = new Map<string, AegisPolicy>();
+    super(
+      {
+        get: (name) => stored.get(name),
+        list: () => [...stored.values()],
+        hasSynced: () => true,
+      },
+      compilePolicy,
+    );
+    this.stored = stored;
     for (const policy of policies) this.add(policy);
   }
 
   /** Parses `raw` as an AegisPolicy (throws if it does not match the schema) and compiles it. */
   add(raw: unknown): AegisPolicy {
     const policy = aegisPolicySchema.parse(raw);
-    this.entries.set(policy.metadata.name ?? "", compileEntry(policy));
+    this.stored.set(policy.metadata.name ?? "", policy);
     this.refresh();
     return policy;
   }
 
   delete(name: string): boolean {
-    const deleted = this.entries.delete(name);
+    const deleted = this.stored.delete(name);
     this.refresh();
     return deleted;
-  }
-
-  compiled(): readonly CompiledPolicy[] {
-    return this.compiledList;
-  }
-
-  get(name: string): AegisPolicy | undefined {
-    return this.entries.get(name)?.policy;
-  }
-
-  list(): readonly { policy: AegisPolicy; compileError: string | undefined }[] {
-    return [...this.entries.values()].map(({ policy, compileError }) => ({ policy, compileError }));
-  }
-
-  hasSynced(): boolean {
-    return true;
-  }
-
-  private refresh(): void {
-    this.compiledList = [...this.entries.values()].flatMap((entry) => (entry.compiled ? [entry.compiled] : []));
-  }
-}
-
-function compileEntry(policy: AegisPolicy): PolicyEntry {
-  try {
-    return { policy, compiled: compilePolicy(policy), compileError: undefined };
-  } catch (error) {
-    return { policy, compiled: undefined, compileError: error instanceof Error ? error.message : String(error) };
   }
 }
 

@@ -3,12 +3,16 @@
 # (RBAC, webhooks, ServiceAccount tokens) and kube-controller-manager, on loopback, built from
 # the pinned Go module in e2e/controlplane.
 #
-#   scripts/cluster.sh up       build once (cached), make the PKI once, start what is not running,
-#                               wait until ready; prints the admin kubeconfig path as its LAST line
+#   scripts/cluster.sh up       build once (cached), make the PKI once, start what is not running
+#                               (and restart a kube-apiserver started with other flags), wait until
+#                               ready; prints the admin kubeconfig path as its LAST line
 #   scripts/cluster.sh down     stop all three (SIGTERM, then SIGKILL); `down --wipe` also drops etcd data
 #   scripts/cluster.sh status   what runs
 #
 # All progress goes to stderr; stdout carries only the kubeconfig path (for `up`).
+# kube-apiserver presents a client certificate to every admission webhook (AdmissionConfiguration,
+# --admission-control-config-file); the CA it chains to is webhook-client-ca.crt beside the
+# kubeconfig, for `aegis serve --webhook-client-ca` (mutual TLS, docs/security.md).
 # Environment: AEGIS_CLUSTER_CACHE (default ~/.cache/aegis/cluster, shared by every clone), AEGIS_ETCD_PORT (23790),
 # AEGIS_ETCD_PEER_PORT (23800), AEGIS_APISERVER_PORT (6443), AEGIS_KCM_PORT (10257),
 # AEGIS_CLUSTER_TIMEOUT (seconds to wait for each start step, 180), AEGIS_STOP_TIMEOUT (15).
@@ -23,6 +27,11 @@ CACHE=$(cd "$CACHE" && pwd)
 PKI="$CACHE/pki"
 RUN="$CACHE/run"
 KUBECONFIG_OUT="$CACHE/kubeconfig"
+# For AEGIS_WEBHOOK_CLIENT_CA: beside the kubeconfig, so whoever has its path finds it.
+CLIENT_CA_OUT="$CACHE/webhook-client-ca.crt"
+ADMISSION_CONFIG="$RUN/admission-configuration.yaml"
+WEBHOOK_CLIENT_KUBECONFIG="$RUN/webhook-client.kubeconfig"
+APISERVER_FLAGS="$RUN/kube-apiserver.flags"
 
 ETCD_PORT="${AEGIS_ETCD_PORT:-23790}"
 ETCD_PEER_PORT="${AEGIS_ETCD_PEER_PORT:-23800}"
@@ -177,6 +186,31 @@ make_pki() {
   mv "$tmp" "$PKI"
 }
 
+# The kube-apiserver's client certificate for admission webhooks, in a CA of its own: a webhook
+# that trusts this CA trusts the API server and nobody else (not the admin or controller-manager
+# certificates of ca.crt). Once, like the rest of the PKI, and apart from make_pki so that a PKI
+# made before this existed gets it too.
+make_webhook_client_pki() {
+  [ -f "$PKI/.webhook-client-complete" ] && return 0
+  local tmp="$PKI/webhook-client.tmp.$$" plog="$CACHE/pki.log" f
+  log "generating the webhook client CA and kube-apiserver's webhook client certificate in $PKI"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  chmod 700 "$tmp"
+  if ! {
+    ca webhook-client-ca aegis-webhook-client-ca "$tmp" &&
+      leaf webhook-client "/CN=kube-apiserver-webhook-client" clientAuth "" webhook-client-ca "$tmp"
+  } >"$plog" 2>&1; then
+    rm -rf "$tmp"
+    fail "pki: webhook client certificate (openssl)" "$plog"
+  fi
+  for f in webhook-client-ca.crt webhook-client-ca.key webhook-client.crt webhook-client.key; do
+    mv -f "$tmp/$f" "$PKI/$f"
+  done
+  rm -rf "$tmp"
+  touch "$PKI/.webhook-client-complete"
+}
+
 b64() { base64 -w0 <"$1"; }
 
 # kubeconfig FILE USER CERT KEY
@@ -204,6 +238,45 @@ contexts:
 current-context: $user@aegis-local
 EOF
   mv "$file.tmp" "$file"
+}
+
+# The AdmissionConfiguration kube-apiserver reads at start: both webhook plugins present the
+# webhook client certificate. Paths must be absolute.
+admission_configuration() {
+  local plugin
+  cat <<EOF
+apiVersion: apiserver.config.k8s.io/v1
+kind: AdmissionConfiguration
+plugins:
+EOF
+  for plugin in ValidatingAdmissionWebhook MutatingAdmissionWebhook; do
+    cat <<EOF
+- name: $plugin
+  configuration:
+    apiVersion: apiserver.config.k8s.io/v1
+    kind: WebhookAdmissionConfiguration
+    kubeConfigFile: $WEBHOOK_CLIENT_KUBECONFIG
+EOF
+  done
+}
+
+# The kubeconfig of the webhook plugins. Its users are looked up by the webhook's host:port, then
+# "*"; "*" gives every webhook the certificate (the e2e replicas listen on several ports).
+write_admission_config() {
+  cat >"$WEBHOOK_CLIENT_KUBECONFIG.tmp" <<EOF
+apiVersion: v1
+kind: Config
+users:
+- name: "*"
+  user:
+    client-certificate-data: $(b64 "$PKI/webhook-client.crt")
+    client-key-data: $(b64 "$PKI/webhook-client.key")
+EOF
+  mv "$WEBHOOK_CLIENT_KUBECONFIG.tmp" "$WEBHOOK_CLIENT_KUBECONFIG"
+  admission_configuration >"$ADMISSION_CONFIG.tmp"
+  mv "$ADMISSION_CONFIG.tmp" "$ADMISSION_CONFIG"
+  cp "$PKI/webhook-client-ca.crt" "$CLIENT_CA_OUT.tmp"
+  mv "$CLIENT_CA_OUT.tmp" "$CLIENT_CA_OUT"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -314,34 +387,62 @@ start_etcd() {
 # The advertise address is loopback, which Endpoints validation refuses for the `kubernetes`
 # Service; no endpoint reconciler, so the apiserver does not log that refusal every 10 s.
 # --enable-aggregator-routing also makes webhook calls to a Service go to its endpoints (no kube-proxy).
-start_apiserver() {
-  start kube-apiserver "$APISERVER_PORT" \
-    --etcd-servers="http://127.0.0.1:$ETCD_PORT" \
-    --bind-address=127.0.0.1 \
-    --advertise-address=127.0.0.1 \
-    --endpoint-reconciler-type=none \
-    --secure-port="$APISERVER_PORT" \
-    --tls-cert-file="$PKI/apiserver.crt" \
-    --tls-private-key-file="$PKI/apiserver.key" \
-    --client-ca-file="$PKI/ca.crt" \
-    --authorization-mode=Node,RBAC \
-    --enable-admission-plugins=NodeRestriction,ValidatingAdmissionWebhook,MutatingAdmissionWebhook,ValidatingAdmissionPolicy \
-    --allow-privileged=true \
-    --service-account-issuer="$SA_ISSUER" \
-    --service-account-key-file="$PKI/sa.pub" \
-    --service-account-signing-key-file="$PKI/sa.key" \
-    --api-audiences="$SA_ISSUER" \
-    --service-cluster-ip-range="$SERVICE_CIDR" \
-    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt" \
-    --requestheader-allowed-names=front-proxy-client \
-    --requestheader-username-headers=X-Remote-User \
-    --requestheader-group-headers=X-Remote-Group \
-    --requestheader-extra-headers-prefix=X-Remote-Extra- \
-    --proxy-client-cert-file="$PKI/front-proxy-client.crt" \
-    --proxy-client-key-file="$PKI/front-proxy-client.key" \
-    --enable-aggregator-routing=true \
-    --profiling=false \
+# apiserver_args fills APISERVER_ARGS; start_apiserver records their hash, so `up` can tell a
+# running kube-apiserver started with other flags (an older cluster.sh) and restart it.
+apiserver_args() {
+  # shellcheck disable=SC2054 # the commas are inside flag values
+  APISERVER_ARGS=(
+    --etcd-servers="http://127.0.0.1:$ETCD_PORT"
+    --bind-address=127.0.0.1
+    --advertise-address=127.0.0.1
+    --endpoint-reconciler-type=none
+    --secure-port="$APISERVER_PORT"
+    --tls-cert-file="$PKI/apiserver.crt"
+    --tls-private-key-file="$PKI/apiserver.key"
+    --client-ca-file="$PKI/ca.crt"
+    --authorization-mode=Node,RBAC
+    --enable-admission-plugins=NodeRestriction,ValidatingAdmissionWebhook,MutatingAdmissionWebhook,ValidatingAdmissionPolicy
+    --allow-privileged=true
+    --service-account-issuer="$SA_ISSUER"
+    --service-account-key-file="$PKI/sa.pub"
+    --service-account-signing-key-file="$PKI/sa.key"
+    --api-audiences="$SA_ISSUER"
+    --service-cluster-ip-range="$SERVICE_CIDR"
+    --requestheader-client-ca-file="$PKI/front-proxy-ca.crt"
+    --requestheader-allowed-names=front-proxy-client
+    --requestheader-username-headers=X-Remote-User
+    --requestheader-group-headers=X-Remote-Group
+    --requestheader-extra-headers-prefix=X-Remote-Extra-
+    --proxy-client-cert-file="$PKI/front-proxy-client.crt"
+    --proxy-client-key-file="$PKI/front-proxy-client.key"
+    --enable-aggregator-routing=true
+    --admission-control-config-file="$ADMISSION_CONFIG"
+    --profiling=false
     --v=1
+  )
+}
+
+# The hash of kube-apiserver's flags and of the AdmissionConfiguration they name.
+apiserver_flags_key() {
+  apiserver_args
+  { printf '%s\n' "${APISERVER_ARGS[@]}"; admission_configuration; } | sha256sum | cut -d' ' -f1
+}
+
+apiserver_flags_current() { [ "$(cat "$APISERVER_FLAGS" 2>/dev/null || true)" = "$(apiserver_flags_key)" ]; }
+
+start_apiserver() {
+  apiserver_args
+  start kube-apiserver "$APISERVER_PORT" "${APISERVER_ARGS[@]}"
+  apiserver_flags_key >"$APISERVER_FLAGS"
+}
+
+# A running kube-apiserver started without today's flags (none recorded, or other ones) is
+# stopped so that `up` starts it afresh: a warm machine picks up new flags with one restart.
+restart_apiserver_if_flags_changed() {
+  [ -n "$(live_pid kube-apiserver)" ] || return 0
+  apiserver_flags_current && return 0
+  log "kube-apiserver runs with flags other than these (e.g. without --admission-control-config-file); restarting it once"
+  stop_one kube-apiserver
 }
 
 start_kcm() {
@@ -372,7 +473,8 @@ start_kcm() {
 all_running() {
   local c
   for c in "${COMPONENTS[@]}"; do [ -n "$(live_pid "$c")" ] || return 1; done
-  [ -f "$KUBECONFIG_OUT" ] && [ -f "$PKI/.complete" ] && apiserver_ready
+  [ -f "$KUBECONFIG_OUT" ] && [ -f "$PKI/.complete" ] && [ -f "$CLIENT_CA_OUT" ] && [ -f "$ADMISSION_CONFIG" ] &&
+    apiserver_flags_current && apiserver_ready
 }
 
 # The running servers keep running after e2e/controlplane changes; say so instead of restarting.
@@ -397,11 +499,14 @@ up() {
   fi
   build
   make_pki
+  make_webhook_client_pki
   mkdir -p "$RUN"
   write_kubeconfig "$KUBECONFIG_OUT" kubernetes-admin "$PKI/admin.crt" "$PKI/admin.key"
+  write_admission_config
 
   [ -n "$(live_pid etcd)" ] || start_etcd
   wait_for etcd "/health" etcd_healthy
+  restart_apiserver_if_flags_changed
   [ -n "$(live_pid kube-apiserver)" ] || start_apiserver
   wait_for kube-apiserver "/readyz" apiserver_ready
   [ -n "$(live_pid kube-controller-manager)" ] || start_kcm
@@ -476,6 +581,7 @@ status() {
     ok=1
   fi
   printf '%-24s %s\n' "kubeconfig" "$KUBECONFIG_OUT"
+  printf '%-24s %s\n' "webhook client CA" "$CLIENT_CA_OUT"
   return "$ok"
 }
 

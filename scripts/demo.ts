@@ -3,7 +3,7 @@
 // service account, installs a sample policy, and walks a change from denied to approved to
 // admitted, then verifies the evidence offline. Every step is printed; exits 0; cleans up.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -57,11 +57,24 @@ function must(command: string, args: string[], input?: string): string {
 const kubectl = (args: string[], input?: string): Run => run("kubectl", args, input);
 const mustKubectl = (args: string[], input?: string): string => must("kubectl", args, input);
 
+interface Cluster {
+  kubeconfig: string | undefined;
+  startedHere: boolean;
+  /** The CA of the API server's webhook client certificate (mutual TLS), when known. */
+  webhookClientCa: string | undefined;
+}
+
 /** The local control plane unless --context names a cluster; returns the kubeconfig and whether we started it. */
-function ensureCluster(): { kubeconfig: string | undefined; startedHere: boolean } {
+function ensureCluster(): Cluster {
   if (options.context) {
     mustKubectl(["config", "use-context", options.context]);
-    return { kubeconfig: process.env.KUBECONFIG, startedHere: false };
+    // Another cluster's API server presents a client certificate only if configured to
+    // (README "Who may call the webhook"); then export AEGIS_WEBHOOK_CLIENT_CA yourself.
+    return {
+      kubeconfig: process.env.KUBECONFIG,
+      startedHere: false,
+      webhookClientCa: process.env.AEGIS_WEBHOOK_CLIENT_CA || undefined,
+    };
   }
   const wasRunning = run("bash", ["scripts/cluster.sh", "status"]).code === 0;
   const output = must("bash", ["scripts/cluster.sh", "up"]);
@@ -69,7 +82,10 @@ function ensureCluster(): { kubeconfig: string | undefined; startedHere: boolean
   process.env.KUBECONFIG = kubeconfig;
   // The control plane's own kubectl (same release) first on PATH.
   process.env.PATH = `${path.join(path.dirname(kubeconfig), "bin")}${path.delimiter}${process.env.PATH ?? ""}`;
-  return { kubeconfig, startedHere: !wasRunning };
+  // cluster.sh leaves the CA of kube-apiserver's webhook client certificate beside the kubeconfig.
+  const webhookClientCa = path.join(path.dirname(kubeconfig), "webhook-client-ca.crt");
+  if (!existsSync(webhookClientCa)) throw new Error(`scripts/cluster.sh up left no ${webhookClientCa}`);
+  return { kubeconfig, startedHere: !wasRunning, webhookClientCa };
 }
 
 /** A kubeconfig that authenticates as AEGIS's service account, with a bound token. */
@@ -106,7 +122,11 @@ function installPlugin(workDir: string): void {
   process.env.PATH = `${bin}${path.delimiter}${process.env.PATH ?? ""}`;
 }
 
-async function startAegis(kubeconfig: string, dataDir: string): Promise<{ child: ChildProcess; logs: () => string }> {
+async function startAegis(
+  kubeconfig: string,
+  dataDir: string,
+  webhookClientCa: string | undefined,
+): Promise<{ child: ChildProcess; logs: () => string }> {
   const child = spawn(process.execPath, ["--import", tsxLoader, aegisCli, "serve"], {
     cwd: repo,
     env: {
@@ -114,6 +134,7 @@ async function startAegis(kubeconfig: string, dataDir: string): Promise<{ child:
       KUBECONFIG: kubeconfig,
       AEGIS_WEBHOOK_URL: "https://127.0.0.1:9443",
       AEGIS_WEBHOOK_HOST: "127.0.0.1",
+      ...(webhookClientCa ? { AEGIS_WEBHOOK_CLIENT_CA: webhookClientCa } : {}),
       AEGIS_API_HOST: "127.0.0.1",
       AEGIS_DATA_DIR: dataDir,
       DATABASE_URL: "",
@@ -168,8 +189,13 @@ async function main(): Promise<void> {
     installPlugin(workDir);
 
     say("Starting aegis serve with embedded storage (PGlite) as system:serviceaccount:aegis-system:aegis-sa");
-    aegis = await startAegis(serviceAccountKubeconfig(workDir), dataDir);
+    aegis = await startAegis(serviceAccountKubeconfig(workDir), dataDir, cluster.webhookClientCa);
     show("webhook https://127.0.0.1:9443, API http://127.0.0.1:8750, ValidatingWebhookConfiguration 'aegis' installed");
+    show(
+      cluster.webhookClientCa
+        ? `mutual TLS: the webhook serves only callers with a client certificate from ${cluster.webhookClientCa} (the API server's)`
+        : "no AEGIS_WEBHOOK_CLIENT_CA: the webhook trusts any caller that can reach it (see docs/security.md)",
+    );
 
     say(
       `Creating namespace ${NAMESPACE}: developers may deploy; developers and sre-leads may patch ApprovalRequests (RBAC)`,

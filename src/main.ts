@@ -38,6 +38,7 @@ import { startControllers, type RunningControllers } from "./wiring/controllers.
 import { createCertificateAuthority, issueServingCertificate, type ServingCertificate } from "./tls/certificates.js";
 import { CertificateRotator } from "./tls/rotation.js";
 import { readCertDir, watchCertDir } from "./tls/cert-dir.js";
+import { readClientCa, watchClientCa } from "./tls/client-ca.js";
 import { createAdmissionHandler } from "./webhook/handler.js";
 import { WebhookServer, type TlsMaterial } from "./webhook/server.js";
 import type { EventBus } from "./ports/bus.js";
@@ -88,6 +89,15 @@ export async function startAegis(
   logger: Logger,
   kubeConfig: KubeConfig = loadKubeConfig({ kubeconfig: config.kubeconfig }),
 ): Promise<RunningAegis> {
+  // First, so that a bad CA file stops AEGIS before it waits for anything.
+  const clientCaFile = config.webhookClientCa;
+  const clientCa = clientCaFile === undefined ? undefined : await readClientCa(clientCaFile);
+  if (clientCa === undefined) {
+    logger.warn(
+      { webhookPort: config.webhookPort },
+      "the webhook trusts any caller that can reach it: anyone who reaches this port can post a forged AdmissionReview (any userInfo); give --webhook-client-ca (AEGIS_WEBHOOK_CLIENT_CA) and configure the API server to present a client certificate (docs/security.md)",
+    );
+  }
   const identity = await retryTransient(() => whoAmI(kubeConfig), "learning AEGIS's identity", logger);
   if (identity.groups.includes("system:masters")) {
     logger.warn(
@@ -159,6 +169,7 @@ export async function startAegis(
     host: config.webhookHost,
     port: config.webhookPort,
     tls: certificates.tls,
+    clientCa,
     handler: async (request) => {
       if (!caches.hasSynced()) throw new Error("caches are not synced yet; retry shortly");
       return handler(request);
@@ -174,6 +185,19 @@ export async function startAegis(
   });
   const webhookPort = await webhook.listen();
   const stopRenewing = certificates.keepCurrent(webhook);
+  // A rotated CA (a mounted Secret or ConfigMap) is picked up without a restart.
+  const stopWatchingClientCa =
+    clientCaFile === undefined || clientCa === undefined
+      ? () => undefined
+      : watchClientCa(
+          clientCaFile,
+          clientCa,
+          (next) => {
+            webhook.updateClientCa(next);
+            logger.info({ file: clientCaFile }, "webhook client CA reloaded");
+          },
+          (error) => logger.error({ err: error }, "reloading the webhook client CA failed; keeping the current one"),
+        );
 
   let webhookConfigured = endpoint === undefined;
   const readiness = (): Readiness => {
@@ -256,7 +280,15 @@ export async function startAegis(
     if (kind === "ApprovalRequest")
       notifier.enqueue(`${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`);
   });
-  logger.info({ apiPort, webhookPort, user: identity.username }, "AEGIS is serving");
+  logger.info(
+    {
+      apiPort,
+      webhookPort,
+      user: identity.username,
+      webhookClientCertificates: clientCa === undefined ? "not required" : "required",
+    },
+    "AEGIS is serving",
+  );
 
   return {
     apiPort,
@@ -268,6 +300,7 @@ export async function startAegis(
     replica,
     stop: async () => {
       stopRenewing();
+      stopWatchingClientCa();
       await notifier.stop();
       await controllers.stop();
       await new Promise<void>((resolve) => apiServer.close(() => resolve()));

@@ -1,6 +1,7 @@
 // Runs `aegis serve` as a real process against the e2e control plane, under its own
 // least-privilege service account (deploy/rbac.yaml), the way a user would run it locally.
 import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -51,13 +52,27 @@ export async function aegisKubeconfig(): Promise<string> {
   return file;
 }
 
-/** Starts `aegis serve` and waits until /readyz answers 200. */
+/**
+ * The CA of the client certificate the API server presents to webhooks: `scripts/cluster.sh up`
+ * leaves it beside the admin kubeconfig. Every e2e AEGIS runs with mutual TLS on, so the API server
+ * is proven to reach it that way. A cluster given through AEGIS_E2E_KUBECONFIG (kind) may have none
+ * (docs/kind.md): AEGIS then runs without, and warns that it trusts any caller.
+ */
+export function webhookClientCaPath(): string | undefined {
+  const file = path.join(path.dirname(kubeconfigPath()), "webhook-client-ca.crt");
+  if (existsSync(file)) return file;
+  if (process.env["AEGIS_E2E_KUBECONFIG"]) return undefined;
+  throw new Error(`${file} is missing: scripts/cluster.sh up writes it beside the kubeconfig; run it again`);
+}
+
+/** Starts `aegis serve` (mutual TLS on, see webhookClientCaPath) and waits until /readyz answers 200. */
 export async function startAegisProcess(options: StartOptions = {}): Promise<RunningAegisProcess> {
   const apiPort = options.apiPort ?? 18750;
   const webhookPort = options.webhookPort ?? 19443;
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), "aegis-data-")));
   const kubeconfig = await aegisKubeconfig();
   const webhookUrl = `https://127.0.0.1:${webhookPort}`;
+  const clientCa = webhookClientCaPath();
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -74,6 +89,7 @@ export async function startAegisProcess(options: StartOptions = {}): Promise<Run
         AEGIS_WEBHOOK_URL: webhookUrl,
         AEGIS_WEBHOOK_PORT: String(webhookPort),
         AEGIS_WEBHOOK_HOST: "127.0.0.1",
+        ...(clientCa ? { AEGIS_WEBHOOK_CLIENT_CA: clientCa } : {}),
         AEGIS_API_PORT: String(apiPort),
         AEGIS_API_HOST: "127.0.0.1",
         AEGIS_DATA_DIR: dataDir,

@@ -14,6 +14,17 @@ for (const option of SERVE_OPTIONS) {
   const described = new Option(option.flag, option.help).env(option.env);
   serve.addOption("default" in option ? described.default(option.default) : described);
 }
+serve.addHelpText(
+  "after",
+  `
+Who may call the webhook: without --webhook-client-ca, anyone who can reach the
+webhook port can post an AdmissionReview with any userInfo (aegis serve warns at
+start). With it, the TLS handshake fails for a caller without a client
+certificate chaining to that CA; point the API server's AdmissionConfiguration
+(--admission-control-config-file) at a kubeconfig presenting such a certificate.
+The CA file is re-read every 30 s. See docs/security.md.
+`,
+);
 serve.action(async (flags: Record<string, string | undefined>) => {
   const { runServe } = await import("../main.js");
   await runServe(flags);

@@ -51,6 +51,32 @@ export async function issueServingCertificate(
   validDays = 365,
 ): Promise<ServingCertificate> {
   if (hosts.length === 0) throw new Error("a serving certificate needs at least one DNS name or IP address");
+  return issueLeaf(ca, `CN=${hosts[0]}`, x509.ExtendedKeyUsage.serverAuth, validDays, [
+    new x509.SubjectAlternativeNameExtension(
+      hosts.map((host) => (isIpAddress(host) ? { type: "ip", value: host } : { type: "dns", value: host })),
+    ),
+  ]);
+}
+
+/**
+ * A client certificate (extended key usage clientAuth) for `commonName`, signed by `ca`: what
+ * the API server presents to a webhook started with --webhook-client-ca.
+ */
+export async function issueClientCertificate(
+  ca: CertificateAuthority,
+  commonName: string,
+  validDays = 365,
+): Promise<ServingCertificate> {
+  return issueLeaf(ca, `CN=${commonName}`, x509.ExtendedKeyUsage.clientAuth, validDays, []);
+}
+
+async function issueLeaf(
+  ca: CertificateAuthority,
+  subject: string,
+  usage: x509.ExtendedKeyUsageType,
+  validDays: number,
+  extensions: x509.Extension[],
+): Promise<ServingCertificate> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKeyPem(ca.keyPem);
   const keys = await generateKeys();
@@ -58,7 +84,7 @@ export async function issueServingCertificate(
   const notAfter = new Date(now.getTime() + validDays * DAY_MS);
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serial(),
-    subject: `CN=${hosts[0]}`,
+    subject,
     issuer: caCert.subject,
     notBefore: new Date(now.getTime() - 60_000),
     notAfter,
@@ -68,10 +94,8 @@ export async function issueServingCertificate(
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth], false),
-      new x509.SubjectAlternativeNameExtension(
-        hosts.map((host) => (isIpAddress(host) ? { type: "ip", value: host } : { type: "dns", value: host })),
-      ),
+      new x509.ExtendedKeyUsageExtension([usage], false),
+      ...extensions,
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { admissionReviewSchema, formatZodIssues, reviewOf, type AdmissionResponse } from "./admission-review.js";
 import type { AdmissionHandler } from "./handler.js";
 import type { Logger } from "../ports/logger.js";
@@ -25,10 +26,20 @@ export interface WebhookServerOptions {
   host: string;
   port: number;
   tls: TlsMaterial;
+  /**
+   * PEM of the CA (or CAs) the callers' client certificates must chain to (mutual TLS). Set, a
+   * caller without such a certificate fails the TLS handshake and never reaches HTTP; unset,
+   * any caller that reaches the port is served (as before).
+   */
+  clientCa?: string | undefined;
   handler: AdmissionHandler;
-  logger: Pick<Logger, "error">;
+  /** `warn` (optional) hears of refused TLS clients, at most once a minute. */
+  logger: Pick<Logger, "error"> & Partial<Pick<Logger, "warn">>;
   onOutcome?: (outcome: AdmissionOutcome) => void;
 }
+
+/** How often refused TLS clients are logged at most (a scanner must not flood the log). */
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
 
 class HttpError extends Error {
   constructor(
@@ -39,15 +50,39 @@ class HttpError extends Error {
   }
 }
 
-/** The HTTPS admission endpoint. Bad input gets a 4xx with a clear message; nothing crashes it. */
+/**
+ * The HTTPS admission endpoint. Bad input gets a 4xx with a clear message; nothing crashes it.
+ * With `clientCa`, only callers presenting a certificate that chains to it complete the TLS
+ * handshake (the API server, through its AdmissionConfiguration): nobody else's bytes are parsed.
+ */
 export class WebhookServer {
   private readonly server: Server;
+  private tls: TlsMaterial;
+  private clientCa: string | undefined;
+  /** TLS clients refused (no certificate, an untrusted one, or a failed handshake) since start. */
+  refusedClients = 0;
+  private refusedSinceLog = 0;
+  private lastRefusalLog = 0;
 
   constructor(private readonly options: WebhookServerOptions) {
-    this.server = createServer({ key: options.tls.key, cert: options.tls.cert, minVersion: "TLSv1.2" }, (req, res) => {
-      this.serve(req, res).catch((error: unknown) => this.fail(res, error));
-    });
+    this.tls = options.tls;
+    this.clientCa = options.clientCa;
+    const mutual = options.clientCa !== undefined;
+    // requestCert and rejectUnauthorized belong to the server and survive setSecureContext;
+    // the trusted CAs belong to the secure context and are passed again on every swap.
+    this.server = createServer(
+      { ...this.secureContextOptions(), minVersion: "TLSv1.2", requestCert: mutual, rejectUnauthorized: mutual },
+      (req, res) => {
+        this.serve(req, res).catch((error: unknown) => this.fail(res, error));
+      },
+    );
     this.server.keepAliveTimeout = 65_000;
+    if (mutual) this.server.on("tlsClientError", (error, socket) => this.refused(error, socket));
+  }
+
+  /** Whether callers must present a client certificate (mutual TLS). */
+  get requiresClientCertificate(): boolean {
+    return this.clientCa !== undefined;
   }
 
   async listen(): Promise<number> {
@@ -60,7 +95,19 @@ export class WebhookServer {
 
   /** Swaps the serving certificate without dropping connections or requests in flight. */
   updateCertificate(tls: TlsMaterial): void {
-    this.server.setSecureContext({ key: tls.key, cert: tls.cert });
+    this.tls = tls;
+    this.server.setSecureContext(this.secureContextOptions());
+  }
+
+  /**
+   * Swaps the trusted client CA (a rotated CA file) for new connections; connections already
+   * authenticated keep going. Only on a server started with `clientCa`: mutual TLS cannot be
+   * switched on or off while running.
+   */
+  updateClientCa(clientCa: string): void {
+    if (this.clientCa === undefined) throw new Error("this webhook server was started without a client CA");
+    this.clientCa = clientCa;
+    this.server.setSecureContext(this.secureContextOptions());
   }
 
   async close(): Promise<void> {
@@ -68,8 +115,31 @@ export class WebhookServer {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  private secureContextOptions(): { key: string; cert: string; ca?: string } {
+    const context = { key: this.tls.key, cert: this.tls.cert };
+    return this.clientCa === undefined ? context : { ...context, ca: this.clientCa };
+  }
+
+  private refused(error: Error, socket: TLSSocket): void {
+    this.refusedClients += 1;
+    this.refusedSinceLog += 1;
+    socket.destroy();
+    const now = Date.now();
+    if (!this.options.logger.warn || now - this.lastRefusalLog < REFUSAL_LOG_INTERVAL_MS) return;
+    this.options.logger.warn(
+      { remoteAddress: socket.remoteAddress, reason: error.message, refused: this.refusedSinceLog },
+      "webhook: refused TLS clients without a certificate from the client CA (--webhook-client-ca)",
+    );
+    this.lastRefusalLog = now;
+    this.refusedSinceLog = 0;
+  }
+
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+    // The handshake already refused such callers (rejectUnauthorized); this guards a regression.
+    if (this.clientCa !== undefined && !(req.socket as TLSSocket).authorized) {
+      throw new HttpError(403, "aegis webhook: a client certificate from the configured client CA is required");
+    }
     const path = (req.url ?? "").split("?")[0];
     if (req.method !== "POST" || path !== ADMISSION_PATH) {
       throw new HttpError(404, `aegis webhook: only POST ${ADMISSION_PATH} is served`);

@@ -24,6 +24,12 @@ export const SERVE_OPTIONS = [
     help: "serve tls.crt/tls.key from this folder (e.g. a cert-manager Secret), reloaded on change; AEGIS then manages neither its CA nor the webhook configuration",
   },
   {
+    flag: "--webhook-client-ca <file>",
+    env: "AEGIS_WEBHOOK_CLIENT_CA",
+    key: "webhookClientCa",
+    help: "mutual TLS: PEM CA bundle the API server's client certificate must chain to (its AdmissionConfiguration); other callers fail the TLS handshake; reloaded on change. Unset: the webhook trusts any caller that can reach it",
+  },
+  {
     flag: "--webhook-port <port>",
     env: "AEGIS_WEBHOOK_PORT",
     key: "webhookPort",
@@ -123,6 +129,7 @@ export const serveConfigSchema = z
       .regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "--webhook-service must be NAMESPACE/NAME")
       .optional(),
     webhookCertDir: z.string().min(1).optional(),
+    webhookClientCa: z.string().min(1).optional(),
     webhookPort: port,
     webhookHost: z.string().min(1),
     apiPort: port,

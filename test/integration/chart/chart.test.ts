@@ -247,6 +247,92 @@ describe("the chart and `aegis serve` agree", () => {
   });
 });
 
+describe("webhook.clientCA (mutual TLS)", () => {
+  const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+  it("is off by default: no --webhook-client-ca, no client CA volume", () => {
+    const c = container(findObject<V1Deployment>(defaults, "Deployment", "aegis"));
+    expect(c.args).not.toContain("--webhook-client-ca");
+    expect(c.volumeMounts?.map((m) => m.name)).not.toContain("webhook-client-ca");
+  });
+
+  it("mounts a Secret's key as a directory and passes it as --webhook-client-ca", async () => {
+    const { objects } = await renderChart({
+      set: { "webhook.clientCA.secretName": "apiserver-webhook-client-ca", "webhook.clientCA.key": "tls.crt" },
+    });
+    const deployment = findObject<V1Deployment>(objects, "Deployment", "aegis");
+    const c = container(deployment);
+    const args = c.args ?? [];
+    expect(args[args.indexOf("--webhook-client-ca") + 1]).toBe("/etc/aegis/webhook-client-ca/tls.crt");
+    expect(SERVE_FLAGS).toContain("--webhook-client-ca");
+    // A directory, not a subPath, so that kubelet's updates (a rotated CA) reach AEGIS.
+    expect(c.volumeMounts).toContainEqual({
+      name: "webhook-client-ca",
+      mountPath: "/etc/aegis/webhook-client-ca",
+      readOnly: true,
+    });
+    expect(deployment.spec?.template.spec?.volumes).toContainEqual({
+      name: "webhook-client-ca",
+      secret: {
+        secretName: "apiserver-webhook-client-ca",
+        items: [{ key: "tls.crt", path: "tls.crt" }],
+        defaultMode: 0o440,
+      },
+    });
+  });
+
+  it("renders a PEM into a ConfigMap and mounts that", async () => {
+    const { objects } = await renderChart({ values: { webhook: { clientCA: { pem: PEM } } } });
+    const configMap = findObject<{ data: Record<string, string> }>(objects, "ConfigMap", "aegis-webhook-client-ca");
+    expect(configMap.data).toEqual({ "ca.crt": PEM });
+    const deployment = findObject<V1Deployment>(objects, "Deployment", "aegis");
+    const args = container(deployment).args ?? [];
+    expect(args[args.indexOf("--webhook-client-ca") + 1]).toBe("/etc/aegis/webhook-client-ca/ca.crt");
+    expect(deployment.spec?.template.spec?.volumes).toContainEqual({
+      name: "webhook-client-ca",
+      configMap: { name: "aegis-webhook-client-ca", defaultMode: 0o440 },
+    });
+  });
+
+  it("refuses both a Secret and a PEM, and a PEM that is no certificate", async () => {
+    const both = await helm([
+      "template",
+      "aegis",
+      chartDir,
+      "--set",
+      "webhook.clientCA.secretName=x,webhook.clientCA.pem=-----BEGIN CERTIFICATE-----x-----END CERTIFICATE-----",
+    ]);
+    expect(both.stderr).toContain("give webhook.clientCA.secretName or webhook.clientCA.pem, not both");
+    const garbage = await helm(["template", "aegis", chartDir, "--set", "webhook.clientCA.pem=garbage"]);
+    expect(garbage.code).not.toBe(0);
+    expect(garbage.stderr).toMatch(/schema|values don't meet/i);
+  });
+
+  it("limits who reaches the webhook port to networkPolicy.webhookFrom", async () => {
+    const { objects } = await renderChart({
+      values: { networkPolicy: { enabled: true, webhookFrom: [{ ipBlock: { cidr: "172.16.0.2/32" } }] } },
+    });
+    const policy = findObject<{ spec: { ingress: { ports: { port: number }[]; from?: unknown[] }[] } }>(
+      objects,
+      "NetworkPolicy",
+    );
+    const webhookRule = policy.spec.ingress.find((rule) => rule.ports.some((p) => p.port === 9443));
+    expect(webhookRule?.from).toEqual([{ ipBlock: { cidr: "172.16.0.2/32" } }]);
+  });
+
+  it("keeps helm lint clean with a client CA", async () => {
+    const result = await helm([
+      "lint",
+      chartDir,
+      "--strict",
+      "--set",
+      "webhook.clientCA.secretName=ca,networkPolicy.enabled=true",
+    ]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).not.toMatch(/\[(INFO|WARNING|ERROR)\]/);
+  });
+});
+
 describe("Services and PodDisruptionBudget", () => {
   it("aegis-api serves 8750 and aegis-webhook 443 → 9443, both selecting the AEGIS pods", () => {
     const deployment = findObject<V1Deployment>(defaults, "Deployment", "aegis");

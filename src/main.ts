@@ -29,7 +29,7 @@ import type { EvidenceLedger } from "./evidence/ledger.js";
 import { evidenceReady } from "./evidence/readiness.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
 import { evidenceReaderFromStore } from "./http/evidence-reader.js";
-import { buildIntegrations, loadIntegrationSettings } from "./wiring/integrations.js";
+import { buildIntegrations } from "./wiring/integrations.js";
 import { KubeNotificationMarks } from "./adapters/kube/notification-marks.js";
 import { createNotifier } from "./notify/notifier.js";
 import { createLogger, type Logger } from "./observability/logger.js";
@@ -210,7 +210,7 @@ export async function startAegis(
   };
   const auth = new KubeAuth(kubeConfig);
   const integrations = buildIntegrations({
-    settings: loadIntegrationSettings(process.env),
+    settings: config.integrations,
     kubeConfig,
     namespace: config.namespace,
     redisUrl: config.redisUrl,

@@ -153,7 +153,10 @@ export const serveConfigSchema = z
   .refine((config) => !(config.webhookUrl && config.webhookService), {
     message: "give --webhook-url or --webhook-service, not both",
   });
-export type ServeConfig = Readonly<z.infer<typeof serveConfigSchema>>;
+export type ServeConfig = Readonly<z.infer<typeof serveConfigSchema>> & {
+  /** Slack, GitHub and the dashboard URL, from the environment only. */
+  readonly integrations: IntegrationSettings;
+};
 
 type OptionKey = (typeof SERVE_OPTIONS)[number]["key"];
 
@@ -171,5 +174,45 @@ export function loadServeConfig(flags: Partial<Record<OptionKey, string>>, env: 
     const problems = parsed.error.issues.map((issue) => `${issue.path.join(".") || "config"}: ${issue.message}`);
     throw new Error(`invalid configuration: ${problems.join("; ")}`);
   }
-  return Object.freeze(parsed.data);
+  return Object.freeze({ ...parsed.data, integrations: loadIntegrationSettings(env) });
+}
+
+/**
+ * Slack, GitHub and the dashboard's public URL, from the environment (secrets never come from
+ * flags, which show up in `ps`). Unset values turn the integration off.
+ */
+export const INTEGRATION_ENV = {
+  SLACK_BOT_TOKEN: "Slack bot token (xoxb-…): post and update approval messages",
+  SLACK_SIGNING_SECRET: "Slack signing secret: verify POST /slack/interactions",
+  SLACK_API_URL: "Slack Web API base URL (default https://slack.com/api/)",
+  AEGIS_SLACK_RESPONSE_URL_PREFIX: "response_url prefix AEGIS may call back (default https://hooks.slack.com/)",
+  GITHUB_TOKEN: "GitHub token with repo:status: commit statuses",
+  GITHUB_API_URL: "GitHub API base URL (default https://api.github.com)",
+  GITHUB_WEBHOOK_SECRET: "GitHub webhook secret: verify POST /github/webhook",
+  AEGIS_DASHBOARD_URL: "public URL of the dashboard, for links in Slack and GitHub statuses",
+} as const;
+
+const optional = z.string().trim().min(1).optional().catch(undefined);
+const settingsSchema = z.object({
+  SLACK_BOT_TOKEN: optional,
+  SLACK_SIGNING_SECRET: optional,
+  SLACK_API_URL: z.url().optional(),
+  AEGIS_SLACK_RESPONSE_URL_PREFIX: z.url().optional(),
+  GITHUB_TOKEN: optional,
+  GITHUB_API_URL: z.url().optional(),
+  GITHUB_WEBHOOK_SECRET: optional,
+  AEGIS_DASHBOARD_URL: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type IntegrationSettings = z.infer<typeof settingsSchema>;
+
+/** Reads the variables above; empty means unset. Throws naming every malformed URL. */
+export function loadIntegrationSettings(env: NodeJS.ProcessEnv): IntegrationSettings {
+  const raw = Object.fromEntries(Object.keys(INTEGRATION_ENV).map((key) => [key, env[key] || undefined]));
+  const parsed = settingsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(
+      `invalid integration settings: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
+    );
+  }
+  return parsed.data;
 }

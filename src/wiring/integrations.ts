@@ -1,52 +1,12 @@
 import type { KubeConfig } from "@kubernetes/client-node";
 import { Redis } from "ioredis";
-import { z } from "zod";
 import { OctokitCommitStatuses } from "../adapters/github/commit-status.js";
 import { SlackNotificationChannel, WebApiSlackChat } from "../adapters/slack/chat.js";
 import type { CommitStatuses, NotificationChannel } from "../ports/notify.js";
 import { KubeSlackIdentityMap } from "../adapters/slack/identity-map.js";
 import { MemoryReplayGuard, RedisReplayGuard } from "../adapters/slack/replay-guard.js";
 import type { SlackInteractionSettings } from "../http/api-server.js";
-
-/**
- * Slack, GitHub and the dashboard's public URL, from the environment (secrets never come from
- * flags, which show up in `ps`). Unset values turn the integration off.
- */
-export const INTEGRATION_ENV = {
-  SLACK_BOT_TOKEN: "Slack bot token (xoxb-…): post and update approval messages",
-  SLACK_SIGNING_SECRET: "Slack signing secret: verify POST /slack/interactions",
-  SLACK_API_URL: "Slack Web API base URL (default https://slack.com/api/)",
-  AEGIS_SLACK_RESPONSE_URL_PREFIX: "response_url prefix AEGIS may call back (default https://hooks.slack.com/)",
-  GITHUB_TOKEN: "GitHub token with repo:status: commit statuses",
-  GITHUB_API_URL: "GitHub API base URL (default https://api.github.com)",
-  GITHUB_WEBHOOK_SECRET: "GitHub webhook secret: verify POST /github/webhook",
-  AEGIS_DASHBOARD_URL: "public URL of the dashboard, for links in Slack and GitHub statuses",
-} as const;
-
-const optional = z.string().trim().min(1).optional().catch(undefined);
-const settingsSchema = z.object({
-  SLACK_BOT_TOKEN: optional,
-  SLACK_SIGNING_SECRET: optional,
-  SLACK_API_URL: z.url().optional(),
-  AEGIS_SLACK_RESPONSE_URL_PREFIX: z.url().optional(),
-  GITHUB_TOKEN: optional,
-  GITHUB_API_URL: z.url().optional(),
-  GITHUB_WEBHOOK_SECRET: optional,
-  AEGIS_DASHBOARD_URL: z.url({ protocol: /^https?$/ }).optional(),
-});
-export type IntegrationSettings = z.infer<typeof settingsSchema>;
-
-/** Reads the variables above; empty means unset. Throws naming every malformed URL. */
-export function loadIntegrationSettings(env: NodeJS.ProcessEnv): IntegrationSettings {
-  const raw = Object.fromEntries(Object.keys(INTEGRATION_ENV).map((key) => [key, env[key] || undefined]));
-  const parsed = settingsSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new Error(
-      `invalid integration settings: ${parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`).join("; ")}`,
-    );
-  }
-  return parsed.data;
-}
+import type { IntegrationSettings } from "./config.js";
 
 export interface Integrations {
   /** Spread into `createNotifier`. */

@@ -17,7 +17,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { buildWebhookConfiguration } from "../../../src/webhook/configuration.js";
 import { SERVE_OPTIONS } from "../../../src/wiring/config.js";
-import { INTEGRATION_ENV } from "../../../src/wiring/integrations.js";
+import { INTEGRATION_ENV } from "../../../src/wiring/config.js";
 import {
   buildHelm,
   CLUSTER_SCOPED_KINDS,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { evidenceReaderFromStore } from "../../../src/http/evidence-reader.js";
 import { formatEvent } from "../../../src/http/events-stream.js";
-import { loadIntegrationSettings } from "../../../src/wiring/integrations.js";
+import { loadIntegrationSettings } from "../../../src/wiring/config.js";
 import { mergeMarks, NOTIFICATIONS_ANNOTATION, readMarks, writeMarks } from "../../../src/api/notification-marks.js";
 import type { EvidenceRecord } from "../../../src/ports/evidence.js";
 

@@ -277,7 +277,26 @@ async function main(): Promise<void> {
     show(
       records.map((record) => `${record.type.padEnd(20)} ${record.subject.padEnd(48)} by ${record.actor}`).join("\n"),
     );
-    show(must(process.execPath, ["--import", tsxLoader, aegisCli, "evidence", "verify", "--bundle", bundle]));
+    // The trust anchor: the public key, read where the key lives (here, the data dir), never from the bundle.
+    const trustedKey = path.join(workDir, "evidence-public-key.pem");
+    writeFileSync(
+      trustedKey,
+      must(process.execPath, ["--import", tsxLoader, aegisCli, "evidence", "key", "--data-dir", dataDir]),
+    );
+    show(readFileSync(trustedKey, "utf8"));
+    show(
+      must(process.execPath, [
+        "--import",
+        tsxLoader,
+        aegisCli,
+        "evidence",
+        "verify",
+        "--bundle",
+        bundle,
+        "--public-key",
+        trustedKey,
+      ]),
+    );
     say("Done: denied → approved → admitted → evidence verified");
   } finally {
     if (aegis) aegis.child.kill("SIGKILL");

@@ -117,6 +117,8 @@ export async function startAegis(
     logger,
   });
   metrics.observeEvidence(() => ledger.metrics);
+  // Auditors pin this id (`aegis evidence verify --key-id`); `aegis evidence key` prints it too.
+  logger.info({ keyId: ledger.keyId }, "evidence: checkpoints are signed with this key");
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica);
   registerBusMetrics(metrics.registry, () => bus.stats());

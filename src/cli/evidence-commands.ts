@@ -10,7 +10,7 @@ import { serializeBundle, verifyBundleText, verifyExtends } from "../evidence/ch
 import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
 import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
 import { openEvidenceReader } from "../wiring/ledger.js";
-import { loadSigningKey } from "../evidence/signing-key-file.js";
+import { readSigningKey } from "../evidence/signing-key-file.js";
 
 export const DEFAULT_DATA_DIR = "./.aegis-data";
 
@@ -68,8 +68,10 @@ export interface EvidenceVerifyOptions {
    * export | aegis evidence verify`), otherwise a live export from the database.
    */
   readonly bundle?: string | undefined;
-  /** PEM public key the checkpoint must be signed with (pins the signer, not only consistency). */
+  /** PEM public key file the checkpoints must be signed with: the trust anchor (this or keyId is required). */
   readonly publicKey?: string | undefined;
+  /** `sha256:` key id (what `aegis evidence key` prints) the checkpoints must be signed with. */
+  readonly keyId?: string | undefined;
   /** A full bundle kept from an earlier export: the new one must hold its records unchanged. */
   readonly previous?: string | undefined;
   readonly databaseUrl?: string | undefined;
@@ -78,12 +80,32 @@ export interface EvidenceVerifyOptions {
   /** Where a piped bundle comes from: default process.stdin when it is a pipe or a file; false: never stdin. */
   readonly stdin?: NodeJS.ReadableStream | false;
   readonly stdout?: Output;
+  readonly stderr?: Output;
 }
 
-/** Returns the exit code: 0 when the bundle verifies, 1 on any break (printing the first bad record). */
+/** Printed when verify is given no trust anchor: the key embedded in a bundle proves nothing by itself. */
+export const TRUST_ANCHOR_GUIDANCE = `evidence verify needs the key you trust: --public-key FILE or --key-id sha256:…
+  The public key inside a bundle is never trusted by itself: whoever rewrote the log could re-sign it.
+  Obtain the key out of band: run \`aegis evidence key\` where aegis serve keeps its signing key
+  (it prints the PEM and the key id; aegis serve also logs the key id at start), or ask the operator.
+`;
+
+const KEY_ID_PATTERN = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Returns the exit code: 0 when the bundle verifies, 1 on any break (printing the first bad
+ * record), 2 on bad usage (no trusted key, or an unreadable one).
+ */
 export async function evidenceVerify(opts: EvidenceVerifyOptions = {}): Promise<number> {
-  const trustedKeyIds = opts.publicKey === undefined ? undefined : [await readKeyId(opts.publicKey)];
-  const options = trustedKeyIds === undefined ? {} : { trustedKeyIds };
+  const stderr = opts.stderr ?? process.stderr;
+  const trusted = await trustedKeyId(opts).catch((err: unknown) => err as Error);
+  if (trusted === undefined || trusted instanceof Error) {
+    stderr.write(
+      trusted === undefined ? TRUST_ANCHOR_GUIDANCE : `evidence verify: ${trusted.message}\n${TRUST_ANCHOR_GUIDANCE}`,
+    );
+    return 2;
+  }
+  const options = { trustedKeyIds: [trusted] };
   const input = await readBundleInput(opts);
   let result = verifyBundleText(input.bytes, options);
   if (result.ok && opts.previous !== undefined) {
@@ -110,12 +132,32 @@ async function readJson(path: string): Promise<unknown> {
   }
 }
 
+// The trusted key id from --key-id and/or --public-key (both given: they must name the same key).
+async function trustedKeyId(opts: EvidenceVerifyOptions): Promise<string | undefined> {
+  if (opts.keyId !== undefined && !KEY_ID_PATTERN.test(opts.keyId)) {
+    throw new Error(`--key-id must be sha256: and 64 lower-case hex digits, got ${JSON.stringify(opts.keyId)}`);
+  }
+  if (opts.publicKey === undefined) return opts.keyId;
+  const fromFile = await readKeyId(opts.publicKey);
+  if (opts.keyId !== undefined && opts.keyId !== fromFile) {
+    throw new Error(`--key-id ${opts.keyId} and --public-key ${opts.publicKey} (${fromFile}) name different keys`);
+  }
+  return fromFile;
+}
+
+// Accepts what `aegis evidence key` prints: the PEM block, with or without the key id line after it.
 async function readKeyId(path: string): Promise<string> {
-  const pem = await readFile(path, "utf8");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new Error(`--public-key ${path}: cannot read it: ${String(err)}`, { cause: err });
+  }
+  const pem = /-----BEGIN PUBLIC KEY-----\n[^-]*-----END PUBLIC KEY-----\n/.exec(text)?.[0] ?? text;
   try {
     return keyIdOf(parsePublicKeyPem(pem));
   } catch (err) {
-    throw new Error(`--public-key ${path}: ${String(err)}`, { cause: err });
+    throw new Error(`--public-key ${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 
@@ -154,17 +196,23 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-/** Prints the checkpoint public key (PEM), for auditors to pin with `verify --public-key`. */
-export async function evidencePublicKey(opts: {
+/**
+ * `aegis evidence key`: prints the checkpoint public key (PEM) and its key id, for auditors to
+ * pin with `verify --public-key FILE` or `--key-id`. Never creates a key.
+ */
+export async function evidenceKey(opts: {
   dataDir: string;
   signingKey?: string | undefined;
   stdout?: Output;
 }): Promise<void> {
-  const { key } = await loadSigningKey({ dataDir: opts.dataDir, keyFile: opts.signingKey });
-  (opts.stdout ?? process.stdout).write(key.publicKeyPem);
+  const { key } = await readSigningKey({ dataDir: opts.dataDir, keyFile: opts.signingKey });
+  (opts.stdout ?? process.stdout).write(`${key.publicKeyPem}key id: ${key.keyId}\n`);
 }
 
-/** Adds `export`, `verify` and `public-key` under the `evidence` command. */
+/** @deprecated the old name of evidenceKey. */
+export const evidencePublicKey = evidenceKey;
+
+/** Adds `export`, `verify` and `key` (alias `public-key`) under the `evidence` command. */
 export function registerEvidenceCommands(evidence: Command): void {
   const databaseUrl = (): Option =>
     new Option("--database-url <url>", "PostgreSQL; unset: embedded database in the data dir").env("DATABASE_URL");
@@ -194,7 +242,11 @@ export function registerEvidenceCommands(evidence: Command): void {
       "verify a bundle offline (exit 1 naming the first bad record); without --bundle: stdin if piped, else a live export",
     )
     .option("--bundle <file>", 'bundle file, or "-" for stdin')
-    .option("--public-key <file>", "require checkpoints signed by this public key (PEM)")
+    .option(
+      "--public-key <file>",
+      "trusted public key (PEM, as `aegis evidence key` prints it); this or --key-id is required",
+    )
+    .option("--key-id <sha256:hex>", "trusted key id, as `aegis evidence key` prints it")
     .option("--previous <file>", "a full bundle from an earlier export: fail if any of its records changed")
     .addOption(databaseUrl())
     .addOption(dataDir())
@@ -204,11 +256,12 @@ export function registerEvidenceCommands(evidence: Command): void {
     });
 
   evidence
-    .command("public-key")
-    .description("print the public key that signs checkpoints (PEM)")
+    .command("key")
+    .alias("public-key")
+    .description("print the public key that signs checkpoints (PEM) and its key id; never creates a key")
     .addOption(dataDir())
     .addOption(signingKey())
     .action(async (flags: { dataDir: string; signingKey?: string }) => {
-      await evidencePublicKey(flags);
+      await evidenceKey(flags);
     });
 }

@@ -21,6 +21,19 @@ export interface LoadedSigningKey {
   readonly path?: string;
 }
 
+/** The signing key, never creating one: for `aegis evidence key` on a machine that holds it. */
+export async function readSigningKey(source: SigningKeySource): Promise<LoadedSigningKey> {
+  if (source.privateKeyPem !== undefined || source.keyFile !== undefined) return loadSigningKey(source);
+  const path = join(source.dataDir, DEFAULT_KEY_FILE_NAME);
+  const existing = await readKeyFileIfPresent(path);
+  if (existing === undefined) {
+    throw new Error(
+      `no evidence signing key at ${path}: run this where aegis serve keeps its key, or pass --signing-key`,
+    );
+  }
+  return { key: existing, origin: "file", path };
+}
+
 export async function loadSigningKey(source: SigningKeySource): Promise<LoadedSigningKey> {
   if (source.privateKeyPem !== undefined) return { key: signingKeyFromPem(source.privateKeyPem), origin: "provided" };
   if (source.keyFile !== undefined)

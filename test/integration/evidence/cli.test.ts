@@ -3,13 +3,25 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { evidenceExport, evidencePublicKey, evidenceVerify } from "../../../src/cli/evidence-commands.js";
+import {
+  evidenceExport,
+  evidenceKey,
+  evidenceVerify,
+  TRUST_ANCHOR_GUIDANCE,
+} from "../../../src/cli/evidence-commands.js";
+import { buildFullBundle, serializeBundle } from "../../../src/evidence/chain/bundle.js";
+import { EMPTY_CHAIN_HEAD, sealChain } from "../../../src/evidence/chain/record.js";
+import { generateSigningKey, publicKeyToPem } from "../../../src/evidence/chain/signing.js";
+import type { EvidenceRecord } from "../../../src/ports/evidence.js";
 import { openEvidenceLedger, PGLITE_DIR_NAME } from "../../../src/wiring/ledger.js";
 import { openPgliteDatabase } from "../../../src/evidence/store/pglite-database.js";
 import { event, makeTempDir } from "./helpers.js";
 
 let dataDir: string;
 let removeDir: () => Promise<void>;
+/** What `aegis evidence key` printed: the trust anchor every verify below is given. */
+let keyId: string;
+let publicKey: string;
 
 function capture(): { write: (text: string) => boolean; text: () => string } {
   let out = "";
@@ -21,24 +33,77 @@ beforeAll(async () => {
   const ledger = await openEvidenceLedger({ dataDir });
   await Promise.all(Array.from({ length: 60 }, (_, i) => ledger.record(event(i))));
   await ledger.close();
+  const printed = capture();
+  await evidenceKey({ dataDir, stdout: printed });
+  keyId = /^key id: (sha256:[0-9a-f]{64})$/m.exec(printed.text())?.[1] ?? "";
+  publicKey = join(dataDir, "public.pem");
+  await writeFile(publicKey, printed.text());
 });
 afterAll(async () => {
   await removeDir();
 });
 
 describe("aegis evidence export | verify", () => {
-  it("exports a bundle that verifies offline, also pinned to the public key", async () => {
+  it("exports a bundle that verifies offline against the trusted key, given as a file or a key id", async () => {
     const out = join(dataDir, "bundle.json");
     await evidenceExport({ dataDir, out, stderr: capture() });
     const stdout = capture();
-    expect(await evidenceVerify({ bundle: out, stdout })).toBe(0);
+    expect(await evidenceVerify({ bundle: out, publicKey, stdout })).toBe(0);
     expect(stdout.text()).toMatch(/^OK .*full bundle, 60 records verified/);
-    const publicKey = join(dataDir, "public.pem");
-    const pem = capture();
-    await evidencePublicKey({ dataDir, stdout: pem });
-    await writeFile(publicKey, pem.text());
-    expect(await evidenceVerify({ bundle: out, publicKey, stdout: capture() })).toBe(0);
-    expect(await evidenceVerify({ bundle: out, previous: out, stdout: capture() })).toBe(0);
+    expect(keyId).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(await evidenceVerify({ bundle: out, keyId, stdout: capture() })).toBe(0);
+    expect(await evidenceVerify({ bundle: out, keyId, publicKey, stdout: capture() })).toBe(0);
+    expect(await evidenceVerify({ bundle: out, keyId, previous: out, stdout: capture() })).toBe(0);
+  });
+
+  it("refuses to verify without a trusted key (exit 2), saying how to obtain one", async () => {
+    const out = join(dataDir, "untrusted.json");
+    await evidenceExport({ dataDir, out, stderr: capture() });
+    const stderr = capture();
+    const stdout = capture();
+    expect(await evidenceVerify({ bundle: out, stdout, stderr })).toBe(2);
+    expect(stdout.text()).toBe("");
+    expect(stderr.text()).toBe(TRUST_ANCHOR_GUIDANCE);
+    expect(stderr.text()).toMatch(/aegis evidence key/);
+    const badId = capture();
+    expect(await evidenceVerify({ bundle: out, keyId: "sha256:abc", stdout, stderr: badId })).toBe(2);
+    expect(badId.text()).toMatch(/--key-id must be sha256:/);
+  });
+
+  it("fails with the wrong key, from a file or as a key id", async () => {
+    const out = join(dataDir, "wrong-key.json");
+    await evidenceExport({ dataDir, out, stderr: capture() });
+    const other = generateSigningKey();
+    const otherFile = join(dataDir, "other.pem");
+    await writeFile(otherFile, publicKeyToPem(other.publicKey));
+    for (const trust of [{ publicKey: otherFile }, { keyId: other.keyId }]) {
+      const stdout = capture();
+      expect(await evidenceVerify({ bundle: out, ...trust, stdout })).toBe(1);
+      expect(stdout.text()).toMatch(/^FAIL .*not a trusted key/);
+    }
+  });
+
+  it("fails a rewritten bundle re-signed with another key, whichever way the key is given", async () => {
+    const out = join(dataDir, "forged.json");
+    await evidenceExport({ dataDir, out, stderr: capture() });
+    const original = JSON.parse(await readFile(out, "utf8")) as { records: EvidenceRecord[] };
+    // Rewrite history and recompute every hash: the chain and Merkle root are self-consistent.
+    const rewritten = sealChain(
+      original.records.map(({ seq: _seq, prevHash: _prev, hash: _hash, ...rest }, index) =>
+        index === 17 ? { ...rest, actor: "mallory" } : rest,
+      ),
+      EMPTY_CHAIN_HEAD,
+    );
+    const forger = generateSigningKey();
+    await writeFile(
+      out,
+      serializeBundle(buildFullBundle(rewritten, { key: forger, origin: "aegis.valina.ai/evidence", now: new Date() })),
+    );
+    for (const trust of [{ publicKey }, { keyId }]) {
+      const stdout = capture();
+      expect(await evidenceVerify({ bundle: out, ...trust, stdout })).toBe(1);
+      expect(stdout.text()).toMatch(/^FAIL .*not a trusted key/);
+    }
   });
 
   it("exits 1 naming the first bad record of an edited bundle", async () => {
@@ -47,7 +112,7 @@ describe("aegis evidence export | verify", () => {
     const text = await readFile(out, "utf8");
     await writeFile(out, text.replace('"index":17,', '"index":71,'));
     const stdout = capture();
-    expect(await evidenceVerify({ bundle: out, stdout })).toBe(1);
+    expect(await evidenceVerify({ bundle: out, keyId, stdout })).toBe(1);
     expect(stdout.text()).toMatch(/^FAIL .*record seq 17: content does not match its hash/);
   });
 
@@ -55,7 +120,7 @@ describe("aegis evidence export | verify", () => {
     const piped = capture();
     await evidenceExport({ dataDir, subject: "Deployment/prod/web-2", stdout: piped });
     const stdout = capture();
-    expect(await evidenceVerify({ stdin: Readable.from([piped.text()]), stdout })).toBe(0);
+    expect(await evidenceVerify({ stdin: Readable.from([piped.text()]), keyId, stdout })).toBe(0);
     expect(stdout.text()).toMatch(/^OK stdin: filtered bundle, 12 records verified; checkpoint \S+ size 60/);
   });
 
@@ -67,7 +132,7 @@ describe("aegis evidence export | verify", () => {
       ALTER TABLE evidence_records ENABLE TRIGGER USER;`);
     await db.close();
     const stdout = capture();
-    expect(await evidenceVerify({ dataDir, stdin: false, stdout })).toBe(1);
+    expect(await evidenceVerify({ dataDir, stdin: false, keyId, stdout })).toBe(1);
     expect(stdout.text()).toMatch(/^FAIL live export: record seq 33: content does not match its hash/);
   });
 });

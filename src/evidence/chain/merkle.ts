@@ -114,3 +114,89 @@ export function verifyInclusion(claim: InclusionClaim): boolean {
   }
   return sn === 0 && Buffer.from(hash).equals(Buffer.from(claim.root));
 }
+
+/** MTH(D[start:end]) over leaf hashes, as RFC 6962 §2.1 defines it (k = largest power of two < n). */
+function subtreeRoot(leaves: readonly Buffer[], start: number, end: number): Buffer {
+  const n = end - start;
+  if (n === 0) return EMPTY_TREE_ROOT;
+  if (n === 1) return leaves[start] as Buffer;
+  const k = largestPowerOfTwoBelow(n);
+  return nodeHash(subtreeRoot(leaves, start, start + k), subtreeRoot(leaves, start + k, end));
+}
+
+function largestPowerOfTwoBelow(n: number): number {
+  let k = 1;
+  while (k * 2 < n) k *= 2;
+  return k;
+}
+
+/**
+ * RFC 6962 §2.1.2 PROOF(m, D[n]) (RFC 9162 §2.1.4): the nodes that show the tree of the first
+ * `oldSize` leaves is a prefix of the tree of the first `newSize`. Empty when oldSize is 0 or
+ * equals newSize. `leaves` must hold at least `newSize` leaf hashes.
+ */
+export function consistencyProof(leaves: readonly Buffer[], oldSize: number, newSize: number): Buffer[] {
+  if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize) || oldSize < 0 || oldSize > newSize) {
+    throw new RangeError(`no consistency proof from size ${oldSize} to ${newSize}`);
+  }
+  if (newSize > leaves.length) throw new RangeError(`tree of ${leaves.length} leaves has no size ${newSize}`);
+  if (oldSize === 0 || oldSize === newSize) return [];
+  return subproof(leaves, oldSize, 0, newSize, true);
+}
+
+function subproof(leaves: readonly Buffer[], m: number, start: number, end: number, complete: boolean): Buffer[] {
+  const n = end - start;
+  if (m === n) return complete ? [] : [subtreeRoot(leaves, start, end)];
+  const k = largestPowerOfTwoBelow(n);
+  if (m <= k) return [...subproof(leaves, m, start, start + k, complete), subtreeRoot(leaves, start + k, end)];
+  return [...subproof(leaves, m - k, start + k, end, false), subtreeRoot(leaves, start, start + k)];
+}
+
+export interface ConsistencyClaim {
+  readonly oldSize: number;
+  readonly oldRoot: Uint8Array;
+  readonly newSize: number;
+  readonly newRoot: Uint8Array;
+  readonly proof: readonly Uint8Array[];
+}
+
+/** RFC 9162 §2.1.4.2: does `proof` show the tree (oldSize, oldRoot) is a prefix of (newSize, newRoot)? */
+export function verifyConsistency(claim: ConsistencyClaim): boolean {
+  const { oldSize, newSize } = claim;
+  const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
+  if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize) || oldSize < 0 || oldSize > newSize)
+    return false;
+  if (oldSize === newSize) return claim.proof.length === 0 && same(claim.oldRoot, claim.newRoot);
+  if (oldSize === 0) return claim.proof.length === 0;
+  // Step 1: when oldSize is an exact power of two, its root is the first node of the path.
+  const path = isPowerOfTwo(oldSize) ? [claim.oldRoot, ...claim.proof] : [...claim.proof];
+  if (path.length === 0) return false;
+  let fn = oldSize - 1;
+  let sn = newSize - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr: Uint8Array = path[0] as Uint8Array;
+  let sr: Uint8Array = fr;
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && same(fr, claim.oldRoot) && same(sr, claim.newRoot);
+}
+
+function isPowerOfTwo(n: number): boolean {
+  return n > 0 && (n & (n - 1)) === 0;
+}

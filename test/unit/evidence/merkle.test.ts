@@ -2,11 +2,13 @@ import fc from "fast-check";
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
+  consistencyProof,
   EMPTY_TREE_ROOT,
   leafHash,
   merkleRoot,
   MerkleTree,
   nodeHash,
+  verifyConsistency,
   verifyInclusion,
 } from "../../../src/evidence/chain/merkle.js";
 
@@ -30,6 +32,16 @@ function naivePath(m: number, leaves: readonly Buffer[]): Buffer[] {
   return m < k
     ? [...naivePath(m, leaves.slice(0, k)), naiveRoot(leaves.slice(k))]
     : [...naivePath(m - k, leaves.slice(k)), naiveRoot(leaves.slice(0, k))];
+}
+
+// RFC 6962 §2.1.2 SUBPROOF, written straight from the text.
+function naiveSubproof(m: number, leaves: readonly Buffer[], complete: boolean): Buffer[] {
+  const n = leaves.length;
+  if (m === n) return complete ? [] : [naiveRoot(leaves)];
+  const k = largestPowerOfTwoBelow(n);
+  return m <= k
+    ? [...naiveSubproof(m, leaves.slice(0, k), complete), naiveRoot(leaves.slice(k))]
+    : [...naiveSubproof(m - k, leaves.slice(k), false), naiveRoot(leaves.slice(0, k))];
 }
 
 const leavesOf = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
@@ -94,5 +106,121 @@ describe("RFC 6962 Merkle tree", () => {
 
   it("refuses to prove a leaf outside the tree", () => {
     expect(() => new MerkleTree(leavesOf(3)).inclusionProof(3)).toThrow(RangeError);
+  });
+});
+
+describe("RFC 9162 §2.1.4 consistency proofs", () => {
+  const vectorLeaves = [
+    "",
+    "00",
+    "10",
+    "2021",
+    "3031",
+    "40414243",
+    "5051525354555657",
+    "606162636465666768696a6b6c6d6e6f",
+  ].map((hex) => leafHash(Buffer.from(hex, "hex")));
+
+  it("matches the published vectors (certificate-transparency / trillian)", () => {
+    const vectors: [number, number, string[]][] = [
+      [1, 1, []],
+      [
+        1,
+        8,
+        [
+          "96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+          "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+          "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4",
+        ],
+      ],
+      [
+        6,
+        8,
+        [
+          "0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+          "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+          "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+        ],
+      ],
+      [
+        2,
+        5,
+        [
+          "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+          "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+        ],
+      ],
+    ];
+    for (const [m, n, expected] of vectors) {
+      const proof = consistencyProof(vectorLeaves, m, n);
+      expect(proof.map((node) => node.toString("hex"))).toEqual(expected);
+      const claim = {
+        oldSize: m,
+        oldRoot: merkleRoot(vectorLeaves.slice(0, m)),
+        newSize: n,
+        newRoot: merkleRoot(vectorLeaves.slice(0, n)),
+        proof,
+      };
+      expect(verifyConsistency(claim)).toBe(true);
+    }
+  });
+
+  it("agrees with the brute-force definition, and every honest proof verifies, for all sizes up to 40", () => {
+    for (let n = 0; n <= 40; n++) {
+      const leaves = leavesOf(n);
+      for (let m = 0; m <= n; m++) {
+        const proof = consistencyProof(leaves, m, n);
+        expect(proof).toEqual(m === 0 || m === n ? [] : naiveSubproof(m, leaves, true));
+        const claim = {
+          oldSize: m,
+          oldRoot: naiveRoot(leaves.slice(0, m)),
+          newSize: n,
+          newRoot: naiveRoot(leaves),
+          proof,
+        };
+        expect(verifyConsistency(claim)).toBe(true);
+      }
+    }
+  });
+
+  it("rejects a rewritten prefix, a wrong size, a wrong root and a tampered or shortened proof", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 200 }), fc.nat(), fc.nat(), (n, a, b) => {
+        const leaves = leavesOf(n);
+        const m = 1 + (a % (n - 1)); // 1 ≤ m < n
+        const proof = consistencyProof(leaves, m, n);
+        const claim = {
+          oldSize: m,
+          oldRoot: naiveRoot(leaves.slice(0, m)),
+          newSize: n,
+          newRoot: naiveRoot(leaves),
+          proof,
+        };
+        expect(verifyConsistency(claim)).toBe(true);
+        // The log was rewritten at leaf b < m after the old checkpoint: the new tree is not an extension.
+        const rewritten = [...leaves];
+        rewritten[b % m] = leafHash(Buffer.from("forged"));
+        const forgedRoot = naiveRoot(rewritten);
+        expect(verifyConsistency({ ...claim, newRoot: forgedRoot })).toBe(false);
+        expect(verifyConsistency({ ...claim, newRoot: forgedRoot, proof: consistencyProof(rewritten, m, n) })).toBe(
+          false,
+        );
+        expect(verifyConsistency({ ...claim, oldRoot: nodeHash(claim.oldRoot, claim.oldRoot) })).toBe(false);
+        if (m + 1 < n) expect(verifyConsistency({ ...claim, oldSize: m + 1 })).toBe(false);
+        if (proof.length > 0) {
+          expect(verifyConsistency({ ...claim, proof: proof.slice(1) })).toBe(false);
+          const tampered = [...proof];
+          tampered[b % proof.length] = nodeHash(proof[0] as Buffer, proof[0] as Buffer);
+          expect(verifyConsistency({ ...claim, proof: tampered })).toBe(false);
+        }
+        expect(verifyConsistency({ ...claim, oldSize: n + 1 })).toBe(false);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses sizes outside the tree", () => {
+    expect(() => consistencyProof(leavesOf(3), 2, 4)).toThrow(RangeError);
+    expect(() => consistencyProof(leavesOf(3), 3, 2)).toThrow(RangeError);
   });
 });

@@ -6,8 +6,10 @@
 //   spool → background drain, in order, idempotent by id → database
 // `record()` resolves when its batch is committed or fsync'd to the spool. While the spool holds
 // anything, new records go behind it, so this replica's records reach the chain in the order
-// they were recorded. With `failClosed`, a record that can be made durable nowhere rejects;
-// without it, it is kept in memory and retried (lost only if the process dies first).
+// they were recorded. A record is never held only in memory: when the spool cannot be written
+// either (disk full, read-only), record() rejects and the gate denies. `failClosed` goes further:
+// the spool is no place for new records, so record() rejects whenever the database does not
+// commit them (it denies admissions for as long as the database is down).
 import { randomUUID } from "node:crypto";
 import type { EvidenceEvent, EvidenceRecord, EvidenceRecorder } from "../ports/evidence.js";
 import type { Logger } from "../ports/logger.js";
@@ -32,7 +34,12 @@ export interface EvidenceLedgerOptions {
   /** Applies the schema; retried before the next append while it fails (database down at start). */
   readonly migrate: () => Promise<MigrationReport>;
   readonly origin?: string;
-  /** Reject `record()` when neither the database nor the spool can take the record. Default false. */
+  /**
+   * Reject `record()` unless the database commits the record: while the database is down (or the
+   * spool still drains), new records are not spooled and record() rejects. Default false: they
+   * are spooled and record() resolves once fsync'd. Either way, a record that reaches neither the
+   * database nor the spool rejects.
+   */
   readonly failClosed?: boolean;
   readonly maxBatchSize?: number;
   /**
@@ -59,8 +66,10 @@ export interface EvidenceLedgerMetrics {
   /** Records skipped because the ledger already held their id (replays, retries). */
   readonly duplicateTotal: number;
   readonly spooledTotal: number;
-  /** Records whose record() was rejected (failClosed, nowhere durable). */
+  /** Records whose record() was rejected (nowhere durable, or the database down with failClosed). */
   readonly rejectedTotal: number;
+  /** Records the spool could not write (disk full, read-only, closed): each was rejected. */
+  readonly spoolWriteFailuresTotal: number;
   /** Age of the oldest record not yet in the database, in seconds (0 when none waits). */
   readonly lagSeconds: number;
   readonly databaseReachable: boolean;
@@ -79,7 +88,7 @@ export class EvidenceLedger implements EvidenceRecorder {
   private schema: Promise<MigrationReport> | undefined;
   private closing = false;
   private readonly stop = new AbortController();
-  private readonly counters = { appended: 0, duplicates: 0, spooled: 0, rejected: 0 };
+  private readonly counters = { appended: 0, duplicates: 0, spooled: 0, rejected: 0, spoolWriteFailures: 0 };
   private databaseReachable = true;
   private lastRejectedAt: Date | undefined;
   private readonly failClosed: boolean;
@@ -169,6 +178,7 @@ export class EvidenceLedger implements EvidenceRecorder {
       duplicateTotal: this.counters.duplicates,
       spooledTotal: this.counters.spooled,
       rejectedTotal: this.counters.rejected,
+      spoolWriteFailuresTotal: this.counters.spoolWriteFailures,
       lagSeconds: this.lagSeconds(),
       databaseReachable: this.databaseReachable,
     };
@@ -237,6 +247,9 @@ export class EvidenceLedger implements EvidenceRecorder {
 
   private async settleBatch(batch: readonly Pending[]): Promise<void> {
     const drafts = batch.map((pending) => pending.draft);
+    let databaseError: unknown = new Error(
+      `${this.options.spool.depth} earlier records still wait in the spool for the database`,
+    );
     if (this.options.spool.depth === 0) {
       try {
         await this.appendWithinDeadline(drafts);
@@ -244,40 +257,49 @@ export class EvidenceLedger implements EvidenceRecorder {
         return;
       } catch (err) {
         this.noteDatabaseFailure(err, drafts.length);
+        databaseError = err;
       }
+    }
+    if (this.failClosed) {
+      this.reject(
+        batch,
+        new Error(
+          `evidence not committed to the database and --evidence-fail-closed refuses the spool: ${errorText(databaseError)}`,
+          { cause: databaseError },
+        ),
+      );
+      this.kickDrain();
+      return;
     }
     await this.spoolBatch(batch);
   }
 
   private async spoolBatch(batch: readonly Pending[]): Promise<void> {
     try {
-      await this.options.spool.append(
-        batch.map((pending) => pending.draft),
-        { keepOnFailure: !this.failClosed },
-      );
+      await this.options.spool.append(batch.map((pending) => pending.draft));
       this.counters.spooled += batch.length;
       for (const pending of batch) pending.resolve();
     } catch (err) {
-      this.settleUnspoolable(batch, err);
+      // Never resolve a record that is only in memory: the decision it belongs to is denied.
+      this.counters.spoolWriteFailures += batch.length;
+      this.logger.error(
+        { err, path: this.options.spool.path, records: batch.length },
+        "evidence: neither the database nor the spool took the records; record() rejects (admissions denied)",
+      );
+      this.reject(
+        batch,
+        new Error(`evidence could not be made durable: not committed to the database, and ${errorText(err)}`, {
+          cause: err,
+        }),
+      );
     }
     this.kickDrain();
   }
 
-  private settleUnspoolable(batch: readonly Pending[], err: unknown): void {
-    if (this.failClosed) {
-      this.counters.rejected += batch.length;
-      this.lastRejectedAt = this.now();
-      const reason = new Error(`evidence could not be made durable (database and spool both failed): ${String(err)}`, {
-        cause: err,
-      });
-      for (const pending of batch) pending.reject(reason);
-      return;
-    }
-    this.logger.error(
-      { err, records: batch.length },
-      "evidence: spool failed; records held in memory until the database or spool recovers",
-    );
-    for (const pending of batch) pending.resolve();
+  private reject(batch: readonly Pending[], reason: Error): void {
+    this.counters.rejected += batch.length;
+    this.lastRejectedAt = this.now();
+    for (const pending of batch) pending.reject(reason);
   }
 
   private async appendWithinDeadline(drafts: readonly RecordDraft[]): Promise<void> {
@@ -370,4 +392,8 @@ export class EvidenceLedger implements EvidenceRecorder {
     if (oldest.length === 0) return 0;
     return Math.max(0, (this.now().getTime() - Math.min(...oldest)) / 1000);
   }
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -1,18 +1,18 @@
 // What /readyz asks of the evidence ledger. Pure: the ledger reports its state, this decides.
 //
-// A replica is ready for admission traffic while the gate's records can be made durable. With
-// failClosed, a record that reaches neither the database nor the spool is rejected and the gate
-// denies the change, so a replica that rejected one recently is not ready: traffic goes to a
-// replica that can record. Without failClosed, such records wait in memory and the gate keeps
-// answering (the operator chose availability), so that replica stays ready; the metrics
-// aegis_evidence_lag_seconds and aegis_evidence_spool_depth tell the story. A closing ledger
-// accepts nothing and is never ready.
+// A replica is ready for admission traffic while the gate's records can be made durable. A
+// record that reaches neither the database nor the spool (disk full, read-only) is rejected and
+// the gate denies the change; with failClosed, so is every record the database does not commit.
+// A replica that rejected one recently is therefore not ready: traffic goes to a replica that
+// can record (aegis_evidence_spool_write_failures_total, aegis_evidence_spool_depth and
+// aegis_evidence_lag_seconds tell the story). No record ever waits only in memory. A closing
+// ledger accepts nothing and is never ready.
 
 /** The ledger's state, as far as readiness cares. */
 export interface EvidenceHealth {
   /** record() takes records (the ledger is not closing). */
   readonly accepting: boolean;
-  /** When record() last rejected a record that could be made durable nowhere (failClosed); undefined: never. */
+  /** When record() last rejected a record (made durable nowhere, or not committed with failClosed); undefined: never. */
   readonly lastRejectedAt: Date | undefined;
 }
 

@@ -20,8 +20,8 @@ import { recordDraftSchema } from "./chain/record.js";
 
 const NEWLINE = 0x0a;
 
-/** `writing`: its append has not finished; `durable`: on disk; `volatile`: only in memory (fail-open). */
-type EntryState = "writing" | "durable" | "volatile";
+/** `writing`: its append has not finished; `durable`: on disk. A draft whose write failed is dropped. */
+type EntryState = "writing" | "durable";
 
 export interface SpoolEntry {
   readonly draft: RecordDraft;
@@ -34,11 +34,6 @@ export interface SpoolRecovery {
   readonly truncatedBytes: number;
   /** Unreadable lines followed by good ones: real corruption, reported and skipped. */
   readonly corruptLines: number;
-}
-
-export interface AppendOptions {
-  /** On a failed write, keep the drafts in memory to retry later (fail-open) instead of dropping them. */
-  readonly keepOnFailure: boolean;
 }
 
 export class Spool {
@@ -91,15 +86,20 @@ export class Spool {
     return this.entries[0]?.draft.time;
   }
 
-  /** Resolves once the drafts are on disk (fdatasync). On failure they are kept or dropped as asked. */
-  async append(drafts: readonly RecordDraft[], options: AppendOptions): Promise<void> {
+  /**
+   * Resolves once the drafts are on disk (fdatasync). When the write fails (disk full, read-only
+   * file system, closed spool) it rejects, naming the spool file and the error, and the drafts are
+   * dropped: the spool never holds a record only in memory, so the caller must not report it
+   * durable (the ledger rejects record(), the gate denies).
+   */
+  async append(drafts: readonly RecordDraft[]): Promise<void> {
     const added: SpoolEntry[] = drafts.map((draft) => ({ draft, state: "writing" }));
     this.entries.push(...added);
     await this.exclusive(async () => {
       try {
         await this.persistUnwritten();
       } catch (err) {
-        this.settleFailed(added, options.keepOnFailure);
+        this.drop(added);
         throw err;
       }
     });
@@ -127,7 +127,7 @@ export class Spool {
     });
   }
 
-  /** Closes the file; idempotent. Appends after this fail (and are kept or dropped as asked). */
+  /** Closes the file; idempotent. Appends after this fail (and their drafts are dropped). */
   async close(): Promise<void> {
     await this.exclusive(async () => {
       if (this.closed) return;
@@ -136,7 +136,7 @@ export class Spool {
     });
   }
 
-  // Writes every entry not yet on disk (new ones and fail-open leftovers) in one write + fsync.
+  // Writes every entry not yet on disk (this append's and any queued behind it) in one write + fsync.
   private async persistUnwritten(): Promise<void> {
     const unwritten = this.entries.filter((entry) => entry.state !== "durable");
     if (unwritten.length === 0) return;
@@ -164,11 +164,7 @@ export class Spool {
     }
   }
 
-  private settleFailed(added: readonly SpoolEntry[], keep: boolean): void {
-    if (keep) {
-      for (const entry of added) if (entry.state === "writing") entry.state = "volatile";
-      return;
-    }
+  private drop(added: readonly SpoolEntry[]): void {
     const dropped = new Set(added);
     const remaining = this.entries.filter((entry) => !dropped.has(entry));
     this.entries.splice(0, this.entries.length, ...remaining);

@@ -5,6 +5,8 @@ export interface EvidenceFigures {
   lagSeconds: number;
   appendedTotal: number;
   databaseReachable: boolean;
+  /** Records the spool could not write (disk full, read-only): each was rejected, its decision denied. */
+  spoolWriteFailuresTotal: number;
 }
 
 /** Every metric AEGIS exports, on one registry so tests and replicas do not share globals. */
@@ -62,6 +64,12 @@ export class AegisMetrics {
     (f) => (f.databaseReachable ? 1 : 0),
   );
 
+  readonly evidenceSpoolWriteFailures = this.evidenceCounter(
+    "aegis_evidence_spool_write_failures_total",
+    "Evidence records the local spool could not write while the database was unavailable (each rejected: its admission denied)",
+    (f) => f.spoolWriteFailuresTotal,
+  );
+
   readonly selfHealingActions = new Counter({
     name: "aegis_selfhealing_actions_total",
     help: "Self-healing actions by action and result",
@@ -102,6 +110,22 @@ export class AegisMetrics {
 
   observeEvidence(source: () => EvidenceFigures): void {
     this.evidenceSource = source;
+  }
+
+  // A counter whose value is the ledger's own (monotonic) count, read at scrape time.
+  private evidenceCounter(name: string, help: string, pick: (figures: EvidenceFigures) => number): Counter {
+    const readFigures = (): EvidenceFigures | undefined => this.evidenceSource?.();
+    return new Counter({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        const figures = readFigures();
+        if (!figures) return;
+        this.reset();
+        this.inc(pick(figures));
+      },
+    });
   }
 
   private evidenceGauge(name: string, help: string, pick: (figures: EvidenceFigures) => number): Gauge {

@@ -158,27 +158,28 @@ describe("evidence ledger when the database is unreachable", () => {
     await ledger.close();
   });
 
-  it("rejects with failClosed when the record can be made durable nowhere", async () => {
-    const db = new FlakyDatabase(inner);
-    const dir = await makeTempDir();
-    removals.push(dir.remove);
-    const { spool } = await Spool.open(join(dir.path, SPOOL_FILE_NAME));
-    await spool.close(); // every spool write now fails
-    const ledger = await ledgerOn(db, { failClosed: true, spool });
-    db.down = true;
-    await expect(ledger.record({ ...event(1), id: "nowhere-1" })).rejects.toThrow(
-      /could not be made durable.*cannot write/,
-    );
-    expect(ledger.metrics).toMatchObject({ rejectedTotal: 1, spoolDepth: 0 });
-    expect(evidenceReady(ledger.health, new Date())).toBe(false); // /readyz: send admissions elsewhere
-    db.down = false;
-    await ledger.record({ ...event(2), id: "closed-ok-2" });
-    expect(await idsInDatabase()).not.toContain("nowhere-1");
-    expect(await idsInDatabase()).toContain("closed-ok-2");
-    await ledger.close();
+  it("rejects, whatever failClosed says, when the record can be made durable nowhere", async () => {
+    for (const failClosed of [false, true]) {
+      const db = new FlakyDatabase(inner);
+      const dir = await makeTempDir();
+      removals.push(dir.remove);
+      const { spool } = await Spool.open(join(dir.path, SPOOL_FILE_NAME));
+      await spool.close(); // every spool write now fails
+      const ledger = await ledgerOn(db, { failClosed, spool });
+      db.down = true;
+      const id = `nowhere-${String(failClosed)}`;
+      await expect(ledger.record({ ...event(1), id })).rejects.toThrow(failClosed ? /fail-closed/ : /cannot write/);
+      expect(ledger.metrics).toMatchObject({ rejectedTotal: 1, spoolDepth: 0 });
+      expect(evidenceReady(ledger.health, new Date())).toBe(false); // /readyz: send admissions elsewhere
+      db.down = false;
+      await ledger.record({ ...event(2), id: `${id}-after` });
+      expect(await idsInDatabase()).not.toContain(id); // never held in memory and appended later
+      expect(await idsInDatabase()).toContain(`${id}-after`);
+      await ledger.close();
+    }
   });
 
-  it("without failClosed, holds such records in memory and appends them when the database returns", async () => {
+  it("without failClosed, a failed spool write rejects, counted, naming the spool file", async () => {
     const db = new FlakyDatabase(inner);
     const dir = await makeTempDir();
     removals.push(dir.remove);
@@ -186,14 +187,32 @@ describe("evidence ledger when the database is unreachable", () => {
     await spool.close();
     const ledger = await ledgerOn(db, { failClosed: false, spool });
     db.down = true;
-    await ledger.record({ ...event(1), id: "memory-1" });
-    expect(ledger.metrics).toMatchObject({ rejectedTotal: 0, spoolDepth: 1 });
-    expect(evidenceReady(ledger.health, new Date())).toBe(true); // the gate keeps answering
-    db.down = false;
-    await ledger.waitUntilDrained(10_000);
-    expect(await idsInDatabase()).toContain("memory-1");
+    await expect(ledger.record({ ...event(1), id: "memory-1" })).rejects.toThrow(
+      `evidence could not be made durable: not committed to the database, and evidence spool ${spool.path}: cannot write 1 records`,
+    );
+    expect(ledger.metrics).toMatchObject({ rejectedTotal: 1, spoolWriteFailuresTotal: 1, spoolDepth: 0 });
     await ledger.close();
     expect(evidenceReady(ledger.health, new Date())).toBe(false); // closed: accepts nothing
+  });
+
+  it("with failClosed, does not spool: rejects while the database is down, appends once it is back", async () => {
+    const db = new FlakyDatabase(inner);
+    const ledger = await ledgerOn(db, { failClosed: true });
+    db.down = true;
+    await expect(ledger.record({ ...event(1), id: "strict-1" })).rejects.toThrow(
+      /not committed to the database and --evidence-fail-closed refuses the spool: .*ECONNREFUSED/,
+    );
+    expect(ledger.metrics).toMatchObject({
+      rejectedTotal: 1,
+      spoolDepth: 0,
+      spooledTotal: 0,
+      spoolWriteFailuresTotal: 0,
+    });
+    db.down = false;
+    await ledger.record({ ...event(2), id: "strict-2" });
+    expect(await idsInDatabase()).toContain("strict-2");
+    expect(await idsInDatabase()).not.toContain("strict-1");
+    await ledger.close();
   });
 
   it("starts with the database down: migrates and appends once it is back", async () => {

@@ -18,13 +18,12 @@ afterEach(async () => {
 });
 
 const drafts = Array.from({ length: 5 }, (_, i) => draft(i));
-const keep = { keepOnFailure: true };
 
 describe("evidence spool", () => {
   it("recovers appended drafts in order after a restart", async () => {
     const { spool } = await Spool.open(path);
-    await spool.append(drafts.slice(0, 2), keep);
-    await spool.append(drafts.slice(2), keep);
+    await spool.append(drafts.slice(0, 2));
+    await spool.append(drafts.slice(2));
     await spool.close();
     const reopened = await Spool.open(path);
     expect(reopened.recovery).toEqual({ records: 5, truncatedBytes: 0, corruptLines: 0 });
@@ -41,7 +40,7 @@ describe("evidence spool", () => {
       expect(recovery).toEqual({ records: 4, truncatedBytes: cut, corruptLines: 0 });
       expect((await stat(path)).size).toBe(whole.length);
       // Appends after recovery start on a clean line and survive the next restart.
-      await spool.append([draft(9)], keep);
+      await spool.append([draft(9)]);
       await spool.close();
       const again = await Spool.open(path);
       expect(again.spool.peek(10).map((e) => e.draft.id)).toEqual([
@@ -87,7 +86,7 @@ describe("evidence spool", () => {
 
   it("empties the file once every record is released", async () => {
     const { spool } = await Spool.open(path);
-    await spool.append(drafts, keep);
+    await spool.append(drafts);
     await spool.release(spool.peek(2));
     expect(spool.depth).toBe(3);
     expect((await readFile(path)).length).toBeGreaterThan(0);
@@ -97,12 +96,12 @@ describe("evidence spool", () => {
     await spool.close();
   });
 
-  it("keeps or drops drafts whose write failed, as asked", async () => {
+  it("drops drafts whose write failed and rejects naming the spool file: nothing waits only in memory", async () => {
     const { spool } = await Spool.open(path);
+    await spool.append([draft(0)]);
     await spool.close(); // every later write fails: the file handle is gone
-    await expect(spool.append([draft(1)], { keepOnFailure: false })).rejects.toThrow(/cannot write 1 records/);
-    expect(spool.depth).toBe(0);
-    await expect(spool.append([draft(2)], keep)).rejects.toThrow(/cannot write/);
-    expect(spool.peek(10).map((e) => [e.draft.id, e.state])).toEqual([["event-2", "volatile"]]);
+    await expect(spool.append([draft(1)])).rejects.toThrow(`evidence spool ${path}: cannot write 1 records`);
+    await expect(spool.append([draft(2), draft(3)])).rejects.toThrow(/cannot write 2 records/);
+    expect(spool.peek(10).map((e) => [e.draft.id, e.state])).toEqual([["event-0", "durable"]]);
   });
 });

@@ -6,12 +6,20 @@ describe("AegisMetrics", () => {
     const metrics = new AegisMetrics({ defaultMetrics: false });
     let phases: Record<string, number> = { Pending: 2, Approved: 1 };
     metrics.observeApprovalPhases(() => phases);
-    metrics.observeEvidence(() => ({ spoolDepth: 7, lagSeconds: 3, appendedTotal: 40, databaseReachable: false }));
+    metrics.observeEvidence(() => ({
+      spoolDepth: 7,
+      lagSeconds: 3,
+      appendedTotal: 40,
+      databaseReachable: false,
+      spoolWriteFailuresTotal: 2,
+    }));
     const first = await metrics.registry.metrics();
     expect(first).toContain('aegis_approval_requests{phase="Pending"} 2');
     expect(first).toContain('aegis_approval_requests{phase="Approved"} 1');
     expect(first).toContain("aegis_evidence_spool_depth 7");
     expect(first).toContain("aegis_evidence_database_up 0");
+    expect(first).toContain("# TYPE aegis_evidence_spool_write_failures_total counter");
+    expect(first).toContain("aegis_evidence_spool_write_failures_total 2");
 
     phases = { Approved: 3 };
     const second = await metrics.registry.metrics();

@@ -60,8 +60,8 @@ afterAll(async () => {
 });
 
 describe("charts/aegis on a real kube-apiserver (server-side dry run)", () => {
-  it("accepts every object rendered with the defaults, with no Pod Security warning", async () => {
-    const { objects } = await renderChart({ namespace: NS });
+  it("accepts every object rendered with the defaults (and PostgreSQL), with no Pod Security warning", async () => {
+    const { objects } = await renderChart({ namespace: NS, set: { "database.existingSecret.name": "aegis-db" } });
     const { stdout, stderr } = await dryRunApply(objects);
     for (const object of objects) {
       expect(stdout, `${object.kind} ${object.metadata.name}`).toMatch(
@@ -113,7 +113,7 @@ function runNode(args: string[], env: Record<string, string>): Promise<{ code: n
 
 describe("the uninstall hook", () => {
   it("runs the Job's script, which deletes the configuration it names and tolerates its absence", async () => {
-    const { objects } = await renderChart({ namespace: NS });
+    const { objects } = await renderChart({ namespace: NS, set: { replicaCount: "1" } });
     const job = findObject<V1Job>(objects, "Job", "aegis-cleanup");
     const c = job.spec?.template.spec?.containers[0];
     expect(c?.command).toEqual(["node", "--input-type=module", "-e"]);

@@ -66,3 +66,8 @@ app.kubernetes.io/part-of: aegis
       optional: true
       {{- end }}
 {{- end -}}
+
+{{/* The Secret holding the evidence signing key the chart creates (unless evidenceSigningKey.existingSecret). */}}
+{{- define "aegis.signingKeySecretName" -}}
+{{- printf "%s-evidence-signing-key" (include "aegis.fullname" .) -}}
+{{- end -}}

@@ -1,11 +1,12 @@
 // charts/aegis through the real helm (v3.22, built from tools/helm): lint is clean, and what
 // `helm template` renders — defaults and cert-manager mode — holds the values the chart promises.
+import { createPrivateKey } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import type {
   V1ClusterRole,
   V1Container,
-  V1Deployment,
+  V1StatefulSet,
   V1PodDisruptionBudget,
   V1Role,
   V1RoleBinding,
@@ -27,28 +28,39 @@ import {
   HELM_BUILD_TIMEOUT_MS,
   type KubeObject,
   renderChart,
+  type RenderOptions,
   repoRoot,
 } from "./helm.js";
 
 const NS = "aegis-system";
+
+/** More than one replica (the default, 2) needs PostgreSQL: the values most renders start from. */
+const HA = { "database.existingSecret.name": "aegis-db" };
+
+/** renderChart with a database (HA) unless the options name one themselves. */
+function render(options: RenderOptions = {}): ReturnType<typeof renderChart> {
+  const namesDatabase =
+    Object.keys(options.set ?? {}).some((key) => key.startsWith("database.")) || options.values?.["database"];
+  return renderChart(namesDatabase ? options : { ...options, set: { ...HA, ...options.set } });
+}
 
 let defaults: KubeObject[];
 let certManager: KubeObject[];
 
 beforeAll(async () => {
   await buildHelm();
-  defaults = (await renderChart({ namespace: NS })).objects;
+  defaults = (await render({ namespace: NS })).objects;
   certManager = (
-    await renderChart({
+    await render({
       namespace: NS,
       set: { "webhook.certManager.enabled": "true", "serviceMonitor.enabled": "true", "networkPolicy.enabled": "true" },
     })
   ).objects;
 }, HELM_BUILD_TIMEOUT_MS);
 
-function container(deployment: V1Deployment): V1Container {
+function container(deployment: V1StatefulSet): V1Container {
   const first = deployment.spec?.template.spec?.containers[0];
-  if (!first) throw new Error("the Deployment has no container");
+  if (!first) throw new Error("the StatefulSet has no container");
   return first;
 }
 
@@ -58,8 +70,9 @@ function envValue(c: V1Container, name: string): string | undefined {
 
 describe("helm lint", () => {
   it.each([
-    ["defaults", []],
-    ["cert-manager mode", ["--set", "webhook.certManager.enabled=true"]],
+    ["defaults (with PostgreSQL)", ["--set", "database.existingSecret.name=aegis-db"]],
+    ["one replica, no database", ["--set", "replicaCount=1"]],
+    ["cert-manager mode", ["--set", "webhook.certManager.enabled=true,database.existingSecret.name=aegis-db"]],
     [
       "everything on",
       [
@@ -90,18 +103,18 @@ describe("helm lint", () => {
   });
 
   it("refuses Slack or GitHub without their Secret", async () => {
-    const slack = await helm(["template", "aegis", chartDir, "--set", "slack.enabled=true"]);
+    const slack = await helm(["template", "aegis", chartDir, "--set", "replicaCount=1,slack.enabled=true"]);
     expect(slack.stderr).toContain("slack.enabled needs slack.existingSecret");
-    const github = await helm(["template", "aegis", chartDir, "--set", "github.enabled=true"]);
+    const github = await helm(["template", "aegis", chartDir, "--set", "replicaCount=1,github.enabled=true"]);
     expect(github.stderr).toContain("github.enabled needs github.existingSecret");
   });
 });
 
-describe("the Deployment (defaults)", () => {
-  let deployment: V1Deployment;
+describe("the StatefulSet (defaults, with PostgreSQL)", () => {
+  let deployment: V1StatefulSet;
   let c: V1Container;
   beforeAll(() => {
-    deployment = findObject<V1Deployment>(defaults, "Deployment", "aegis");
+    deployment = findObject<V1StatefulSet>(defaults, "StatefulSet", "aegis");
     c = container(deployment);
   });
 
@@ -147,13 +160,14 @@ describe("the Deployment (defaults)", () => {
     expect(c.securityContext?.privileged).toBeUndefined();
   });
 
-  it("writes only to emptyDirs on /tmp and /app/data (AEGIS_DATA_DIR)", () => {
+  it("writes only to an emptyDir on /tmp and its PersistentVolumeClaim on /app/data (AEGIS_DATA_DIR)", () => {
     const volumes = deployment.spec?.template.spec?.volumes ?? [];
-    expect(volumes.map((v) => v.name).sort()).toEqual(["data", "tmp"]);
-    expect(volumes.every((v) => v.emptyDir !== undefined)).toBe(true);
-    expect(c.volumeMounts?.map((m) => [m.name, m.mountPath])).toEqual([
-      ["tmp", "/tmp"],
-      ["data", "/app/data"],
+    expect(volumes.map((v) => v.name).sort()).toEqual(["evidence-key", "tmp"]);
+    expect(volumes.find((v) => v.name === "tmp")?.emptyDir).toEqual({ sizeLimit: "64Mi" });
+    expect(c.volumeMounts?.map((m) => [m.name, m.mountPath, m.readOnly ?? false])).toEqual([
+      ["tmp", "/tmp", false],
+      ["data", "/app/data", false],
+      ["evidence-key", "/etc/aegis/evidence-key", true],
     ]);
     expect(envValue(c, "AEGIS_DATA_DIR")).toBe("/app/data");
   });
@@ -174,7 +188,13 @@ describe("the Deployment (defaults)", () => {
   });
 
   it("serves with --webhook-service <release namespace>/aegis-webhook and knows its namespace", () => {
-    expect(c.args).toEqual(["serve", "--webhook-service", `${NS}/aegis-webhook`]);
+    expect(c.args).toEqual([
+      "serve",
+      "--webhook-service",
+      `${NS}/aegis-webhook`,
+      "--evidence-signing-key",
+      "/etc/aegis/evidence-key/signing-key.pem",
+    ]);
     expect(c.env?.find((e) => e.name === "AEGIS_NAMESPACE")?.valueFrom?.fieldRef?.fieldPath).toBe("metadata.namespace");
     expect(c.ports?.map((p) => [p.name, p.containerPort])).toEqual([
       ["http-api", 8750],
@@ -191,9 +211,13 @@ describe("the Deployment (defaults)", () => {
     });
   });
 
-  it("sets no database, Redis, Slack or GitHub variables by default", () => {
+  it("reads DATABASE_URL from the database Secret and sets no Redis, Slack or GitHub variables by default", () => {
     const names = c.env?.map((e) => e.name) ?? [];
-    expect(names.filter((n) => /^(DATABASE_URL|REDIS_URL|SLACK_|GITHUB_)/.test(n))).toEqual([]);
+    expect(names.filter((n) => /^(DATABASE_URL|REDIS_URL|SLACK_|GITHUB_)/.test(n))).toEqual(["DATABASE_URL"]);
+    expect(c.env?.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef).toEqual({
+      name: "aegis-db",
+      key: "DATABASE_URL",
+    });
   });
 });
 
@@ -203,10 +227,10 @@ const SERVE_ENV = new Set<string>(SERVE_OPTIONS.map((option) => option.env));
 
 describe("the chart and `aegis serve` agree", () => {
   it("every flag and AEGIS_*/DATABASE_URL/REDIS_URL variable the chart passes is one aegis serve knows", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       set: { "database.url": "postgres://db/aegis", "redis.url": "redis://redis:6379" },
     });
-    const c = container(findObject<V1Deployment>(objects, "Deployment", "aegis"));
+    const c = container(findObject<V1StatefulSet>(objects, "StatefulSet", "aegis"));
     const [command, ...rest] = c.args ?? [];
     expect(command).toBe("serve");
     for (const flag of rest.filter((arg) => arg.startsWith("--"))) expect(SERVE_FLAGS, flag).toContain(flag);
@@ -216,7 +240,7 @@ describe("the chart and `aegis serve` agree", () => {
   });
 
   it("every Slack, GitHub and dashboard variable the chart sets (token mode) is one AEGIS reads", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       set: {
         "slack.enabled": "true",
         "slack.existingSecret": "s",
@@ -227,7 +251,7 @@ describe("the chart and `aegis serve` agree", () => {
         dashboardUrl: "https://aegis.example.com",
       },
     });
-    const names = (container(findObject<V1Deployment>(objects, "Deployment", "aegis")).env ?? [])
+    const names = (container(findObject<V1StatefulSet>(objects, "StatefulSet", "aegis")).env ?? [])
       .map((e) => e.name)
       .filter((n) => /^(SLACK_|GITHUB_|AEGIS_DASHBOARD_URL$)/.test(n));
     expect(names.sort()).toEqual([
@@ -242,7 +266,7 @@ describe("the chart and `aegis serve` agree", () => {
   });
 
   it("cert-manager mode's flags are ones aegis serve knows", () => {
-    const args = container(findObject<V1Deployment>(certManager, "Deployment", "aegis")).args ?? [];
+    const args = container(findObject<V1StatefulSet>(certManager, "StatefulSet", "aegis")).args ?? [];
     for (const flag of args.filter((arg) => arg.startsWith("--"))) expect(SERVE_FLAGS, flag).toContain(flag);
   });
 });
@@ -251,16 +275,16 @@ describe("webhook.clientCA (mutual TLS)", () => {
   const PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
 
   it("is off by default: no --webhook-client-ca, no client CA volume", () => {
-    const c = container(findObject<V1Deployment>(defaults, "Deployment", "aegis"));
+    const c = container(findObject<V1StatefulSet>(defaults, "StatefulSet", "aegis"));
     expect(c.args).not.toContain("--webhook-client-ca");
     expect(c.volumeMounts?.map((m) => m.name)).not.toContain("webhook-client-ca");
   });
 
   it("mounts a Secret's key as a directory and passes it as --webhook-client-ca", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       set: { "webhook.clientCA.secretName": "apiserver-webhook-client-ca", "webhook.clientCA.key": "tls.crt" },
     });
-    const deployment = findObject<V1Deployment>(objects, "Deployment", "aegis");
+    const deployment = findObject<V1StatefulSet>(objects, "StatefulSet", "aegis");
     const c = container(deployment);
     const args = c.args ?? [];
     expect(args[args.indexOf("--webhook-client-ca") + 1]).toBe("/etc/aegis/webhook-client-ca/tls.crt");
@@ -282,10 +306,10 @@ describe("webhook.clientCA (mutual TLS)", () => {
   });
 
   it("renders a PEM into a ConfigMap and mounts that", async () => {
-    const { objects } = await renderChart({ values: { webhook: { clientCA: { pem: PEM } } } });
+    const { objects } = await render({ values: { webhook: { clientCA: { pem: PEM } } } });
     const configMap = findObject<{ data: Record<string, string> }>(objects, "ConfigMap", "aegis-webhook-client-ca");
     expect(configMap.data).toEqual({ "ca.crt": PEM });
-    const deployment = findObject<V1Deployment>(objects, "Deployment", "aegis");
+    const deployment = findObject<V1StatefulSet>(objects, "StatefulSet", "aegis");
     const args = container(deployment).args ?? [];
     expect(args[args.indexOf("--webhook-client-ca") + 1]).toBe("/etc/aegis/webhook-client-ca/ca.crt");
     expect(deployment.spec?.template.spec?.volumes).toContainEqual({
@@ -300,7 +324,7 @@ describe("webhook.clientCA (mutual TLS)", () => {
       "aegis",
       chartDir,
       "--set",
-      "webhook.clientCA.secretName=x,webhook.clientCA.pem=-----BEGIN CERTIFICATE-----x-----END CERTIFICATE-----",
+      "replicaCount=1,webhook.clientCA.secretName=x,webhook.clientCA.pem=-----BEGIN CERTIFICATE-----x-----END CERTIFICATE-----",
     ]);
     expect(both.stderr).toContain("give webhook.clientCA.secretName or webhook.clientCA.pem, not both");
     const garbage = await helm(["template", "aegis", chartDir, "--set", "webhook.clientCA.pem=garbage"]);
@@ -309,7 +333,7 @@ describe("webhook.clientCA (mutual TLS)", () => {
   });
 
   it("limits who reaches the webhook port to networkPolicy.webhookFrom", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       values: { networkPolicy: { enabled: true, webhookFrom: [{ ipBlock: { cidr: "172.16.0.2/32" } }] } },
     });
     const policy = findObject<{ spec: { ingress: { ports: { port: number }[]; from?: unknown[] }[] } }>(
@@ -326,7 +350,7 @@ describe("webhook.clientCA (mutual TLS)", () => {
       chartDir,
       "--strict",
       "--set",
-      "webhook.clientCA.secretName=ca,networkPolicy.enabled=true",
+      "webhook.clientCA.secretName=ca,networkPolicy.enabled=true,database.existingSecret.name=aegis-db",
     ]);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).not.toMatch(/\[(INFO|WARNING|ERROR)\]/);
@@ -335,7 +359,7 @@ describe("webhook.clientCA (mutual TLS)", () => {
 
 describe("Services and PodDisruptionBudget", () => {
   it("aegis-api serves 8750 and aegis-webhook 443 → 9443, both selecting the AEGIS pods", () => {
-    const deployment = findObject<V1Deployment>(defaults, "Deployment", "aegis");
+    const deployment = findObject<V1StatefulSet>(defaults, "StatefulSet", "aegis");
     const api = findObject<V1Service>(defaults, "Service", "aegis-api");
     const webhook = findObject<V1Service>(defaults, "Service", "aegis-webhook");
     expect(api.spec?.ports?.map((p) => [p.port, p.targetPort])).toEqual([[8750, "http-api"]]);
@@ -350,12 +374,12 @@ describe("Services and PodDisruptionBudget", () => {
     expect(pdb.apiVersion).toBe("policy/v1");
     expect(pdb.spec?.minAvailable).toBe(1);
     expect(pdb.spec?.selector?.matchLabels).toEqual(
-      findObject<V1Deployment>(defaults, "Deployment", "aegis").spec?.selector.matchLabels,
+      findObject<V1StatefulSet>(defaults, "StatefulSet", "aegis").spec?.selector.matchLabels,
     );
   });
 
-  it("no pod outside the Deployment matches the Deployment's selector (the cleanup hook's pod)", () => {
-    const selector = findObject<V1Deployment>(defaults, "Deployment", "aegis").spec?.selector.matchLabels ?? {};
+  it("no pod outside the StatefulSet matches its selector (the cleanup hook's pod)", () => {
+    const selector = findObject<V1StatefulSet>(defaults, "StatefulSet", "aegis").spec?.selector.matchLabels ?? {};
     const job = findObject<V1Job>(defaults, "Job", "aegis-cleanup");
     const labels = job.spec?.template.metadata?.labels ?? {};
     expect(Object.entries(selector).every(([k, v]) => labels[k] === v)).toBe(false);
@@ -418,7 +442,7 @@ describe("RBAC", () => {
   });
 
   it("binds aegis-approver to the configured groups and aggregates it into admin only when asked", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       set: { "rbac.approver.groups[0]": "sre-leads", "rbac.approver.aggregateToAdmin": "true" },
     });
     const binding = findObject<V1RoleBinding>(objects, "ClusterRoleBinding", "aegis-approver");
@@ -457,14 +481,14 @@ describe("namespaces", () => {
       },
     ],
   ])("every namespaced object (%s) is in the release namespace, cluster-scoped ones have none", async (_name, set) => {
-    const { objects } = await renderChart({ namespace: "gatekeeping", set });
+    const { objects } = await render({ namespace: "gatekeeping", set });
     expect(objects.length).toBeGreaterThan(10);
     for (const object of objects) {
       const where = `${object.kind}/${object.metadata.name}`;
       if (CLUSTER_SCOPED_KINDS.has(object.kind)) expect(object.metadata.namespace, where).toBeUndefined();
       else expect(object.metadata.namespace, where).toBe("gatekeeping");
     }
-    const deployment = findObject<V1Deployment>(objects, "Deployment", "aegis");
+    const deployment = findObject<V1StatefulSet>(objects, "StatefulSet", "aegis");
     const args = container(deployment).args ?? [];
     if (set["webhook.certManager.enabled"] !== "true") expect(args).toContain("gatekeeping/aegis-webhook");
   });
@@ -483,7 +507,7 @@ describe("cert-manager mode", () => {
   });
 
   it("uses an existing issuer instead when given one", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       set: {
         "webhook.certManager.enabled": "true",
         "webhook.certManager.issuerRef.name": "corp-ca",
@@ -518,9 +542,15 @@ describe("cert-manager mode", () => {
   });
 
   it("mounts the Certificate's Secret and does not ask AEGIS to manage the configuration", () => {
-    const deployment = findObject<V1Deployment>(certManager, "Deployment", "aegis");
+    const deployment = findObject<V1StatefulSet>(certManager, "StatefulSet", "aegis");
     const c = container(deployment);
-    expect(c.args).toEqual(["serve", "--webhook-cert-dir", "/etc/aegis/webhook-tls"]);
+    expect(c.args).toEqual([
+      "serve",
+      "--webhook-cert-dir",
+      "/etc/aegis/webhook-tls",
+      "--evidence-signing-key",
+      "/etc/aegis/evidence-key/signing-key.pem",
+    ]);
     expect(c.args).not.toContain("--webhook-service");
     expect(c.volumeMounts).toContainEqual({ name: "webhook-tls", mountPath: "/etc/aegis/webhook-tls", readOnly: true });
     expect(deployment.spec?.template.spec?.volumes).toContainEqual({
@@ -550,7 +580,7 @@ describe("cert-manager mode", () => {
 
 describe("connections and integrations", () => {
   it("takes DATABASE_URL and REDIS_URL from a chart Secret when given in plain values", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       set: { "database.url": "postgres://aegis:pw@db:5432/aegis", "redis.url": "redis://redis:6379" },
     });
     const secret = findObject<{ stringData: Record<string, string> }>(objects, "Secret", "aegis-env");
@@ -558,7 +588,7 @@ describe("connections and integrations", () => {
       DATABASE_URL: "postgres://aegis:pw@db:5432/aegis",
       REDIS_URL: "redis://redis:6379",
     });
-    const env = container(findObject<V1Deployment>(objects, "Deployment")).env ?? [];
+    const env = container(findObject<V1StatefulSet>(objects, "StatefulSet")).env ?? [];
     expect(env.find((e) => e.name === "DATABASE_URL")?.valueFrom?.secretKeyRef).toEqual({
       name: "aegis-env",
       key: "DATABASE_URL",
@@ -568,12 +598,12 @@ describe("connections and integrations", () => {
       key: "REDIS_URL",
     });
     expect(
-      findObject<V1Deployment>(objects, "Deployment").spec?.template.metadata?.annotations?.["checksum/env"],
+      findObject<V1StatefulSet>(objects, "StatefulSet").spec?.template.metadata?.annotations?.["checksum/env"],
     ).toMatch(/^[a-f0-9]{64}$/);
   });
 
   it("reads them from existing Secrets, and Slack and GitHub (token or app) credentials from Secrets", async () => {
-    const { objects } = await renderChart({
+    const { objects } = await render({
       set: {
         "database.existingSecret.name": "pg",
         "redis.existingSecret.name": "rd",
@@ -585,8 +615,10 @@ describe("connections and integrations", () => {
         "github.webhookSecretKey": "webhook-secret",
       },
     });
-    expect(objects.some((o) => o.kind === "Secret")).toBe(false);
-    const env = container(findObject<V1Deployment>(objects, "Deployment")).env ?? [];
+    expect(objects.filter((o) => o.kind === "Secret").map((o) => o.metadata.name)).toEqual([
+      "aegis-evidence-signing-key",
+    ]);
+    const env = container(findObject<V1StatefulSet>(objects, "StatefulSet")).env ?? [];
     const ref = (name: string): unknown => env.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
     expect(ref("DATABASE_URL")).toEqual({ name: "pg", key: "DATABASE_URL" });
     expect(ref("REDIS_URL")).toEqual({ name: "rd", key: "url" });
@@ -595,8 +627,8 @@ describe("connections and integrations", () => {
     expect(ref("GITHUB_TOKEN")).toEqual({ name: "gh-app", key: "token" });
     expect(ref("GITHUB_WEBHOOK_SECRET")).toEqual({ name: "gh-app", key: "webhook-secret" });
 
-    const token = await renderChart({ set: { "github.enabled": "true", "github.existingSecret": "gh" } });
-    const tokenEnv = container(findObject<V1Deployment>(token.objects, "Deployment")).env ?? [];
+    const token = await render({ set: { "github.enabled": "true", "github.existingSecret": "gh" } });
+    const tokenEnv = container(findObject<V1StatefulSet>(token.objects, "StatefulSet")).env ?? [];
     expect(tokenEnv.find((e) => e.name === "GITHUB_TOKEN")?.valueFrom?.secretKeyRef).toEqual({
       name: "gh",
       key: "token",
@@ -604,9 +636,9 @@ describe("connections and integrations", () => {
   });
 
   it("renders the Slack identity map aegis-slack-users when given users", async () => {
-    const none = await renderChart();
+    const none = await render();
     expect(none.objects.some((o) => o.kind === "ConfigMap")).toBe(false);
-    const { objects } = await renderChart({
+    const { objects } = await render({
       namespace: NS,
       values: { slack: { users: { U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" } } },
     });
@@ -620,12 +652,101 @@ describe("connections and integrations", () => {
   });
 
   it("CRDs ship in crds/ (installed by helm before the templates)", async () => {
-    const { objects } = await renderChart({ includeCrds: true });
+    const { objects } = await render({ includeCrds: true });
     expect(
       objects
         .filter((o) => o.kind === "CustomResourceDefinition")
         .map((o) => o.metadata.name)
         .sort(),
     ).toEqual(["aegispolicies.aegis.valina.ai", "approvalrequests.aegis.valina.ai"]);
+  });
+});
+
+describe("evidence cannot be lost by default", () => {
+  it("values.schema.json refuses more than one replica without PostgreSQL, naming the ways out", async () => {
+    for (const args of [[], ["--set", "replicaCount=3"]]) {
+      const result = await helm(["template", "aegis", chartDir, ...args]);
+      expect(result.code, args.join(" ")).not.toBe(0);
+      expect(result.stderr).toMatch(/values don't meet the specifications of the schema/);
+      expect(result.stderr).toMatch(/\/replicaCount': maximum: got [23], want 1/);
+      expect(result.stderr).toContain("/database/url': minLength");
+      expect(result.stderr).toContain("/database/existingSecret/name': minLength");
+    }
+    for (const ok of ["replicaCount=1", "database.url=postgres://db/aegis", "database.existingSecret.name=pg"]) {
+      const result = await helm(["template", "aegis", chartDir, "--set", ok]);
+      expect(result.code, `${ok}: ${result.stderr}`).toBe(0);
+    }
+  });
+
+  it("puts each replica's data dir (spool, PGlite) on a PersistentVolumeClaim of a StatefulSet", () => {
+    expect(defaults.some((o) => o.kind === "Deployment")).toBe(false);
+    const set = findObject<V1StatefulSet>(defaults, "StatefulSet", "aegis");
+    expect(set.spec?.replicas).toBe(2);
+    expect(set.spec?.template.spec?.volumes?.some((v) => v.name === "data")).toBe(false); // not an emptyDir
+    expect(set.spec?.volumeClaimTemplates).toEqual([
+      {
+        metadata: { name: "data", labels: set.spec?.selector.matchLabels },
+        spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+      },
+    ]);
+    expect(container(set).volumeMounts).toContainEqual({ name: "data", mountPath: "/app/data" });
+    expect(set.spec?.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: "Retain", whenScaled: "Retain" });
+    expect(set.spec?.serviceName).toBe("aegis-api");
+  });
+
+  it("takes the claim's size and storage class from persistence.*", async () => {
+    const { objects } = await render({ set: { "persistence.size": "5Gi", "persistence.storageClassName": "fast" } });
+    expect(findObject<V1StatefulSet>(objects, "StatefulSet", "aegis").spec?.volumeClaimTemplates?.[0]?.spec).toEqual({
+      accessModes: ["ReadWriteOnce"],
+      storageClassName: "fast",
+      resources: { requests: { storage: "5Gi" } },
+    });
+  });
+
+  it("one replica without a database keeps its PGlite on the claim too", async () => {
+    const { objects } = await renderChart({ set: { replicaCount: "1" } });
+    const set = findObject<V1StatefulSet>(objects, "StatefulSet", "aegis");
+    expect(set.spec?.replicas).toBe(1);
+    expect(container(set).env?.some((e) => e.name === "DATABASE_URL")).toBe(false);
+    expect(set.spec?.volumeClaimTemplates?.map((t) => t.metadata?.name)).toEqual(["data"]);
+  });
+
+  it("every replica mounts one signing-key Secret, created once and kept, passed as --evidence-signing-key", () => {
+    const set = findObject<V1StatefulSet>(defaults, "StatefulSet", "aegis");
+    const secret = findObject<{ metadata: { annotations: Record<string, string> }; data: Record<string, string> }>(
+      defaults,
+      "Secret",
+      "aegis-evidence-signing-key",
+    );
+    const pem = Buffer.from(secret.data["signing-key.pem"] ?? "", "base64").toString("utf8");
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n[\s\S]+\n-----END PRIVATE KEY-----\n?$/);
+    expect(createPrivateKey(pem).asymmetricKeyType).toBe("ed25519");
+    expect(secret.metadata.annotations["helm.sh/resource-policy"]).toBe("keep");
+    // One pod template for all replicas: each mounts this Secret, none generates a key of its own.
+    expect(set.spec?.template.spec?.volumes).toContainEqual({
+      name: "evidence-key",
+      secret: {
+        secretName: "aegis-evidence-signing-key",
+        items: [{ key: "signing-key.pem", path: "signing-key.pem" }],
+        defaultMode: 0o440,
+      },
+    });
+    const args = container(set).args ?? [];
+    expect(args[args.indexOf("--evidence-signing-key") + 1]).toBe("/etc/aegis/evidence-key/signing-key.pem");
+    expect(SERVE_FLAGS).toContain("--evidence-signing-key");
+  });
+
+  it("uses evidenceSigningKey.existingSecret instead, rendering no key", async () => {
+    const { objects } = await render({
+      set: { "evidenceSigningKey.existingSecret": "corp-key", "evidenceSigningKey.key": "ed25519.pem" },
+    });
+    expect(objects.some((o) => o.metadata.name === "aegis-evidence-signing-key")).toBe(false);
+    const set = findObject<V1StatefulSet>(objects, "StatefulSet", "aegis");
+    expect(set.spec?.template.spec?.volumes).toContainEqual({
+      name: "evidence-key",
+      secret: { secretName: "corp-key", items: [{ key: "ed25519.pem", path: "ed25519.pem" }], defaultMode: 0o440 },
+    });
+    const args = container(set).args ?? [];
+    expect(args[args.indexOf("--evidence-signing-key") + 1]).toBe("/etc/aegis/evidence-key/ed25519.pem");
   });
 });

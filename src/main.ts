@@ -24,7 +24,7 @@ import { registerBusMetrics } from "./bus/bus-metrics.js";
 import { createEventBus } from "./wiring/event-bus.js";
 import { decisionHint } from "./bus/resource-hints.js";
 import { loadServeConfig, type ServeConfig } from "./wiring/config.js";
-import { openEvidenceLedger } from "./wiring/ledger.js";
+import { openEvidenceLedger, startEvidenceCheckpoints } from "./wiring/ledger.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
 import { evidenceReady } from "./evidence/readiness.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
@@ -119,6 +119,12 @@ export async function startAegis(
   metrics.observeEvidence(() => ledger.metrics);
   // Auditors pin this id (`aegis evidence verify --key-id`); `aegis evidence key` prints it too.
   logger.info({ keyId: ledger.keyId }, "evidence: checkpoints are signed with this key");
+  const checkpoints = await startEvidenceCheckpoints(ledger, {
+    dataDir: config.dataDir,
+    keyFile: config.evidenceSigningKey,
+    intervalMs: config.evidenceCheckpointInterval * 1000,
+    logger,
+  });
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica);
   registerBusMetrics(metrics.registry, () => bus.stats());
@@ -311,6 +317,9 @@ export async function startAegis(
       await Promise.all(caches.informers.map((informer) => informer.stop()));
       await bus.close();
       await integrations.close();
+      // Settle queued records, sign a last checkpoint over them, then close the database.
+      await ledger.flush();
+      await checkpoints.close();
       await ledger.close();
     },
   };

@@ -7,6 +7,8 @@ import { readFile, rename, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import type { BundleVerification, EvidenceBundle } from "../evidence/chain/bundle.js";
 import { serializeBundle, verifyBundleText, verifyExtends } from "../evidence/chain/bundle.js";
+import type { SignedCheckpoint } from "../evidence/chain/checkpoint.js";
+import { signedCheckpointSchema } from "../evidence/chain/checkpoint.js";
 import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
 import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
 import { openEvidenceReader } from "../wiring/ledger.js";
@@ -27,8 +29,6 @@ export interface EvidenceExportOptions {
   /** PostgreSQL; unset: the embedded database in `dataDir`. */
   readonly databaseUrl?: string | undefined;
   readonly dataDir: string;
-  /** Checkpoint signing key (PEM); default `<dataDir>/evidence-signing-key.pem`. */
-  readonly signingKey?: string | undefined;
   readonly stdout?: Output;
   readonly stderr?: Output;
 }
@@ -47,14 +47,11 @@ export async function evidenceExport(opts: EvidenceExportOptions): Promise<void>
 }
 
 async function liveBundle(opts: Omit<EvidenceExportOptions, "out">): Promise<EvidenceBundle> {
-  const reader = await openEvidenceReader({
-    dataDir: opts.dataDir,
-    databaseUrl: opts.databaseUrl,
-    keyFile: opts.signingKey,
-  });
+  // Read access only: no signing key is loaded or created, and nothing is migrated.
+  const reader = await openEvidenceReader({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl });
   try {
     return await exportBundle(
-      { store: reader.store, key: reader.key, origin: DEFAULT_ORIGIN, now: new Date() },
+      { store: reader.store, origin: DEFAULT_ORIGIN, now: new Date() },
       { since: opts.since, subject: opts.subject },
     );
   } finally {
@@ -74,9 +71,10 @@ export interface EvidenceVerifyOptions {
   readonly keyId?: string | undefined;
   /** A full bundle kept from an earlier export: the new one must hold its records unchanged. */
   readonly previous?: string | undefined;
+  /** A signed checkpoint kept by the auditor (JSON, e.g. `jq .checkpoint` of an earlier bundle): the log must extend it. */
+  readonly checkpoint?: string | undefined;
   readonly databaseUrl?: string | undefined;
   readonly dataDir?: string | undefined;
-  readonly signingKey?: string | undefined;
   /** Where a piped bundle comes from: default process.stdin when it is a pipe or a file; false: never stdin. */
   readonly stdin?: NodeJS.ReadableStream | false;
   readonly stdout?: Output;
@@ -105,7 +103,18 @@ export async function evidenceVerify(opts: EvidenceVerifyOptions = {}): Promise<
     );
     return 2;
   }
-  const options = { trustedKeyIds: [trusted] };
+  let keptCheckpoint: SignedCheckpoint | undefined;
+  if (opts.checkpoint !== undefined) {
+    const kept = signedCheckpointSchema.safeParse(await readJson(opts.checkpoint).catch((err: unknown) => err));
+    if (!kept.success) {
+      stderr.write(
+        `evidence verify: --checkpoint ${opts.checkpoint} is not a signed checkpoint (JSON {checkpoint, keyId, signature})\n`,
+      );
+      return 2;
+    }
+    keptCheckpoint = kept.data;
+  }
+  const options = { trustedKeyIds: [trusted], ...(keptCheckpoint === undefined ? {} : { keptCheckpoint }) };
   const input = await readBundleInput(opts);
   let result = verifyBundleText(input.bytes, options);
   if (result.ok && opts.previous !== undefined) {
@@ -120,8 +129,13 @@ export function describeVerification(result: BundleVerification, source: string)
     const where = result.seq === undefined ? "" : `record seq ${result.seq}: `;
     return `FAIL ${source}: ${where}${result.reason}`;
   }
+  const verified = `OK ${source}: ${result.kind} bundle, ${result.records} records verified`;
+  if (result.checkpoint === undefined) {
+    return `${verified}; chain only: no signed checkpoint stored yet (aegis serve signs one every --evidence-checkpoint-interval)`;
+  }
   const { size, rootHash, timestamp, origin } = result.checkpoint;
-  return `OK ${source}: ${result.kind} bundle, ${result.records} records verified; checkpoint ${origin} size ${size} root ${rootHash} at ${timestamp}, signed by ${result.keyId}`;
+  const unsigned = result.unsigned > 0 ? `; ${result.unsigned} newer records chained but not yet signed` : "";
+  return `${verified}; checkpoint ${origin} size ${size} root ${rootHash} at ${timestamp}, signed by ${result.keyId} (${result.checkpoints} signed checkpoints consistent)${unsigned}`;
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -171,11 +185,7 @@ async function readBundleInput(opts: EvidenceVerifyOptions): Promise<{ bytes: Bu
   }
   if (opts.bundle !== undefined && opts.bundle !== "-")
     return { bytes: await readFile(opts.bundle), source: opts.bundle };
-  const bundle = await liveBundle({
-    dataDir: opts.dataDir ?? DEFAULT_DATA_DIR,
-    databaseUrl: opts.databaseUrl,
-    signingKey: opts.signingKey,
-  });
+  const bundle = await liveBundle({ dataDir: opts.dataDir ?? DEFAULT_DATA_DIR, databaseUrl: opts.databaseUrl });
   return { bytes: serializeBundle(bundle), source: "live export" };
 }
 
@@ -225,13 +235,14 @@ export function registerEvidenceCommands(evidence: Command): void {
 
   evidence
     .command("export")
-    .description("write a signed evidence bundle: every record, or those selected with their inclusion proofs")
+    .description(
+      "write an evidence bundle with the checkpoints aegis serve signed: every record, or those selected with their inclusion proofs (read access only, no signing key)",
+    )
     .option("--out <file>", "bundle file (default: stdout)")
     .option("--since <seq|time>", "only records from this seq number or RFC 3339 time on")
     .option("--subject <subject>", "only records about this subject, e.g. Deployment/prod/web")
     .addOption(databaseUrl())
     .addOption(dataDir())
-    .addOption(signingKey())
     .action(async (flags: EvidenceExportOptions) => {
       await evidenceExport(flags);
     });
@@ -248,9 +259,12 @@ export function registerEvidenceCommands(evidence: Command): void {
     )
     .option("--key-id <sha256:hex>", "trusted key id, as `aegis evidence key` prints it")
     .option("--previous <file>", "a full bundle from an earlier export: fail if any of its records changed")
+    .option(
+      "--checkpoint <file>",
+      "a signed checkpoint you kept (jq .checkpoint of an earlier bundle): fail unless the log extends it",
+    )
     .addOption(databaseUrl())
     .addOption(dataDir())
-    .addOption(signingKey())
     .action(async (flags: EvidenceVerifyOptions) => {
       process.exitCode = await evidenceVerify(flags);
     });

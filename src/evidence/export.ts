@@ -1,7 +1,8 @@
-// Builds bundles from the database: the records asked for, and a checkpoint over the whole log
-// as it stands in the snapshot they were read from.
-import type { BundleFilter, EvidenceBundle } from "./chain/bundle.js";
-import { buildFilteredBundle, buildFullBundle } from "./chain/bundle.js";
+// Builds bundles from the database: the records asked for, and the checkpoints `aegis serve`
+// signed and stored in the ledger, from one read-only snapshot. Exporting needs read access
+// only: no signing key, no migration. Signing happens in storeCheckpoint, in aegis serve alone.
+import type { BundleFilter, EvidenceBundle, StoredCheckpoint } from "./chain/bundle.js";
+import { buildFilteredBundle, buildFullBundle, nextCheckpoint } from "./chain/bundle.js";
 import type { SigningKey } from "./chain/signing.js";
 import type { EvidenceStore } from "./store/evidence-store.js";
 
@@ -15,7 +16,11 @@ export interface ExportOptions {
 
 export interface ExportContext {
   readonly store: EvidenceStore;
-  readonly key: SigningKey;
+  /**
+   * Given inside aegis serve only (the ledger): a checkpoint over the log as it stands is signed
+   * and stored first, so the bundle covers every committed record. The CLI passes none.
+   */
+  readonly key?: SigningKey | undefined;
   readonly origin: string;
   readonly now: Date;
 }
@@ -23,15 +28,22 @@ export interface ExportContext {
 /** Without options: every record (a full bundle). With `since`/`subject`: those records with inclusion proofs. */
 export async function exportBundle(context: ExportContext, options: ExportOptions = {}): Promise<EvidenceBundle> {
   const filter = toBundleFilter(options);
-  const build = { key: context.key, origin: context.origin, now: context.now };
+  if (context.key !== undefined) await storeCheckpoint(context.store, { ...context, key: context.key });
   if (filter === undefined) {
-    const { records } = await context.store.snapshot();
-    return buildFullBundle(records, build);
+    const { records, checkpoints } = await context.store.snapshot();
+    return buildFullBundle(records, { checkpoints });
   }
-  const { hashes, records } = await context.store.snapshot(filter);
-  return buildFilteredBundle(hashes, records, filter, build);
+  const { hashes, records, checkpoints } = await context.store.snapshot(filter);
+  return buildFilteredBundle(hashes, records, filter, { checkpoints });
 }
 
+/** Signs and stores a checkpoint when the log grew since the last one (aegis serve only). */
+export function storeCheckpoint(
+  store: EvidenceStore,
+  context: { readonly key: SigningKey; readonly origin: string; readonly now: Date },
+): Promise<StoredCheckpoint | undefined> {
+  return store.appendCheckpoint((hashes, previous) => nextCheckpoint(hashes, previous, context));
+}
 export function toBundleFilter(options: ExportOptions): BundleFilter | undefined {
   const since = options.since === undefined ? {} : parseSince(options.since);
   const filter: BundleFilter = { ...since, ...(options.subject === undefined ? {} : { subject: options.subject }) };

@@ -96,6 +96,13 @@ export const SERVE_OPTIONS = [
     help: "Ed25519 PEM key that signs evidence checkpoints (e.g. a mounted Secret, shared by replicas); default <data-dir>/evidence-signing-key.pem, created when absent",
   },
   {
+    flag: "--evidence-checkpoint-interval <seconds>",
+    env: "AEGIS_EVIDENCE_CHECKPOINT_INTERVAL",
+    key: "evidenceCheckpointInterval",
+    help: "sign and store a Merkle checkpoint of the evidence log this often while records arrive (and at shutdown)",
+    default: "10",
+  },
+  {
     flag: "--evidence-fail-closed <bool>",
     env: "AEGIS_EVIDENCE_FAIL_CLOSED",
     key: "evidenceFailClosed",
@@ -147,6 +154,7 @@ export const serveConfigSchema = z
     kubeconfig: z.string().optional(),
     evidenceSigningKey: z.string().min(1).optional(),
     evidenceFailClosed: booleanText,
+    evidenceCheckpointInterval: z.coerce.number().min(0.1).max(86_400),
     healingBackoffMs: z.coerce.number().int().min(100).max(3_600_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
   })

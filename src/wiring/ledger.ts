@@ -5,6 +5,8 @@ import { join } from "node:path";
 import type { Logger } from "../ports/logger.js";
 import { silentLogger } from "../ports/logger.js";
 import type { SigningKey } from "../evidence/chain/signing.js";
+import { Checkpointer } from "../evidence/checkpointer.js";
+import { DEFAULT_ORIGIN } from "../evidence/export.js";
 import { EvidenceLedger } from "../evidence/ledger.js";
 import type { SigningKeySource } from "../evidence/signing-key-file.js";
 import { loadSigningKey } from "../evidence/signing-key-file.js";
@@ -99,17 +101,29 @@ async function migrateAtStart(db: SqlDatabase, run: () => Promise<MigrationRepor
   }
 }
 
-/** What the CLI needs to export without starting a writer: the store and the signing key. */
+/**
+ * What the CLI needs to export: the store, read-only. No signing key is loaded or created and no
+ * migration runs, so a login with SELECT alone is enough (export ships the checkpoints aegis
+ * serve stored).
+ */
 export async function openEvidenceReader(
-  settings: EvidenceSettings,
-): Promise<{ store: EvidenceStore; key: SigningKey; close: () => Promise<void> }> {
-  const { key } = await loadSigningKey(settings);
+  settings: Pick<EvidenceSettings, "databaseUrl" | "dataDir" | "logger">,
+): Promise<{ store: EvidenceStore; close: () => Promise<void> }> {
   const db = await openEvidenceDatabase(settings);
-  try {
-    await migrate(db);
-  } catch (err) {
-    await db.close();
-    throw new Error(`evidence database not usable: ${String(err)}`, { cause: err });
-  }
-  return { store: new EvidenceStore(db), key, close: () => db.close() };
+  return { store: new EvidenceStore(db), close: () => db.close() };
+}
+
+/** Signs and stores checkpoints while aegis serve runs (every replica holding the key does). */
+export async function startEvidenceCheckpoints(
+  ledger: EvidenceLedger,
+  settings: SigningKeySource & { readonly intervalMs: number; readonly origin?: string; readonly logger?: Logger },
+): Promise<Checkpointer> {
+  const { key } = await loadSigningKey(settings);
+  return new Checkpointer({
+    store: ledger.store,
+    key,
+    origin: settings.origin ?? DEFAULT_ORIGIN,
+    intervalMs: settings.intervalMs,
+    logger: settings.logger ?? silentLogger,
+  });
 }

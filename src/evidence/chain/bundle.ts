@@ -6,11 +6,11 @@ import type { Checkpoint, SignedCheckpoint } from "./checkpoint.js";
 import { signCheckpoint, signedCheckpointSchema, verifyCheckpoint } from "./checkpoint.js";
 import { canonicalJson } from "../../json/canonical-json.js";
 import { DIGEST_PREFIX, toDigest } from "./hashing.js";
-import { MerkleTree, recordLeafHash, verifyInclusion } from "./merkle.js";
+import { consistencyProof, MerkleTree, recordLeafHash, verifyConsistency, verifyInclusion } from "./merkle.js";
 import type { EvidenceRecord } from "../../ports/evidence.js";
 import { checkRecord, verifyChain } from "./verify-chain.js";
 import type { SigningKey } from "./signing.js";
-import { parsePublicKeyPem } from "./signing.js";
+import { keyIdOf, parsePublicKeyPem } from "./signing.js";
 
 export const BUNDLE_FORMAT = "aegis.valina.ai/evidence-bundle/v1";
 
@@ -30,7 +30,27 @@ export interface EvidenceBundle {
   readonly records: readonly EvidenceRecord[];
   /** Filtered bundles only: `proofs[i]` places `records[i]` at leaf `records[i].seq`, hex siblings bottom-up. */
   readonly proofs?: readonly (readonly string[])[];
-  /** Signed over the Merkle root of the whole log at export time, not just the exported records. */
+  /**
+   * The newest checkpoint `aegis serve` signed and stored in the ledger (over the whole log, not
+   * just the exported records). Absent when none was stored yet: a full bundle then proves its
+   * chain only. Records of a full bundle beyond its size are chained but not yet signed.
+   */
+  readonly checkpoint?: SignedCheckpoint;
+  /** The key the checkpoint names (never trusted by itself: verify pins a key id). */
+  readonly publicKey?: string;
+  /** Earlier stored checkpoints, oldest first, each with the consistency proof to the next one (the last: to `checkpoint`). */
+  readonly earlier?: readonly EarlierCheckpoint[];
+}
+
+export interface EarlierCheckpoint {
+  readonly checkpoint: SignedCheckpoint;
+  readonly publicKey: string;
+  /** RFC 9162 §2.1.4 proof, hex, that this checkpoint's tree is a prefix of the next one's. */
+  readonly consistency: readonly string[];
+}
+
+/** A checkpoint as stored in the ledger by `aegis serve`, with the public key it was signed with. */
+export interface StoredCheckpoint {
   readonly checkpoint: SignedCheckpoint;
   readonly publicKey: string;
 }
@@ -40,14 +60,21 @@ export type BundleVerification =
       readonly ok: true;
       readonly kind: EvidenceBundle["kind"];
       readonly records: number;
-      readonly checkpoint: Checkpoint;
-      readonly keyId: string;
+      /** Absent: the bundle holds no signed checkpoint, only the chain was checked. */
+      readonly checkpoint?: Checkpoint;
+      readonly keyId?: string;
+      /** Signed checkpoints checked (the bundle's and the earlier ones). */
+      readonly checkpoints: number;
+      /** Records of a full bundle after the newest checkpoint: chained, not yet signed. */
+      readonly unsigned: number;
     }
   | { readonly ok: false; readonly seq?: number; readonly reason: string };
 
 export interface VerifyOptions {
   /** When given, the bundle's key must be one of these key ids: proves who signed, not only consistency. */
   readonly trustedKeyIds?: readonly string[];
+  /** A checkpoint the auditor kept: the bundle's log must extend it (same root at its size). */
+  readonly keptCheckpoint?: SignedCheckpoint | undefined;
 }
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lower-case hex digits");
@@ -65,26 +92,102 @@ const bundleEnvelopeSchema = z.strictObject({
   filter: bundleFilterSchema.optional(),
   records: z.array(z.unknown()),
   proofs: z.array(z.array(hex32)).optional(),
-  checkpoint: signedCheckpointSchema,
-  publicKey: z.string(),
+  checkpoint: signedCheckpointSchema.optional(),
+  publicKey: z.string().optional(),
+  earlier: z
+    .array(z.strictObject({ checkpoint: signedCheckpointSchema, publicKey: z.string(), consistency: z.array(hex32) }))
+    .optional(),
 });
 type BundleEnvelope = z.infer<typeof bundleEnvelopeSchema>;
 
-interface BuildContext {
+/** Sign a fresh checkpoint over the whole log (what `aegis serve` stores; tests). */
+interface SigningContext {
   readonly key: SigningKey;
   readonly origin: string;
   readonly now: Date;
 }
 
+/** Ship the checkpoints stored in the ledger, oldest first (what `aegis evidence export` does: it holds no key). */
+interface StoredContext {
+  readonly checkpoints: readonly StoredCheckpoint[];
+}
+
+type BuildContext = SigningContext | StoredContext;
+
+function checkpointsFor(tree: MerkleTree, context: BuildContext): readonly StoredCheckpoint[] {
+  if ("checkpoints" in context) return context.checkpoints;
+  return [{ checkpoint: signTree(tree, context), publicKey: context.key.publicKeyPem }];
+}
+
+/**
+ * What `aegis serve` signs next: a checkpoint over the whole log when it grew since `previous`,
+ * after checking (RFC 9162 §2.1.4) that the log still extends `previous`. Throws when it does not:
+ * the log was rewritten or truncated behind the ledger, and signing it would bless that.
+ */
+export function nextCheckpoint(
+  logHashes: readonly string[],
+  previous: StoredCheckpoint | undefined,
+  context: SigningContext,
+): StoredCheckpoint | undefined {
+  const leaves = logHashes.map(recordLeafHash);
+  const before = previous?.checkpoint.checkpoint;
+  if (leaves.length === 0 || leaves.length === before?.size) return undefined;
+  const tree = new MerkleTree(leaves);
+  if (before !== undefined) {
+    const consistent =
+      before.size < leaves.length &&
+      verifyConsistency({
+        oldSize: before.size,
+        oldRoot: digestBuffer(before.rootHash),
+        newSize: leaves.length,
+        newRoot: tree.root,
+        proof: consistencyProof(leaves, before.size, leaves.length),
+      });
+    if (!consistent) {
+      throw new Error(
+        `evidence log does not extend the checkpoint of size ${before.size} (${before.timestamp}): it now holds ${leaves.length} records with another history; not signing`,
+      );
+    }
+  }
+  return { checkpoint: signTree(tree, context), publicKey: context.key.publicKeyPem };
+}
+
+/** The signed checkpoint over the first `size` leaves of the log whose record hashes are `logHashes`. */
+export function signLogCheckpoint(logHashes: readonly string[], context: SigningContext): SignedCheckpoint {
+  return signTree(new MerkleTree(logHashes.map(recordLeafHash)), context);
+}
+
+// `checkpoint` is the newest; `earlier` the rest with consistency proofs, computed from the log's
+// leaves (checkpoints beyond the log are shipped too, so that verify names the truncation).
+function checkpointFields(
+  leaves: readonly Buffer[],
+  stored: readonly StoredCheckpoint[],
+): Pick<EvidenceBundle, "checkpoint" | "publicKey" | "earlier"> {
+  const newest = stored[stored.length - 1];
+  if (newest === undefined) return {};
+  const earlier = stored.slice(0, -1).map((entry, index): EarlierCheckpoint => {
+    const next = stored[index + 1] as StoredCheckpoint;
+    const from = entry.checkpoint.checkpoint.size;
+    const to = next.checkpoint.checkpoint.size;
+    const proof = to <= leaves.length && from <= to ? consistencyProof(leaves, from, to) : [];
+    return { ...entry, consistency: proof.map((node) => node.toString("hex")) };
+  });
+  return {
+    checkpoint: newest.checkpoint,
+    publicKey: newest.publicKey,
+    ...(earlier.length > 0 ? { earlier } : {}),
+  };
+}
+
 /** A bundle of the whole log. `records` must be the complete log in seq order. */
 export function buildFullBundle(records: readonly EvidenceRecord[], context: BuildContext): EvidenceBundle {
-  const tree = new MerkleTree(records.map((r) => recordLeafHash(r.hash)));
+  const leaves = records.map((r) => recordLeafHash(r.hash));
+  const tree = new MerkleTree(leaves);
   return {
     format: BUNDLE_FORMAT,
     kind: "full",
     records,
-    checkpoint: signTree(tree, context),
-    publicKey: context.key.publicKeyPem,
+    ...checkpointFields(leaves, checkpointsFor(tree, context)),
   };
 }
 
@@ -98,20 +201,31 @@ export function buildFilteredBundle(
   filter: BundleFilter,
   context: BuildContext,
 ): EvidenceBundle {
-  const tree = new MerkleTree(logHashes.map(recordLeafHash));
-  const proofs = records.map((r) => tree.inclusionProof(r.seq).map((sibling) => sibling.toString("hex")));
+  const leaves = logHashes.map(recordLeafHash);
+  const stored = checkpointsFor(new MerkleTree(leaves), context);
+  const size = stored[stored.length - 1]?.checkpoint.checkpoint.size;
+  if (size === undefined)
+    throw new Error("a filtered export needs a signed checkpoint; aegis serve has stored none yet");
+  if (size > leaves.length) {
+    throw new Error(
+      `the log holds ${leaves.length} records but its newest checkpoint covers ${size}: records were removed (truncated)`,
+    );
+  }
+  // Proofs are against the newest checkpoint, so only the records it covers are exported.
+  const tree = new MerkleTree(leaves.slice(0, size));
+  const covered = records.filter((r) => r.seq < size);
+  const proofs = covered.map((r) => tree.inclusionProof(r.seq).map((sibling) => sibling.toString("hex")));
   return {
     format: BUNDLE_FORMAT,
     kind: "filtered",
     filter,
-    records,
+    records: covered,
     proofs,
-    checkpoint: signTree(tree, context),
-    publicKey: context.key.publicKeyPem,
+    ...checkpointFields(leaves, stored),
   };
 }
 
-function signTree(tree: MerkleTree, context: BuildContext): SignedCheckpoint {
+function signTree(tree: MerkleTree, context: SigningContext): SignedCheckpoint {
   const checkpoint: Checkpoint = {
     origin: context.origin,
     size: tree.size,
@@ -187,14 +301,19 @@ export function verifyBundle(candidate: unknown, options: VerifyOptions = {}): B
   const bundle = parsed.data;
   const recordsResult = bundle.kind === "full" ? verifyFullRecords(bundle) : verifyFilteredRecords(bundle);
   if (!recordsResult.ok) return recordsResult;
-  const keyResult = verifySignature(bundle, options);
+  const keyResult = verifySignatures(bundle, options);
   if (!keyResult.ok) return keyResult;
+  const kept = options.keptCheckpoint === undefined ? { ok: true as const } : verifyExtendsKept(bundle, options);
+  if (!kept.ok) return kept;
+  const checkpoint = bundle.checkpoint;
+  const signedSize = checkpoint?.checkpoint.size ?? 0;
   return {
     ok: true,
     kind: bundle.kind,
     records: bundle.records.length,
-    checkpoint: bundle.checkpoint.checkpoint,
-    keyId: bundle.checkpoint.keyId,
+    ...(checkpoint === undefined ? {} : { checkpoint: checkpoint.checkpoint, keyId: checkpoint.keyId }),
+    checkpoints: checkpoint === undefined ? 0 : 1 + (bundle.earlier?.length ?? 0),
+    unsigned: bundle.kind === "full" ? Math.max(0, bundle.records.length - signedSize) : 0,
   };
 }
 
@@ -206,6 +325,7 @@ function verifyFullRecords(bundle: BundleEnvelope): Outcome {
   }
   const chain = verifyChain(bundle.records);
   if (!chain.ok) return { ok: false, seq: chain.break.seq, reason: chain.break.reason };
+  if (bundle.checkpoint === undefined) return { ok: true };
   const { size, rootHash } = bundle.checkpoint.checkpoint;
   if (chain.size < size) {
     return {
@@ -214,14 +334,8 @@ function verifyFullRecords(bundle: BundleEnvelope): Outcome {
       reason: `record missing: the bundle ends before seq ${chain.size} but the checkpoint covers ${size} records (truncated)`,
     };
   }
-  if (chain.size > size) {
-    return {
-      ok: false,
-      seq: size,
-      reason: `record beyond the checkpoint: the checkpoint covers ${size} records, the bundle holds ${chain.size}`,
-    };
-  }
-  const records = bundle.records as EvidenceRecord[];
+  // Records after the newest checkpoint are chained to it but not yet signed (reported as unsigned).
+  const records = (bundle.records as EvidenceRecord[]).slice(0, size);
   const root = toDigest(new MerkleTree(records.map((r) => recordLeafHash(r.hash))).root);
   if (root !== rootHash) {
     return { ok: false, reason: `Merkle root of the records ${root} differs from the checkpoint's ${rootHash}` };
@@ -233,6 +347,8 @@ function verifyFilteredRecords(bundle: BundleEnvelope): Outcome {
   const { filter, proofs, records } = bundle;
   if (filter === undefined || proofs === undefined)
     return { ok: false, reason: "a filtered bundle needs filter and proofs" };
+  if (bundle.checkpoint === undefined) return { ok: false, reason: "a filtered bundle needs a signed checkpoint" };
+  const checkpointSize = bundle.checkpoint.checkpoint.size;
   if (proofs.length !== records.length) {
     return { ok: false, reason: `${records.length} records but ${proofs.length} inclusion proofs` };
   }
@@ -243,7 +359,7 @@ function verifyFilteredRecords(bundle: BundleEnvelope): Outcome {
       return { ok: false, seq: claimedSeq(candidate) ?? (previous ? previous.seq + 1 : 0), reason: outcome.reason };
     previous = outcome.record;
   }
-  return checkSuffixComplete(records as EvidenceRecord[], filter, bundle.checkpoint.checkpoint.size);
+  return checkSuffixComplete(records as EvidenceRecord[], filter, checkpointSize);
 }
 
 /**
@@ -289,7 +405,7 @@ function checkFilteredRecord(
   if (!matchesFilter(record, bundle.filter ?? {})) {
     return { ok: false, reason: `record does not match the bundle's filter ${canonicalJson(bundle.filter)}` };
   }
-  const { size, rootHash } = bundle.checkpoint.checkpoint;
+  const { size, rootHash } = (bundle.checkpoint as SignedCheckpoint).checkpoint;
   const included = verifyInclusion({
     leafHash: recordLeafHash(record.hash),
     index: record.seq,
@@ -313,19 +429,113 @@ export function matchesFilter(record: EvidenceRecord, filter: BundleFilter): boo
   return true;
 }
 
-function verifySignature(bundle: BundleEnvelope, options: VerifyOptions): Outcome {
+// Every checkpoint (the newest and each earlier one) must be signed by a trusted key, and each
+// earlier one's consistency proof must show the log only grew from it to the next.
+function verifySignatures(bundle: BundleEnvelope, options: VerifyOptions): Outcome {
+  if (bundle.checkpoint === undefined) {
+    return bundle.publicKey === undefined && bundle.earlier === undefined
+      ? { ok: true }
+      : { ok: false, reason: "a bundle without a checkpoint carries neither publicKey nor earlier checkpoints" };
+  }
+  if (bundle.publicKey === undefined) return { ok: false, reason: "the checkpoint comes without its public key" };
+  const chain = [...(bundle.earlier ?? []), { checkpoint: bundle.checkpoint, publicKey: bundle.publicKey }];
+  for (const [index, entry] of chain.entries()) {
+    const signed = checkSigned(entry.checkpoint, entry.publicKey, options);
+    if (!signed.ok)
+      return { ok: false, reason: `checkpoint of size ${entry.checkpoint.checkpoint.size}: ${signed.reason}` };
+    const next = chain[index + 1];
+    if (next === undefined || !("consistency" in entry)) continue;
+    const from = entry.checkpoint.checkpoint;
+    const to = next.checkpoint.checkpoint;
+    const consistent = verifyConsistency({
+      oldSize: from.size,
+      oldRoot: digestBuffer(from.rootHash),
+      newSize: to.size,
+      newRoot: digestBuffer(to.rootHash),
+      proof: entry.consistency.map((node) => Buffer.from(node, "hex")),
+    });
+    if (!consistent) {
+      return {
+        ok: false,
+        seq: Math.min(from.size, to.size),
+        reason: `log rewritten or truncated: the checkpoint of size ${to.size} (${to.timestamp}) does not extend the one of size ${from.size} (${from.timestamp})`,
+      };
+    }
+  }
+  return { ok: true };
+}
+
+function checkSigned(signed: SignedCheckpoint, publicKeyPem: string, options: VerifyOptions): Outcome {
   let publicKey: KeyObject;
   try {
-    publicKey = parsePublicKeyPem(bundle.publicKey);
+    publicKey = parsePublicKeyPem(publicKeyPem);
   } catch (err) {
     return { ok: false, reason: `bundle public key: ${err instanceof Error ? err.message : String(err)}` };
   }
-  const signature = verifyCheckpoint(bundle.checkpoint, publicKey);
+  const signature = verifyCheckpoint(signed, publicKey);
   if (!signature.ok) return signature;
   const trusted = options.trustedKeyIds;
-  if (trusted !== undefined && !trusted.includes(bundle.checkpoint.keyId)) {
-    return { ok: false, reason: `checkpoint signed by ${bundle.checkpoint.keyId}, which is not a trusted key` };
+  if (trusted !== undefined && !trusted.includes(signed.keyId)) {
+    return { ok: false, reason: `checkpoint signed by ${signed.keyId}, which is not a trusted key` };
   }
+  return { ok: true };
+}
+
+function keyIdOfPem(pem: string): string | undefined {
+  try {
+    return keyIdOf(parsePublicKeyPem(pem));
+  } catch {
+    return undefined;
+  }
+}
+
+function digestBuffer(digest: string): Buffer {
+  return Buffer.from(digest.slice(DIGEST_PREFIX.length), "hex");
+}
+
+/**
+ * The checkpoint an auditor kept (signature already checked by the caller against the trusted
+ * key) must be extended by the bundle's log: a stored checkpoint of the same size with the same
+ * root, or (full bundles) the same root over the first `size` records.
+ */
+function verifyExtendsKept(bundle: BundleEnvelope, options: VerifyOptions): Outcome {
+  const keptSigned = options.keptCheckpoint as SignedCheckpoint;
+  const kept = keptSigned.checkpoint;
+  const logSize = bundle.kind === "full" ? bundle.records.length : (bundle.checkpoint?.checkpoint.size ?? 0);
+  if (kept.size > logSize) {
+    return {
+      ok: false,
+      seq: logSize,
+      reason: `log truncated: your checkpoint (${kept.timestamp}) covers ${kept.size} records, the bundle's log holds ${logSize}`,
+    };
+  }
+  const same = [...(bundle.earlier ?? []), ...(bundle.checkpoint === undefined ? [] : [bundle])]
+    .map((entry) => (entry.checkpoint as SignedCheckpoint).checkpoint)
+    .find((checkpoint) => checkpoint.size === kept.size);
+  let root = same?.rootHash;
+  if (root === undefined && bundle.kind === "full") {
+    const records = bundle.records.slice(0, kept.size) as EvidenceRecord[];
+    root = toDigest(new MerkleTree(records.map((r) => recordLeafHash(r.hash))).root);
+  }
+  if (root === undefined) {
+    return {
+      ok: false,
+      reason: `the bundle has no checkpoint of size ${kept.size} to compare with: export a full bundle`,
+    };
+  }
+  if (root !== kept.rootHash) {
+    return {
+      ok: false,
+      reason: `log rewritten: your checkpoint (${kept.timestamp}) has root ${kept.rootHash} at size ${kept.size}, the bundle's log has ${root}`,
+    };
+  }
+  // Failures above need no signature (a false alarm is safe); passing does.
+  const keys = [bundle.publicKey, ...(bundle.earlier ?? []).map((entry) => entry.publicKey)];
+  const pem = keys.find((candidate) => candidate !== undefined && keyIdOfPem(candidate) === keptSigned.keyId);
+  if (pem === undefined)
+    return { ok: false, reason: `your checkpoint names key ${keptSigned.keyId}, which signed nothing in this bundle` };
+  const keptValid = checkSigned(keptSigned, pem, options);
+  if (!keptValid.ok) return { ok: false, reason: `your checkpoint: ${keptValid.reason}` };
   return { ok: true };
 }
 
@@ -343,7 +553,7 @@ function claimedSeq(candidate: unknown): number | undefined {
  * recomputed every later hash. Names the first seq that differs.
  */
 export function verifyExtends(previous: unknown, current: unknown, options: VerifyOptions = {}): BundleVerification {
-  const earlier = verifyBundle(previous, options);
+  const earlier = verifyBundle(previous, { ...options, keptCheckpoint: undefined });
   if (!earlier.ok) return { ...earlier, reason: `earlier bundle: ${earlier.reason}` };
   const later = verifyBundle(current, options);
   if (!later.ok) return later;

@@ -5,7 +5,7 @@
 // lock, and it is released by COMMIT/ROLLBACK even when a replica dies mid-transaction.
 // UNIQUE(seq), UNIQUE(prev_hash) and the link trigger make a fork impossible even for a writer
 // that skipped the lock.
-import type { BundleFilter } from "../chain/bundle.js";
+import type { BundleFilter, StoredCheckpoint } from "../chain/bundle.js";
 import { canonicalJson } from "../../json/canonical-json.js";
 import type {
   AdmittedChangeQuery,
@@ -17,7 +17,7 @@ import type {
 } from "../../ports/evidence.js";
 import type { ChainHead, RecordDraft } from "../chain/record.js";
 import { EMPTY_CHAIN_HEAD, sealChain } from "../chain/record.js";
-import { ADVISORY_LOCK_NAMESPACE, APPEND_LOCK_KEY } from "./migrations.js";
+import { ADVISORY_LOCK_NAMESPACE, APPEND_LOCK_KEY, CHECKPOINT_LOCK_KEY } from "./migrations.js";
 import { admittedChangeHashes, decidedRequests } from "./queries.js";
 import type { SqlDatabase, SqlExecutor, SqlRow } from "./sql-database.js";
 import { sqlState } from "./sql-database.js";
@@ -33,6 +33,8 @@ export interface LogSnapshot {
   /** Hashes of the whole log, seq 0 … n-1: the leaves of the checkpointed tree. */
   readonly hashes: readonly string[];
   readonly records: readonly EvidenceRecord[];
+  /** Checkpoints stored by `aegis serve`, oldest first (none before migration 2). */
+  readonly checkpoints: readonly StoredCheckpoint[];
 }
 
 const RECORD_COLUMNS = "seq, id, event_time, type, subject, actor, data, prev_hash, hash";
@@ -84,7 +86,43 @@ export class EvidenceStore implements EvidenceRecordSource, ApprovedChangeReader
       await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
       const records = await readRecords(tx, filter ?? {});
       const hashes = filter === undefined ? records.map((r) => r.hash) : await readHashes(tx);
-      return { hashes, records };
+      return { hashes, records, checkpoints: await readCheckpoints(tx) };
+    });
+  }
+
+  /** Stored checkpoints, oldest first. */
+  async checkpoints(): Promise<StoredCheckpoint[]> {
+    return readCheckpoints(this.db);
+  }
+
+  /**
+   * Under a cluster-wide lock, reads the whole log and the newest stored checkpoint, and stores
+   * what `sign` makes of them (nothing when it returns undefined). Replicas signing at the same
+   * moment therefore store strictly growing checkpoints, never two of one size.
+   */
+  async appendCheckpoint(
+    sign: (hashes: readonly string[], previous: StoredCheckpoint | undefined) => StoredCheckpoint | undefined,
+  ): Promise<StoredCheckpoint | undefined> {
+    return this.db.transaction(async (tx) => {
+      await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [ADVISORY_LOCK_NAMESPACE, CHECKPOINT_LOCK_KEY]);
+      const stored = await readCheckpoints(tx, 1);
+      const next = sign(await readHashes(tx), stored[0]);
+      if (next === undefined) return undefined;
+      const { checkpoint, keyId, signature } = next.checkpoint;
+      await tx.query(
+        `INSERT INTO evidence_checkpoints (size, origin, root_hash, signed_at, key_id, public_key, signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          checkpoint.size,
+          checkpoint.origin,
+          checkpoint.rootHash,
+          checkpoint.timestamp,
+          keyId,
+          next.publicKey,
+          signature,
+        ],
+      );
+      return next;
     });
   }
 
@@ -195,6 +233,30 @@ function filterClauses(filter: BundleFilter): { clauses: string[]; params: unkno
 async function readHashes(tx: SqlExecutor): Promise<string[]> {
   const { rows } = await tx.query("SELECT hash FROM evidence_records ORDER BY seq");
   return rows.map((row) => String(row.hash));
+}
+
+// `newest`: only the newest n, still returned oldest first. A database migrated before
+// evidence_checkpoints existed has none (export is read-only and never migrates).
+async function readCheckpoints(executor: SqlExecutor, newest?: number): Promise<StoredCheckpoint[]> {
+  const { rows: present } = await executor.query("SELECT to_regclass('evidence_checkpoints') IS NOT NULL AS present");
+  if (present[0]?.present !== true) return [];
+  const { rows } = await executor.query(
+    `SELECT size, origin, root_hash, signed_at, key_id, public_key, signature FROM evidence_checkpoints
+      ORDER BY size DESC ${newest === undefined ? "" : `LIMIT ${Math.floor(newest)}`}`,
+  );
+  return rows.reverse().map((row) => ({
+    checkpoint: {
+      checkpoint: {
+        origin: String(row.origin),
+        size: toSeq(row.size),
+        rootHash: String(row.root_hash),
+        timestamp: String(row.signed_at),
+      },
+      keyId: String(row.key_id),
+      signature: String(row.signature),
+    },
+    publicKey: String(row.public_key),
+  }));
 }
 
 function toSeq(value: unknown): number {

@@ -7,6 +7,7 @@ import type { SqlDatabase, SqlExecutor } from "./sql-database.js";
 export const ADVISORY_LOCK_NAMESPACE = 0x41454749;
 export const MIGRATION_LOCK_KEY = 1;
 export const APPEND_LOCK_KEY = 2;
+export const CHECKPOINT_LOCK_KEY = 3;
 
 /** Role to grant to the login the application uses: INSERT and SELECT, never UPDATE/DELETE/TRUNCATE. */
 export const EVIDENCE_WRITER_ROLE = "aegis_evidence_writer";
@@ -73,6 +74,45 @@ END $$;
 CREATE TRIGGER evidence_records_extends_chain
   BEFORE INSERT ON evidence_records
   FOR EACH ROW EXECUTE FUNCTION evidence_records_check_link();
+`,
+  },
+  {
+    version: 2,
+    name: "evidence_checkpoints: signed tree heads stored by aegis serve, append-only",
+    sql: `
+CREATE TABLE evidence_checkpoints (
+  size        bigint      NOT NULL PRIMARY KEY CHECK (size > 0),
+  origin      text        NOT NULL,
+  root_hash   text        NOT NULL CHECK (root_hash ~ ${DIGEST_CHECK}),
+  signed_at   text        NOT NULL,
+  key_id      text        NOT NULL CHECK (key_id ~ ${DIGEST_CHECK}),
+  public_key  text        NOT NULL,
+  signature   text        NOT NULL CHECK (signature ~ '^[0-9a-f]{128}$'),
+  inserted_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE evidence_checkpoints IS 'AEGIS signed checkpoints over evidence_records (src/evidence/checkpointer.ts); append-only';
+
+CREATE FUNCTION evidence_checkpoints_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION 'evidence_checkpoints is append-only: % refused', TG_OP
+    USING ERRCODE = 'insufficient_privilege';
+END $$;
+CREATE TRIGGER evidence_checkpoints_append_only
+  BEFORE UPDATE OR DELETE OR TRUNCATE ON evidence_checkpoints
+  FOR EACH STATEMENT EXECUTE FUNCTION evidence_checkpoints_refuse_change();
+
+-- A checkpoint only ever covers more of the log than the one before it.
+CREATE FUNCTION evidence_checkpoints_check_growth() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM evidence_checkpoints WHERE size >= NEW.size) THEN
+    RAISE EXCEPTION 'evidence_checkpoints: size % does not grow the log', NEW.size
+      USING ERRCODE = 'integrity_constraint_violation';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER evidence_checkpoints_grow
+  BEFORE INSERT ON evidence_checkpoints
+  FOR EACH ROW EXECUTE FUNCTION evidence_checkpoints_check_growth();
 `,
   },
 ];

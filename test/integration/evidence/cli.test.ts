@@ -13,7 +13,10 @@ import { buildFullBundle, serializeBundle } from "../../../src/evidence/chain/bu
 import { EMPTY_CHAIN_HEAD, sealChain } from "../../../src/evidence/chain/record.js";
 import { generateSigningKey, publicKeyToPem } from "../../../src/evidence/chain/signing.js";
 import type { EvidenceRecord } from "../../../src/ports/evidence.js";
-import { openEvidenceLedger, PGLITE_DIR_NAME } from "../../../src/wiring/ledger.js";
+import { openEvidenceLedger, PGLITE_DIR_NAME, startEvidenceCheckpoints } from "../../../src/wiring/ledger.js";
+import { generateSigningKey as newKey, privateKeyToPem } from "../../../src/evidence/chain/signing.js";
+import { DEFAULT_KEY_FILE_NAME } from "../../../src/evidence/signing-key-file.js";
+import { existsSync } from "node:fs";
 import { openPgliteDatabase } from "../../../src/evidence/store/pglite-database.js";
 import { event, makeTempDir } from "./helpers.js";
 
@@ -31,7 +34,11 @@ function capture(): { write: (text: string) => boolean; text: () => string } {
 beforeAll(async () => {
   ({ path: dataDir, remove: removeDir } = await makeTempDir("aegis-cli-"));
   const ledger = await openEvidenceLedger({ dataDir });
+  // As aegis serve does: a checkpointer signs and stores a checkpoint, the last one at shutdown.
+  const checkpoints = await startEvidenceCheckpoints(ledger, { dataDir, intervalMs: 60_000 });
   await Promise.all(Array.from({ length: 60 }, (_, i) => ledger.record(event(i))));
+  await ledger.flush();
+  await checkpoints.close();
   await ledger.close();
   const printed = capture();
   await evidenceKey({ dataDir, stdout: printed });
@@ -104,6 +111,59 @@ describe("aegis evidence export | verify", () => {
       expect(await evidenceVerify({ bundle: out, ...trust, stdout })).toBe(1);
       expect(stdout.text()).toMatch(/^FAIL .*not a trusted key/);
     }
+  });
+
+  it("exports with read access alone: no signing key is created, and the stored checkpoints are shipped", async () => {
+    const { path: keyless, remove } = await makeTempDir("aegis-keyless-");
+    try {
+      const writer = await openEvidenceLedger({ dataDir: keyless, privateKeyPem: privateKeyToPem(newKey()) });
+      await Promise.all(Array.from({ length: 5 }, (_, i) => writer.record(event(i))));
+      await writer.close();
+      const out = join(keyless, "bundle.json");
+      await evidenceExport({ dataDir: keyless, out, stderr: capture() });
+      expect(existsSync(join(keyless, DEFAULT_KEY_FILE_NAME))).toBe(false);
+      const bundle = JSON.parse(await readFile(out, "utf8")) as { checkpoint?: unknown; records: unknown[] };
+      expect(bundle.records).toHaveLength(5);
+      expect(bundle.checkpoint).toBeUndefined(); // no checkpointer ran: nothing signed, nothing invented
+      const stdout = capture();
+      expect(await evidenceVerify({ bundle: out, keyId, stdout })).toBe(0);
+      expect(stdout.text()).toMatch(/chain only: no signed checkpoint/);
+      await expect(evidenceExport({ dataDir: keyless, subject: "x", stdout: capture() })).rejects.toThrow(
+        /needs a signed checkpoint/,
+      );
+      expect(existsSync(join(keyless, DEFAULT_KEY_FILE_NAME))).toBe(false);
+    } finally {
+      await remove();
+    }
+  });
+
+  it("checks a checkpoint the auditor kept: the log extends it, or the truncation is named", async () => {
+    const out = join(dataDir, "kept.json");
+    await evidenceExport({ dataDir, out, stderr: capture() });
+    const bundle = JSON.parse(await readFile(out, "utf8")) as { checkpoint: { checkpoint: { size: number } } };
+    expect(bundle.checkpoint.checkpoint.size).toBe(60);
+    const kept = join(dataDir, "kept-checkpoint.json");
+    await writeFile(kept, JSON.stringify(bundle.checkpoint));
+    const stdout = capture();
+    expect(await evidenceVerify({ bundle: out, keyId, checkpoint: kept, stdout })).toBe(0);
+    expect(stdout.text()).toMatch(/checkpoint \S+ size 60 .*signed by sha256:/);
+    // An older bundle (here: cut to 40 records and re-signed by a forger) cannot pass for the log the auditor saw.
+    const short = buildFullBundle(
+      (JSON.parse(await readFile(out, "utf8")) as { records: EvidenceRecord[] }).records.slice(0, 40),
+      { key: generateSigningKey(), origin: "aegis.valina.ai/evidence", now: new Date() },
+    );
+    const shortFile = join(dataDir, "short.json");
+    await writeFile(shortFile, serializeBundle(short));
+    const forged = capture();
+    expect(await evidenceVerify({ bundle: shortFile, keyId, checkpoint: kept, stdout: forged })).toBe(1);
+    expect(forged.text()).toMatch(/^FAIL .*not a trusted key/);
+    const bare = buildFullBundle(short.records, { checkpoints: [] });
+    await writeFile(shortFile, serializeBundle(bare));
+    const truncated = capture();
+    expect(await evidenceVerify({ bundle: shortFile, keyId, checkpoint: kept, stdout: truncated })).toBe(1);
+    expect(truncated.text()).toMatch(
+      /^FAIL .*log truncated: your checkpoint .* covers 60 records, the bundle's log holds 40/,
+    );
   });
 
   it("exits 1 naming the first bad record of an edited bundle", async () => {

@@ -7,7 +7,7 @@ import { EMPTY_CHAIN_HEAD, sealChain } from "../../../src/evidence/chain/record.
 import { SPOOL_FILE_NAME } from "../../../src/wiring/ledger.js";
 import { encodeLine } from "../../../src/evidence/spool.js";
 import { EvidenceStore } from "../../../src/evidence/store/evidence-store.js";
-import { migrate } from "../../../src/evidence/store/migrations.js";
+import { EVIDENCE_MIGRATIONS, migrate } from "../../../src/evidence/store/migrations.js";
 import type { BackendUnderTest } from "./helpers.js";
 import { event, makeTempDir, openBackend, requirePostgres } from "./helpers.js";
 
@@ -34,9 +34,10 @@ describe.each(backends)("evidence ledger on %s", (backendName) => {
 
   it("applies migrations once, even when replicas start together", async () => {
     const reports = await Promise.all([migrate(backend.db), migrate(backend.db), migrate(backend.db)]);
-    expect(reports.flatMap((r) => r.applied).sort()).toEqual([1]);
+    const versions = EVIDENCE_MIGRATIONS.map((m) => m.version);
+    expect(reports.flatMap((r) => r.applied).sort()).toEqual(versions);
     const { rows } = await backend.db.query("SELECT version FROM evidence_schema_migrations");
-    expect(rows).toHaveLength(1);
+    expect(rows).toHaveLength(versions.length);
     expect(reports[0]?.writerRole).toBe(
       backendName === "postgres" ? "granted" : "skipped: embedded database has a single user",
     );

@@ -2,6 +2,8 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { EvidenceBundle } from "../../../src/evidence/chain/bundle.js";
 import {
+  nextCheckpoint,
+  signLogCheckpoint,
   buildFilteredBundle,
   buildFullBundle,
   serializeBundle,
@@ -101,9 +103,9 @@ describe("full bundles", () => {
     });
   });
 
-  it("detect a record appended after the checkpoint and an unknown field", () => {
+  it("report a record appended after the checkpoint as unsigned, and detect an unknown field", () => {
     const extra = sealRecord(draft(12), { nextSeq: 12, prevHash: LOG[11]?.hash ?? "" });
-    expect(verifyBundle(withRecords(FULL, [...LOG, extra]))).toMatchObject({ ok: false, seq: 12 });
+    expect(verifyBundle(withRecords(FULL, [...LOG, extra]))).toMatchObject({ ok: true, records: 13, unsigned: 1 });
     const withField = LOG.map((r) => (r.seq === 3 ? { ...r, extra: 1 } : r));
     expect(verifyBundle(withRecords(FULL, withField))).toMatchObject({
       ok: false,
@@ -147,7 +149,7 @@ describe("filtered bundles", () => {
 
   it("verify the selected records by inclusion proofs against the whole log's checkpoint", () => {
     expect(verifyBundleText(serializeBundle(SUBJECT))).toMatchObject({ ok: true, kind: "filtered", records: 4 });
-    expect(SUBJECT.checkpoint.checkpoint).toEqual(FULL.checkpoint.checkpoint);
+    expect(SUBJECT.checkpoint?.checkpoint).toEqual(FULL.checkpoint?.checkpoint);
     expect(verifyBundleText(serializeBundle(SUFFIX))).toMatchObject({ ok: true, records: 5 });
   });
 
@@ -215,5 +217,88 @@ describe("a later full bundle against an earlier one", () => {
       reason: expect.stringMatching(/history rewritten/) as unknown,
     });
     expect(verifyExtends(FULL, buildFullBundle(LOG.slice(0, 10), context))).toMatchObject({ ok: false, seq: 10 });
+  });
+});
+
+describe("stored checkpoints (signed by aegis serve, shipped by export)", () => {
+  const LONG = chain(30);
+  const hashes = LONG.map((r) => r.hash);
+  const stored = [5, 12, 30].map((size, i) => {
+    const at = { ...context, now: new Date(FIXED_NOW.getTime() + i * 10_000) };
+    return { checkpoint: signLogCheckpoint(hashes.slice(0, size), at), publicKey: TEST_KEY.publicKeyPem };
+  });
+  const trusted = { trustedKeyIds: [TEST_KEY.keyId] };
+
+  it("ship every checkpoint with consistency proofs, all verified against the trusted key", () => {
+    const bundle = buildFullBundle(LONG, { checkpoints: stored });
+    expect(bundle.earlier?.map((e) => e.consistency.length)).toEqual([expect.any(Number), expect.any(Number)]);
+    expect(verifyBundleText(serializeBundle(bundle), trusted)).toMatchObject({ ok: true, checkpoints: 3, unsigned: 0 });
+    const filtered = buildFilteredBundle(
+      hashes,
+      LONG.filter((r) => r.seq % 3 === 0),
+      { subject: "Deployment/prod/web-0" },
+      { checkpoints: stored },
+    );
+    expect(verifyBundle(filtered, trusted)).toMatchObject({ ok: true, kind: "filtered", checkpoints: 3 });
+    expect(verifyBundle(buildFullBundle(LONG, { checkpoints: stored.slice(0, 2) }), trusted)).toMatchObject({
+      ok: true,
+      unsigned: 18,
+    });
+  });
+
+  it("without any stored checkpoint, a full bundle proves its chain only; a filtered one cannot be built", () => {
+    expect(verifyBundle(buildFullBundle(LONG, { checkpoints: [] }), trusted)).toMatchObject({
+      ok: true,
+      checkpoints: 0,
+      unsigned: 30,
+    });
+    expect(() => buildFilteredBundle(hashes, LONG, { sinceSeq: 0 }, { checkpoints: [] })).toThrow(/signed checkpoint/);
+  });
+
+  it("catch a log rewritten after an earlier checkpoint, even re-checkpointed by a forger with the same key id pinned", () => {
+    const rewritten = sealChain(
+      LONG.map(({ seq: _s, prevHash: _p, hash: _h, ...rest }, i) => (i === 3 ? { ...rest, actor: "mallory" } : rest)),
+      EMPTY_CHAIN_HEAD,
+    );
+    // The old signed checkpoints stay in the append-only table; the rewritten records no longer extend them.
+    const bundle = buildFullBundle(rewritten, { checkpoints: stored });
+    expect(verifyBundle(bundle, trusted)).toMatchObject({ ok: false });
+    // A forger re-signs every checkpoint with their own key: the pinned key id refuses it.
+    const forger = generateSigningKey();
+    const forged = buildFullBundle(rewritten, { ...context, key: forger });
+    expect(verifyBundle(forged, trusted)).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/not a trusted key/) as unknown,
+    });
+    // And the server refuses to sign a log that does not extend its last checkpoint.
+    expect(() =>
+      nextCheckpoint(
+        rewritten.map((r) => r.hash),
+        stored[1],
+        context,
+      ),
+    ).toThrow(/does not extend the checkpoint of size 12/);
+    expect(nextCheckpoint(hashes, stored[1], context)?.checkpoint.checkpoint.size).toBe(30);
+    expect(nextCheckpoint(hashes, stored[2], context)).toBeUndefined();
+  });
+
+  it("with a checkpoint the auditor kept: pass when the log extends it, name a truncation or a rewrite", () => {
+    const kept = stored[1]?.checkpoint;
+    const bundle = buildFullBundle(LONG, { checkpoints: stored });
+    expect(verifyBundle(bundle, { ...trusted, keptCheckpoint: kept })).toMatchObject({ ok: true });
+    const truncated = buildFullBundle(LONG.slice(0, 8), { ...context, now: FIXED_NOW });
+    expect(verifyBundle(truncated, { ...trusted, keptCheckpoint: kept })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/log truncated: .* covers 12 records, the bundle's log holds 8/) as unknown,
+    });
+    const rewritten = sealChain(
+      LONG.map(({ seq: _s, prevHash: _p, hash: _h, ...rest }, i) => (i === 3 ? { ...rest, actor: "mallory" } : rest)),
+      EMPTY_CHAIN_HEAD,
+    );
+    const resigned = buildFullBundle(rewritten, context);
+    expect(verifyBundle(resigned, { ...trusted, keptCheckpoint: kept })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/log rewritten: .* at size 12/) as unknown,
+    });
   });
 });

@@ -166,6 +166,40 @@ describe("aegis evidence export | verify", () => {
     );
   });
 
+  it("signs checkpoints on the interval while records arrive, and names a log truncated behind them", async () => {
+    const { path: dir, remove } = await makeTempDir("aegis-interval-");
+    try {
+      const ledger = await openEvidenceLedger({ dataDir: dir });
+      const checkpoints = await startEvidenceCheckpoints(ledger, { dataDir: dir, intervalMs: 50 });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => ledger.record(event(i))));
+      await expect
+        .poll(async () => (await ledger.store.checkpoints()).at(-1)?.checkpoint.checkpoint.size, { timeout: 5_000 })
+        .toBe(20);
+      await Promise.all(Array.from({ length: 5 }, (_, i) => ledger.record(event(100 + i))));
+      await ledger.flush();
+      await checkpoints.close();
+      expect((await ledger.store.checkpoints()).map((c) => c.checkpoint.checkpoint.size).at(-1)).toBe(25);
+      const printed = capture();
+      await evidenceKey({ dataDir: dir, stdout: printed });
+      const id = /key id: (\S+)/.exec(printed.text())?.[1];
+      await ledger.close();
+      const db = await openPgliteDatabase(join(dir, PGLITE_DIR_NAME));
+      await expect(db.exec("DELETE FROM evidence_checkpoints")).rejects.toThrow(/append-only/);
+      await db.exec(`
+        ALTER TABLE evidence_records DISABLE TRIGGER USER;
+        DELETE FROM evidence_records WHERE seq >= 22;
+        ALTER TABLE evidence_records ENABLE TRIGGER USER;`);
+      await db.close();
+      const stdout = capture();
+      expect(await evidenceVerify({ dataDir: dir, stdin: false, keyId: id, stdout })).toBe(1);
+      expect(stdout.text()).toMatch(
+        /^FAIL live export: record seq 22: record missing: .* covers 25 records \(truncated\)/,
+      );
+    } finally {
+      await remove();
+    }
+  });
+
   it("exits 1 naming the first bad record of an edited bundle", async () => {
     const out = join(dataDir, "edited.json");
     await evidenceExport({ dataDir, out, stderr: capture() });

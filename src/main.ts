@@ -111,6 +111,8 @@ export async function startAegis(
   const metrics = new AegisMetrics();
   const ledger = await openEvidenceLedger({
     databaseUrl: config.databaseUrl,
+    databaseAdminUrl: config.databaseAdminUrl,
+    databaseRole: config.databaseRole,
     dataDir: config.dataDir,
     keyFile: config.evidenceSigningKey,
     failClosed: config.evidenceFailClosed,

@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import { SERVE_OPTIONS } from "../wiring/config.js";
 import { registerEvidenceCommands } from "./evidence-commands.js";
+import { registerEvidenceMigrateCommand } from "./evidence-migrate.js";
 import { exitCodeOf, formatResultText, formatSummaryText, loadPolicies, testResources } from "./policy-test.js";
 
 const program = new Command()
@@ -66,6 +67,7 @@ program
 
 const evidence = program.command("evidence").description("export and verify the tamper-evident evidence log");
 registerEvidenceCommands(evidence);
+registerEvidenceMigrateCommand(evidence);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`aegis: ${error instanceof Error ? error.message : String(error)}\n`);

@@ -78,6 +78,18 @@ export const SERVE_OPTIONS = [
     help: "PostgreSQL; unset: embedded PostgreSQL (PGlite) in the data dir",
   },
   {
+    flag: "--database-admin-url <url>",
+    env: "AEGIS_DATABASE_ADMIN_URL",
+    key: "databaseAdminUrl",
+    help: "PostgreSQL login owning the evidence tables: runs the migrations and grants the --database-url login the aegis_evidence_writer role (SELECT, INSERT only), which AEGIS then serves with. Unset: --database-url migrates too, and AEGIS warns if that login could rewrite the ledger",
+  },
+  {
+    flag: "--database-role <role>",
+    env: "AEGIS_DATABASE_ROLE",
+    key: "databaseRole",
+    help: "role the admin login grants aegis_evidence_writer to (default: the --database-url login)",
+  },
+  {
     flag: "--redis-url <url>",
     env: "REDIS_URL",
     key: "redisUrl",
@@ -147,6 +159,11 @@ export const serveConfigSchema = z
       .string()
       .regex(/^postgres(ql)?:\/\//, "DATABASE_URL must be a postgres:// URL")
       .optional(),
+    databaseAdminUrl: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, "AEGIS_DATABASE_ADMIN_URL must be a postgres:// URL")
+      .optional(),
+    databaseRole: z.string().min(1).max(63).optional(),
     redisUrl: z
       .string()
       .regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// URL")
@@ -160,6 +177,12 @@ export const serveConfigSchema = z
   })
   .refine((config) => !(config.webhookUrl && config.webhookService), {
     message: "give --webhook-url or --webhook-service, not both",
+  })
+  .refine((config) => config.databaseAdminUrl === undefined || config.databaseUrl !== undefined, {
+    message: "--database-admin-url needs --database-url (DATABASE_URL): the login AEGIS serves with",
+  })
+  .refine((config) => config.databaseRole === undefined || config.databaseAdminUrl !== undefined, {
+    message: "--database-role is granted by --database-admin-url: give both",
   });
 export type ServeConfig = Readonly<z.infer<typeof serveConfigSchema>> & {
   /** Slack, GitHub and the dashboard URL, from the environment only. */

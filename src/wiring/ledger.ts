@@ -12,8 +12,9 @@ import type { SigningKeySource } from "../evidence/signing-key-file.js";
 import { loadSigningKey } from "../evidence/signing-key-file.js";
 import { Spool } from "../evidence/spool.js";
 import { EvidenceStore } from "../evidence/store/evidence-store.js";
+import { readServingPrivileges, TAMPER_RESISTANCE_FIX, tamperRisks } from "../evidence/store/database-roles.js";
 import type { MigrationReport } from "../evidence/store/migrations.js";
-import { migrate } from "../evidence/store/migrations.js";
+import { EVIDENCE_MIGRATIONS, migrate } from "../evidence/store/migrations.js";
 import { createPgDatabase } from "../evidence/store/pg-database.js";
 import { openPgliteDatabase } from "../evidence/store/pglite-database.js";
 import type { SqlDatabase } from "../evidence/store/sql-database.js";
@@ -25,6 +26,13 @@ export const PGLITE_DIR_NAME = "pglite";
 export interface EvidenceSettings extends SigningKeySource {
   /** PostgreSQL URL; unset: embedded PGlite in `<dataDir>/pglite`. */
   readonly databaseUrl?: string | undefined;
+  /**
+   * Owner login that runs the migrations (and grants the serving login the writer role); the
+   * ledger then serves through `databaseUrl`. Unset: `databaseUrl` migrates too (as before).
+   */
+  readonly databaseAdminUrl?: string | undefined;
+  /** Role the admin grants the writer role to; default: the serving connection's current_user. */
+  readonly databaseRole?: string | undefined;
   readonly failClosed?: boolean;
   readonly origin?: string;
   readonly maxBatchSize?: number;
@@ -48,6 +56,8 @@ export async function openEvidenceDatabase(
 }
 
 export async function openEvidenceLedger(settings: EvidenceSettings): Promise<EvidenceLedger> {
+  if (settings.databaseAdminUrl !== undefined && settings.databaseUrl === undefined)
+    throw new Error("--database-admin-url needs --database-url (DATABASE_URL): the login AEGIS serves with");
   await mkdir(settings.dataDir, { recursive: true });
   const { key } = await loadSigningKey(settings);
   const db = await openEvidenceDatabase(settings);
@@ -71,8 +81,11 @@ export async function createEvidenceLedger(
   settings: LedgerAssembly,
 ): Promise<EvidenceLedger> {
   const logger = settings.logger ?? silentLogger;
-  const migrateOnce = (): Promise<MigrationReport> => migrate(db);
+  const adminUrl = settings.databaseAdminUrl;
+  const migrateOnce = (): Promise<MigrationReport> =>
+    adminUrl === undefined ? migrate(db) : migrateAsAdmin(adminUrl, settings.databaseRole ?? db, logger);
   await migrateAtStart(db, migrateOnce, logger);
+  await checkServingPrivileges(db, logger);
   const { spool, recovery } = await Spool.open(join(settings.dataDir, SPOOL_FILE_NAME), logger);
   if (recovery.records > 0 || recovery.truncatedBytes > 0) logger.info({ ...recovery }, "evidence: spool recovered");
   return new EvidenceLedger({
@@ -94,10 +107,75 @@ export async function createEvidenceLedger(
 async function migrateAtStart(db: SqlDatabase, run: () => Promise<MigrationReport>, logger: Logger): Promise<void> {
   try {
     const report = await run();
-    logger.info({ applied: report.applied, writerRole: report.writerRole }, "evidence: schema ready");
+    logger.info(
+      { applied: report.applied, writerRole: report.writerRole, servingRole: report.servingRole },
+      "evidence: schema ready",
+    );
+    if (report.servingRole !== undefined && report.servingRole !== "granted")
+      logger.warn({ servingRole: report.servingRole }, "evidence: the serving login was not given the writer role");
   } catch (err) {
     if (db.backend === "pglite" || !isConnectionError(err)) throw err;
     logger.warn({ err }, "evidence: cannot migrate now (database unreachable?); records spool until it can");
+  }
+}
+
+/**
+ * Migrates through a short-lived pool on the owner login and grants the serving role the writer
+ * role; `servingRole` is a name, or the serving database whose current_user it is.
+ */
+export async function migrateAsAdmin(
+  adminUrl: string,
+  servingRole: string | SqlDatabase,
+  logger: Logger = silentLogger,
+): Promise<MigrationReport> {
+  const role = typeof servingRole === "string" ? servingRole : await currentUser(servingRole);
+  const admin = createPgDatabase({
+    connectionString: adminUrl,
+    maxConnections: 1,
+    onIdleClientError: (err) => logger.warn({ err }, "evidence: idle admin connection failed"),
+  });
+  try {
+    return await migrate(admin, EVIDENCE_MIGRATIONS, { servingRole: role });
+  } finally {
+    await admin.close();
+  }
+}
+
+async function currentUser(db: SqlDatabase): Promise<string> {
+  const { rows } = await db.query("SELECT current_user AS role");
+  return String(rows[0]?.role);
+}
+
+// Whether the serving login could rewrite the ledger: as owner or superuser it can
+// `ALTER TABLE … DISABLE TRIGGER` and then UPDATE/DELETE. Logged, never fatal (as before).
+async function checkServingPrivileges(db: SqlDatabase, logger: Logger): Promise<void> {
+  if (!db.supportsRoles) {
+    logger.info(
+      {},
+      "evidence: embedded database (one built-in superuser): the ledger is tamper-evident (aegis evidence verify), not tamper-resistant; use PostgreSQL with --database-admin-url for that",
+    );
+    return;
+  }
+  let privileges;
+  try {
+    privileges = await readServingPrivileges(db);
+  } catch (err) {
+    logger.warn({ err }, "evidence: could not check the serving login's privileges");
+    return;
+  }
+  if (privileges === undefined) return; // not migrated yet (database unreachable at start)
+  const risks = tamperRisks(privileges);
+  if (risks.length > 0) {
+    logger.warn(
+      { role: privileges.role, risks },
+      `evidence: the ledger is only tamper-evident, not tamper-resistant: ${risks.join("; ")}, so it can ALTER TABLE … DISABLE TRIGGER and rewrite or delete records (aegis evidence verify would notice; nothing stops it). Fix: ${TAMPER_RESISTANCE_FIX}`,
+    );
+  }
+  if (privileges.cannotAppend.length > 0) {
+    logger.warn(
+      { role: privileges.role, tables: privileges.cannotAppend },
+      "evidence: the serving login lacks INSERT or SELECT on evidence tables; records will spool until it is granted the aegis_evidence_writer role",
+    );
   }
 }
 

@@ -1,7 +1,9 @@
 // Versioned schema of the evidence ledger, applied on start by every replica. Kept as TypeScript
 // (not files in migrations/) so the built program carries its schema without path lookups.
 import { GENESIS_PREV_HASH } from "../chain/hashing.js";
+import { grantServingRole } from "./database-roles.js";
 import type { SqlDatabase, SqlExecutor } from "./sql-database.js";
+import { sqlState } from "./sql-database.js";
 
 /** Advisory lock keys, (namespace, key): "AEGI" plus one key per serialised activity. */
 export const ADVISORY_LOCK_NAMESPACE = 0x41454749;
@@ -121,6 +123,13 @@ CREATE TRIGGER evidence_checkpoints_grow
  * Creates the writer role when missing and (re)states its grants. Roles are cluster-wide, so a
  * replica migrating another database may create it at the same moment: that race is the one
  * expected error and is tolerated by the EXCEPTION clause.
+ *
+ * The grants cover every table and sequence of the current schema named `evidence_…` that the
+ * migrating user owns (so a later migration's tables are covered without a new grant): ALL is
+ * revoked from PUBLIC and from the role, then the role gets SELECT and INSERT (SELECT only on
+ * `evidence_schema_migrations`) and USAGE on sequences. Nothing else: no UPDATE, DELETE,
+ * TRUNCATE, TRIGGER or REFERENCES, and never ownership, so a login holding only this role can
+ * neither change a row nor ALTER (DISABLE TRIGGER), DROP or TRUNCATE a table.
  */
 export const EVIDENCE_WRITER_ROLE_SQL = `
 DO $$
@@ -131,16 +140,48 @@ BEGIN
 EXCEPTION WHEN duplicate_object OR unique_violation THEN
   RAISE NOTICE 'role ${EVIDENCE_WRITER_ROLE} was created concurrently';
 END $$;
-GRANT SELECT, INSERT ON evidence_records TO ${EVIDENCE_WRITER_ROLE};
-REVOKE UPDATE, DELETE, TRUNCATE ON evidence_records FROM ${EVIDENCE_WRITER_ROLE};
-GRANT SELECT ON evidence_schema_migrations TO ${EVIDENCE_WRITER_ROLE};
+DO $$
+DECLARE
+  object record;
+BEGIN
+  FOR object IN
+    SELECT c.oid::regclass AS name, c.relkind, c.relname
+      FROM pg_class c
+     WHERE c.relnamespace = current_schema()::regnamespace
+       AND c.relname LIKE 'evidence\\_%'
+       AND c.relkind IN ('r', 'p', 'S')
+       AND pg_has_role(current_user, c.relowner, 'USAGE')
+  LOOP
+    IF object.relkind = 'S' THEN
+      EXECUTE format('REVOKE ALL ON SEQUENCE %s FROM PUBLIC, ${EVIDENCE_WRITER_ROLE}', object.name);
+      EXECUTE format('GRANT USAGE ON SEQUENCE %s TO ${EVIDENCE_WRITER_ROLE}', object.name);
+    ELSE
+      EXECUTE format('REVOKE ALL ON TABLE %s FROM PUBLIC, ${EVIDENCE_WRITER_ROLE}', object.name);
+      IF object.relname = 'evidence_schema_migrations' THEN
+        EXECUTE format('GRANT SELECT ON TABLE %s TO ${EVIDENCE_WRITER_ROLE}', object.name);
+      ELSE
+        EXECUTE format('GRANT SELECT, INSERT ON TABLE %s TO ${EVIDENCE_WRITER_ROLE}', object.name);
+      END IF;
+    END IF;
+  END LOOP;
+END $$;
 `;
+
+export interface MigrateOptions {
+  /**
+   * The login AEGIS serves with, when it is not the migrating user (`--database-admin-url`):
+   * made a member of the writer role, with its own direct grants on the evidence tables revoked.
+   */
+  readonly servingRole?: string | undefined;
+}
 
 export interface MigrationReport {
   /** Versions applied by this call (empty when the schema was up to date). */
   readonly applied: readonly number[];
   /** Whether the writer role and its grants were set up, or why not. */
   readonly writerRole: "granted" | `skipped: ${string}`;
+  /** Present when `servingRole` was asked for: whether it now holds the writer role, or why not. */
+  readonly servingRole?: "granted" | `skipped: ${string}`;
 }
 
 /**
@@ -151,6 +192,7 @@ export interface MigrationReport {
 export async function migrate(
   db: SqlDatabase,
   migrations: readonly Migration[] = EVIDENCE_MIGRATIONS,
+  options: MigrateOptions = {},
 ): Promise<MigrationReport> {
   return db.transaction(async (tx) => {
     await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [ADVISORY_LOCK_NAMESPACE, MIGRATION_LOCK_KEY]);
@@ -158,7 +200,13 @@ export async function migrate(
     const pending = migrations.filter((migration) => !done.has(migration.version));
     for (const migration of pending) await applyMigration(tx, migration);
     const writerRole = db.supportsRoles ? await setUpWriterRole(tx) : "skipped: embedded database has a single user";
-    return { applied: pending.map((m) => m.version), writerRole };
+    const applied = pending.map((m) => m.version);
+    if (options.servingRole === undefined) return { applied, writerRole };
+    const servingRole: MigrationReport["servingRole"] =
+      writerRole === "granted"
+        ? await grantServingRole(tx, options.servingRole)
+        : `skipped: the writer role was not set up (${writerRole})`;
+    return { applied, writerRole, servingRole };
   });
 }
 
@@ -181,7 +229,12 @@ async function applyMigration(tx: SqlExecutor, migration: Migration): Promise<vo
   try {
     await tx.exec(migration.sql);
   } catch (err) {
-    throw new Error(`evidence migration ${migration.version} (${migration.name}) failed: ${String(err)}`, {
+    // 42501 insufficient_privilege: a serving login (INSERT/SELECT only) met a pending migration.
+    const hint =
+      sqlState(err) === "42501"
+        ? "; the connecting user may not change the schema: migrate as the owner (aegis serve --database-admin-url, or aegis evidence migrate)"
+        : "";
+    throw new Error(`evidence migration ${migration.version} (${migration.name}) failed: ${String(err)}${hint}`, {
       cause: err,
     });
   }

@@ -118,7 +118,7 @@ export const SERVE_OPTIONS = [
     flag: "--evidence-fail-closed <bool>",
     env: "AEGIS_EVIDENCE_FAIL_CLOSED",
     key: "evidenceFailClosed",
-    help: "deny admissions when evidence cannot be made durable at all",
+    help: "while the database is down, deny admissions instead of spooling their evidence (a record neither the database nor the spool takes always denies)",
     default: "false",
   },
   {

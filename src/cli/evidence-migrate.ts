@@ -3,7 +3,8 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { createPgDatabase } from "../evidence/store/pg-database.js";
-import { EVIDENCE_WRITER_ROLE, migrate } from "../evidence/store/migrations.js";
+import { EVIDENCE_WRITER_ROLE } from "../evidence/store/database-roles.js";
+import { migrate } from "../evidence/store/migrations.js";
 import type { MigrationReport } from "../evidence/store/migrations.js";
 import { migrateAsAdmin } from "../wiring/ledger.js";
 

@@ -2,8 +2,10 @@
 // INSERT) and nothing else, while an owner login (`--database-admin-url`) runs the migrations.
 // A serving login that owns the table, or is a superuser, can `ALTER TABLE … DISABLE TRIGGER` and
 // then rewrite records: the ledger is then only tamper-evident (verify notices), not resistant.
-import { EVIDENCE_WRITER_ROLE } from "./migrations.js";
 import type { SqlExecutor } from "./sql-database.js";
+
+/** Role to grant to the login the application uses: INSERT and SELECT, never UPDATE/DELETE/TRUNCATE. */
+export const EVIDENCE_WRITER_ROLE = "aegis_evidence_writer";
 
 /** Privileges beyond SELECT and INSERT that would let the holder change or remove records. */
 const EXCESS_PRIVILEGES = ["UPDATE", "DELETE", "TRUNCATE", "TRIGGER", "REFERENCES"] as const;

@@ -1,7 +1,7 @@
 // Versioned schema of the evidence ledger, applied on start by every replica. Kept as TypeScript
 // (not files in migrations/) so the built program carries its schema without path lookups.
 import { GENESIS_PREV_HASH } from "../chain/hashing.js";
-import { grantServingRole } from "./database-roles.js";
+import { EVIDENCE_WRITER_ROLE, grantServingRole } from "./database-roles.js";
 import type { SqlDatabase, SqlExecutor } from "./sql-database.js";
 import { sqlState } from "./sql-database.js";
 
@@ -10,9 +10,6 @@ export const ADVISORY_LOCK_NAMESPACE = 0x41454749;
 export const MIGRATION_LOCK_KEY = 1;
 export const APPEND_LOCK_KEY = 2;
 export const CHECKPOINT_LOCK_KEY = 3;
-
-/** Role to grant to the login the application uses: INSERT and SELECT, never UPDATE/DELETE/TRUNCATE. */
-export const EVIDENCE_WRITER_ROLE = "aegis_evidence_writer";
 
 export interface Migration {
   readonly version: number;

@@ -7,10 +7,11 @@ import { evidenceMigrate } from "../../../src/cli/evidence-migrate.js";
 import { verifyBundle } from "../../../src/evidence/chain/bundle.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import { readServingPrivileges, tamperRisks } from "../../../src/evidence/store/database-roles.js";
-import { EVIDENCE_MIGRATIONS, EVIDENCE_WRITER_ROLE } from "../../../src/evidence/store/migrations.js";
+import { EVIDENCE_WRITER_ROLE } from "../../../src/evidence/store/database-roles.js";
+import { EVIDENCE_MIGRATIONS } from "../../../src/evidence/store/migrations.js";
 import type { SqlDatabase } from "../../../src/evidence/store/sql-database.js";
 import type { LogFields, Logger } from "../../../src/ports/logger.js";
-import { createEvidenceLedger } from "../../../src/wiring/ledger.js";
+import { createEvidenceLedger, startEvidenceCheckpoints } from "../../../src/wiring/ledger.js";
 import type { TestDatabase } from "./helpers.js";
 import { adminQuery, createTestDatabase, event, makeTempDir, pgDatabase, requirePostgres } from "./helpers.js";
 
@@ -135,6 +136,13 @@ describe.skipIf(!postgresUp)("least privilege: admin login migrates, serving log
 
     // Append and verify through the ledger, as the serving login.
     await Promise.all(Array.from({ length: 10 }, (_, i) => ledger.record(event(i))));
+    // The serving login also stores signed checkpoints (INSERT on evidence_checkpoints).
+    const checkpoints = await startEvidenceCheckpoints(ledger, { dataDir: dir.path, intervalMs: 3_600_000 });
+    try {
+      expect(await checkpoints.checkpoint()).toMatchObject({ size: 10 });
+    } finally {
+      await checkpoints.close();
+    }
     const bundle = await ledger.exportBundle();
     expect(verifyBundle(bundle)).toMatchObject({ ok: true, records: 10 });
 

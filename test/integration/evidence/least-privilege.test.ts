@@ -139,7 +139,7 @@ describe.skipIf(!postgresUp)("least privilege: admin login migrates, serving log
     // The serving login also stores signed checkpoints (INSERT on evidence_checkpoints).
     const checkpoints = await startEvidenceCheckpoints(ledger, { dataDir: dir.path, intervalMs: 3_600_000 });
     try {
-      expect(await checkpoints.checkpoint()).toMatchObject({ size: 10 });
+      expect(await checkpoints.checkpoint()).toMatchObject({ checkpoint: { checkpoint: { size: 10 } } });
     } finally {
       await checkpoints.close();
     }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import type { ApprovalRequest } from "../../../src/api/v1alpha1/index.js";
 import type { AdmissionRequest } from "../../../src/webhook/admission-review.js";
 import { computeChangeHash } from "../../../src/changehash/index.js";
 import { createAdmissionHandler, type HandlerDependencies } from "../../../src/webhook/handler.js";
@@ -57,6 +58,18 @@ function setup(spec: Record<string, unknown>, extra: Partial<HandlerDependencies
     ...extra,
   });
   return { handler, requests, evidence, decisions, policies };
+}
+
+/** Alice's Approve, appended as the approval guard would have let her. */
+function approveAsAlice(request: ApprovalRequest | undefined): void {
+  if (!request) throw new Error("no request created");
+  request.spec.decisions.push({
+    user: "alice",
+    decision: "Approve",
+    comment: "",
+    at: "2026-11-26T12:00:00Z",
+    via: "kubectl",
+  });
 }
 
 const approvalSpec = {
@@ -127,13 +140,7 @@ describe("the gate", () => {
     await handler(admission(object));
     const [request] = requests.list();
     if (!request) throw new Error("no request created");
-    request.spec.decisions.push({
-      user: "alice",
-      decision: "Approve",
-      comment: "",
-      at: "2026-11-26T12:00:00Z",
-      via: "kubectl",
-    });
+    approveAsAlice(request);
     expect((await handler(admission(object))).allowed).toBe(true);
 
     const scaled = deployment("ghcr.io/acme/web:1", { replicas: 9 });
@@ -280,13 +287,7 @@ describe("the gate", () => {
     await handler(admission(object));
     const [request] = requests.list();
     if (!request) throw new Error("no request created");
-    request.spec.decisions.push({
-      user: "alice",
-      decision: "Approve",
-      comment: "",
-      at: "2026-11-26T12:00:00Z",
-      via: "kubectl",
-    });
+    approveAsAlice(request);
     expect((await handler(admission(object))).allowed).toBe(true);
     policies.add(second);
     const denied = await handler(admission(object));
@@ -312,13 +313,7 @@ describe("the gate", () => {
     await handler(admission(job("migrate-aaaaa"), asJob("migrate-aaaaa")));
     const [request] = requests.list();
     expect(request?.spec.target.name).toBe("migrate-");
-    request?.spec.decisions.push({
-      user: "alice",
-      decision: "Approve",
-      comment: "",
-      at: "2026-11-26T12:00:00Z",
-      via: "kubectl",
-    });
+    approveAsAlice(request);
     expect((await handler(admission(job("migrate-bbbbb"), asJob("migrate-bbbbb")))).allowed).toBe(true);
     expect(requests.list()).toHaveLength(1);
   });

@@ -1,6 +1,6 @@
 import type { AegisPolicy, LabelSelector } from "../api/v1alpha1/index.js";
-import type { CompiledMatch, CompiledPolicy } from "./compile.js";
-import { policyMismatch } from "./match.js";
+import { compileMatch, type CompiledPolicy } from "./compile.js";
+import { matchScopeOf, policyMismatch } from "./match.js";
 import { specHashOf } from "./policy-hash.js";
 import { compileLabelSelector, type LabelMatcher } from "./selector.js";
 import type { Enforcement, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "./types.js";
@@ -24,19 +24,6 @@ function selectorOrEverything(selector: LabelSelector | undefined): LabelMatcher
   }
 }
 
-function scopeOf(policy: AegisPolicy): CompiledMatch {
-  const { match, exclude } = policy.spec;
-  return {
-    kinds: new Set(match.kinds),
-    namespaces: match.namespaces === undefined || match.namespaces.length === 0 ? undefined : new Set(match.namespaces),
-    namespaceSelector: selectorOrEverything(match.namespaceSelector),
-    objectSelector: selectorOrEverything(match.objectSelector),
-    excludeNamespaces: new Set(exclude?.namespaces ?? []),
-    excludeUsers: new Set(exclude?.users ?? []),
-    excludeGroups: new Set(exclude?.groups ?? []),
-  };
-}
-
 // The stored policy object is replaced when it changes, so it keys its scope and spec hash.
 const scopes = new WeakMap<AegisPolicy, CompiledPolicy>();
 
@@ -50,7 +37,7 @@ function scopeOnly(policy: AegisPolicy): CompiledPolicy {
       spec: policy.spec,
       enforcement: policy.spec.enforcement,
       approval: undefined,
-      match: scopeOf(policy),
+      match: compileMatch(policy.spec, selectorOrEverything),
       checks: [],
     };
     scopes.set(policy, scoped);
@@ -106,8 +93,7 @@ export function brokenPolicyVerdicts(entries: readonly PolicyEntry[], request: G
       enforcement: scoped.enforcement,
       violations: [violation],
       approval: undefined,
-      // As the engine says: the kind is listed, or another pod-carrying kind (a side door).
-      scope: scoped.match.kinds.has(request.kind) ? ("listed" as const) : ("sideDoor" as const),
+      scope: matchScopeOf(scoped, request.kind) ?? "listed",
     };
     verdicts.push(verdict);
   }

@@ -96,13 +96,17 @@ function compileChecks(checks: readonly PolicyCheck[], problems: CompileProblem[
   return compiled;
 }
 
-function compileMatch(spec: AegisPolicySpec): CompiledMatch {
+/** A policy's `match` and `exclude`, ready to test requests; `selector` compiles the label selectors. */
+export function compileMatch(
+  spec: AegisPolicySpec,
+  selector: (labelSelector: LabelSelector | undefined) => LabelMatcher = compileLabelSelector,
+): CompiledMatch {
   const { match, exclude } = spec;
   return {
     kinds: new Set(match.kinds),
     namespaces: match.namespaces === undefined || match.namespaces.length === 0 ? undefined : new Set(match.namespaces),
-    namespaceSelector: compileLabelSelector(match.namespaceSelector),
-    objectSelector: compileLabelSelector(match.objectSelector),
+    namespaceSelector: selector(match.namespaceSelector),
+    objectSelector: selector(match.objectSelector),
     excludeNamespaces: new Set(exclude?.namespaces ?? []),
     excludeUsers: new Set(exclude?.users ?? []),
     excludeGroups: new Set(exclude?.groups ?? []),

@@ -91,6 +91,7 @@ export type PolicyCompiler<Compiled> = (policy: AegisPolicy) => Compiled;
 export class InformerPolicySource<Compiled> implements PolicySource<Compiled> {
   private entries = new Map<string, CompiledEntry<Compiled>>();
   private compiledList: readonly Compiled[] = [];
+  private listed: readonly { policy: AegisPolicy; compileError: string | undefined }[] = [];
 
   constructor(
     private readonly store: ObjectStore<AegisPolicy>,
@@ -107,6 +108,7 @@ export class InformerPolicySource<Compiled> implements PolicySource<Compiled> {
     }
     this.entries = next;
     this.compiledList = [...next.values()].flatMap((entry) => (entry.compiled ? [entry.compiled] : []));
+    this.listed = [...next.values()].map(({ policy, compileError }) => ({ policy, compileError }));
   }
 
   compiled(): readonly Compiled[] {
@@ -117,8 +119,9 @@ export class InformerPolicySource<Compiled> implements PolicySource<Compiled> {
     return this.entries.get(name)?.policy;
   }
 
+  /** Built once per change, not per call: the gate reads it on every admission. */
   list(): readonly { policy: AegisPolicy; compileError: string | undefined }[] {
-    return [...this.entries.values()].map(({ policy, compileError }) => ({ policy, compileError }));
+    return this.listed;
   }
 
   hasSynced(): boolean {

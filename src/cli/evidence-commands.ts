@@ -5,9 +5,8 @@ import { Option } from "commander";
 import { fstat } from "node:fs";
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { promisify } from "node:util";
-import type { BundleVerification, EvidenceBundle } from "../evidence/chain/bundle.js";
+import type { BundleVerification, EvidenceBundle, KeptCheckpoint } from "../evidence/chain/bundle.js";
 import { serializeBundle, verifyBundleText, verifyExtends } from "../evidence/chain/bundle.js";
-import type { SignedCheckpoint } from "../evidence/chain/checkpoint.js";
 import { signedCheckpointSchema } from "../evidence/chain/checkpoint.js";
 import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
 import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
@@ -71,7 +70,7 @@ export interface EvidenceVerifyOptions {
   readonly keyId?: string | undefined;
   /** A full bundle kept from an earlier export: the new one must hold its records unchanged. */
   readonly previous?: string | undefined;
-  /** A signed checkpoint kept by the auditor (JSON, e.g. `jq .checkpoint` of an earlier bundle): the log must extend it. */
+  /** A checkpoint kept by the auditor (JSON from an earlier bundle, or a C2SP note from a witness or the ConfigMap): the log must extend it. */
   readonly checkpoint?: string | undefined;
   readonly databaseUrl?: string | undefined;
   readonly dataDir?: string | undefined;
@@ -103,16 +102,14 @@ export async function evidenceVerify(opts: EvidenceVerifyOptions = {}): Promise<
     );
     return 2;
   }
-  let keptCheckpoint: SignedCheckpoint | undefined;
+  let keptCheckpoint: KeptCheckpoint | undefined;
   if (opts.checkpoint !== undefined) {
-    const kept = signedCheckpointSchema.safeParse(await readJson(opts.checkpoint).catch((err: unknown) => err));
-    if (!kept.success) {
-      stderr.write(
-        `evidence verify: --checkpoint ${opts.checkpoint} is not a signed checkpoint (JSON {checkpoint, keyId, signature})\n`,
-      );
+    const kept = await readKeptCheckpoint(opts.checkpoint);
+    if (kept instanceof Error) {
+      stderr.write(`evidence verify: ${kept.message}\n`);
       return 2;
     }
-    keptCheckpoint = kept.data;
+    keptCheckpoint = kept;
   }
   const options = { trustedKeyIds: [trusted], ...(keptCheckpoint === undefined ? {} : { keptCheckpoint }) };
   const input = await readBundleInput(opts);
@@ -136,6 +133,32 @@ export function describeVerification(result: BundleVerification, source: string)
   const { size, rootHash, timestamp, origin } = result.checkpoint;
   const unsigned = result.unsigned > 0 ? `; ${result.unsigned} newer records chained but not yet signed` : "";
   return `${verified}; checkpoint ${origin} size ${size} root ${rootHash} at ${timestamp}, signed by ${result.keyId} (${result.checkpoints} signed checkpoints consistent)${unsigned}`;
+}
+
+/**
+ * --checkpoint FILE: a JSON signed checkpoint (`jq .checkpoint` of a bundle) or a C2SP checkpoint
+ * note (a witness's copy, or `.data.checkpoint` of the published ConfigMap).
+ */
+async function readKeptCheckpoint(path: string): Promise<KeptCheckpoint | Error> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    return new Error(`cannot read --checkpoint ${path}: ${String(err)}`);
+  }
+  if (!text.trimStart().startsWith("{")) return { note: text };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    return new Error(`--checkpoint ${path} is neither a checkpoint note nor JSON: ${String(err)}`);
+  }
+  const kept = signedCheckpointSchema.safeParse(parsed);
+  return kept.success
+    ? kept.data
+    : new Error(
+        `--checkpoint ${path} is not a signed checkpoint (JSON {checkpoint, keyId, signature}, or a checkpoint note)`,
+      );
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -261,7 +284,7 @@ export function registerEvidenceCommands(evidence: Command): void {
     .option("--previous <file>", "a full bundle from an earlier export: fail if any of its records changed")
     .option(
       "--checkpoint <file>",
-      "a signed checkpoint you kept (jq .checkpoint of an earlier bundle): fail unless the log extends it",
+      "a checkpoint kept outside the ledger: jq .checkpoint of an earlier bundle, a witness's checkpoint note, or the published ConfigMap's .data.checkpoint; fail unless the log extends it",
     )
     .addOption(databaseUrl())
     .addOption(dataDir())

@@ -1,12 +1,16 @@
 // aegis serve's checkpoint signer: every `intervalMs` while records arrive, and once more at
-// close, it signs a checkpoint over the whole log and stores it in evidence_checkpoints. Each
-// replica holding the key runs one; the store's lock makes their checkpoints strictly grow.
-// Before signing it checks the log still extends the last stored checkpoint, so a log rewritten
-// behind the ledger is refused and logged rather than signed.
+// close, the leader signs a checkpoint over the whole log, stores it in evidence_checkpoints and
+// publishes it outside the database (witnesses, the guarded ConfigMap). The store's lock keeps
+// stored checkpoints strictly growing even when a former leader still signs. Before signing it
+// checks the log still extends the last stored checkpoint, so a log rewritten behind the ledger
+// is refused and logged rather than signed.
 import type { Logger } from "../ports/logger.js";
 import type { StoredCheckpoint } from "./chain/bundle.js";
+import { nextCheckpoint } from "./chain/bundle.js";
+import { consistencyProof, recordLeafHash } from "./chain/merkle.js";
+import { signCheckpointNote } from "./chain/note.js";
 import type { SigningKey } from "./chain/signing.js";
-import { storeCheckpoint } from "./export.js";
+import type { CheckpointPublisher, ConsistencyFrom } from "./publish/publisher.js";
 import type { EvidenceStore } from "./store/evidence-store.js";
 
 export const DEFAULT_CHECKPOINT_INTERVAL_MS = 10_000;
@@ -17,23 +21,41 @@ export interface CheckpointerOptions {
   readonly origin: string;
   readonly intervalMs: number;
   readonly logger: Logger;
+  readonly publishers?: readonly CheckpointPublisher[];
+  /** Only the leader signs and publishes (default: always, for a single replica and tests). */
+  readonly isLeader?: () => boolean;
   readonly now?: () => Date;
+}
+
+export interface PublishFailure {
+  readonly publisher: string;
+  readonly error: unknown;
 }
 
 export class Checkpointer {
   private readonly timer: NodeJS.Timeout;
   private running: Promise<StoredCheckpoint | undefined> | undefined;
   private lastSize = -1;
+  private ledLastTick = false;
+  private readonly failures = new Map<string, number>();
 
   constructor(private readonly options: CheckpointerOptions) {
     this.timer = setInterval(() => void this.tick(), options.intervalMs);
     this.timer.unref();
   }
 
-  /** Signs and stores a checkpoint now if the log grew; never throws (logs instead). */
+  /** Publish attempts that failed, per destination (a metric). */
+  publishFailures(): ReadonlyMap<string, number> {
+    return this.failures;
+  }
+
+  /**
+   * Signs and stores a checkpoint now if the log grew, then brings every publisher up to the
+   * newest stored checkpoint. Never throws (logs instead). Returns the newest stored checkpoint.
+   */
   async checkpoint(): Promise<StoredCheckpoint | undefined> {
     while (this.running !== undefined) await this.running.catch(() => undefined);
-    this.running = this.signNow();
+    this.running = this.signAndPublish();
     try {
       return await this.running;
     } finally {
@@ -41,38 +63,79 @@ export class Checkpointer {
     }
   }
 
-  /** Stops the timer and signs a last checkpoint; call before the database closes. */
+  /** Stops the timer and, if this replica led until now, signs a last checkpoint; call before the database closes. */
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.checkpoint();
+    if (this.isLeader() || this.ledLastTick) await this.checkpoint();
   }
 
-  // Cheap when idle: a count, and the signing transaction only when it changed.
+  private isLeader(): boolean {
+    return this.options.isLeader?.() ?? true;
+  }
+
+  // Cheap when idle: a count, and the signing transaction only when it changed or a publisher is behind.
   private async tick(): Promise<void> {
-    if (this.running !== undefined) return;
+    this.ledLastTick = this.isLeader();
+    if (this.running !== undefined || !this.ledLastTick) return;
     try {
-      if ((await this.options.store.count()) === this.lastSize) return;
+      const size = await this.options.store.count();
+      const behind = (this.options.publishers ?? []).some((p) => p.publishedSize() !== this.lastSize);
+      if (size === this.lastSize && !behind) return;
     } catch {
       return; // database unreachable: the next tick tries again
     }
     await this.checkpoint();
   }
 
-  private async signNow(): Promise<StoredCheckpoint | undefined> {
+  private async signAndPublish(): Promise<StoredCheckpoint | undefined> {
     const { store, key, origin, logger } = this.options;
+    let newest: StoredCheckpoint | undefined;
+    let logHashes: readonly string[] = [];
     try {
-      const stored = await storeCheckpoint(store, { key, origin, now: (this.options.now ?? (() => new Date()))() });
-      if (stored !== undefined) {
-        this.lastSize = stored.checkpoint.checkpoint.size;
+      const now = (this.options.now ?? (() => new Date()))();
+      const signed = await store.appendCheckpoint((hashes, previous) => {
+        const next = nextCheckpoint(hashes, previous, { key, origin, now });
+        newest = next ?? previous;
+        logHashes = hashes;
+        return next;
+      });
+      if (signed !== undefined) {
         logger.info(
-          { size: this.lastSize, rootHash: stored.checkpoint.checkpoint.rootHash },
+          { size: signed.checkpoint.checkpoint.size, rootHash: signed.checkpoint.checkpoint.rootHash },
           "evidence: checkpoint signed",
         );
       }
-      return stored;
     } catch (err) {
       logger.error({ err }, "evidence: checkpoint not signed");
       return undefined;
+    }
+    if (newest === undefined) return undefined;
+    this.lastSize = newest.checkpoint.checkpoint.size;
+    await this.publish(newest, logHashes);
+    return newest;
+  }
+
+  private async publish(newest: StoredCheckpoint, logHashes: readonly string[]): Promise<void> {
+    const publishers = (this.options.publishers ?? []).filter((p) => p.publishedSize() !== this.lastSize);
+    if (publishers.length === 0) return;
+    const { checkpoint } = newest.checkpoint;
+    const note = signCheckpointNote(checkpoint, this.options.key.privateKey);
+    let leaves: Buffer[] | undefined;
+    const consistencyFrom: ConsistencyFrom = async (fromSize) => {
+      if (fromSize === 0 || fromSize === checkpoint.size) return [];
+      // The log read under the signing lock covers this checkpoint; re-read only if it does not.
+      const hashes = logHashes.length >= checkpoint.size ? logHashes : await this.options.store.hashes(checkpoint.size);
+      leaves ??= hashes.slice(0, checkpoint.size).map(recordLeafHash);
+      return consistencyProof(leaves, fromSize, checkpoint.size);
+    };
+    for (const publisher of publishers) {
+      try {
+        await publisher.publish({ stored: newest, note }, consistencyFrom);
+        this.options.logger.info({ size: checkpoint.size, to: publisher.name }, "evidence: checkpoint published");
+      } catch (error) {
+        this.failures.set(publisher.name, (this.failures.get(publisher.name) ?? 0) + 1);
+        this.options.logger.error({ err: error, to: publisher.name }, "evidence: checkpoint not published");
+      }
     }
   }
 }

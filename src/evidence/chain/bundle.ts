@@ -8,6 +8,7 @@ import { canonicalJson } from "../../json/canonical-json.js";
 import { DIGEST_PREFIX, toDigest } from "./hashing.js";
 import { consistencyProof, MerkleTree, recordLeafHash, verifyConsistency, verifyInclusion } from "./merkle.js";
 import type { EvidenceRecord } from "../../ports/evidence.js";
+import { openCheckpointNote, parseCheckpointNoteText, parseSignedNote } from "./note.js";
 import { checkRecord, verifyChain } from "./verify-chain.js";
 import type { SigningKey } from "./signing.js";
 import { keyIdOf, parsePublicKeyPem } from "./signing.js";
@@ -70,11 +71,14 @@ export type BundleVerification =
     }
   | { readonly ok: false; readonly seq?: number; readonly reason: string };
 
+/** A checkpoint kept outside the ledger: a bundle's JSON checkpoint, or a C2SP note (a witness's or the ConfigMap's copy). */
+export type KeptCheckpoint = SignedCheckpoint | { readonly note: string };
+
 export interface VerifyOptions {
   /** When given, the bundle's key must be one of these key ids: proves who signed, not only consistency. */
   readonly trustedKeyIds?: readonly string[];
   /** A checkpoint the auditor kept: the bundle's log must extend it (same root at its size). */
-  readonly keptCheckpoint?: SignedCheckpoint | undefined;
+  readonly keptCheckpoint?: KeptCheckpoint | undefined;
 }
 
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, "expected 64 lower-case hex digits");
@@ -493,50 +497,98 @@ function digestBuffer(digest: string): Buffer {
   return Buffer.from(digest.slice(DIGEST_PREFIX.length), "hex");
 }
 
+/** Size, root and how to check the signature of the checkpoint an auditor kept, whatever its form. */
+interface KeptView {
+  readonly size: number;
+  readonly rootHash: string;
+  /** How the messages name it: `your checkpoint (2026-…)` or `the witness's checkpoint`. */
+  readonly label: string;
+  /** Checks the kept checkpoint's own signature with a bundle key the auditor trusts. */
+  verifySignature(bundle: BundleEnvelope, options: VerifyOptions): Outcome;
+}
+
+function keptView(kept: KeptCheckpoint): KeptView | { error: string } {
+  if (!("note" in kept)) {
+    return {
+      size: kept.checkpoint.size,
+      rootHash: kept.checkpoint.rootHash,
+      label: `your checkpoint (${kept.checkpoint.timestamp})`,
+      verifySignature: (bundle, options) => {
+        const pem = bundleKeys(bundle).find((candidate) => keyIdOfPem(candidate) === kept.keyId);
+        if (pem === undefined)
+          return { ok: false, reason: `your checkpoint names key ${kept.keyId}, which signed nothing in this bundle` };
+        const valid = checkSigned(kept, pem, options);
+        return valid.ok ? valid : { ok: false, reason: `your checkpoint: ${valid.reason}` };
+      },
+    };
+  }
+  let body;
+  try {
+    body = parseCheckpointNoteText(parseSignedNote(kept.note).text);
+  } catch (err) {
+    return { error: `your checkpoint: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  return {
+    size: body.size,
+    rootHash: body.rootHash,
+    label: `your checkpoint note (${body.origin})`,
+    verifySignature: (bundle, options) => {
+      const trusted = bundleKeys(bundle).filter((pem) => {
+        const id = keyIdOfPem(pem);
+        return id !== undefined && (options.trustedKeyIds === undefined || options.trustedKeyIds.includes(id));
+      });
+      const opened = trusted.map((pem) => openCheckpointNote(kept.note, parsePublicKeyPem(pem)));
+      if (opened.some((result) => result.ok)) return { ok: true };
+      const reason = opened.find((result) => !result.ok)?.reason ?? "no trusted key in this bundle signed it";
+      return { ok: false, reason: `your checkpoint note: ${reason}` };
+    },
+  };
+}
+
+function bundleKeys(bundle: BundleEnvelope): string[] {
+  return [bundle.publicKey, ...(bundle.earlier ?? []).map((entry) => entry.publicKey)].filter(
+    (pem): pem is string => pem !== undefined,
+  );
+}
+
 /**
- * The checkpoint an auditor kept (signature already checked by the caller against the trusted
- * key) must be extended by the bundle's log: a stored checkpoint of the same size with the same
- * root, or (full bundles) the same root over the first `size` records.
+ * The checkpoint an auditor kept (a bundle's JSON checkpoint, or a C2SP note from a witness or
+ * the published ConfigMap) must be extended by the bundle's log: a stored checkpoint of the same
+ * size with the same root, or (full bundles) the same root over the first `size` records.
  */
 function verifyExtendsKept(bundle: BundleEnvelope, options: VerifyOptions): Outcome {
-  const keptSigned = options.keptCheckpoint as SignedCheckpoint;
-  const kept = keptSigned.checkpoint;
+  const view = keptView(options.keptCheckpoint as KeptCheckpoint);
+  if ("error" in view) return { ok: false, reason: view.error };
   const logSize = bundle.kind === "full" ? bundle.records.length : (bundle.checkpoint?.checkpoint.size ?? 0);
-  if (kept.size > logSize) {
+  if (view.size > logSize) {
     return {
       ok: false,
       seq: logSize,
-      reason: `log truncated: your checkpoint (${kept.timestamp}) covers ${kept.size} records, the bundle's log holds ${logSize}`,
+      reason: `log truncated: ${view.label} covers ${view.size} records, the bundle's log holds ${logSize}`,
     };
   }
   const same = [...(bundle.earlier ?? []), ...(bundle.checkpoint === undefined ? [] : [bundle])]
     .map((entry) => (entry.checkpoint as SignedCheckpoint).checkpoint)
-    .find((checkpoint) => checkpoint.size === kept.size);
+    .find((checkpoint) => checkpoint.size === view.size);
   let root = same?.rootHash;
   if (root === undefined && bundle.kind === "full") {
-    const records = bundle.records.slice(0, kept.size) as EvidenceRecord[];
+    const records = bundle.records.slice(0, view.size) as EvidenceRecord[];
     root = toDigest(new MerkleTree(records.map((r) => recordLeafHash(r.hash))).root);
   }
   if (root === undefined) {
     return {
       ok: false,
-      reason: `the bundle has no checkpoint of size ${kept.size} to compare with: export a full bundle`,
+      reason: `the bundle has no checkpoint of size ${view.size} to compare with: export a full bundle`,
     };
   }
-  if (root !== kept.rootHash) {
+  if (root !== view.rootHash) {
     return {
       ok: false,
-      reason: `log rewritten: your checkpoint (${kept.timestamp}) has root ${kept.rootHash} at size ${kept.size}, the bundle's log has ${root}`,
+      reason: `log rewritten: ${view.label} has root ${view.rootHash} at size ${view.size}, the bundle's log has ${root}`,
     };
   }
   // Failures above need no signature (a false alarm is safe); passing does.
-  const keys = [bundle.publicKey, ...(bundle.earlier ?? []).map((entry) => entry.publicKey)];
-  const pem = keys.find((candidate) => candidate !== undefined && keyIdOfPem(candidate) === keptSigned.keyId);
-  if (pem === undefined)
-    return { ok: false, reason: `your checkpoint names key ${keptSigned.keyId}, which signed nothing in this bundle` };
-  const keptValid = checkSigned(keptSigned, pem, options);
-  if (!keptValid.ok) return { ok: false, reason: `your checkpoint: ${keptValid.reason}` };
-  return { ok: true };
+  return view.verifySignature(bundle, options);
 }
 
 /** The seq a possibly malformed record claims, when it claims one. */

@@ -80,7 +80,7 @@ function signatureLine(name: string, type: number, publicKey: KeyObject, signatu
 /** Splits a signed note into its text and signature lines; throws MalformedNoteError. */
 export function parseSignedNote(input: string | Uint8Array): SignedNote {
   const note = typeof input === "string" ? input : decodeUtf8(input);
-  if (/[\u0000-\u0009\u000b-\u001f]/.test(note)) throw new MalformedNoteError("it holds a control character");
+  if (hasControlCharacter(note, true)) throw new MalformedNoteError("it holds a control character");
   if (!note.endsWith("\n")) throw new MalformedNoteError("it does not end in a newline");
   const separator = note.lastIndexOf("\n\n");
   if (separator < 0) throw new MalformedNoteError("no blank line separates the text from the signatures");
@@ -156,8 +156,7 @@ export function cosignatureMessage(text: string, timestamp: number): Buffer {
 }
 
 export type CosignatureVerification =
-  | { readonly ok: true; readonly timestamp: number }
-  | { readonly ok: false; readonly reason: string };
+  { readonly ok: true; readonly timestamp: number } | { readonly ok: false; readonly reason: string };
 
 /** Finds and checks the cosignature of witness `name` (key `publicKey`) on `note`. */
 export function verifyCosignature(note: SignedNote, name: string, publicKey: KeyObject): CosignatureVerification {
@@ -172,9 +171,20 @@ export function verifyCosignature(note: SignedNote, name: string, publicKey: Key
 }
 
 function checkKeyName(name: string, what: string): void {
-  if (name.length === 0 || /[\s+]/u.test(name) || /[\u0000-\u001f]/.test(name)) {
-    throw new TypeError(`${what} ${JSON.stringify(name)} cannot name a note key: it must be non-empty, without spaces or '+'`);
+  if (name.length === 0 || /[\s+]/u.test(name) || hasControlCharacter(name, false)) {
+    throw new TypeError(
+      `${what} ${JSON.stringify(name)} cannot name a note key: it must be non-empty, without spaces or '+'`,
+    );
   }
+}
+
+// signed-note allows no ASCII control character but the newline (and a key name not even that).
+function hasControlCharacter(text: string, newlineAllowed: boolean): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 && !(newlineAllowed && code === 0x0a)) return true;
+  }
+  return false;
 }
 
 function decodeUtf8(bytes: Uint8Array): string {
@@ -183,4 +193,41 @@ function decodeUtf8(bytes: Uint8Array): string {
   } catch {
     throw new MalformedNoteError("it is not valid UTF-8");
   }
+}
+
+export interface VerifierKey {
+  readonly name: string;
+  readonly publicKey: KeyObject;
+}
+
+/**
+ * A signed-note verifier key, `<name>+<hex key id>+<base64(type || 32-byte Ed25519 key)>`, the
+ * way witnesses publish theirs; `type` is the signature type the key must carry (0x04 for a
+ * witness's cosignatures). The key id must match the key.
+ */
+export function parseVerifierKey(vkey: string, type: number = ED25519_COSIGNATURE_V1): VerifierKey {
+  const match = /^([^\s+]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+={0,2})$/.exec(vkey.trim());
+  if (match === null) throw new Error(`verifier key ${JSON.stringify(vkey)} is not <name>+<8 hex>+<base64>`);
+  const [, name = "", id = "", encoded = ""] = match;
+  const bytes = Buffer.from(encoded, "base64");
+  if (bytes.length !== 33 || bytes[0] !== type) {
+    throw new Error(
+      `verifier key of ${name}: expected type 0x${type.toString(16).padStart(2, "0")} and a 32-byte Ed25519 key`,
+    );
+  }
+  const publicKey = createPublicKey({
+    key: { kty: "OKP", crv: "Ed25519", x: bytes.subarray(1).toString("base64url") },
+    format: "jwk",
+  });
+  if (noteKeyId(name, type, publicKey).toString("hex") !== id) {
+    throw new Error(`verifier key of ${name}: key id ${id} does not match the key`);
+  }
+  return { name, publicKey };
+}
+
+/** `<name>+<hex key id>+<base64(type || key)>` for `publicKey`: what parseVerifierKey reads. */
+export function formatVerifierKey(name: string, publicKey: KeyObject, type: number = ED25519_COSIGNATURE_V1): string {
+  checkKeyName(name, "key name");
+  const encoded = Buffer.concat([Uint8Array.of(type), ed25519PublicKeyBytes(publicKey)]).toString("base64");
+  return `${name}+${noteKeyId(name, type, publicKey).toString("hex")}+${encoded}`;
 }

@@ -90,6 +90,12 @@ export class EvidenceStore implements EvidenceRecordSource, ApprovedChangeReader
     });
   }
 
+  /** The hashes of the first `size` records, in seq order (the leaves of a checkpoint's tree). */
+  async hashes(size: number): Promise<string[]> {
+    const { rows } = await this.db.query("SELECT hash FROM evidence_records WHERE seq < $1 ORDER BY seq", [size]);
+    return rows.map((row) => String(row.hash));
+  }
+
   /** Stored checkpoints, oldest first. */
   async checkpoints(): Promise<StoredCheckpoint[]> {
     return readCheckpoints(this.db);

@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# The local control plane for AEGIS's e2e tests, the demo and local runs: etcd, kube-apiserver
-# (RBAC, webhooks, ServiceAccount tokens) and kube-controller-manager, on loopback, built from
-# the pinned Go module in e2e/controlplane.
+# The local cluster for AEGIS's e2e tests, the demo and local runs: etcd, kube-apiserver (RBAC,
+# webhooks, ServiceAccount tokens) and kube-controller-manager on loopback, and a real node
+# (scripts/lib/node.sh): kube-scheduler, containerd, a bridge CNI and a kubelet registered as
+# `aegis-node`. The Kubernetes binaries are built from the pinned Go module in e2e/controlplane;
+# containerd, runc, buildah and the CNI plugins are Debian's (scripts/test-deps.sh).
 #
 #   scripts/cluster.sh up       build once (cached), make the PKI once, start what is not running
-#                               (and restart a kube-apiserver started with other flags), wait until
-#                               ready; prints the admin kubeconfig path as its LAST line
-#   scripts/cluster.sh down     stop all three (SIGTERM, then SIGKILL); `down --wipe` also drops etcd data
+#                               (and restart a component started with other flags), wait until
+#                               ready (the Node too); prints the admin kubeconfig path as its LAST line
+#   scripts/cluster.sh down     delete the node's pods, stop everything (SIGTERM, then SIGKILL) and
+#                               remove what the node left (containers, shims, mounts, network
+#                               namespaces, the bridge, cgroups); `down --wipe` also drops etcd's
+#                               and the node's state
 #   scripts/cluster.sh status   what runs
+#   scripts/cluster.sh image import ARCHIVE IMAGE
+#                               an OCI archive (e.g. `buildah push IMAGE oci-archive:ARCHIVE:IMAGE`)
+#                               into the node's containerd, where pods find IMAGE without a registry
+#   scripts/cluster.sh image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]]
+#                               an image FROM scratch whose root filesystem is DIR, imported likewise
+#   scripts/cluster.sh buildah ARGS...
+#                               buildah on the project's image store (vfs, under the cache)
 #
 # All progress goes to stderr; stdout carries only the kubeconfig path (for `up`).
 # kube-apiserver presents a client certificate to every admission webhook (AdmissionConfiguration,
 # --admission-control-config-file); the CA it chains to is webhook-client-ca.crt beside the
 # kubeconfig, for `aegis serve --webhook-client-ca` (mutual TLS, docs/security.md).
+# The node is tainted aegis.valina.ai/real-node:NoSchedule: only Pods that tolerate it run there.
+# Pods must use images the node has (imagePullPolicy: Never or IfNotPresent): nothing is pulled
+# from a registry. No kube-proxy and no cluster DNS.
 # Environment: AEGIS_CLUSTER_CACHE (default ~/.cache/aegis/cluster, shared by every clone), AEGIS_ETCD_PORT (23790),
 # AEGIS_ETCD_PEER_PORT (23800), AEGIS_APISERVER_PORT (6443), AEGIS_KCM_PORT (10257),
-# AEGIS_CLUSTER_TIMEOUT (seconds to wait for each start step, 180), AEGIS_STOP_TIMEOUT (15).
+# AEGIS_NODE (1; 0 starts the control plane alone, without scheduler or node), AEGIS_SCHEDULER_PORT
+# (10259), AEGIS_KUBELET_PORT (10250, on the node IP), AEGIS_KUBELET_HEALTHZ_PORT (10248),
+# AEGIS_NODE_BRIDGE (aegis0), AEGIS_CLUSTER_TIMEOUT (seconds to wait for each start step, 180),
+# AEGIS_STOP_TIMEOUT (15).
 set -euo pipefail
 umask 077
 
@@ -43,9 +61,10 @@ STOP_TIMEOUT="${AEGIS_STOP_TIMEOUT:-15}"
 KUBE_VERSION=v1.36.3
 SERVICE_CIDR=10.0.0.0/24
 SA_ISSUER=https://kubernetes.default.svc.cluster.local
-# Servers this script runs, and every binary it builds (kubectl of the same release too).
+# The control plane's servers, and every binary this script builds (the node's, and kubectl of
+# the same release, too).
 COMPONENTS=(etcd kube-apiserver kube-controller-manager)
-BINARIES=("${COMPONENTS[@]}" kubectl)
+BINARIES=("${COMPONENTS[@]}" kube-scheduler kubelet kubectl)
 
 log() { printf 'cluster: %s\n' "$*" >&2; }
 
@@ -62,6 +81,9 @@ fail() {
   fi
   exit 1
 }
+
+# shellcheck source=scripts/lib/node.sh
+. "$REPO/scripts/lib/node.sh"
 
 # ---------------------------------------------------------------------------------------------
 # Build
@@ -96,7 +118,7 @@ build() {
   fi
   command -v go >/dev/null 2>&1 || [ -x /usr/local/go/bin/go ] || fail "build: no Go toolchain (need Go >= 1.26 on PATH)"
   command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"
-  log "building etcd, kube-apiserver, kube-controller-manager, kubectl $KUBE_VERSION into $BIN (log: $BUILD_LOG)"
+  log "building etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl $KUBE_VERSION into $BIN (log: $BUILD_LOG)"
   log "this takes minutes, once: later runs reuse the cached binaries until e2e/controlplane changes"
   local tmp="$BIN.tmp.$$" start=$SECONDS
   rm -rf "$tmp"
@@ -105,7 +127,7 @@ build() {
   # the module proxy; everything already in the module cache builds without the network.
   local goflags
   goflags="$(go env GOFLAGS) -mod=mod -buildvcs=false"
-  if ! with_progress "cluster: still building etcd, kube-apiserver, kube-controller-manager, kubectl" \
+  if ! with_progress "cluster: still building etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kubectl" \
          "once, then cached" "$BUILD_LOG" go_build "$goflags" "$tmp"; then
     rm -rf "$tmp"
     fail "build (go build in $CP_DIR)" "$BUILD_LOG"
@@ -123,10 +145,11 @@ build() {
   log "built in $(progress_elapsed $((SECONDS - start))), cached in $BIN"
 }
 
-# go_build GOFLAGS OUTDIR: the four binaries into OUTDIR.
+# go_build GOFLAGS OUTDIR: the binaries into OUTDIR.
 go_build() (
   cd "$CP_DIR" && GOFLAGS="$1" go build -trimpath -ldflags "$LDFLAGS" -o "$2/" \
-    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl ./cmd/etcd
+    k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler k8s.io/kubernetes/cmd/kubelet k8s.io/kubernetes/cmd/kubectl ./cmd/etcd
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -317,14 +340,21 @@ start() {
   if port_open "$port"; then
     fail "start $c: 127.0.0.1:$port is already in use by another process (another cluster? 'npm run cluster:down', or set the AEGIS_*_PORT variables)"
   fi
-  local lf
+  log "starting $c on 127.0.0.1:$port (log: $(logfile "$c"))"
+  start_exe "$c" "$BIN/$c" "$@"
+}
+
+# start_exe COMPONENT COMMAND...: runs COMMAND in its own session as COMPONENT (pid and log file).
+start_exe() {
+  local c=$1 lf
+  shift
   lf=$(logfile "$c")
-  log "starting $c on 127.0.0.1:$port (log: $lf)"
   # Keep the previous run's log (it may say why that run ended).
   [ ! -s "$lf" ] || mv -f "$lf" "$lf.prev"
   : >"$lf"
   # The child writes its own pid before exec'ing, so the pid file names the server itself.
-  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$c")" "$BIN/$c" "$@" \
+  # shellcheck disable=SC2016 # $$ and $@ are the child's
+  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$c")" "$@" \
     </dev/null >>"$lf" 2>&1 9>&- &
   local i
   for i in $(seq 1 50); do
@@ -387,6 +417,8 @@ start_etcd() {
 # The advertise address is loopback, which Endpoints validation refuses for the `kubernetes`
 # Service; no endpoint reconciler, so the apiserver does not log that refusal every 10 s.
 # --enable-aggregator-routing also makes webhook calls to a Service go to its endpoints (no kube-proxy).
+# It reaches kubelets (logs, exec) at their InternalIP, checking their serving certificate, as
+# kube-apiserver-kubelet-client; without the address types it would look the node's name up in DNS.
 # apiserver_args fills APISERVER_ARGS; start_apiserver records their hash, so `up` can tell a
 # running kube-apiserver started with other flags (an older cluster.sh) and restart it.
 apiserver_args() {
@@ -417,6 +449,10 @@ apiserver_args() {
     --proxy-client-key-file="$PKI/front-proxy-client.key"
     --enable-aggregator-routing=true
     --admission-control-config-file="$ADMISSION_CONFIG"
+    --kubelet-client-certificate="$PKI/apiserver-kubelet-client.crt"
+    --kubelet-client-key="$PKI/apiserver-kubelet-client.key"
+    --kubelet-certificate-authority="$PKI/ca.crt"
+    --kubelet-preferred-address-types=InternalIP,Hostname
     --profiling=false
     --v=1
   )
@@ -473,17 +509,18 @@ start_kcm() {
 all_running() {
   local c
   for c in "${COMPONENTS[@]}"; do [ -n "$(live_pid "$c")" ] || return 1; done
-  [ -f "$KUBECONFIG_OUT" ] && [ -f "$PKI/.complete" ] && [ -f "$CLIENT_CA_OUT" ] && [ -f "$ADMISSION_CONFIG" ] &&
-    apiserver_flags_current && apiserver_ready
+  [ -f "$KUBECONFIG_OUT" ] && [ -f "$PKI/.complete" ] && [ -f "$PKI/.node-complete" ] && [ -f "$CLIENT_CA_OUT" ] &&
+    [ -f "$ADMISSION_CONFIG" ] && apiserver_flags_current && apiserver_ready &&
+    { ! node_enabled || node_running; }
 }
 
 # The running servers keep running after e2e/controlplane changes; say so instead of restarting.
 warn_if_outdated() {
   local c pid exe
-  for c in "${COMPONENTS[@]}"; do
+  for c in "${COMPONENTS[@]}" kube-scheduler kubelet; do
     pid=$(live_pid "$c")
     exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
-    if [ -n "$pid" ] && [ "${exe% (deleted)}" != "$BIN/$c" ]; then
+    if [ -n "$pid" ] && [ -n "$exe" ] && [ "${exe% (deleted)}" != "$BIN/$c" ]; then
       log "note: $c runs an older build ($exe); 'npm run cluster:down && npm run cluster:up' restarts it on the new one"
     fi
   done
@@ -492,7 +529,7 @@ warn_if_outdated() {
 up() {
   local t0=$SECONDS
   if all_running; then
-    log "already running (etcd :$ETCD_PORT, kube-apiserver :$APISERVER_PORT, kube-controller-manager :$KCM_PORT)"
+    log "already running (etcd :$ETCD_PORT, kube-apiserver :$APISERVER_PORT, kube-controller-manager :$KCM_PORT$(node_enabled && echo ", kube-scheduler :$SCHEDULER_PORT, node $NODE_NAME Ready"))"
     warn_if_outdated
     echo "$KUBECONFIG_OUT"
     return 0
@@ -500,6 +537,7 @@ up() {
   build
   make_pki
   make_webhook_client_pki
+  make_node_pki
   mkdir -p "$RUN"
   write_kubeconfig "$KUBECONFIG_OUT" kubernetes-admin "$PKI/admin.crt" "$PKI/admin.key"
   write_admission_config
@@ -512,7 +550,12 @@ up() {
   [ -n "$(live_pid kube-controller-manager)" ] || start_kcm
   wait_for kube-controller-manager "/healthz" kcm_healthy
   wait_for kube-controller-manager "the default ServiceAccount in namespace default" default_sa_exists
-  log "ready in $((SECONDS - t0))s: etcd 127.0.0.1:$ETCD_PORT, kube-apiserver https://127.0.0.1:$APISERVER_PORT, kube-controller-manager 127.0.0.1:$KCM_PORT"
+  if node_enabled; then
+    node_up
+  else
+    log "AEGIS_NODE=0: no kube-scheduler and no node (Pods stay Pending)"
+  fi
+  log "ready in $((SECONDS - t0))s: etcd 127.0.0.1:$ETCD_PORT, kube-apiserver https://127.0.0.1:$APISERVER_PORT, kube-controller-manager 127.0.0.1:$KCM_PORT$(node_enabled && echo ", kube-scheduler 127.0.0.1:$SCHEDULER_PORT, node $NODE_NAME")"
   echo "$KUBECONFIG_OUT"
 }
 
@@ -532,13 +575,21 @@ kill_pid() {
 }
 
 # Processes running COMPONENT's binary from this cache whose pid file does not name them
-# (a deleted run dir, a pid file overwritten by hand, an older build still running).
+# (a deleted run dir, a pid file overwritten by hand, an older build still running); for
+# containerd, which is Debian's, the ones started with our config.
 orphans() {
   local c=$1 known=$2 p exe
   for p in /proc/[0-9]*; do
+    [ "${p#/proc/}" != "$known" ] || continue
     exe=$(readlink "$p/exe" 2>/dev/null || true)
     exe=${exe% (deleted)}
-    case "$exe" in "$CACHE"/bin-*/"$c") [ "${p#/proc/}" = "$known" ] || echo "${p#/proc/}" ;; esac
+    case "$exe" in
+      "$CACHE"/bin-*/"$c") echo "${p#/proc/}" ;;
+      */containerd)
+        [ "$c" = containerd ] && tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "--config=$CONTAINERD_CONFIG" &&
+          echo "${p#/proc/}"
+        ;;
+    esac
   done
 }
 
@@ -553,12 +604,15 @@ stop_one() {
 }
 
 # Clients first, etcd last: the apiserver stops quickly once nothing holds watches on it.
+# The node first: its pods are deleted through the API server.
 down() {
   local c
+  node_down
   for c in kube-controller-manager kube-apiserver etcd; do stop_one "$c"; done
   if [ "${1:-}" = "--wipe" ]; then
     log "wiping etcd data ($RUN/etcd)"
     rm -rf "$RUN/etcd"
+    node_wipe
   fi
   log "stopped"
 }
@@ -580,6 +634,11 @@ status() {
     printf '%-24s not ready\n' "readyz"
     ok=1
   fi
+  if node_enabled; then
+    node_status || ok=1
+  else
+    printf '%-24s AEGIS_NODE=0 (not started)\n' "node"
+  fi
   printf '%-24s %s\n' "kubeconfig" "$KUBECONFIG_OUT"
   printf '%-24s %s\n' "webhook client CA" "$CLIENT_CA_OUT"
   return "$ok"
@@ -592,9 +651,42 @@ with_lock() {
   "$@"
 }
 
+# image import ARCHIVE IMAGE | image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]]
+image_command() {
+  local what=${1:-}
+  shift || true
+  if [ -z "$(live_pid containerd)" ] || ! containerd_ready; then
+    fail "image: the node's containerd is not running; start it with 'npm run cluster:up'"
+  fi
+  case "$what" in
+    import)
+      (($# == 2)) || { echo "usage: cluster.sh image import ARCHIVE IMAGE" >&2; exit 2; }
+      [ -s "$1" ] || fail "image import: no archive $1"
+      local ilog="$CACHE/images.log"
+      with_progress "cluster: still importing $2" "" "$ilog" image_import "$1" "$2" ||
+        fail "image import: $1 did not give $2 in the node's containerd (ctr images import)" "$ilog"
+      log "imported $2 into the node's containerd"
+      ;;
+    from-dir)
+      (($# >= 2 && $# <= 4)) || { echo "usage: cluster.sh image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]]" >&2; exit 2; }
+      [ -d "$1" ] || fail "image from-dir: no directory $1"
+      local ilog="$CACHE/images.log" archive
+      archive=$(archive_of "$2")
+      with_progress "cluster: still building $2" "" "$ilog" image_from_dir "$1" "$2" "$archive" "${3:-[]}" "${4:-}" ||
+        fail "image from-dir: building $2 from $1 (buildah)" "$ilog"
+      with_progress "cluster: still importing $2" "" "$ilog" image_import "$archive" "$2" ||
+        fail "image from-dir: importing $2 (ctr images import)" "$ilog"
+      log "built $2 from $1 ($archive) and imported it into the node's containerd"
+      ;;
+    *) echo "usage: cluster.sh image import ARCHIVE IMAGE | image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]]" >&2; exit 2 ;;
+  esac
+}
+
 case "${1:-}" in
   up) with_lock up ;;
   down) with_lock down "${2:-}" ;;
   status) status ;;
-  *) echo "usage: cluster.sh up|down [--wipe]|status" >&2; exit 2 ;;
+  image) shift; with_lock image_command "$@" ;;
+  buildah) shift; mkdir -p "$BUILDAH_ROOT" "$BUILDAH_RUNROOT"; exec buildah --root "$BUILDAH_ROOT" --runroot "$BUILDAH_RUNROOT" --storage-driver vfs "$@" ;;
+  *) echo "usage: cluster.sh up|down [--wipe]|status|image import ARCHIVE IMAGE|image from-dir DIR IMAGE [ENTRYPOINT [CMD]]|buildah ARGS..." >&2; exit 2 ;;
 esac

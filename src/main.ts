@@ -24,7 +24,9 @@ import { registerBusMetrics } from "./bus/bus-metrics.js";
 import { createEventBus } from "./wiring/event-bus.js";
 import { decisionHint } from "./bus/resource-hints.js";
 import { loadServeConfig, type ServeConfig } from "./wiring/config.js";
-import { openEvidenceLedger, startEvidenceCheckpoints } from "./wiring/ledger.js";
+import { evidencePublishers, openEvidenceLedger, parseWitnessList, startEvidenceCheckpoints } from "./wiring/ledger.js";
+import { KubeConfigMapSlot } from "./adapters/kube/config-map-slot.js";
+import { PUBLISHED_CHECKPOINT_NAME } from "./evidence/chain/published-checkpoint.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
 import { evidenceReady } from "./evidence/readiness.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
@@ -121,11 +123,21 @@ export async function startAegis(
   metrics.observeEvidence(() => ledger.metrics);
   // Auditors pin this id (`aegis evidence verify --key-id`); `aegis evidence key` prints it too.
   logger.info({ keyId: ledger.keyId }, "evidence: checkpoints are signed with this key");
+  // The leader signs and publishes checkpoints; leadership is known once the controllers start.
+  let leading = (): boolean => false;
   const checkpoints = await startEvidenceCheckpoints(ledger, {
     dataDir: config.dataDir,
     keyFile: config.evidenceSigningKey,
     intervalMs: config.evidenceCheckpointInterval * 1000,
     logger,
+    publishers: evidencePublishers({
+      witnesses: parseWitnessList(config.evidenceWitnesses),
+      configMap: new KubeConfigMapSlot(kubeConfig, config.namespace, PUBLISHED_CHECKPOINT_NAME, {
+        "app.kubernetes.io/name": "aegis",
+        "app.kubernetes.io/component": "evidence-checkpoint",
+      }),
+    }),
+    isLeader: () => leading(),
   });
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica);
@@ -156,6 +168,7 @@ export async function startAegis(
 
   const handler = createAdmissionHandler({
     policies: caches.policies,
+    evidencePublicKey: checkpoints.publicKey,
     namespaceLabels: caches.namespaceLabels,
     approvalRequests: caches.approvals,
     requestWriter: new KubeApprovalRequestWriter(kubeConfig),
@@ -274,6 +287,7 @@ export async function startAegis(
     approvedChanges,
     healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs },
   });
+  leading = () => controllers.elector.isLeader();
   const notifier = createNotifier({
     approvals: caches.approvals,
     policies: caches.policies,

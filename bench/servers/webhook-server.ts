@@ -3,6 +3,7 @@
 // its event loop. BENCH_SERVER_MODE=aegis serves the real WebhookServer + createAdmissionHandler
 // over in-memory ports; BENCH_SERVER_MODE=baseline serves a no-op AdmissionReview endpoint
 // (node:https, parses the JSON, answers allowed) on the same certificate.
+import { generateSigningKey } from "../../src/evidence/chain/signing.js";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
@@ -135,6 +136,7 @@ async function startAegis(mode: EvidenceMode): Promise<Running> {
   const evidence = await openEvidence(mode);
   const handler = createAdmissionHandler({
     policies,
+    evidencePublicKey: generateSigningKey().publicKey,
     namespaceLabels,
     approvalRequests: approvals,
     requestWriter: approvals,

@@ -4,6 +4,7 @@
 // stored checkpoints strictly growing even when a former leader still signs. Before signing it
 // checks the log still extends the last stored checkpoint, so a log rewritten behind the ledger
 // is refused and logged rather than signed.
+import type { KeyObject } from "node:crypto";
 import type { Logger } from "../ports/logger.js";
 import type { StoredCheckpoint } from "./chain/bundle.js";
 import { nextCheckpoint } from "./chain/bundle.js";
@@ -42,6 +43,11 @@ export class Checkpointer {
   constructor(private readonly options: CheckpointerOptions) {
     this.timer = setInterval(() => void this.tick(), options.intervalMs);
     this.timer.unref();
+  }
+
+  /** The key checkpoints are signed with (the published object's guard checks against it). */
+  get publicKey(): KeyObject {
+    return this.options.key.publicKey;
   }
 
   /** Publish attempts that failed, per destination (a metric). */

@@ -36,3 +36,19 @@ export interface WorkloadReader {
     name: string,
   ): Promise<Record<string, unknown> | undefined>;
 }
+
+/** A ConfigMap's data and version, as the publisher of evidence checkpoints reads and writes it. */
+export interface VersionedData {
+  readonly data: Readonly<Record<string, string>>;
+  readonly resourceVersion: string;
+}
+
+/** One ConfigMap in AEGIS's namespace that AEGIS keeps current (the published evidence checkpoint). */
+export interface ConfigMapSlot {
+  /** `namespace/name`, for logs. */
+  readonly name: string;
+  read(): Promise<VersionedData | undefined>;
+  create(data: Readonly<Record<string, string>>): Promise<void>;
+  /** Replaces the data if the object is still at `resourceVersion` (else the API server's 409). */
+  replace(data: Readonly<Record<string, string>>, resourceVersion: string): Promise<void>;
+}

@@ -1,5 +1,6 @@
 import type { V1ValidatingWebhook, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
 import { GROUP } from "../api/v1alpha1/index.js";
+import { PUBLISHED_CHECKPOINT_NAME } from "../evidence/chain/published-checkpoint.js";
 import { CONTROL_PLANE_GROUPS, exemptUsernames } from "../policy/index.js";
 import { SYSTEM_NAMESPACES } from "./handler.js";
 import { ADMISSION_PATH } from "./server.js";
@@ -114,6 +115,27 @@ export function buildWebhookConfiguration(
             apiVersions: ["*"],
             operations: ["CREATE", "UPDATE"],
             resources: ["approvalrequests"],
+            scope: "Namespaced",
+          },
+        ],
+      },
+      {
+        ...common,
+        name: `checkpoints.${GROUP}`,
+        sideEffects: "None",
+        // Only AEGIS's namespace, only the published evidence checkpoint (checkpoint-guard.ts).
+        namespaceSelector: {
+          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [aegisNamespace] }],
+        },
+        matchConditions: [
+          { name: "published-evidence-checkpoint", expression: `request.name == '${PUBLISHED_CHECKPOINT_NAME}'` },
+        ],
+        rules: [
+          {
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            operations: ["CREATE", "UPDATE", "DELETE"],
+            resources: ["configmaps"],
             scope: "Namespaced",
           },
         ],

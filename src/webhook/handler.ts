@@ -1,6 +1,8 @@
 import { GROUP } from "../api/v1alpha1/index.js";
 import { admitApprovalRequest, type ApprovalGuardDependencies } from "./approval-guard.js";
 import { allow, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
+import { PUBLISHED_CHECKPOINT_NAME } from "../evidence/chain/published-checkpoint.js";
+import { admitPublishedCheckpoint, type CheckpointGuardDependencies } from "./checkpoint-guard.js";
 import { admitWorkload, type GateDependencies } from "./gate.js";
 import { admitAegisPolicy, type PolicyGuardDependencies } from "./policy-guard.js";
 
@@ -11,7 +13,8 @@ export type AdmissionHandler = (request: AdmissionRequest) => Promise<AdmissionR
 
 export type HandlerDependencies = GateDependencies &
   ApprovalGuardDependencies &
-  PolicyGuardDependencies & { aegisNamespace: string };
+  PolicyGuardDependencies &
+  CheckpointGuardDependencies & { aegisNamespace: string };
 
 /** Routes a parsed AdmissionRequest: AEGIS's own kinds to their guard, everything else to the gate. */
 export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHandler {
@@ -26,6 +29,14 @@ export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHand
         default:
           return allow(request.uid);
       }
+    }
+    if (
+      request.resource.group === "" &&
+      request.resource.resource === "configmaps" &&
+      request.namespace === deps.aegisNamespace &&
+      request.name === PUBLISHED_CHECKPOINT_NAME
+    ) {
+      return admitPublishedCheckpoint(request, deps);
     }
     // Defence in depth: the configuration's namespaceSelector already keeps these out.
     if (ungated.has(request.namespace)) return allow(request.uid);

@@ -115,6 +115,12 @@ export const SERVE_OPTIONS = [
     default: "10",
   },
   {
+    flag: "--evidence-witness <list>",
+    env: "AEGIS_EVIDENCE_WITNESSES",
+    key: "evidenceWitnesses",
+    help: "C2SP tlog-witnesses each checkpoint is published to, comma-separated: URL (its add-checkpoint prefix), optionally a space and the witness's verifier key (name+id+base64) to check its cosignatures",
+  },
+  {
     flag: "--evidence-fail-closed <bool>",
     env: "AEGIS_EVIDENCE_FAIL_CLOSED",
     key: "evidenceFailClosed",
@@ -171,6 +177,7 @@ export const serveConfigSchema = z
     kubeconfig: z.string().optional(),
     evidenceSigningKey: z.string().min(1).optional(),
     evidenceFailClosed: booleanText,
+    evidenceWitnesses: z.string().optional(),
     evidenceCheckpointInterval: z.coerce.number().min(0.1).max(86_400),
     healingBackoffMs: z.coerce.number().int().min(100).max(3_600_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),

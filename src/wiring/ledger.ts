@@ -5,7 +5,14 @@ import { join } from "node:path";
 import type { Logger } from "../ports/logger.js";
 import { silentLogger } from "../ports/logger.js";
 import type { SigningKey } from "../evidence/chain/signing.js";
+import { HttpWitnessTransport } from "../adapters/witness/http-witness-transport.js";
+import type { VerifierKey } from "../evidence/chain/note.js";
+import { parseVerifierKey } from "../evidence/chain/note.js";
 import { Checkpointer } from "../evidence/checkpointer.js";
+import { ConfigMapPublisher } from "../evidence/publish/config-map-publisher.js";
+import type { CheckpointPublisher } from "../evidence/publish/publisher.js";
+import { WitnessPublisher } from "../evidence/publish/witness-publisher.js";
+import type { ConfigMapSlot } from "../ports/kube.js";
 import { DEFAULT_ORIGIN } from "../evidence/export.js";
 import { EvidenceLedger } from "../evidence/ledger.js";
 import type { SigningKeySource } from "../evidence/signing-key-file.js";
@@ -191,10 +198,20 @@ export async function openEvidenceReader(
   return { store: new EvidenceStore(db), close: () => db.close() };
 }
 
-/** Signs and stores checkpoints while aegis serve runs (every replica holding the key does). */
+export interface CheckpointSettings extends SigningKeySource {
+  readonly intervalMs: number;
+  readonly origin?: string;
+  readonly logger?: Logger;
+  /** Where else each checkpoint goes; built from the key (evidencePublishers). */
+  readonly publishers?: (key: SigningKey) => readonly CheckpointPublisher[];
+  /** Only the leader signs and publishes; default: this replica always does. */
+  readonly isLeader?: () => boolean;
+}
+
+/** Signs, stores and publishes checkpoints while aegis serve runs (the leader does). */
 export async function startEvidenceCheckpoints(
   ledger: EvidenceLedger,
-  settings: SigningKeySource & { readonly intervalMs: number; readonly origin?: string; readonly logger?: Logger },
+  settings: CheckpointSettings,
 ): Promise<Checkpointer> {
   const { key } = await loadSigningKey(settings);
   return new Checkpointer({
@@ -203,5 +220,44 @@ export async function startEvidenceCheckpoints(
     origin: settings.origin ?? DEFAULT_ORIGIN,
     intervalMs: settings.intervalMs,
     logger: settings.logger ?? silentLogger,
+    publishers: settings.publishers?.(key) ?? [],
+    ...(settings.isLeader === undefined ? {} : { isLeader: settings.isLeader }),
   });
+}
+
+/**
+ * `--evidence-witness` entries, `URL` or `URL VKEY` (the witness's signed-note verifier key, to
+ * check its cosignatures), comma-separated. Throws naming the bad entry.
+ */
+export function parseWitnessList(list: string | undefined): { url: string; key: VerifierKey | undefined }[] {
+  if (list === undefined || list.trim() === "") return [];
+  return list.split(",").map((entry) => {
+    const [url = "", vkey, ...rest] = entry.trim().split(/\s+/);
+    if (rest.length > 0)
+      throw new Error(`--evidence-witness entry ${JSON.stringify(entry)}: expected URL [VERIFIER-KEY]`);
+    try {
+      new HttpWitnessTransport(url);
+      return { url, key: vkey === undefined ? undefined : parseVerifierKey(vkey) };
+    } catch (err) {
+      throw new Error(
+        `--evidence-witness entry ${JSON.stringify(entry)}: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  });
+}
+
+/** The witnesses, and ConfigMap aegis-evidence-checkpoint in AEGIS's namespace when a cluster is there. */
+export function evidencePublishers(settings: {
+  readonly witnesses: readonly { url: string; key: VerifierKey | undefined }[];
+  readonly configMap?: ConfigMapSlot | undefined;
+}): (key: SigningKey) => CheckpointPublisher[] {
+  return (key) => [
+    ...(settings.configMap === undefined ? [] : [new ConfigMapPublisher(settings.configMap, key.publicKey)]),
+    ...settings.witnesses.map(
+      (witness) => new WitnessPublisher({ transport: new HttpWitnessTransport(witness.url), witnessKey: witness.key }),
+    ),
+  ];
 }

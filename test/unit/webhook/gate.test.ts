@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import type { ApprovalRequest } from "../../../src/api/v1alpha1/index.js";
 import type { AdmissionRequest } from "../../../src/webhook/admission-review.js";
 import { computeChangeHash } from "../../../src/changehash/index.js";
@@ -46,6 +47,7 @@ function setup(spec: Record<string, unknown>, extra: Partial<HandlerDependencies
   const decisions: string[] = [];
   const handler = createAdmissionHandler({
     policies,
+    evidencePublicKey: generateSigningKey().publicKey,
     namespaceLabels: (namespace) => ({ "kubernetes.io/metadata.name": namespace }),
     approvalRequests: requests,
     requestWriter: requests,

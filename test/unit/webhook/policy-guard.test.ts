@@ -1,5 +1,6 @@
 // AegisPolicy CREATE/UPDATE/DELETE through the webhook: a policy that does not compile is refused
 // with the compiler's message, and every admitted change is policy.change evidence naming the user.
+import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import { describe, expect, it } from "vitest";
 import type { AegisPolicy } from "../../../src/api/v1alpha1/index.js";
 import { specHashOf } from "../../../src/policy/index.js";
@@ -51,6 +52,7 @@ function setup() {
   const evidence = new MemoryEvidence();
   const handler = createAdmissionHandler({
     policies,
+    evidencePublicKey: generateSigningKey().publicKey,
     namespaceLabels: (namespace) => ({ "kubernetes.io/metadata.name": namespace }),
     approvalRequests: requests,
     requestWriter: requests,

@@ -457,12 +457,17 @@ our_shims() {
 # runs CNI DEL (IP released, veth gone) and unmounts their volumes; the node is cordoned first so
 # that controllers' replacements stay Pending instead of landing here again.
 drain_node() {
-  [ -n "$(live_pid kubelet)" ] && [ -f "$PKI/.complete" ] && apiserver_ready || return 0
+  [ -f "$PKI/.complete" ] && [ -x "$BIN/kubectl" ] && apiserver_ready || return 0
   kctl get node "$NODE_NAME" >/dev/null 2>&1 || return 0
   local pods
   kctl cordon "$NODE_NAME" >/dev/null 2>&1 || true
   pods=$(kctl get pods -A --field-selector "spec.nodeName=$NODE_NAME" -o name 2>/dev/null | wc -l)
-  if ((pods > 0)); then
+  if ((pods > 0)) && { [ -z "$(live_pid kubelet)" ] || [ -z "$(live_pid containerd)" ]; }; then
+    # Nobody could stop the containers gracefully: remove the pods from the API now, their
+    # containers and network namespaces below.
+    log "the kubelet or containerd is not running: force-deleting the $pods pod(s) on $NODE_NAME and removing their containers directly"
+    kctl delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
+  elif ((pods > 0)); then
     log "deleting the $pods pod(s) on $NODE_NAME (the kubelet stops them, releases their IPs and unmounts their volumes)"
     kctl delete pods -A --field-selector "spec.nodeName=$NODE_NAME" --grace-period=1 --wait=false >/dev/null 2>&1 || true
     local deadline=$((SECONDS + 60))

@@ -137,7 +137,7 @@ build() {
   echo "$KEY" >"$STAMP"
   # A stable path to the current binaries (kubectl of the same release for tests and users).
   ln -sfn "$BIN" "$CACHE/bin"
-  # Older builds are dead weight (~230 MB each); running processes keep their unlinked binary.
+  # Older builds are dead weight (~450 MB each); running processes keep their unlinked binary.
   local old
   for old in "$CACHE"/bin-*; do
     [ "$old" = "$BIN" ] || [ ! -d "$old" ] || rm -rf "$old"

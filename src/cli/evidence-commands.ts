@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { Option } from "commander";
 import { fstat } from "node:fs";
-import { readFile, rename, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { promisify } from "node:util";
 import type { BundleVerification, EvidenceBundle, KeptCheckpoint } from "../evidence/chain/bundle.js";
 import { serializeBundle, verifyBundleText, verifyExtends } from "../evidence/chain/bundle.js";
@@ -12,6 +12,11 @@ import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
 import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
 import { openEvidenceReader } from "../wiring/ledger.js";
 import { readSigningKey } from "../evidence/signing-key-file.js";
+import type { PackageVerification } from "../evidence/chain/custody.js";
+import { isPackage, verifyPackageText } from "../evidence/chain/custody.js";
+import type { EvidenceCollectOptions } from "./evidence-collect.js";
+import { evidenceCollect } from "./evidence-collect.js";
+import { writeFileAtomically } from "./write-file.js";
 
 export const DEFAULT_DATA_DIR = "./.aegis-data";
 
@@ -38,10 +43,7 @@ export async function evidenceExport(opts: EvidenceExportOptions): Promise<void>
     (opts.stdout ?? process.stdout).write(text);
     return;
   }
-  // Written beside the target and renamed, so a reader never sees half a bundle.
-  const temporary = `${opts.out}.${process.pid}.tmp`;
-  await writeFile(temporary, text, { flush: true });
-  await rename(temporary, opts.out);
+  await writeFileAtomically(opts.out, text);
   (opts.stderr ?? process.stderr).write(`evidence: bundle written to ${opts.out}\n`);
 }
 
@@ -113,12 +115,44 @@ export async function evidenceVerify(opts: EvidenceVerifyOptions = {}): Promise<
   }
   const options = { trustedKeyIds: [trusted], ...(keptCheckpoint === undefined ? {} : { keptCheckpoint }) };
   const input = await readBundleInput(opts);
+  const packaged = packageText(input.bytes);
+  if (packaged !== undefined) {
+    const verdict = verifyPackageText(packaged, options);
+    (opts.stdout ?? process.stdout).write(`${describePackage(verdict, input.source)}\n`);
+    return verdict.ok ? 0 : 1;
+  }
   let result = verifyBundleText(input.bytes, options);
   if (result.ok && opts.previous !== undefined) {
     result = verifyExtends(await readJson(opts.previous), JSON.parse(input.bytes.toString()), options);
   }
   (opts.stdout ?? process.stdout).write(`${describeVerification(result, input.source)}\n`);
   return result.ok ? 0 : 1;
+}
+
+// A chain-of-custody package (aegis evidence collect) rather than a bundle: its text, else undefined.
+function packageText(bytes: Buffer | string): string | undefined {
+  const text = bytes.toString();
+  try {
+    return isPackage(JSON.parse(text)) ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function describePackage(result: PackageVerification, source: string): string {
+  if (!result.ok) return describeVerification(result, source);
+  const { custody, evidence } = result;
+  const object =
+    result.objectMatchesEvidence === null
+      ? "no object or no admission record to compare"
+      : result.objectMatchesEvidence
+        ? "the object in the cluster is the change the evidence last recorded"
+        : "the object in the cluster differs from the change the evidence last recorded";
+  const signer =
+    result.collectorKeyId === undefined
+      ? "unsigned by the collector"
+      : `signed by collector key ${result.collectorKeyId}`;
+  return `${describeVerification(evidence, source).replace(/^OK [^:]*: filtered bundle/, `OK ${source}: custody package for ${result.subject}`)}; ${object}; collected by ${custody.collector}${custody.authenticated ? "" : " (not authenticated)"} at ${custody.collectedAt} on ${custody.host}, recorded as ${custody.recordId}; ${signer}`;
 }
 
 export function describeVerification(result: BundleVerification, source: string): string {
@@ -290,6 +324,29 @@ export function registerEvidenceCommands(evidence: Command): void {
     .addOption(dataDir())
     .action(async (flags: EvidenceVerifyOptions) => {
       process.exitCode = await evidenceVerify(flags);
+    });
+
+  evidence
+    .command("collect")
+    .description(
+      "write a chain-of-custody package about one subject: its records with proofs, the signed checkpoints, the object and its Events, who collected it; recorded in the ledger",
+    )
+    .requiredOption(
+      "--subject <subject>",
+      "KIND/NAMESPACE/NAME (KIND/NAME when cluster-scoped), e.g. Deployment/prod/web",
+    )
+    .option("--since <seq|time>", "only records from this seq number or RFC 3339 time on")
+    .option("--out <file>", "package file (default: stdout)")
+    .option("--collector-key <file>", "your own Ed25519 private key (PKCS#8 PEM) to sign the package with")
+    .option(
+      "--kubeconfig <file>",
+      "cluster to read the object and Events from, with your credentials (default KUBECONFIG)",
+    )
+    .option("--no-cluster", "do not read the cluster: the package holds the evidence alone")
+    .addOption(databaseUrl())
+    .addOption(dataDir())
+    .action(async (flags: EvidenceCollectOptions) => {
+      process.exitCode = await evidenceCollect(flags);
     });
 
   evidence

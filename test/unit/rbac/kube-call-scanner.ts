@@ -7,8 +7,9 @@ import path from "node:path";
 import * as clientNode from "@kubernetes/client-node";
 import ts from "typescript";
 
-/** The user's CLI (runs kubectl with the user's own credentials) and browser code. */
+/** The user's CLI (runs kubectl or reads with the user's own credentials) and browser code. */
 export const NOT_AEGIS_IDENTITY = [
+  "src/adapters/kube/subject-reader.ts",
   "src/cli/kubectl-plugin.ts",
   "src/cli/kubectl-aegis.ts",
   "src/bin/kubectl-aegis.ts",

@@ -27,6 +27,7 @@ import { loadServeConfig, type ServeConfig } from "./wiring/config.js";
 import { evidencePublishers, openEvidenceLedger, parseWitnessList, startEvidenceCheckpoints } from "./wiring/ledger.js";
 import { KubeConfigMapSlot } from "./adapters/kube/config-map-slot.js";
 import { PUBLISHED_CHECKPOINT_NAME } from "./evidence/chain/published-checkpoint.js";
+import { keyIdOf, publicKeyToPem } from "./evidence/chain/signing.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
 import { evidenceReady } from "./evidence/readiness.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
@@ -254,6 +255,7 @@ export async function startAegis(
     logger,
     bus,
     evidence: evidenceReaderFromStore(ledger.store),
+    evidenceKey: { publicKeyPem: publicKeyToPem(checkpoints.publicKey), keyId: keyIdOf(checkpoints.publicKey) },
     securityStatus: () => threats.securityStatus(),
     ...integrations.api,
   });

@@ -45,6 +45,8 @@ export interface ApiDependencies {
   bus?: EventBus;
   /** Backs `GET /api/evidence?limit=N`; absent: 404. */
   evidence?: EvidenceReader;
+  /** Backs `GET /api/evidence/key`: the key checkpoints are signed with, for auditors to pin. */
+  evidenceKey?: { publicKeyPem: string; keyId: string };
   /** Backs `GET /api/security/status`; absent: 404 (the dashboard shows "not available"). */
   securityStatus?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** `POST /slack/interactions`; absent: 404. */
@@ -199,8 +201,13 @@ function mountSignedWebhooks(app: express.Express, deps: ApiDependencies): void 
 }
 
 function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
-  const { bus, evidence, securityStatus } = deps;
+  const { bus, evidence, evidenceKey, securityStatus } = deps;
   if (bus) app.get("/api/events", eventStreamHandler(bus));
+  if (evidenceKey) {
+    app.get("/api/evidence/key", (_req, res) => {
+      res.json({ publicKey: evidenceKey.publicKeyPem, keyId: evidenceKey.keyId });
+    });
+  }
   if (evidence) {
     app.get("/api/evidence", async (req, res) => {
       const limit = evidenceLimitSchema.safeParse(req.query.limit);

@@ -111,6 +111,15 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
       },
     },
     evidence: {
+      "/api/evidence/key": {
+        get: {
+          summary:
+            "the Ed25519 public key (SPKI PEM) that signs evidence checkpoints and its key id: pin it with aegis evidence verify --key-id",
+          responses: {
+            "200": reply("the checkpoint signing key", z.object({ publicKey: z.string(), keyId: z.string() })),
+          },
+        },
+      },
       "/api/evidence": {
         get: {
           summary: "the newest evidence records, newest first",

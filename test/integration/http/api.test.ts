@@ -1,5 +1,6 @@
 // The REST API over HTTP with in-memory ports: authentication and authorisation of decisions,
 // the evidence and event-stream endpoints, the dashboard's assets and headers, the GitHub hook.
+import { generateSigningKey, keyIdOf, parsePublicKeyPem } from "../../../src/evidence/chain/signing.js";
 import { afterEach, describe, expect, it } from "vitest";
 import { githubSignature } from "../../../src/http/github-webhook.js";
 import { DASHBOARD_CSP } from "../../../src/dashboard/routes.js";
@@ -140,6 +141,14 @@ describe("read endpoints", () => {
     const body = (await (await fetch(`${base}/api/evidence?limit=3`)).json()) as { items: { seq: number }[] };
     expect(body.items.map((record) => record.seq)).toEqual([4, 3, 2]);
     expect((await fetch(`${base}/api/evidence?limit=0`)).status).toBe(400);
+  });
+
+  it("serves the checkpoint signing key and its id, the one aegis evidence verify pins", async () => {
+    const key = generateSigningKey();
+    const base = await start(harness({ evidenceKey: { publicKeyPem: key.publicKeyPem, keyId: key.keyId } }));
+    const body = (await (await fetch(`${base}/api/evidence/key`)).json()) as { publicKey: string; keyId: string };
+    expect(body).toEqual({ publicKey: key.publicKeyPem, keyId: key.keyId });
+    expect(keyIdOf(parsePublicKeyPem(body.publicKey))).toBe(body.keyId);
   });
 
   it("answers 404 for the security status until something provides it, then serves it", async () => {

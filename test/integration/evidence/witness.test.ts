@@ -13,8 +13,8 @@ import { WitnessPublisher } from "../../../src/evidence/publish/witness-publishe
 import { silentLogger } from "../../../src/ports/logger.js";
 import type { BackendUnderTest } from "./helpers.js";
 import { event, makeTempDir, openBackend, requirePostgres } from "./helpers.js";
-import type { TestWitness } from "./witness-server.js";
-import { startTestWitness } from "./witness-server.js";
+import type { TestWitness } from "../../fakes/witness-server.js";
+import { startTestWitness } from "../../fakes/witness-server.js";
 
 const postgresUp = await requirePostgres();
 const backends: ("postgres" | "pglite")[] = postgresUp ? ["postgres", "pglite"] : ["pglite"];

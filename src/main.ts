@@ -140,6 +140,10 @@ export async function startAegis(
     }),
     isLeader: () => leading(),
   });
+  metrics.observeCheckpoints(() => ({
+    publishFailures: checkpoints.publishFailures(),
+    newestSize: checkpoints.newestSize,
+  }));
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica);
   registerBusMetrics(metrics.registry, () => bus.stats());

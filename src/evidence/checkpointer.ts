@@ -50,6 +50,11 @@ export class Checkpointer {
     return this.options.key.publicKey;
   }
 
+  /** Records covered by the newest stored checkpoint seen (-1 before the first). */
+  get newestSize(): number {
+    return this.lastSize;
+  }
+
   /** Publish attempts that failed, per destination (a metric). */
   publishFailures(): ReadonlyMap<string, number> {
     return this.failures;

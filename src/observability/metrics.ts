@@ -10,6 +10,12 @@ export interface EvidenceFigures {
 }
 
 /** Every metric AEGIS exports, on one registry so tests and replicas do not share globals. */
+/** What the checkpointer reports, read at scrape time. */
+export interface CheckpointFigures {
+  readonly publishFailures: ReadonlyMap<string, number>;
+  readonly newestSize: number;
+}
+
 export class AegisMetrics {
   readonly registry = new Registry();
 
@@ -69,6 +75,36 @@ export class AegisMetrics {
     "Evidence records the local spool could not write while the database was unavailable (each rejected: its admission denied)",
     (f) => f.spoolWriteFailuresTotal,
   );
+
+  private checkpointSource: (() => CheckpointFigures) | undefined;
+
+  readonly checkpointPublishFailures = new Counter({
+    name: "aegis_evidence_checkpoint_publish_failures_total",
+    help: "Checkpoints the leader could not publish, by destination (the ConfigMap or a witness URL)",
+    labelNames: ["destination"] as const,
+    registers: [this.registry],
+    collect: () => {
+      const figures = this.checkpointSource?.();
+      if (!figures) return;
+      this.checkpointPublishFailures.reset();
+      for (const [destination, count] of figures.publishFailures)
+        this.checkpointPublishFailures.inc({ destination }, count);
+    },
+  });
+
+  readonly checkpointSize = new Gauge({
+    name: "aegis_evidence_checkpoint_size",
+    help: "Records covered by the newest stored checkpoint this replica saw (-1: none yet)",
+    registers: [this.registry],
+    collect: () => {
+      const figures = this.checkpointSource?.();
+      if (figures) this.checkpointSize.set(figures.newestSize);
+    },
+  });
+
+  observeCheckpoints(source: () => CheckpointFigures): void {
+    this.checkpointSource = source;
+  }
 
   readonly selfHealingActions = new Counter({
     name: "aegis_selfhealing_actions_total",

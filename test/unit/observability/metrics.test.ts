@@ -27,3 +27,24 @@ describe("AegisMetrics", () => {
     expect(second).not.toContain('phase="Pending"');
   });
 });
+
+describe("checkpoint metrics", () => {
+  it("reads publish failures per destination and the newest checkpoint size at scrape time", async () => {
+    const metrics = new AegisMetrics({ defaultMetrics: false });
+    const failures = new Map([["witness http://127.0.0.1:1", 2]]);
+    let newestSize = 10;
+    metrics.observeCheckpoints(() => ({ publishFailures: failures, newestSize }));
+    const first = await metrics.registry.metrics();
+    expect(first).toContain(
+      'aegis_evidence_checkpoint_publish_failures_total{destination="witness http://127.0.0.1:1"} 2',
+    );
+    expect(first).toContain("aegis_evidence_checkpoint_size 10");
+    failures.set("witness http://127.0.0.1:1", 3);
+    newestSize = 12;
+    const second = await metrics.registry.metrics();
+    expect(second).toContain(
+      'aegis_evidence_checkpoint_publish_failures_total{destination="witness http://127.0.0.1:1"} 3',
+    );
+    expect(second).toContain("aegis_evidence_checkpoint_size 12");
+  });
+});

@@ -694,6 +694,43 @@ describe("evidence cannot be lost by default", () => {
     expect(set.spec?.serviceName).toBe("aegis-api");
   });
 
+  it("migrates as the owner login in a pre-install/pre-upgrade Job the pods never share (database.admin)", async () => {
+    const { objects } = await render({
+      set: { "database.existingSecret.name": "pg-serve", "database.admin.existingSecret.name": "pg-owner" },
+    });
+    const job = findObject<V1Job>(objects, "Job", "aegis-evidence-migrate");
+    expect(job.metadata?.annotations?.["helm.sh/hook"]).toBe("pre-install,pre-upgrade");
+    const pod = job.spec?.template.spec;
+    const migrate = pod?.containers[0];
+    expect(migrate?.args).toEqual(["evidence", "migrate"]);
+    expect(migrate?.env).toEqual([
+      {
+        name: "AEGIS_DATABASE_ADMIN_URL",
+        valueFrom: { secretKeyRef: { name: "pg-owner", key: "DATABASE_ADMIN_URL" } },
+      },
+      { name: "DATABASE_URL", valueFrom: { secretKeyRef: { name: "pg-serve", key: "DATABASE_URL" } } },
+    ]);
+    expect(migrate?.securityContext).toEqual(
+      container(findObject<V1StatefulSet>(objects, "StatefulSet", "aegis")).securityContext,
+    );
+    expect(pod?.automountServiceAccountToken).toBe(false);
+    const serving = JSON.stringify(findObject<V1StatefulSet>(objects, "StatefulSet", "aegis"));
+    expect(serving).not.toContain("pg-owner");
+    expect(serving).not.toContain("AEGIS_DATABASE_ADMIN_URL");
+    expect(defaults.some((o) => o.kind === "Job" && o.metadata.name === "aegis-evidence-migrate")).toBe(false);
+    const plain = await helm([
+      "template",
+      "aegis",
+      chartDir,
+      "--set",
+      "database.url=postgres://db/aegis",
+      "--set",
+      "database.admin.existingSecret.name=pg-owner",
+    ]);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/database.admin needs database.existingSecret.name/);
+  });
+
   it("takes the claim's size and storage class from persistence.*", async () => {
     const { objects } = await render({ set: { "persistence.size": "5Gi", "persistence.storageClassName": "fast" } });
     expect(findObject<V1StatefulSet>(objects, "StatefulSet", "aegis").spec?.volumeClaimTemplates?.[0]?.spec).toEqual({

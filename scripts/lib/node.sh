@@ -204,16 +204,21 @@ image_from_dir() {
   local dir=$1 image=$2 archive=$3 entrypoint=${4:-[]} cmd=${5:-}
   local c mnt
   mkdir -p "$BUILDAH_ROOT" "$BUILDAH_RUNROOT" "$(dirname "$archive")"
-  c=$(nbuildah from scratch) &&
-    mnt=$(nbuildah mount "$c") &&
+  c=$(nbuildah from scratch) || return 1
+  if mnt=$(nbuildah mount "$c") &&
     cp -a "$dir/." "$mnt/" &&
     nbuildah umount "$c" &&
     nbuildah config --env PATH=/bin --entrypoint "$entrypoint" ${cmd:+--cmd "$cmd"} "$c" &&
-    nbuildah commit --format oci --rm "$c" "$image" &&
+    nbuildah commit --format oci --rm "$c" "$image"; then
+    # The archive is the cache; the store keeps nothing.
     rm -f "$archive.tmp" &&
-    nbuildah push "$image" "oci-archive:$archive.tmp:$image" &&
-    nbuildah rmi "$image" &&
-    mv "$archive.tmp" "$archive"
+      nbuildah push "$image" "oci-archive:$archive.tmp:$image" &&
+      nbuildah rmi "$image" &&
+      mv "$archive.tmp" "$archive"
+  else
+    nbuildah rm "$c" >/dev/null 2>&1
+    return 1
+  fi
 }
 
 # image_import ARCHIVE IMAGE: the OCI archive into the node's containerd (namespace k8s.io, where
@@ -290,6 +295,11 @@ node_images() {
     log "importing $PAUSE_IMAGE and $BUSYBOX_IMAGE into the node's containerd"
     with_progress "cluster: still importing the node's images" "" "$ilog" import_node_images ||
       fail "node: importing the images into containerd (ctr images import)" "$ilog"
+    # Earlier builds of the two (another busybox, another recipe) are dead weight.
+    local image
+    for image in $(nctr images ls -q 2>/dev/null | grep -E '^localhost/aegis-(pause|busybox):'); do
+      [ "$image" = "$PAUSE_IMAGE" ] || [ "$image" = "$BUSYBOX_IMAGE" ] || nctr images rm "$image" >/dev/null 2>&1 || true
+    done
   fi
   printf 'pause=%s\nbusybox=%s\n' "$PAUSE_IMAGE" "$BUSYBOX_IMAGE" >"$NODE_IMAGES_OUT.tmp"
   mv "$NODE_IMAGES_OUT.tmp" "$NODE_IMAGES_OUT"
@@ -396,7 +406,7 @@ node_running() {
   flags_current kube-scheduler "$(flags_key "${SCHEDULER_ARGS[@]}")" &&
     flags_current containerd "$(flags_key "${CONTAINERD_ARGS[@]}")" &&
     flags_current kubelet "$(flags_key "${KUBELET_ARGS[@]}")" &&
-    [ -f "$NODE_IMAGES_OUT" ] && grep -qxF "busybox=$BUSYBOX_IMAGE" "$NODE_IMAGES_OUT" &&
+    image_present "$PAUSE_IMAGE" && image_present "$BUSYBOX_IMAGE" &&
     ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && node_ready
 }
 

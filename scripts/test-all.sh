@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: every suite, bringing up what it needs itself. Lint and typecheck first (cheap),
-# then PostgreSQL and Redis (services:up), then unit, integration and e2e tests (the e2e global
-# setup starts the local control plane). Ends with one "N passed, N failed" line.
+# then PostgreSQL and Redis (services:up) and the Debian packages the suites drive (test-deps.sh,
+# the local node's among them), then unit, integration and e2e tests (the e2e global setup starts
+# the local cluster: control plane and node). Ends with one "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # On an older Node.js, say what to do instead of failing in the first tool with a stack trace.

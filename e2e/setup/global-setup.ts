@@ -1,5 +1,5 @@
-// Vitest global setup for the e2e project: makes sure the local control plane runs
-// (`scripts/cluster.sh up`, idempotent and cached), hands its admin kubeconfig to the tests
+// Vitest global setup for the e2e project: makes sure the local cluster runs, control plane and
+// node (`scripts/cluster.sh up`, idempotent and cached), hands its admin kubeconfig to the tests
 // (`inject("kubeconfig")` and KUBECONFIG), and installs AEGIS's CRDs from `crds/`.
 // Teardown leaves the cluster running so the next run reuses it; `npm run cluster:down` stops it.
 // AEGIS_E2E_KUBECONFIG=/path/to/kubeconfig skips the local control plane and uses that cluster

@@ -21,6 +21,9 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * leniency convert first (changehash's `toJsonValue`).
  */
 export function canonicalJson(value: unknown): string {
+  // Data already in canonical order (parsed back from canonical text, as verifiers read it) is
+  // what JSON.stringify writes: same number and string forms, and key order as stored.
+  if (isCanonicallyOrdered(value, 0)) return JSON.stringify(value);
   let text: string | undefined;
   try {
     text = canonicalize(value);
@@ -31,4 +34,47 @@ export function canonicalJson(value: unknown): string {
   }
   if (text === undefined) throw new TypeError(`value of type ${typeof value} has no JSON representation`);
   return text;
+}
+
+const MAX_FAST_DEPTH = 512;
+
+/**
+ * True when JSON.stringify(value) is exactly its RFC 8785 form: only null, booleans, finite
+ * numbers, well-formed strings, plain arrays without holes and plain objects whose own keys are
+ * well-formed and already in UTF-16 order (V8 puts integer-like keys first, which this order
+ * check catches). Anything else (toJSON, boxed values, class instances, undefined members,
+ * cycles, great depth) is left to the full serialiser.
+ */
+function isCanonicallyOrdered(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case "string":
+      return value.isWellFormed();
+    case "number":
+      return Number.isFinite(value);
+    case "boolean":
+      return true;
+    case "object": {
+      if (value === null) return true;
+      if (depth >= MAX_FAST_DEPTH) return false;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return false;
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value) || !isCanonicallyOrdered(value[i], depth + 1)) return false;
+        }
+        return true;
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      const record = value as Record<string, unknown>;
+      let previous: string | undefined;
+      for (const key of Object.keys(record)) {
+        if ((previous !== undefined && !(previous < key)) || !key.isWellFormed()) return false;
+        if (!isCanonicallyOrdered(record[key], depth + 1)) return false;
+        previous = key;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
 }

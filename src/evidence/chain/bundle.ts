@@ -259,9 +259,23 @@ export function verifyBundleText(input: string | Uint8Array, options: VerifyOpti
   } catch (err) {
     return { ok: false, reason: `bundle is not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
   }
-  const result = verifyBundle(parsed, options);
+  // Each record is serialised once: its text serves its hash and the whole-text comparison.
+  const recordTexts = canonicalRecordTexts(parsed);
+  const result = verifyBundleWith(parsed, options, recordTexts);
   if (!result.ok) return result;
-  return checkCanonicalText(text, parsed, result);
+  return checkCanonicalText(text, parsed, result, recordTexts);
+}
+
+function canonicalRecordTexts(parsed: unknown): (string | undefined)[] | undefined {
+  const records = (parsed as { records?: unknown } | null)?.records;
+  if (!Array.isArray(records)) return undefined;
+  return records.map((record: unknown) => {
+    try {
+      return canonicalJson(record);
+    } catch {
+      return undefined; // not JSON-representable (a lone surrogate): checkRecord reports it
+    }
+  });
 }
 
 function decodeUtf8(input: string | Uint8Array): { ok: true; text: string } | { ok: false; reason: string } {
@@ -273,14 +287,30 @@ function decodeUtf8(input: string | Uint8Array): { ok: true; text: string } | { 
   }
 }
 
-function checkCanonicalText(text: string, parsed: unknown, verified: BundleVerification): BundleVerification {
-  const canonical = canonicalJson(parsed);
+function checkCanonicalText(
+  text: string,
+  parsed: unknown,
+  verified: BundleVerification,
+  recordTexts: readonly (string | undefined)[] | undefined,
+): BundleVerification {
+  const canonical = canonicalBundleText(parsed, recordTexts);
   if (canonical === text) return verified;
   let offset = 0;
   while (offset < text.length && text[offset] === canonical[offset]) offset++;
   const reason = `bundle text differs from its canonical encoding at character ${offset} (altered after export)`;
   const seq = recordAtOffset(canonical, (parsed as BundleEnvelope).records, offset);
   return seq === undefined ? { ok: false, reason } : { ok: false, seq, reason };
+}
+
+// canonicalJson(parsed), reusing the records' texts: the envelope is serialised with an empty
+// `records` array and the record texts are put in its place (`"records":[]` occurs once in the
+// envelope: in a string its quotes would be escaped).
+function canonicalBundleText(parsed: unknown, recordTexts: readonly (string | undefined)[] | undefined): string {
+  if (recordTexts === undefined || recordTexts.some((text) => text === undefined)) return canonicalJson(parsed);
+  const envelope = canonicalJson({ ...(parsed as Record<string, unknown>), records: [] });
+  const marker = '"records":[]';
+  const at = envelope.indexOf(marker);
+  return `${envelope.slice(0, at)}"records":[${recordTexts.join(",")}]${envelope.slice(at + marker.length)}`;
 }
 
 // Maps a character offset in the canonical text to the record whose encoding spans it.
@@ -297,13 +327,22 @@ function recordAtOffset(canonical: string, records: readonly unknown[], offset: 
 
 /** Verifies a parsed bundle: records, chain or inclusion proofs, checkpoint signature. Pure. */
 export function verifyBundle(candidate: unknown, options: VerifyOptions = {}): BundleVerification {
+  return verifyBundleWith(candidate, options, undefined);
+}
+
+function verifyBundleWith(
+  candidate: unknown,
+  options: VerifyOptions,
+  recordTexts: readonly (string | undefined)[] | undefined,
+): BundleVerification {
   const parsed = bundleEnvelopeSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     return { ok: false, reason: `malformed bundle: ${issue?.path.join(".") ?? ""}: ${issue?.message ?? "invalid"}` };
   }
   const bundle = parsed.data;
-  const recordsResult = bundle.kind === "full" ? verifyFullRecords(bundle) : verifyFilteredRecords(bundle);
+  const recordsResult =
+    bundle.kind === "full" ? verifyFullRecords(bundle, recordTexts) : verifyFilteredRecords(bundle, recordTexts);
   if (!recordsResult.ok) return recordsResult;
   const keyResult = verifySignatures(bundle, options);
   if (!keyResult.ok) return keyResult;
@@ -323,11 +362,11 @@ export function verifyBundle(candidate: unknown, options: VerifyOptions = {}): B
 
 type Outcome = { ok: true } | { ok: false; seq?: number; reason: string };
 
-function verifyFullRecords(bundle: BundleEnvelope): Outcome {
+function verifyFullRecords(bundle: BundleEnvelope, recordTexts?: readonly (string | undefined)[]): Outcome {
   if (bundle.filter !== undefined || bundle.proofs !== undefined) {
     return { ok: false, reason: "a full bundle carries neither filter nor proofs" };
   }
-  const chain = verifyChain(bundle.records);
+  const chain = verifyChain(bundle.records, undefined, recordTexts);
   if (!chain.ok) return { ok: false, seq: chain.break.seq, reason: chain.break.reason };
   if (bundle.checkpoint === undefined) return { ok: true };
   const { size, rootHash } = bundle.checkpoint.checkpoint;
@@ -347,7 +386,7 @@ function verifyFullRecords(bundle: BundleEnvelope): Outcome {
   return { ok: true };
 }
 
-function verifyFilteredRecords(bundle: BundleEnvelope): Outcome {
+function verifyFilteredRecords(bundle: BundleEnvelope, recordTexts?: readonly (string | undefined)[]): Outcome {
   const { filter, proofs, records } = bundle;
   if (filter === undefined || proofs === undefined)
     return { ok: false, reason: "a filtered bundle needs filter and proofs" };
@@ -358,7 +397,7 @@ function verifyFilteredRecords(bundle: BundleEnvelope): Outcome {
   }
   let previous: EvidenceRecord | undefined;
   for (const [index, candidate] of records.entries()) {
-    const outcome = checkFilteredRecord(candidate, proofs[index] ?? [], previous, bundle);
+    const outcome = checkFilteredRecord(candidate, proofs[index] ?? [], previous, bundle, recordTexts?.[index]);
     if (!outcome.ok)
       return { ok: false, seq: claimedSeq(candidate) ?? (previous ? previous.seq + 1 : 0), reason: outcome.reason };
     previous = outcome.record;
@@ -396,8 +435,9 @@ function checkFilteredRecord(
   proof: readonly string[],
   previous: EvidenceRecord | undefined,
   bundle: BundleEnvelope,
+  canonicalText: string | undefined,
 ): FilteredCheck {
-  const checked = checkRecord(candidate);
+  const checked = checkRecord(candidate, canonicalText);
   if (!checked.ok) return checked;
   const { record } = checked;
   if (previous !== undefined && record.seq <= previous.seq) {

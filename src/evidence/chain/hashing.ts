@@ -1,6 +1,6 @@
 // Digests shared by records, Merkle leaves and checkpoints. What is hashed is RFC 8785 (JCS)
 // text from src/json/canonical-json.ts, the one canonical serialiser.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /** Every digest in the ledger is written `sha256:<64 lower-case hex>`. */
 export const DIGEST_PREFIX = "sha256:";
@@ -10,9 +10,14 @@ export const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 export const GENESIS_PREV_HASH = `${DIGEST_PREFIX}${"0".repeat(64)}`;
 
 export function sha256Bytes(...parts: readonly (string | Uint8Array)[]): Buffer {
-  const hash = createHash("sha256");
-  for (const part of parts) hash.update(part);
-  return hash.digest();
+  // One-shot crypto.hash over the joined input: cheaper than a Hash object per call.
+  const input =
+    parts.length === 1
+      ? (parts[0] as string | Uint8Array)
+      : parts.every((part) => typeof part === "string")
+        ? parts.join("")
+        : Buffer.concat(parts.map((part) => (typeof part === "string" ? Buffer.from(part, "utf8") : part)));
+  return hash("sha256", input, "buffer");
 }
 
 export function toDigest(bytes: Uint8Array): string {

@@ -59,6 +59,20 @@ export function computeRecordHash(record: Omit<EvidenceRecord, "hash">): string 
   return toDigest(sha256Bytes(canonicalJson({ seq, id, time, type, subject, actor, data, prevHash })));
 }
 
+/**
+ * computeRecordHash from the record's own canonical text (JCS including `hash`), for verifiers
+ * that serialise each record once anyway: JCS sorts members, so `hash` sits between `data` and
+ * `id`, and dropping one member of a JCS object leaves the JCS of the rest. The top-level member
+ * is the last `"hash":"…",` in the text: after it come only strings and a number, in which an
+ * unescaped quote cannot occur.
+ */
+export function recordHashFromCanonicalText(text: string, claimedHash: string): string {
+  const member = `"hash":${JSON.stringify(claimedHash)},`;
+  const at = text.lastIndexOf(member);
+  if (at < 0) return computeRecordHash(JSON.parse(text) as EvidenceRecord);
+  return toDigest(sha256Bytes(text.slice(0, at), text.slice(at + member.length)));
+}
+
 export function sealRecord(draft: RecordDraft, head: ChainHead): EvidenceRecord {
   const unsealed = { ...pickDraft(draft), seq: head.nextSeq, prevHash: head.prevHash };
   return { ...unsealed, hash: computeRecordHash(unsealed) };

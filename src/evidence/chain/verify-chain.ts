@@ -1,7 +1,13 @@
 // Chain verification: pure, shares no state with the writer, runnable offline (STYLE P8).
 import type { EvidenceRecord } from "../../ports/evidence.js";
 import type { ChainHead } from "./record.js";
-import { computeRecordHash, EMPTY_CHAIN_HEAD, evidenceRecordSchema, headAfter } from "./record.js";
+import {
+  computeRecordHash,
+  EMPTY_CHAIN_HEAD,
+  evidenceRecordSchema,
+  headAfter,
+  recordHashFromCanonicalText,
+} from "./record.js";
 
 /** The first record that does not verify, and why. `seq` is the position the record should hold. */
 export interface ChainBreak {
@@ -19,10 +25,14 @@ export type ChainVerification =
  * `hash`. Stops at the first break, so a re-ordered, truncated or altered list is reported at the
  * exact position where it stops being the chain.
  */
-export function verifyChain(records: readonly unknown[], start: ChainHead = EMPTY_CHAIN_HEAD): ChainVerification {
+export function verifyChain(
+  records: readonly unknown[],
+  start: ChainHead = EMPTY_CHAIN_HEAD,
+  canonicalTexts?: readonly (string | undefined)[],
+): ChainVerification {
   let head = start;
-  for (const candidate of records) {
-    const checked = checkLink(candidate, head);
+  for (const [index, candidate] of records.entries()) {
+    const checked = checkLink(candidate, head, canonicalTexts?.[index]);
     if (!checked.ok) return { ok: false, break: { seq: head.nextSeq, reason: checked.reason } };
     head = headAfter(checked.record);
   }
@@ -31,9 +41,9 @@ export function verifyChain(records: readonly unknown[], start: ChainHead = EMPT
 
 export type RecordCheck = { ok: true; record: EvidenceRecord } | { ok: false; reason: string };
 
-/** One record against the place it must occupy. */
-export function checkLink(candidate: unknown, head: ChainHead): RecordCheck {
-  const checked = checkRecord(candidate);
+/** One record against the place it must occupy. `canonicalText`: its JCS text, when the caller has it. */
+export function checkLink(candidate: unknown, head: ChainHead, canonicalText?: string): RecordCheck {
+  const checked = checkRecord(candidate, canonicalText);
   if (!checked.ok) return checked;
   const { record } = checked;
   if (record.seq !== head.nextSeq) {
@@ -51,8 +61,11 @@ export function checkLink(candidate: unknown, head: ChainHead): RecordCheck {
   return checked;
 }
 
-/** Shape and self-consistency of one record, independent of its neighbours. */
-export function checkRecord(candidate: unknown): RecordCheck {
+/**
+ * Shape and self-consistency of one record, independent of its neighbours. `canonicalText`, when
+ * given, must be canonicalJson(candidate): the hash is then taken from it instead of serialising again.
+ */
+export function checkRecord(candidate: unknown, canonicalText?: string): RecordCheck {
   const parsed = evidenceRecordSchema.safeParse(candidate);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -62,7 +75,8 @@ export function checkRecord(candidate: unknown): RecordCheck {
   // Hash the caller's object, not zod's copy: a copy that dropped or rewrote a key (e.g. a
   // "__proto__" member) could hash like the original and hide an alteration.
   const record = candidate as EvidenceRecord;
-  const computed = computeRecordHash(record);
+  const computed =
+    canonicalText === undefined ? computeRecordHash(record) : recordHashFromCanonicalText(canonicalText, record.hash);
   if (computed !== record.hash) {
     return { ok: false, reason: `content does not match its hash: stored ${record.hash}, computed ${computed}` };
   }

@@ -31,6 +31,19 @@ describe("canonicalJson (RFC 8785)", () => {
     );
   });
 
+  it("takes the JSON.stringify path only where that is byte-identical: values parsed back from canonical text (property)", () => {
+    fc.assert(
+      fc.property(jsonValue, (value) => {
+        const ordered: unknown = JSON.parse(canonicalize(value) ?? "null");
+        expect(canonicalJson(ordered)).toBe(canonicalize(ordered));
+      }),
+      { numRuns: 500 },
+    );
+    // Integer-like keys: V8 lists them first, in numeric order, which is not UTF-16 order.
+    expect(canonicalJson(JSON.parse('{"10":1,"9":2,"a":3}'))).toBe('{"10":1,"9":2,"a":3}');
+    expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
+  });
+
   it("is what JSON.parse of its own output gives back (property)", () => {
     fc.assert(
       fc.property(jsonValue, (value) => {

@@ -203,13 +203,7 @@ export async function startAegis(
       return handler(request);
     },
     logger,
-    onOutcome: (outcome) => {
-      metrics.admissions.inc({
-        kind: outcome.kind,
-        decision: outcome.error ? "error" : outcome.allowed ? "allowed" : "denied",
-      });
-      metrics.admissionDuration.observe({ kind: outcome.kind }, outcome.durationMs / 1000);
-    },
+    onOutcome: (outcome) => metrics.observeAdmission(outcome),
   });
   const webhookPort = await webhook.listen();
   const stopRenewing = certificates.keepCurrent(webhook);

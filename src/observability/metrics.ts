@@ -34,6 +34,19 @@ export class AegisMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * One answered AdmissionReview (the webhook server's onOutcome): `decision` is allowed, denied,
+   * or error when the handler failed and the request was refused with code 500 (the API server
+   * then applies the webhook's failurePolicy) — the webhook-error alert counts those.
+   */
+  observeAdmission(outcome: { kind: string; allowed: boolean; error?: boolean; durationMs: number }): void {
+    this.admissions.inc({
+      kind: outcome.kind,
+      decision: outcome.error ? "error" : outcome.allowed ? "allowed" : "denied",
+    });
+    this.admissionDuration.observe({ kind: outcome.kind }, outcome.durationMs / 1000);
+  }
+
   readonly policyDecisions = new Counter({
     name: "aegis_policy_decisions_total",
     help: "Gate decisions by policy and decision",
@@ -113,6 +126,47 @@ export class AegisMetrics {
     registers: [this.registry],
   });
 
+  private breakerSource: (() => number) | undefined;
+
+  readonly selfHealingBreakerOpen = new Gauge({
+    name: "aegis_selfhealing_breaker_open",
+    help: "Deployments whose self-healing circuit breaker is open (read by the leader from its workload cache; 0 elsewhere)",
+    registers: [this.registry],
+    collect: () => {
+      this.selfHealingBreakerOpen.set(this.breakerSource?.() ?? 0);
+    },
+  });
+
+  /** Where aegis_selfhealing_breaker_open reads from at scrape time. */
+  observeSelfHealingBreakers(source: () => number): void {
+    this.breakerSource = source;
+  }
+
+  readonly leader = new Gauge({
+    name: "aegis_leader",
+    help: "1 while this replica holds the aegis-controller Lease and runs the controllers",
+    registers: [this.registry],
+  });
+
+  readonly leaderChanges = new Counter({
+    name: "aegis_leader_changes_total",
+    help: "Leadership terms this replica started and stopped (transition: started, stopped)",
+    labelNames: ["transition"] as const,
+    registers: [this.registry],
+  });
+
+  /** This replica became leader (the elector's onStartedLeading). */
+  leadershipStarted(): void {
+    this.leader.set(1);
+    this.leaderChanges.inc({ transition: "started" });
+  }
+
+  /** This replica stopped leading (the elector's onStoppedLeading). */
+  leadershipStopped(): void {
+    this.leader.set(0);
+    this.leaderChanges.inc({ transition: "stopped" });
+  }
+
   readonly threats = new Counter({
     name: "aegis_threats_total",
     help: "Threat events by severity",
@@ -121,6 +175,9 @@ export class AegisMetrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
+    // Both series exist from the first scrape: a replica that never led shows 0, not nothing.
+    this.leader.set(0);
+    for (const transition of ["started", "stopped"]) this.leaderChanges.inc({ transition }, 0);
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: "aegis_" });
   }
 

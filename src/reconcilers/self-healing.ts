@@ -9,6 +9,7 @@ import type { PolicySource } from "../ports/kube.js";
 import type { RawWorkloadSource, WorkloadActions } from "../ports/workloads.js";
 import type { JsonPatchOp } from "../api/json-patch.js";
 import {
+  breakerOpen,
   currentReplicaSet,
   deploymentView,
   podView,
@@ -113,6 +114,26 @@ export function governingSettings(
     if (settings) return settings;
   }
   return undefined;
+}
+
+/**
+ * How many of the Deployments at `keys` ("namespace/name") a healing policy still governs and
+ * whose circuit breaker is open (an `escalate` since the last `recovered` in their history): the
+ * ones waiting for a human. Only Deployments carrying a history are matched against the policies.
+ */
+export function openBreakers(
+  keys: readonly string[],
+  deps: Pick<SelfHealingDependencies, "workloads" | "policies" | "namespaceLabels">,
+): number {
+  let open = 0;
+  for (const key of keys) {
+    const slash = key.indexOf("/");
+    const deployment = deps.workloads.deployment(key.slice(0, slash), key.slice(slash + 1));
+    const history = deployment?.annotations[HISTORY_ANNOTATION];
+    if (!deployment || !history || !breakerOpen(parseHistory(history))) continue;
+    if (governingSettings(deployment, deps)) open += 1;
+  }
+  return open;
 }
 
 /** Level-triggered: reads the Deployment's state, takes at most one step, says when to look again. */

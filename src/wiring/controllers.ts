@@ -16,7 +16,7 @@ import type { EventBus } from "../ports/bus.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { AegisMetrics } from "../observability/metrics.js";
 import { reconcileAegisPolicy } from "../reconcilers/aegis-policy.js";
-import { workloadViews } from "../reconcilers/self-healing.js";
+import { openBreakers, workloadViews } from "../reconcilers/self-healing.js";
 import { reconcileApprovalRequest } from "../reconcilers/approval-request.js";
 import { Controller } from "../runtime/controller.js";
 import { defaultIdentity, LeaderElector } from "../runtime/leader-election.js";
@@ -79,12 +79,14 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
     retryPeriodMs: 1_000,
     logger: deps.logger,
     onStartedLeading: async (signal) => {
+      deps.metrics.leadershipStarted();
       running = buildControllers(deps, replica);
       running.forEach((controller) => controller.start());
       deps.logger.info({ replica }, "leading: controllers started");
       if (deps.createWorkloads) await startHealing(deps.createWorkloads(), signal);
     },
     onStoppedLeading: async () => {
+      deps.metrics.leadershipStopped();
       const stopping = running;
       const stoppingWorkloads = workloads;
       running = [];
@@ -94,6 +96,16 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
       deps.logger.info({ replica }, "no longer leading: controllers stopped");
     },
   });
+  // Open breakers are read from this term's workload cache at scrape time (none when not leading).
+  deps.metrics.observeSelfHealingBreakers(() =>
+    workloads
+      ? openBreakers(workloads.deploymentKeys(), {
+          workloads: workloadViews(workloads.source),
+          policies: deps.caches.policies,
+          namespaceLabels: deps.caches.namespaceLabels,
+        })
+      : 0,
+  );
   deps.caches.onChange((kind, object) => {
     const { name = "", namespace } = object.metadata ?? {};
     const key = namespace ? `${namespace}/${name}` : name;

@@ -48,3 +48,57 @@ describe("checkpoint metrics", () => {
     expect(second).toContain("aegis_evidence_checkpoint_size 12");
   });
 });
+
+describe("webhook outcomes", () => {
+  it("counts a handler failure as decision=error, apart from allowed and denied, and times each", async () => {
+    const metrics = new AegisMetrics({ defaultMetrics: false });
+    metrics.observeAdmission({ kind: "Deployment", allowed: true, durationMs: 2 });
+    metrics.observeAdmission({ kind: "Deployment", allowed: false, durationMs: 3 });
+    metrics.observeAdmission({ kind: "Deployment", allowed: false, error: true, durationMs: 400 });
+    metrics.observeAdmission({ kind: "Pod", allowed: false, error: true, durationMs: 1 });
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('aegis_admissions_total{kind="Deployment",decision="allowed"} 1');
+    expect(text).toContain('aegis_admissions_total{kind="Deployment",decision="denied"} 1');
+    expect(text).toContain('aegis_admissions_total{kind="Deployment",decision="error"} 1');
+    expect(text).toContain('aegis_admissions_total{kind="Pod",decision="error"} 1');
+    expect(text).toContain('aegis_admission_duration_seconds_count{kind="Deployment"} 3');
+    // 400 ms lands above the 0.25 s bucket: the p99 alert reads this histogram.
+    expect(text).toContain('aegis_admission_duration_seconds_bucket{le="0.25",kind="Deployment"} 2');
+    expect(text).toContain('aegis_admission_duration_seconds_bucket{le="1",kind="Deployment"} 3');
+  });
+});
+
+describe("leadership metrics", () => {
+  it("show 0 and no changes before any term, then follow the elector's callbacks", async () => {
+    const metrics = new AegisMetrics({ defaultMetrics: false });
+    const before = await metrics.registry.metrics();
+    expect(before).toContain("aegis_leader 0");
+    expect(before).toContain('aegis_leader_changes_total{transition="started"} 0');
+    expect(before).toContain('aegis_leader_changes_total{transition="stopped"} 0');
+
+    metrics.leadershipStarted();
+    const leading = await metrics.registry.metrics();
+    expect(leading).toContain("aegis_leader 1");
+    expect(leading).toContain('aegis_leader_changes_total{transition="started"} 1');
+
+    metrics.leadershipStopped();
+    metrics.leadershipStarted();
+    metrics.leadershipStopped();
+    const after = await metrics.registry.metrics();
+    expect(after).toContain("aegis_leader 0");
+    expect(after).toContain('aegis_leader_changes_total{transition="started"} 2');
+    expect(after).toContain('aegis_leader_changes_total{transition="stopped"} 2');
+  });
+});
+
+describe("self-healing breaker metric", () => {
+  it("reads the number of open breakers at scrape time, 0 without a source", async () => {
+    const metrics = new AegisMetrics({ defaultMetrics: false });
+    expect(await metrics.registry.metrics()).toContain("aegis_selfhealing_breaker_open 0");
+    let open = 2;
+    metrics.observeSelfHealingBreakers(() => open);
+    expect(await metrics.registry.metrics()).toContain("aegis_selfhealing_breaker_open 2");
+    open = 0;
+    expect(await metrics.registry.metrics()).toContain("aegis_selfhealing_breaker_open 0");
+  });
+});

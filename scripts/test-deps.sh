@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the test suites drive for real, installed when missing: Chromium (dashboard,
 # through playwright-core), Lua (the Argo CD health check) and the local cluster's node
-# (containerd, runc, buildah, the CNI plugins, a static busybox for its images; not with
-# AEGIS_NODE=0). PostgreSQL and Redis come from services.sh. Prints nothing but progress on stderr.
+# (containerd, runc, buildah, the CNI plugins, a static busybox for its images, debootstrap for
+# AEGIS's own image's base; not with AEGIS_NODE=0). PostgreSQL and Redis come from services.sh. Prints nothing but progress on stderr.
 set -euo pipefail
 # shellcheck source=scripts/lib/progress.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib/progress.sh"
@@ -20,7 +20,7 @@ command -v lua5.4 >/dev/null 2>&1 || need+=(lua5.4)
 command -v flock >/dev/null 2>&1 || need+=(util-linux)
 installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 if [ "${AEGIS_NODE:-1}" != 0 ]; then
-  for pkg in containerd runc buildah conntrack iptables containernetworking-plugins busybox-static iproute2; do
+  for pkg in containerd runc buildah conntrack iptables containernetworking-plugins busybox-static iproute2 debootstrap; do
     installed "$pkg" || need+=("$pkg")
   done
 fi

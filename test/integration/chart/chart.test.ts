@@ -77,7 +77,7 @@ describe("helm lint", () => {
       "everything on",
       [
         "--set",
-        "webhook.certManager.enabled=true,serviceMonitor.enabled=true,networkPolicy.enabled=true,database.url=postgres://db/aegis,redis.url=redis://redis:6379,slack.enabled=true,slack.existingSecret=slack,github.enabled=true,github.existingSecret=gh",
+        "webhook.certManager.enabled=true,serviceMonitor.enabled=true,prometheusRule.enabled=true,grafanaDashboard.enabled=true,networkPolicy.enabled=true,database.url=postgres://db/aegis,redis.url=redis://redis:6379,slack.enabled=true,slack.existingSecret=slack,github.enabled=true,github.existingSecret=gh",
       ],
     ],
   ])("is clean with %s (--strict, no warnings, no info)", async (_name, extra) => {
@@ -476,6 +476,8 @@ describe("namespaces", () => {
       {
         "webhook.certManager.enabled": "true",
         "serviceMonitor.enabled": "true",
+        "prometheusRule.enabled": "true",
+        "grafanaDashboard.enabled": "true",
         "networkPolicy.enabled": "true",
         "database.url": "postgres://db/aegis",
       },

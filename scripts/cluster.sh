@@ -27,7 +27,11 @@
 # kubeconfig, for `aegis serve --webhook-client-ca` (mutual TLS, docs/security.md).
 # The node is tainted aegis.valina.ai/real-node:NoSchedule: only Pods that tolerate it run there.
 # Pods must use images the node has (imagePullPolicy: Never or IfNotPresent): nothing is pulled
-# from a registry. No kube-proxy and no cluster DNS.
+# from a registry. No kube-proxy and no cluster DNS. Pods reach kube-apiserver as in any cluster
+# (the `kubernetes` Service, 10.0.0.1:443, from KUBERNETES_SERVICE_HOST/PORT) and PostgreSQL and
+# Redis at the node IP (10.244.0.1:5432, :6379), through pod-forward and one nat rule for packets
+# from the bridge (scripts/lib/node.sh, "Pod access"); kube-apiserver reaches webhook Services at
+# their endpoints' pod IPs (--enable-aggregator-routing).
 # Environment: AEGIS_CLUSTER_CACHE (default ~/.cache/aegis/cluster, shared by every clone), AEGIS_ETCD_PORT (23790),
 # AEGIS_ETCD_PEER_PORT (23800), AEGIS_APISERVER_PORT (6443), AEGIS_KCM_PORT (10257),
 # AEGIS_NODE (1; 0 starts the control plane alone, without scheduler or node), AEGIS_SCHEDULER_PORT
@@ -60,6 +64,9 @@ STOP_TIMEOUT="${AEGIS_STOP_TIMEOUT:-15}"
 
 KUBE_VERSION=v1.36.3
 SERVICE_CIDR=10.0.0.0/24
+# The `kubernetes` Service's ClusterIP (the range's first address), in the serving certificate;
+# pods on the node reach it (scripts/lib/node.sh, pod access).
+KUBERNETES_SERVICE_IP=10.0.0.1
 SA_ISSUER=https://kubernetes.default.svc.cluster.local
 # The control plane's servers, and every binary this script builds (the node's, and kubectl of
 # the same release, too).
@@ -192,7 +199,7 @@ make_pki() {
   if ! {
     ca ca aegis-local-ca "$tmp" &&
       leaf apiserver "/CN=kube-apiserver" serverAuth \
-        "IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:10.0.0.1" \
+        "IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:$KUBERNETES_SERVICE_IP" \
         ca "$tmp" &&
       leaf admin "/O=system:masters/CN=kubernetes-admin" clientAuth "" ca "$tmp" &&
       leaf kube-controller-manager "/CN=system:kube-controller-manager" clientAuth "" ca "$tmp" &&
@@ -323,7 +330,7 @@ live_pid() {
   [ -f "$f" ] || return 0
   pid=$(cat "$f" 2>/dev/null || true)
   if [[ "$pid" =~ ^[0-9]+$ ]] && alive "$pid" &&
-     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "/$c "; then
+     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE "/$c(\.mjs)? "; then
     echo "$pid"
     return 0
   fi
@@ -344,7 +351,8 @@ start() {
   start_exe "$c" "$BIN/$c" "$@"
 }
 
-# start_exe COMPONENT COMMAND...: runs COMMAND in its own session as COMPONENT (pid and log file).
+# start_exe COMPONENT COMMAND...: runs COMMAND in its own session as COMPONENT (pid and log file),
+# with umask START_UMASK when that is set.
 start_exe() {
   local c=$1 lf
   shift
@@ -354,7 +362,8 @@ start_exe() {
   : >"$lf"
   # The child writes its own pid before exec'ing, so the pid file names the server itself.
   # shellcheck disable=SC2016 # $$ and $@ are the child's
-  setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$c")" "$@" \
+  # START_UMASK (optional): the child's umask instead of this script's 077.
+  setsid bash -c 'echo $$ >"$1"; [ -z "$2" ] || umask "$2"; shift 2; exec "$@"' _ "$(pidfile "$c")" "${START_UMASK:-}" "$@" \
     </dev/null >>"$lf" 2>&1 9>&- &
   local i
   for i in $(seq 1 50); do
@@ -585,6 +594,10 @@ orphans() {
     exe=${exe% (deleted)}
     case "$exe" in
       "$CACHE"/bin-*/"$c") echo "${p#/proc/}" ;;
+      */node)
+        [ "$c" = pod-forward ] && tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -q '/pod-forward\.mjs$' &&
+          tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "$NODE_IP" && echo "${p#/proc/}"
+        ;;
       */containerd)
         [ "$c" = containerd ] && tr '\0' '\n' <"$p/cmdline" 2>/dev/null | grep -qxF -- "--config=$CONTAINERD_CONFIG" &&
           echo "${p#/proc/}"

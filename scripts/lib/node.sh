@@ -10,9 +10,11 @@
 # fail, leaf, write_kubeconfig, live_pid, start_exe, wait_for, stop_one, alive, port_open).
 #
 # Traffic stays on this machine: the kubelet serves on the bridge's address, pods have no route
-# but the pod range (no default route, IPv4 forwarding left as it is, no masquerading), and
-# containerd pulls through a proxy on a closed loopback port, so an image that is not here fails
-# to pull instead of being fetched from a registry.
+# but the pod range and the `kubernetes` Service's ClusterIP (no default route, IPv4 forwarding
+# left as it is, no masquerading), and containerd pulls through a proxy on a closed loopback port,
+# so an image that is not here fails to pull instead of being fetched from a registry.
+# Pods reach kube-apiserver, PostgreSQL and Redis (all bound to loopback) through the node IP:
+# see "Pod access" below.
 
 NODE_ENABLED="${AEGIS_NODE:-1}"
 case "$NODE_ENABLED" in 0 | 1) ;; *) fail "AEGIS_NODE must be 1 (default: start the node) or 0 (the control plane alone), not '$NODE_ENABLED'" ;; esac
@@ -57,6 +59,12 @@ NODE_IMAGE_RECIPE=1
 
 NODE_PACKAGES="containerd runc buildah conntrack iptables containernetworking-plugins busybox-static"
 
+# Pod access (below): the loopback servers pods reach through the node IP, and our NAT chain.
+POD_FORWARD_SCRIPT="$REPO/scripts/lib/pod-forward.mjs"
+POD_PG_PORT="${AEGIS_PG_PORT:-5432}"
+POD_REDIS_PORT="${AEGIS_REDIS_PORT:-6379}"
+NODE_NAT_CHAIN=AEGIS-NODE
+
 node_enabled() { [ "$NODE_ENABLED" = 1 ]; }
 
 nctr() { ctr --address "$CONTAINERD_SOCK" -n k8s.io "$@"; }
@@ -70,7 +78,7 @@ node_preflight() {
   local missing=() c
   [ "$(id -u)" = 0 ] ||
     fail "node: needs root (a bridge, mounts, cgroups); run as root, or AEGIS_NODE=0 for the control plane alone"
-  for c in containerd ctr runc buildah ip; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
+  for c in containerd ctr runc buildah ip iptables node; do command -v "$c" >/dev/null 2>&1 || missing+=("$c"); done
   for c in bridge host-local loopback; do [ -x "$CNI_BIN_DIR/$c" ] || missing+=("$CNI_BIN_DIR/$c"); done
   [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 || missing+=("a static /bin/busybox")
   ((${#missing[@]} == 0)) ||
@@ -130,7 +138,8 @@ write_node_configs() {
     CONTAINERD_SOCK="$CONTAINERD_SOCK" PAUSE_IMAGE="$PAUSE_IMAGE" \
     CNI_BIN_DIR="$CNI_BIN_DIR" CNI_CONF_DIR="$CNI_CONF_DIR"
   render "$NODE_TEMPLATES/cni.conflist" "$CNI_CONF_DIR/10-aegis.conflist" \
-    BRIDGE="$NODE_BRIDGE" POD_CIDR="$POD_CIDR" NODE_IP="$NODE_IP" CNI_IPAM_DIR="$CNI_IPAM_DIR"
+    BRIDGE="$NODE_BRIDGE" POD_CIDR="$POD_CIDR" NODE_IP="$NODE_IP" CNI_IPAM_DIR="$CNI_IPAM_DIR" \
+    KUBERNETES_SERVICE_IP="$KUBERNETES_SERVICE_IP"
   render "$NODE_TEMPLATES/kubelet.yaml" "$KUBELET_CONFIG" \
     CGROUP_ROOT="$CGROUP_ROOT" CONTAINERD_SOCK="$CONTAINERD_SOCK" NODE_IP="$NODE_IP" \
     KUBELET_PORT="$KUBELET_PORT" KUBELET_HEALTHZ_PORT="$KUBELET_HEALTHZ_PORT" PKI="$PKI" \
@@ -193,6 +202,91 @@ node_cgroups() {
       if [ -f "$dir/$f" ] && [ -z "$(cat "$dir/$f")" ]; then cat "$mnt/$f" >"$dir/$f"; fi
     done
   done
+}
+
+# ---------------------------------------------------------------------------------------------
+# Pod access: kube-apiserver, PostgreSQL and Redis from inside pods, without leaving the machine
+# ---------------------------------------------------------------------------------------------
+# The three listen on 127.0.0.1 only. pod-forward (scripts/lib/pod-forward.mjs, one node process,
+# pid-tracked like the other components) listens on the node IP, which only this machine and the
+# pods on its bridge reach, and pipes each connection to the loopback server:
+#   NODE_IP:APISERVER_PORT -> 127.0.0.1:APISERVER_PORT, NODE_IP:5432 and :6379 likewise.
+# In-cluster clients need nothing special: the kubelet gives every container
+# KUBERNETES_SERVICE_HOST=10.0.0.1 (the `kubernetes` Service) and port 443; the pods' routing
+# table has that one address via the node IP (cni.conflist), and one DNAT rule in our nat chain
+# AEGIS-NODE, for packets coming in on the bridge only, sends 10.0.0.1:443 to the forwarded API
+# port. kube-apiserver's serving certificate names 10.0.0.1. Pods use PostgreSQL and Redis at
+# NODE_IP:5432 and NODE_IP:6379 (e.g. the chart's database.url and redis.url). Nothing else is
+# NATed, nothing is routed or masqueraded off the machine; `down` removes the chain and stops
+# the forwarder.
+pod_forward_args() {
+  POD_FORWARD_ARGS=(
+    "$(command -v node)" "$POD_FORWARD_SCRIPT" "$NODE_IP"
+    "$APISERVER_PORT=127.0.0.1:$APISERVER_PORT"
+    "$POD_PG_PORT=127.0.0.1:$POD_PG_PORT"
+    "$POD_REDIS_PORT=127.0.0.1:$POD_REDIS_PORT"
+  )
+}
+pod_forward_key() {
+  pod_forward_args
+  { flags_key "${POD_FORWARD_ARGS[@]}"; sha256sum <"$POD_FORWARD_SCRIPT"; } | sha256sum | cut -d' ' -f1
+}
+node_port_open() { (exec 3<>"/dev/tcp/$NODE_IP/$1") 2>/dev/null; }
+pod_forward_listening() {
+  node_port_open "$APISERVER_PORT" && node_port_open "$POD_PG_PORT" && node_port_open "$POD_REDIS_PORT"
+}
+
+start_pod_forward() {
+  local port
+  for port in "$APISERVER_PORT" "$POD_PG_PORT" "$POD_REDIS_PORT"; do
+    if node_port_open "$port"; then
+      fail "start pod-forward: $NODE_IP:$port is already in use by a process this script did not start"
+    fi
+  done
+  pod_forward_args
+  log "starting pod-forward on $NODE_IP (:$APISERVER_PORT kube-apiserver, :$POD_PG_PORT PostgreSQL, :$POD_REDIS_PORT Redis; log: $(logfile pod-forward))"
+  start_exe pod-forward "${POD_FORWARD_ARGS[@]}"
+  pod_forward_key >"$RUN/pod-forward.flags"
+}
+
+# The DNAT rule for the `kubernetes` Service, in a chain of ours jumped to from PREROUTING for
+# packets that come in on the bridge (nothing the host itself sends is NATed).
+nat_rule() { printf '%s ' -d "$KUBERNETES_SERVICE_IP/32" -p tcp --dport 443 -j DNAT --to-destination "$NODE_IP:$APISERVER_PORT"; }
+pod_nat_present() {
+  # shellcheck disable=SC2046 # the rule's words
+  iptables -w 5 -t nat -C "$NODE_NAT_CHAIN" $(nat_rule) 2>/dev/null &&
+    iptables -w 5 -t nat -C PREROUTING -i "$NODE_BRIDGE" -j "$NODE_NAT_CHAIN" 2>/dev/null
+}
+pod_nat() {
+  pod_nat_present && return 0
+  local nlog="$RUN/node-nat.log"
+  log "nat: ClusterIP $KUBERNETES_SERVICE_IP:443 from pods on $NODE_BRIDGE -> $NODE_IP:$APISERVER_PORT (chain $NODE_NAT_CHAIN)"
+  {
+    iptables -w 5 -t nat -N "$NODE_NAT_CHAIN" 2>/dev/null || true
+    # shellcheck disable=SC2046 # the rule's words
+    iptables -w 5 -t nat -F "$NODE_NAT_CHAIN" && iptables -w 5 -t nat -A "$NODE_NAT_CHAIN" $(nat_rule) &&
+      { iptables -w 5 -t nat -C PREROUTING -i "$NODE_BRIDGE" -j "$NODE_NAT_CHAIN" 2>/dev/null ||
+        iptables -w 5 -t nat -A PREROUTING -i "$NODE_BRIDGE" -j "$NODE_NAT_CHAIN"; }
+  } >"$nlog" 2>&1 || fail "node: the nat rule for the kubernetes Service (iptables -t nat)" "$nlog"
+}
+pod_nat_remove() {
+  command -v iptables >/dev/null 2>&1 || return 0
+  iptables -w 5 -t nat -L "$NODE_NAT_CHAIN" >/dev/null 2>&1 || return 0
+  log "removing nat chain $NODE_NAT_CHAIN"
+  while iptables -w 5 -t nat -D PREROUTING -i "$NODE_BRIDGE" -j "$NODE_NAT_CHAIN" 2>/dev/null; do :; done
+  iptables -w 5 -t nat -F "$NODE_NAT_CHAIN" 2>/dev/null || true
+  iptables -w 5 -t nat -X "$NODE_NAT_CHAIN" 2>/dev/null || log "note: could not delete nat chain $NODE_NAT_CHAIN"
+}
+
+pod_access_up() {
+  restart_if_changed pod-forward "$(pod_forward_key)"
+  [ -n "$(live_pid pod-forward)" ] || start_pod_forward
+  wait_for pod-forward "its ports on $NODE_IP" pod_forward_listening
+  pod_nat
+}
+
+pod_access_running() {
+  [ -n "$(live_pid pod-forward)" ] && flags_current pod-forward "$(pod_forward_key)" && pod_nat_present
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -367,6 +461,13 @@ kubelet_args() {
   )
 }
 
+# containerd and the kubelet create what containers see (the root of each container's overlay,
+# volume directories) with their umask: 022, as a service manager gives them, not cluster.sh's
+# 077, under which a non-root container cannot even enter its own root directory.
+NODE_UMASK=022
+containerd_key() { containerd_args; flags_key "umask $NODE_UMASK" "${CONTAINERD_ARGS[@]}"; }
+kubelet_key() { kubelet_args; flags_key "umask $NODE_UMASK" "${KUBELET_ARGS[@]}"; }
+
 start_scheduler() {
   mkdir -p "$RUN/scheduler-certs"
   scheduler_args
@@ -379,18 +480,21 @@ start_containerd() {
     fail "start containerd: $CONTAINERD_SOCK is served by a containerd this script did not start ('npm run cluster:down' stops it)"
   containerd_args
   log "starting containerd (socket $CONTAINERD_SOCK, log: $(logfile containerd))"
-  start_exe containerd "${CONTAINERD_ARGS[@]}"
-  flags_key "${CONTAINERD_ARGS[@]}" >"$RUN/containerd.flags"
+  START_UMASK=$NODE_UMASK start_exe containerd "${CONTAINERD_ARGS[@]}"
+  containerd_key >"$RUN/containerd.flags"
 }
 
 start_kubelet() {
+  # A kubelet just stopped holds its ports until its last thread has exited.
+  local i
+  for i in $(seq 1 50); do port_open "$KUBELET_HEALTHZ_PORT" || break; sleep 0.2; done
   if port_open "$KUBELET_HEALTHZ_PORT"; then
     fail "start kubelet: 127.0.0.1:$KUBELET_HEALTHZ_PORT is already in use (another kubelet? set AEGIS_KUBELET_HEALTHZ_PORT)"
   fi
   kubelet_args
   log "starting kubelet as node $NODE_NAME on $NODE_IP:$KUBELET_PORT (log: $(logfile kubelet))"
-  start_exe kubelet "$BIN/kubelet" "${KUBELET_ARGS[@]}"
-  flags_key "${KUBELET_ARGS[@]}" >"$RUN/kubelet.flags"
+  START_UMASK=$NODE_UMASK start_exe kubelet "$BIN/kubelet" "${KUBELET_ARGS[@]}"
+  kubelet_key >"$RUN/kubelet.flags"
 }
 
 # Everything runs with today's configuration, the images are in, the Node is Ready.
@@ -404,10 +508,10 @@ node_running() {
   containerd_args
   kubelet_args
   flags_current kube-scheduler "$(flags_key "${SCHEDULER_ARGS[@]}")" &&
-    flags_current containerd "$(flags_key "${CONTAINERD_ARGS[@]}")" &&
-    flags_current kubelet "$(flags_key "${KUBELET_ARGS[@]}")" &&
+    flags_current containerd "$(containerd_key)" &&
+    flags_current kubelet "$(kubelet_key)" &&
     image_present "$PAUSE_IMAGE" && image_present "$BUSYBOX_IMAGE" &&
-    ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && node_ready
+    ip link show "$NODE_BRIDGE" >/dev/null 2>&1 && pod_access_running && node_ready
 }
 
 node_up() {
@@ -423,15 +527,16 @@ node_up() {
   wait_for kube-scheduler "/healthz" scheduler_healthy
 
   node_bridge
+  pod_access_up
   node_cgroups
   containerd_args
-  restart_if_changed containerd "$(flags_key "${CONTAINERD_ARGS[@]}")"
+  restart_if_changed containerd "$(containerd_key)"
   [ -n "$(live_pid containerd)" ] || start_containerd
   wait_for containerd "its CRI plugin" containerd_ready
   node_images
 
   kubelet_args
-  restart_if_changed kubelet "$(flags_key "${KUBELET_ARGS[@]}")"
+  restart_if_changed kubelet "$(kubelet_key)"
   [ -n "$(live_pid kubelet)" ] || start_kubelet
   wait_for kubelet "/healthz" kubelet_healthy
   wait_for kubelet "Node $NODE_NAME Ready" node_ready
@@ -535,6 +640,8 @@ node_down() {
   fi
   stop_one kubelet
   stop_one kube-scheduler
+  stop_one pod-forward
+  pod_nat_remove
   if ((nodes_left)); then
     # A later `up` registers it afresh (taints, addresses, no cordon).
     kctl delete node "$NODE_NAME" --wait=false >/dev/null 2>&1 || true
@@ -576,7 +683,7 @@ node_wipe() {
 
 node_status() {
   local c pid ok=0
-  for c in kube-scheduler containerd kubelet; do
+  for c in kube-scheduler containerd kubelet pod-forward; do
     pid=$(live_pid "$c")
     if [ -n "$pid" ]; then
       printf '%-24s running (pid %s)\n' "$c" "$pid"
@@ -593,6 +700,12 @@ node_status() {
   fi
   if [ -S "$CONTAINERD_SOCK" ] && [ -f "$NODE_IMAGES_OUT" ]; then
     printf '%-24s %s\n' "images" "$(cut -d= -f2 "$NODE_IMAGES_OUT" | tr '\n' ' ')"
+  fi
+  if pod_nat_present; then
+    printf '%-24s %s\n' "pod access" "$KUBERNETES_SERVICE_IP:443 and $NODE_IP:$APISERVER_PORT (kube-apiserver), $NODE_IP:$POD_PG_PORT (PostgreSQL), $NODE_IP:$POD_REDIS_PORT (Redis)"
+  else
+    printf '%-24s %s\n' "pod access" "no nat rule for $KUBERNETES_SERVICE_IP:443"
+    ok=1
   fi
   printf '%-24s %s\n' "containerd socket" "$CONTAINERD_SOCK"
   return "$ok"

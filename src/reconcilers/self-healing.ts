@@ -197,12 +197,11 @@ async function carryOut(decision: HealingDecision, ctx: HealingContext): Promise
       return writeMark(ctx, { action: "recovered", at: ctx.now.toISOString(), reason: "Healthy" });
     case "escalate":
       if (ctx.settings.dryRun) return announceDryRun(ctx, decision.reason, "escalate", decision.message);
-      return writeMark(ctx, {
-        action: "escalate",
-        at: ctx.now.toISOString(),
-        reason: decision.reason,
-        detail: decision.message,
-      });
+      return writeMark(
+        ctx,
+        { action: "escalate", at: ctx.now.toISOString(), reason: decision.reason, detail: decision.message },
+        { symptom: decision.symptom },
+      );
     case "act":
       if (ctx.settings.dryRun)
         return announceDryRun(ctx, decision.symptom.kind, decision.action, describeAction(decision));
@@ -279,7 +278,11 @@ function settleFailedWrite(
   return outcome === "gone" ? {} : { requeueAfterMs: CONFLICT_RETRY_MS };
 }
 
-async function writeMark(ctx: HealingContext, entry: HistoryEntry): Promise<{ requeueAfterMs?: number }> {
+async function writeMark(
+  ctx: HealingContext,
+  entry: HistoryEntry,
+  facts: Record<string, unknown> = {},
+): Promise<{ requeueAfterMs?: number }> {
   const history = pruneHistory([...ctx.history, entry], ctx.now);
   const outcome = await ctx.deps.actions.patchDeployment(
     ctx.deployment.namespace,
@@ -288,7 +291,7 @@ async function writeMark(ctx: HealingContext, entry: HistoryEntry): Promise<{ re
   );
   if (outcome !== "done") return settleFailedWrite(ctx, entry.action, outcome);
   ctx.deps.metrics.inc({ action: entry.action, result: entry.action === "escalate" ? "breaker-open" : "done" });
-  await announce(ctx, entry, {});
+  await announce(ctx, entry, facts);
   return {};
 }
 

@@ -8,6 +8,11 @@ export type SymptomKind = "CrashLoop" | "FailedRollout" | "Unavailable";
 export interface Symptom {
   readonly kind: SymptomKind;
   readonly detail: string;
+  /**
+   * Containers (`pod/container`) of the crash-looping pods that the kernel OOM-killed last: they
+   * need more memory (or less use of it), which is worth reporting whatever step is taken.
+   */
+  readonly oomKilled?: readonly string[];
 }
 
 export interface SymptomInput {
@@ -20,6 +25,7 @@ export interface SymptomInput {
 }
 
 const CRASH_LOOP_REASON = "CrashLoopBackOff";
+export const OOM_KILLED_REASON = "OOMKilled";
 
 export function crashLoopingPods(pods: readonly PodView[], minRestarts: number): PodView[] {
   return pods.filter(
@@ -42,17 +48,30 @@ export function stuckPods(pods: readonly PodView[], tuning: HealingTuning, now: 
   });
 }
 
+function podSummary(pod: PodView): string {
+  const facts = [
+    `${pod.restarts} restarts`,
+    ...(pod.waitingReasons.length ? [pod.waitingReasons.join("/")] : []),
+    ...pod.terminations.map((t) => `last ${t.reason}${t.exitCode === undefined ? "" : ` exit ${t.exitCode}`}`),
+  ];
+  return `${pod.name} (${facts.join(", ")})`;
+}
+
 function crashLoop({ pods, settings }: SymptomInput): Symptom | undefined {
   const minRestarts = settings.restart?.minRestarts ?? 5;
   const looping = crashLoopingPods(pods, minRestarts);
   if (looping.length === 0) return undefined;
-  const shown = looping
-    .slice(0, 3)
-    .map(
-      (pod) =>
-        `${pod.name} (${pod.restarts} restarts${pod.waitingReasons.length ? `, ${pod.waitingReasons.join("/")}` : ""})`,
-    );
-  return { kind: "CrashLoop", detail: `${looping.length} pod(s) crash-looping: ${shown.join(", ")}` };
+  const shown = looping.slice(0, 3).map(podSummary);
+  const oomKilled = looping.flatMap((pod) =>
+    pod.terminations.filter((t) => t.reason === OOM_KILLED_REASON).map((t) => `${pod.name}/${t.container}`),
+  );
+  const detail = `${looping.length} pod(s) crash-looping: ${shown.join(", ")}`;
+  if (oomKilled.length === 0) return { kind: "CrashLoop", detail };
+  return {
+    kind: "CrashLoop",
+    detail: `${detail}; OOMKilled by the kernel (over their memory limit): ${oomKilled.join(", ")}`,
+    oomKilled,
+  };
 }
 
 function failedRollout({ deployment }: SymptomInput): Symptom | undefined {

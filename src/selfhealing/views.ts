@@ -35,6 +35,13 @@ export interface ReplicaSetView {
   readonly template: JsonRecord;
 }
 
+/** How a container last stopped, as the kubelet reported it (`OOMKilled` when the kernel killed it). */
+export interface TerminationView {
+  readonly container: string;
+  readonly reason: string;
+  readonly exitCode: number | undefined;
+}
+
 export interface PodView {
   readonly name: string;
   readonly uid: string;
@@ -43,6 +50,8 @@ export interface PodView {
   readonly phase: string;
   readonly restarts: number;
   readonly waitingReasons: readonly string[];
+  /** Each container's latest termination: `state.terminated`, else `lastState.terminated`. */
+  readonly terminations: readonly TerminationView[];
   readonly ready: boolean;
   readonly createdAt: Date | undefined;
   readonly deletingSince: Date | undefined;
@@ -123,7 +132,15 @@ export function replicaSetView(raw: unknown): ReplicaSetView | undefined {
 interface ContainerFacts {
   restarts: number;
   waiting: string[];
+  terminations: TerminationView[];
   ready: boolean;
+}
+
+function terminationOf(container: JsonRecord): TerminationView | undefined {
+  const terminated = recordAt(container, "state", "terminated") ?? recordAt(container, "lastState", "terminated");
+  const reason = stringOf(terminated?.["reason"]);
+  if (!terminated || !reason) return undefined;
+  return { container: stringOf(container["name"]) ?? "", reason, exitCode: numberOf(terminated["exitCode"]) };
 }
 
 function containerFacts(status: JsonRecord): ContainerFacts {
@@ -136,6 +153,7 @@ function containerFacts(status: JsonRecord): ContainerFacts {
       const reason = stringOf(recordAt(c, "state", "waiting")?.["reason"]);
       return reason ? [reason] : [];
     }),
+    terminations: containers.flatMap((c) => terminationOf(c) ?? []),
     ready: containers.length > 0 && containers.every((c) => c["ready"] === true),
   };
 }
@@ -154,6 +172,7 @@ export function podView(raw: unknown): PodView | undefined {
     phase: stringOf(status["phase"]) ?? "Pending",
     restarts: facts.restarts,
     waitingReasons: facts.waiting,
+    terminations: facts.terminations,
     ready: facts.ready,
     createdAt: timeOf(metadata["creationTimestamp"]),
     deletingSince: timeOf(metadata["deletionTimestamp"]),

@@ -78,6 +78,8 @@ interface PodOptions {
   createdMinutesAgo?: number;
   deletingMinutesAgo?: number;
   ready?: boolean;
+  /** The container's previous run, as the kubelet reports it (`lastState.terminated`). */
+  lastTerminated?: { reason: string; exitCode: number };
 }
 
 export function pod(name: string, owner: string, options: PodOptions = {}): PodView {
@@ -100,6 +102,7 @@ export function pod(name: string, owner: string, options: PodOptions = {}): PodV
           ready: options.ready ?? false,
           restartCount: options.restarts ?? 0,
           state: options.waiting ? { waiting: { reason: options.waiting } } : { running: {} },
+          ...(options.lastTerminated ? { lastState: { terminated: options.lastTerminated } } : {}),
         },
       ],
     },

@@ -138,6 +138,9 @@ describe("the self-healing reconciler", () => {
       ["restart", "CrashLoop"],
       ["escalate", "NoApprovedRevision"],
     ]);
+    // The escalation records the symptom it gave up on, like the steps do.
+    expect(records[1]?.data["symptom"]).toEqual(records[0]?.data["symptom"]);
+    expect(records[1]?.data["symptom"]).toMatchObject({ kind: "CrashLoop" });
     expect(cluster.events.map((e) => e.reason)).toEqual(["SelfHealingRestart", "SelfHealingEscalated"]);
   });
 

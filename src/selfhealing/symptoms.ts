@@ -105,12 +105,17 @@ export function detectSymptoms(input: SymptomInput): Symptom[] {
   );
 }
 
-/** Rolled out and available: what ends an episode. */
+/**
+ * Rolled out and available, as `kubectl rollout status` judges it: what ends an episode. Old
+ * ReplicaSets' pods must be gone too: during a rolling update they keep the Deployment available
+ * (maxUnavailable) while every pod of the new template crash-loops between two restarts.
+ */
 export function isHealthy(deployment: DeploymentView): boolean {
   const available = conditionOf(deployment, "Available");
   return (
     deployment.observedGeneration >= deployment.generation &&
     deployment.updatedReplicas >= deployment.replicas &&
+    deployment.totalReplicas <= deployment.updatedReplicas &&
     deployment.availableReplicas >= deployment.replicas &&
     available?.status !== "False"
   );

@@ -18,6 +18,8 @@ export interface DeploymentView {
   readonly generation: number;
   readonly observedGeneration: number;
   readonly replicas: number;
+  /** `status.replicas`: the pods of every ReplicaSet, older ones included. */
+  readonly totalReplicas: number;
   readonly updatedReplicas: number;
   readonly availableReplicas: number;
   readonly annotations: Readonly<Record<string, string>>;
@@ -107,6 +109,7 @@ export function deploymentView(raw: unknown): DeploymentView | undefined {
     generation: numberOf(metadata["generation"]) ?? 0,
     observedGeneration: numberOf(status["observedGeneration"]) ?? 0,
     replicas: numberOf(recordAt(raw, "spec")?.["replicas"]) ?? 1,
+    totalReplicas: numberOf(status["replicas"]) ?? 0,
     updatedReplicas: numberOf(status["updatedReplicas"]) ?? 0,
     availableReplicas: numberOf(status["availableReplicas"]) ?? 0,
     annotations: stringMapOf(metadata["annotations"]),

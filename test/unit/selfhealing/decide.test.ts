@@ -122,6 +122,26 @@ describe("the healing ladder", () => {
     expect(decideHealing(input({ history, deployment: healthy, pods: [] }))).toEqual({ kind: "recover" });
   });
 
+  it("keeps the episode open while an older ReplicaSet's pods still serve", () => {
+    // A rolling update (maxUnavailable 0): the old pods keep the Deployment Available while the
+    // new ones crash-loop, and between two crashes no new pod is in CrashLoopBackOff.
+    const history = [entry("restart", 5)];
+    const rolling = deployment({
+      status: { replicas: 4, updatedReplicas: 2, availableReplicas: 2 },
+      conditions: [{ type: "Available", status: "True" }],
+    });
+    const between = [pod("web-3-a", "web-3", { restarts: 1, lastTerminated: { reason: "Error", exitCode: 1 } })];
+    expect(decideHealing(input({ history, deployment: rolling, pods: between }))).toEqual({
+      kind: "none",
+      why: "no symptom",
+    });
+    const rolledOut = deployment({
+      status: { replicas: 2, updatedReplicas: 2, availableReplicas: 2 },
+      conditions: [{ type: "Available", status: "True" }],
+    });
+    expect(decideHealing(input({ history, deployment: rolledOut, pods: [] }))).toEqual({ kind: "recover" });
+  });
+
   it("rolls back a failed rollout directly", () => {
     const failed = deployment({
       conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded" }],

@@ -18,6 +18,9 @@
 #                               into the node's containerd, where pods find IMAGE without a registry
 #   scripts/cluster.sh image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]]
 #                               an image FROM scratch whose root filesystem is DIR, imported likewise
+#   scripts/cluster.sh image tag IMAGE NEW_IMAGE
+#                               another name for an image the node has (e.g. a second tag for a
+#                               rolling upgrade); replaces NEW_IMAGE if it names another image
 #   scripts/cluster.sh buildah ARGS...
 #                               buildah on the project's image store (vfs, under the cache)
 #
@@ -664,7 +667,7 @@ with_lock() {
   "$@"
 }
 
-# image import ARCHIVE IMAGE | image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]]
+# image import ARCHIVE IMAGE | image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]] | image tag IMAGE NEW_IMAGE
 image_command() {
   local what=${1:-}
   shift || true
@@ -691,7 +694,15 @@ image_command() {
         fail "image from-dir: importing $2 (ctr images import)" "$ilog"
       log "built $2 from $1 ($archive) and imported it into the node's containerd"
       ;;
-    *) echo "usage: cluster.sh image import ARCHIVE IMAGE | image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]]" >&2; exit 2 ;;
+    tag)
+      (($# == 2)) || { echo "usage: cluster.sh image tag IMAGE NEW_IMAGE" >&2; exit 2; }
+      image_present "$1" || fail "image tag: the node has no $1 (npm run image, or cluster.sh image import)"
+      local tlog="$CACHE/images.log"
+      { nctr images tag --force "$1" "$2" && image_present "$2"; } >>"$tlog" 2>&1 ||
+        fail "image tag: $1 as $2 (ctr images tag)" "$tlog"
+      log "tagged $1 as $2 in the node's containerd"
+      ;;
+    *) echo "usage: cluster.sh image import ARCHIVE IMAGE | image from-dir DIR IMAGE [ENTRYPOINT_JSON [CMD_JSON]] | image tag IMAGE NEW_IMAGE" >&2; exit 2 ;;
   esac
 }
 
@@ -701,5 +712,5 @@ case "${1:-}" in
   status) status ;;
   image) shift; with_lock image_command "$@" ;;
   buildah) shift; mkdir -p "$BUILDAH_ROOT" "$BUILDAH_RUNROOT"; exec buildah --root "$BUILDAH_ROOT" --runroot "$BUILDAH_RUNROOT" --storage-driver vfs "$@" ;;
-  *) echo "usage: cluster.sh up|down [--wipe]|status|image import ARCHIVE IMAGE|image from-dir DIR IMAGE [ENTRYPOINT [CMD]]|buildah ARGS..." >&2; exit 2 ;;
+  *) echo "usage: cluster.sh up|down [--wipe]|status|image import ARCHIVE IMAGE|image from-dir DIR IMAGE [ENTRYPOINT [CMD]]|image tag IMAGE NEW_IMAGE|buildah ARGS..." >&2; exit 2 ;;
 esac

@@ -187,6 +187,14 @@ describe("the StatefulSet (defaults, with PostgreSQL)", () => {
     });
   });
 
+  it("keeps serving 5 s after deletion (preStop sleep), well inside the grace period; none with shutdownDelaySeconds 0", async () => {
+    expect(c.lifecycle?.preStop?.exec?.command).toEqual(["sleep", "5"]);
+    // AEGIS gives itself 20 s to stop once signalled (src/main.ts).
+    expect(deployment.spec?.template.spec?.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(5 + 20);
+    const { objects } = await render({ set: { shutdownDelaySeconds: "0" } });
+    expect(container(findObject<V1StatefulSet>(objects, "StatefulSet", "aegis")).lifecycle).toBeUndefined();
+  });
+
   it("serves with --webhook-service <release namespace>/aegis-webhook and knows its namespace", () => {
     expect(c.args).toEqual([
       "serve",

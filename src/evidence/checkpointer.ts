@@ -7,8 +7,8 @@
 import type { KeyObject } from "node:crypto";
 import type { Logger } from "../ports/logger.js";
 import type { StoredCheckpoint } from "./chain/bundle.js";
-import { nextCheckpoint } from "./chain/bundle.js";
-import { consistencyProof, recordLeafHash } from "./chain/merkle.js";
+import { LogFold, nextCheckpointOf } from "./chain/bundle.js";
+import { recordLeafHash, StreamedConsistencyProof } from "./chain/merkle.js";
 import { signCheckpointNote } from "./chain/note.js";
 import type { SigningKey } from "./chain/signing.js";
 import type { CheckpointPublisher, ConsistencyFrom } from "./publish/publisher.js";
@@ -101,13 +101,15 @@ export class Checkpointer {
   private async signAndPublish(): Promise<StoredCheckpoint | undefined> {
     const { store, key, origin, logger } = this.options;
     let newest: StoredCheckpoint | undefined;
-    let logHashes: readonly string[] = [];
     try {
-      const now = (this.options.now ?? (() => new Date()))();
-      const signed = await store.appendCheckpoint((hashes, previous) => {
-        const next = nextCheckpoint(hashes, previous, { key, origin, now });
+      const signed = await store.appendCheckpoint(async (scanLog, previous) => {
+        newest = previous;
+        // storeCheckpoint's way, O(log n) memory whatever the log's size.
+        const fold = new LogFold(previous?.checkpoint.checkpoint.size);
+        await scanLog((hash) => fold.add(hash));
+        const now = (this.options.now ?? (() => new Date()))();
+        const next = nextCheckpointOf(fold, previous, { key, origin, now });
         newest = next ?? previous;
-        logHashes = hashes;
         return next;
       });
       if (signed !== undefined) {
@@ -122,22 +124,21 @@ export class Checkpointer {
     }
     if (newest === undefined) return undefined;
     this.lastSize = newest.checkpoint.checkpoint.size;
-    await this.publish(newest, logHashes);
+    await this.publish(newest);
     return newest;
   }
 
-  private async publish(newest: StoredCheckpoint, logHashes: readonly string[]): Promise<void> {
+  private async publish(newest: StoredCheckpoint): Promise<void> {
     const publishers = (this.options.publishers ?? []).filter((p) => p.publishedSize() !== this.lastSize);
     if (publishers.length === 0) return;
     const { checkpoint } = newest.checkpoint;
     const note = signCheckpointNote(checkpoint, this.options.key.privateKey);
-    let leaves: Buffer[] | undefined;
+    // One pass over the log per proof, O(log n) memory: no leaf list is ever held.
     const consistencyFrom: ConsistencyFrom = async (fromSize) => {
       if (fromSize === 0 || fromSize === checkpoint.size) return [];
-      // The log read under the signing lock covers this checkpoint; re-read only if it does not.
-      const hashes = logHashes.length >= checkpoint.size ? logHashes : await this.options.store.hashes(checkpoint.size);
-      leaves ??= hashes.slice(0, checkpoint.size).map(recordLeafHash);
-      return consistencyProof(leaves, fromSize, checkpoint.size);
+      const proof = new StreamedConsistencyProof(fromSize, checkpoint.size);
+      await this.options.store.scanHashes(checkpoint.size, (hash) => proof.add(recordLeafHash(hash)));
+      return proof.proof();
     };
     for (const publisher of publishers) {
       try {

@@ -2,7 +2,7 @@
 // signed and stored in the ledger, from one read-only snapshot. Exporting needs read access
 // only: no signing key, no migration. Signing happens in storeCheckpoint, in aegis serve alone.
 import type { BundleFilter, EvidenceBundle, StoredCheckpoint } from "./chain/bundle.js";
-import { buildFilteredBundle, buildFullBundle, nextCheckpoint } from "./chain/bundle.js";
+import { buildFilteredBundle, buildFullBundle, LogFold, nextCheckpointOf } from "./chain/bundle.js";
 import type { SigningKey } from "./chain/signing.js";
 import type { EvidenceStore } from "./store/evidence-store.js";
 
@@ -42,7 +42,11 @@ export function storeCheckpoint(
   store: EvidenceStore,
   context: { readonly key: SigningKey; readonly origin: string; readonly now: Date },
 ): Promise<StoredCheckpoint | undefined> {
-  return store.appendCheckpoint((hashes, previous) => nextCheckpoint(hashes, previous, context));
+  return store.appendCheckpoint(async (scanLog, previous) => {
+    const fold = new LogFold(previous?.checkpoint.checkpoint.size);
+    await scanLog((hash) => fold.add(hash));
+    return nextCheckpointOf(fold, previous, context);
+  });
 }
 export function toBundleFilter(options: ExportOptions): BundleFilter | undefined {
   const since = options.since === undefined ? {} : parseSince(options.since);

@@ -6,7 +6,15 @@ import type { Checkpoint, SignedCheckpoint } from "./checkpoint.js";
 import { signCheckpoint, signedCheckpointSchema, verifyCheckpoint } from "./checkpoint.js";
 import { canonicalJson } from "../../json/canonical-json.js";
 import { DIGEST_PREFIX, toDigest } from "./hashing.js";
-import { consistencyProof, MerkleTree, recordLeafHash, verifyConsistency, verifyInclusion } from "./merkle.js";
+import {
+  CompactRange,
+  consistencyProof,
+  EMPTY_TREE_ROOT,
+  MerkleTree,
+  recordLeafHash,
+  verifyConsistency,
+  verifyInclusion,
+} from "./merkle.js";
 import type { EvidenceRecord } from "../../ports/evidence.js";
 import { openCheckpointNote, parseCheckpointNoteText, parseSignedNote } from "./note.js";
 import { checkRecord, verifyChain } from "./verify-chain.js";
@@ -105,7 +113,7 @@ const bundleEnvelopeSchema = z.strictObject({
 type BundleEnvelope = z.infer<typeof bundleEnvelopeSchema>;
 
 /** Sign a fresh checkpoint over the whole log (what `aegis serve` stores; tests). */
-interface SigningContext {
+export interface SigningContext {
   readonly key: SigningKey;
   readonly origin: string;
   readonly now: Date;
@@ -124,36 +132,75 @@ function checkpointsFor(tree: MerkleTree, context: BuildContext): readonly Store
 }
 
 /**
- * What `aegis serve` signs next: a checkpoint over the whole log when it grew since `previous`,
- * after checking (RFC 9162 §2.1.4) that the log still extends `previous`. Throws when it does not:
- * the log was rewritten or truncated behind the ledger, and signing it would bless that.
+ * The log folded hash by hash into what the next checkpoint needs, in O(log n) memory: the root
+ * of the whole log and the root of the prefix the previous checkpoint covered.
  */
+export class LogFold {
+  private readonly range = new CompactRange();
+  private prefix: Buffer | undefined;
+
+  constructor(private readonly previousSize: number | undefined) {
+    if (previousSize === 0) this.prefix = EMPTY_TREE_ROOT;
+  }
+
+  add(recordHash: string): void {
+    this.range.add(recordLeafHash(recordHash));
+    if (this.range.size === this.previousSize) this.prefix = this.range.root();
+  }
+
+  get size(): number {
+    return this.range.size;
+  }
+
+  root(): Buffer {
+    return this.range.root();
+  }
+
+  /** MTH of the first previousSize records; undefined when the log is shorter. */
+  prefixRoot(): Buffer | undefined {
+    return this.prefix;
+  }
+}
+
+/**
+ * What `aegis serve` signs next: a checkpoint over the whole (folded) log when it grew since
+ * `previous`, after checking that the log still extends `previous` (the same root over its size:
+ * RFC 9162 §2.1.4 consistency, proved by recomputation). Throws when it does not: the log was
+ * rewritten or truncated behind the ledger, and signing it would bless that.
+ */
+export function nextCheckpointOf(
+  fold: LogFold,
+  previous: StoredCheckpoint | undefined,
+  context: SigningContext,
+): StoredCheckpoint | undefined {
+  const before = previous?.checkpoint.checkpoint;
+  if (fold.size === 0 || fold.size === before?.size) return undefined;
+  if (before !== undefined) {
+    const prefix = fold.prefixRoot();
+    if (fold.size < before.size || prefix === undefined || !prefix.equals(digestBuffer(before.rootHash))) {
+      throw new Error(
+        `evidence log does not extend the checkpoint of size ${before.size} (${before.timestamp}): it now holds ${fold.size} records with another history; not signing`,
+      );
+    }
+  }
+  const checkpoint: Checkpoint = {
+    origin: context.origin,
+    size: fold.size,
+    rootHash: toDigest(fold.root()),
+    timestamp: context.now.toISOString(),
+  };
+  return { checkpoint: signCheckpoint(checkpoint, context.key), publicKey: context.key.publicKeyPem };
+}
+
+/** nextCheckpointOf over a log given as its record hashes in seq order. */
 export function nextCheckpoint(
   logHashes: readonly string[],
   previous: StoredCheckpoint | undefined,
   context: SigningContext,
 ): StoredCheckpoint | undefined {
-  const leaves = logHashes.map(recordLeafHash);
-  const before = previous?.checkpoint.checkpoint;
-  if (leaves.length === 0 || leaves.length === before?.size) return undefined;
-  const tree = new MerkleTree(leaves);
-  if (before !== undefined) {
-    const consistent =
-      before.size < leaves.length &&
-      verifyConsistency({
-        oldSize: before.size,
-        oldRoot: digestBuffer(before.rootHash),
-        newSize: leaves.length,
-        newRoot: tree.root,
-        proof: consistencyProof(leaves, before.size, leaves.length),
-      });
-    if (!consistent) {
-      throw new Error(
-        `evidence log does not extend the checkpoint of size ${before.size} (${before.timestamp}): it now holds ${leaves.length} records with another history; not signing`,
-      );
-    }
-  }
-  return { checkpoint: signTree(tree, context), publicKey: context.key.publicKeyPem };
+  const fold = new LogFold(previous?.checkpoint.checkpoint.size);
+  for (const hash of logHashes) fold.add(hash);
+  return nextCheckpointOf(fold, previous, context);
 }
 
 /** The signed checkpoint over the first `size` leaves of the log whose record hashes are `logHashes`. */

@@ -136,20 +136,101 @@ function largestPowerOfTwoBelow(n: number): number {
  * equals newSize. `leaves` must hold at least `newSize` leaf hashes.
  */
 export function consistencyProof(leaves: readonly Buffer[], oldSize: number, newSize: number): Buffer[] {
+  const ranges = consistencyProofRanges(oldSize, newSize);
+  if (newSize > leaves.length) throw new RangeError(`tree of ${leaves.length} leaves has no size ${newSize}`);
+  return ranges.map(([start, end]) => subtreeRoot(leaves, start, end));
+}
+
+/** The leaf ranges [start, end) whose MTH make up PROOF(oldSize, D[newSize]), in proof order. */
+export function consistencyProofRanges(oldSize: number, newSize: number): [number, number][] {
   if (!Number.isSafeInteger(oldSize) || !Number.isSafeInteger(newSize) || oldSize < 0 || oldSize > newSize) {
     throw new RangeError(`no consistency proof from size ${oldSize} to ${newSize}`);
   }
-  if (newSize > leaves.length) throw new RangeError(`tree of ${leaves.length} leaves has no size ${newSize}`);
   if (oldSize === 0 || oldSize === newSize) return [];
-  return subproof(leaves, oldSize, 0, newSize, true);
+  return subproofRanges(oldSize, 0, newSize, true);
 }
 
-function subproof(leaves: readonly Buffer[], m: number, start: number, end: number, complete: boolean): Buffer[] {
+function subproofRanges(m: number, start: number, end: number, complete: boolean): [number, number][] {
   const n = end - start;
-  if (m === n) return complete ? [] : [subtreeRoot(leaves, start, end)];
+  if (m === n) return complete ? [] : [[start, end]];
   const k = largestPowerOfTwoBelow(n);
-  if (m <= k) return [...subproof(leaves, m, start, start + k, complete), subtreeRoot(leaves, start + k, end)];
-  return [...subproof(leaves, m - k, start + k, end, false), subtreeRoot(leaves, start, start + k)];
+  if (m <= k) return [...subproofRanges(m, start, start + k, complete), [start + k, end]];
+  return [...subproofRanges(m - k, start + k, end, false), [start, start + k]];
+}
+
+/**
+ * MTH of a growing list of leaves in O(log n) memory: the roots of the perfect subtrees its size
+ * decomposes into, largest first. The RFC 6962 root folds them from the right.
+ */
+export class CompactRange {
+  private readonly subtrees: { size: number; hash: Buffer }[] = [];
+  private leaves = 0;
+
+  get size(): number {
+    return this.leaves;
+  }
+
+  add(leafHash: Buffer): void {
+    let node = { size: 1, hash: leafHash };
+    for (let top = this.subtrees.at(-1); top !== undefined && top.size === node.size; top = this.subtrees.at(-1)) {
+      this.subtrees.pop();
+      node = { size: node.size * 2, hash: nodeHash(top.hash, node.hash) };
+    }
+    this.subtrees.push(node);
+    this.leaves++;
+  }
+
+  root(): Buffer {
+    let root: Buffer | undefined;
+    for (let i = this.subtrees.length - 1; i >= 0; i--) {
+      const subtree = (this.subtrees[i] as { hash: Buffer }).hash;
+      root = root === undefined ? subtree : nodeHash(subtree, root);
+    }
+    return root ?? EMPTY_TREE_ROOT;
+  }
+}
+
+/**
+ * PROOF(oldSize, D[newSize]) from leaves streamed once in order (O(log n) memory per proof
+ * node): feed every leaf from index 0 to newSize - 1 to `add`, then read `proof()`.
+ */
+export class StreamedConsistencyProof {
+  private readonly ranges: [number, number][];
+  private readonly roots: CompactRange[];
+  private readonly byStart: number[];
+  private next = 0;
+  private cursor = 0;
+
+  constructor(
+    oldSize: number,
+    private readonly newSize: number,
+  ) {
+    this.ranges = consistencyProofRanges(oldSize, newSize);
+    this.roots = this.ranges.map(() => new CompactRange());
+    this.byStart = this.ranges.map((_, index) => index).sort((a, b) => this.startOf(a) - this.startOf(b));
+  }
+
+  add(leafHash: Buffer): void {
+    const index = this.next++;
+    while (this.cursor < this.byStart.length && this.endOf(this.byStart[this.cursor] as number) <= index) this.cursor++;
+    const range = this.byStart[this.cursor];
+    if (range !== undefined && this.startOf(range) <= index) (this.roots[range] as CompactRange).add(leafHash);
+  }
+
+  proof(): Buffer[] {
+    if (this.ranges.length > 0 && this.next < this.newSize) {
+      throw new RangeError(`consistency proof to size ${this.newSize} was given only ${this.next} leaves`);
+    }
+    return this.roots.map((range) => range.root());
+  }
+
+  private startOf(range: number): number {
+    return (this.ranges[range] as [number, number])[0];
+  }
+
+  private endOf(range: number): number {
+    return (this.ranges[range] as [number, number])[1];
+  }
 }
 
 export interface ConsistencyClaim {

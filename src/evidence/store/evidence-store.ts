@@ -90,10 +90,9 @@ export class EvidenceStore implements EvidenceRecordSource, ApprovedChangeReader
     });
   }
 
-  /** The hashes of the first `size` records, in seq order (the leaves of a checkpoint's tree). */
-  async hashes(size: number): Promise<string[]> {
-    const { rows } = await this.db.query("SELECT hash FROM evidence_records WHERE seq < $1 ORDER BY seq", [size]);
-    return rows.map((row) => String(row.hash));
+  /** Visits the hashes of the first `size` records in seq order, a page at a time (never the whole log in memory). */
+  async scanHashes(size: number, visit: (hash: string) => void): Promise<void> {
+    await scanHashes(this.db, size, visit);
   }
 
   /** Stored checkpoints, oldest first. */
@@ -107,12 +106,13 @@ export class EvidenceStore implements EvidenceRecordSource, ApprovedChangeReader
    * moment therefore store strictly growing checkpoints, never two of one size.
    */
   async appendCheckpoint(
-    sign: (hashes: readonly string[], previous: StoredCheckpoint | undefined) => StoredCheckpoint | undefined,
+    sign: (scanLog: LogScan, previous: StoredCheckpoint | undefined) => Promise<StoredCheckpoint | undefined>,
   ): Promise<StoredCheckpoint | undefined> {
     return this.db.transaction(async (tx) => {
       await tx.query("SELECT pg_advisory_xact_lock($1::int, $2::int)", [ADVISORY_LOCK_NAMESPACE, CHECKPOINT_LOCK_KEY]);
       const stored = await readCheckpoints(tx, 1);
-      const next = sign(await readHashes(tx), stored[0]);
+      const { nextSeq } = await readHead(tx);
+      const next = await sign((visit) => scanHashes(tx, nextSeq, visit), stored[0]);
       if (next === undefined) return undefined;
       const { checkpoint, keyId, signature } = next.checkpoint;
       await tx.query(
@@ -234,6 +234,34 @@ function filterClauses(filter: BundleFilter): { clauses: string[]; params: unkno
     clauses.push(`event_time COLLATE "C" >= $${params.length + 1}`);
   }
   return { clauses, params };
+}
+
+/** Visits record hashes in seq order; see EvidenceStore.scanHashes. */
+export type LogScan = (visit: (hash: string) => void) => Promise<void>;
+
+const HASH_PAGE = 10_000;
+
+async function scanHashes(executor: SqlExecutor, size: number, visit: (hash: string) => void): Promise<void> {
+  for (let from = 0; from < size; from += HASH_PAGE) {
+    const { rows } = await executor.query(
+      "SELECT seq, hash FROM evidence_records WHERE seq >= $1 AND seq < $2 ORDER BY seq",
+      [from, Math.min(size, from + HASH_PAGE)],
+    );
+    for (const [offset, row] of rows.entries()) {
+      // seq is contiguous from 0 under the append lock; a gap means rows were removed behind it.
+      if (Number(row.seq) !== from + offset) {
+        throw new Error(
+          `evidence log has a gap: expected seq ${from + offset}, found ${String(row.seq)} (records deleted)`,
+        );
+      }
+      visit(String(row.hash));
+    }
+    if (rows.length < Math.min(size, from + HASH_PAGE) - from) {
+      throw new Error(
+        `evidence log ends at seq ${from + rows.length}, before the head's ${size} records (records deleted)`,
+      );
+    }
+  }
 }
 
 async function readHashes(tx: SqlExecutor): Promise<string[]> {

@@ -10,6 +10,8 @@ import {
   nodeHash,
   verifyConsistency,
   verifyInclusion,
+  CompactRange,
+  StreamedConsistencyProof,
 } from "../../../src/evidence/chain/merkle.js";
 
 // Naive RFC 6962 §2.1 definitions, written straight from the text.
@@ -222,5 +224,47 @@ describe("RFC 9162 §2.1.4 consistency proofs", () => {
   it("refuses sizes outside the tree", () => {
     expect(() => consistencyProof(leavesOf(3), 2, 4)).toThrow(RangeError);
     expect(() => consistencyProof(leavesOf(3), 3, 2)).toThrow(RangeError);
+  });
+});
+
+describe("streamed Merkle computations (O(log n) memory)", () => {
+  const leavesOf = (n: number): Buffer[] => Array.from({ length: n }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+
+  it("CompactRange gives MTH for every size, as the full tree does", () => {
+    const leaves = leavesOf(70);
+    const range = new CompactRange();
+    expect(range.root()).toEqual(merkleRoot([]));
+    for (const [index, leaf] of leaves.entries()) {
+      range.add(leaf);
+      expect(range.root(), `size ${index + 1}`).toEqual(merkleRoot(leaves.slice(0, index + 1)));
+    }
+  });
+
+  it("StreamedConsistencyProof equals consistencyProof for every pair of sizes up to 40, and verifies", () => {
+    const leaves = leavesOf(40);
+    for (let n = 1; n <= 40; n++) {
+      for (let m = 0; m <= n; m++) {
+        const streamed = new StreamedConsistencyProof(m, n);
+        for (const leaf of leaves.slice(0, n)) streamed.add(leaf);
+        const proof = streamed.proof();
+        expect(proof, `${m} → ${n}`).toEqual(consistencyProof(leaves, m, n));
+        if (m > 0) {
+          const claim = {
+            oldSize: m,
+            oldRoot: merkleRoot(leaves.slice(0, m)),
+            newSize: n,
+            newRoot: merkleRoot(leaves.slice(0, n)),
+            proof,
+          };
+          expect(verifyConsistency(claim), `${m} → ${n}`).toBe(true);
+        }
+      }
+    }
+  });
+
+  it("refuses to give a proof before it has seen every leaf", () => {
+    const streamed = new StreamedConsistencyProof(3, 8);
+    for (const leaf of leavesOf(7)) streamed.add(leaf);
+    expect(() => streamed.proof()).toThrow(/only 7 leaves/);
   });
 });

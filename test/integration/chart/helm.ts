@@ -1,11 +1,11 @@
 // Runs helm (built from tools/helm by scripts/helm.sh) on charts/aegis and parses what it renders.
 // Shared by the chart's integration test and its e2e test (e2e/chart.e2e.test.ts).
-import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments, stringify } from "yaml";
+import { runCommand, type CommandResult } from "../../helpers/run-command.js";
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const chartDir = path.join(repoRoot, "charts", "aegis");
@@ -13,11 +13,7 @@ export const chartDir = path.join(repoRoot, "charts", "aegis");
 /** A cold build compiles helm and the Kubernetes client libraries: minutes on two cores. */
 export const HELM_BUILD_TIMEOUT_MS = 20 * 60_000;
 
-export interface HelmResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type HelmResult = CommandResult;
 
 export interface KubeObject {
   apiVersion: string;
@@ -28,18 +24,7 @@ export interface KubeObject {
 
 /** `helm ARGS` through scripts/helm.sh; never throws on a non-zero exit. */
 export function helm(args: string[]): Promise<HelmResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [path.join(repoRoot, "scripts", "helm.sh"), ...args], {
-      cwd: repoRoot,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return runCommand("bash", [path.join(repoRoot, "scripts", "helm.sh"), ...args], { cwd: repoRoot });
 }
 
 /** Builds helm once (cached); throws with the build's output when it fails. */

@@ -1,7 +1,7 @@
 // Runs promtool (built from tools/promtool by scripts/promtool.sh) for the chart's monitoring test,
 // and reads the metric names a PromQL expression selects.
-import { spawn } from "node:child_process";
 import path from "node:path";
+import { runCommand } from "../../helpers/run-command.js";
 import { repoRoot, type HelmResult } from "./helm.js";
 
 /** A cold build compiles Prometheus's rules engine and every service discovery: many minutes on two cores. */
@@ -9,18 +9,7 @@ export const PROMTOOL_BUILD_TIMEOUT_MS = 30 * 60_000;
 
 /** `promtool ARGS` through scripts/promtool.sh; never throws on a non-zero exit. */
 export function promtool(args: string[], cwd = repoRoot): Promise<HelmResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("bash", [path.join(repoRoot, "scripts", "promtool.sh"), ...args], {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
+  return runCommand("bash", [path.join(repoRoot, "scripts", "promtool.sh"), ...args], { cwd });
 }
 
 /** Builds promtool once (cached); throws with the build's output when it fails, in CI as anywhere. */

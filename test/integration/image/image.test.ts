@@ -1,36 +1,19 @@
 // What ships besides the code: the image built from the project's Dockerfile (scripts/image.sh,
 // buildah), its CycloneDX SBOM (syft) naming the npm and Debian contents, and the chart as
 // `helm package` makes it. The image build and the SBOM are cached, so a warm run takes seconds.
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { runCommand } from "../../helpers/run-command.js";
 import { chartDir, helm, HELM_BUILD_TIMEOUT_MS, repoRoot } from "../chart/helm.js";
 
 /** A cold run makes the Debian rootfs, builds the image and syft: many minutes on two cores. */
 const COLD_BUILD_MS = 40 * 60_000;
 
-function run(
-  command: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: repoRoot,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+const run = (command: string, args: string[], env: Record<string, string> = {}): ReturnType<typeof runCommand> =>
+  runCommand(command, args, { cwd: repoRoot, env });
 
 interface CycloneDx {
   bomFormat: string;

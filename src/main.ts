@@ -63,7 +63,15 @@ export interface RunningAegis {
 export async function runServe(flags: Record<string, string | undefined>): Promise<void> {
   const config = loadServeConfig(flags, process.env);
   const logger = createLogger(config.logLevel);
-  const aegis = await startAegis(config, logger);
+  let aegis: RunningAegis;
+  try {
+    aegis = await startAegis(config, logger);
+  } catch (error) {
+    // What started before the failure (listeners, informers) would keep a half-started process
+    // running and never Ready: exit, so that it is restarted (the kubelet, a service manager).
+    logger.error({ err: error }, "start-up failed; exiting");
+    process.exit(1);
+  }
   let stopping = false;
   const shutdown = (signal: string): void => {
     if (stopping) return;

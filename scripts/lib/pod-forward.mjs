@@ -7,7 +7,9 @@
 // Exits 1 when a port cannot be bound (in use, or the address is not on this machine); SIGTERM
 // closes the listeners and every open connection. One line per listener and per failed
 // connection (at most one a second per port) goes to stderr.
+import console from "node:console";
 import net from "node:net";
+import process from "node:process";
 
 const [listenHost, ...mappings] = process.argv.slice(2);
 if (!listenHost || mappings.length === 0) {

@@ -363,11 +363,14 @@ start_exe() {
   # Keep the previous run's log (it may say why that run ended).
   [ ! -s "$lf" ] || mv -f "$lf" "$lf.prev"
   : >"$lf"
-  # The child writes its own pid before exec'ing, so the pid file names the server itself.
-  # shellcheck disable=SC2016 # $$ and $@ are the child's
-  # START_UMASK (optional): the child's umask instead of this script's 077.
-  setsid bash -c 'echo $$ >"$1"; [ -z "$2" ] || umask "$2"; shift 2; exec "$@"' _ "$(pidfile "$c")" "${START_UMASK:-}" "$@" \
-    </dev/null >>"$lf" 2>&1 9>&- &
+  # The child writes its own pid before exec'ing, so the pid file names the server itself; it
+  # applies START_UMASK (optional: instead of this script's 077) and closes every descriptor but
+  # stdio, so that a server never holds what its caller had open (e.g. a `flock` around `up`,
+  # which the servers would otherwise keep locked for as long as they run).
+  # shellcheck disable=SC2016 # $$, $fd and $@ are the child's
+  setsid bash -c 'echo $$ >"$1"; [ -z "$2" ] || umask "$2"; shift 2
+    for fd in /proc/$$/fd/*; do fd=${fd##*/}; [ "$fd" -le 2 ] || eval "exec $fd>&-"; done
+    exec "$@"' _ "$(pidfile "$c")" "${START_UMASK:-}" "$@" </dev/null >>"$lf" 2>&1 9>&- &
   local i
   for i in $(seq 1 50); do
     [ -s "$(pidfile "$c")" ] && return 0

@@ -190,6 +190,11 @@ sbom() {
   echo "$out"
 }
 
+# One image.sh at a time per cache: two builds (the image test and the in-cluster suite run side
+# by side) would otherwise push to the same archive and share buildah's working containers.
+exec 9>"$CACHE/.lock"
+flock -w 1800 9 || fail "another scripts/image.sh holds $CACHE/.lock"
+
 case "${1:-build}" in
   build | "")
     build_bases

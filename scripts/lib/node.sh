@@ -317,10 +317,19 @@ image_from_dir() {
 
 # image_import ARCHIVE IMAGE: the OCI archive into the node's containerd (namespace k8s.io, where
 # the kubelet looks), unpacked for its snapshotter; fails unless IMAGE is there afterwards.
+# containerd may list a freshly imported image a moment after `ctr images import` returns: look
+# again for a few seconds, and import once more before giving up.
 image_import() {
-  local archive=$1 image=$2
-  nctr images import --snapshotter overlayfs --base-name "${image%:*}" "$archive" &&
-    image_present "$image"
+  local archive=$1 image=$2 attempt wait
+  for attempt in 1 2; do
+    nctr images import --snapshotter overlayfs --base-name "${image%:*}" "$archive" || continue
+    for wait in 1 2 3 4 5; do
+      image_present "$image" && return 0
+      sleep "$wait"
+    done
+    echo "image_import: $image not listed after import $attempt" >&2
+  done
+  return 1
 }
 
 image_present() { nctr images ls -q 2>/dev/null | grep -qxF "$1"; }

@@ -97,6 +97,7 @@ export function createApiApp(deps: ApiDependencies): express.Express {
       buildOpenApiDocument({
         events: !!deps.bus,
         evidence: !!deps.evidence,
+        evidenceKey: !!deps.evidenceKey,
         securityStatus: !!deps.securityStatus,
         slack: !!deps.slack,
         github: !!deps.github,

@@ -86,12 +86,20 @@ function decisionOperation(verb: string): unknown {
 export interface ApiFeatures {
   events: boolean;
   evidence: boolean;
+  evidenceKey: boolean;
   securityStatus: boolean;
   slack: boolean;
   github: boolean;
 }
 
-const ALL_FEATURES: ApiFeatures = { events: true, evidence: true, securityStatus: true, slack: true, github: true };
+const ALL_FEATURES: ApiFeatures = {
+  events: true,
+  evidence: true,
+  evidenceKey: true,
+  securityStatus: true,
+  slack: true,
+  github: true,
+};
 
 /** Endpoints of the dashboard, live updates, evidence and the Slack/GitHub integrations. */
 function integrationPaths(features: ApiFeatures): Record<string, unknown> {
@@ -110,7 +118,7 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
         },
       },
     },
-    evidence: {
+    evidenceKey: {
       "/api/evidence/key": {
         get: {
           summary:
@@ -120,6 +128,8 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
           },
         },
       },
+    },
+    evidence: {
       "/api/evidence": {
         get: {
           summary: "the newest evidence records, newest first",
@@ -194,7 +204,7 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
       },
     },
   };
-  const enabled = (["events", "evidence", "securityStatus", "slack", "github"] as const).filter(
+  const enabled = (["events", "evidence", "evidenceKey", "securityStatus", "slack", "github"] as const).filter(
     (feature) => features[feature],
   );
   return Object.assign({}, all.whoami, ...enabled.map((feature) => all[feature])) as Record<string, unknown>;

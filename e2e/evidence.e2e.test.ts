@@ -3,6 +3,7 @@
 // can neither delete nor roll back) and to a witness; records a database superuser deletes
 // afterwards are caught against both copies; `aegis evidence collect` packages one subject with
 // the live object and its Events, and the package verifies offline.
+import { capture } from "../test/helpers/capture.js";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -37,11 +38,6 @@ const databaseUrl = (() => {
 let aegis: RunningAegisProcess;
 let witness: TestWitness;
 let workDir: string;
-
-function capture(): { write: (text: string) => boolean; text: () => string } {
-  let out = "";
-  return { write: (text) => ((out += text), true), text: () => out };
-}
 
 async function published(): Promise<Record<string, string> | undefined> {
   const result = await kubectl(["get", "configmap", PUBLISHED_CHECKPOINT_NAME, "-n", AEGIS_NAMESPACE, "-o", "json"], {

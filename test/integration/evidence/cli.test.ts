@@ -1,4 +1,5 @@
 // `aegis evidence export|verify` as an auditor uses them, on the embedded database.
+import { capture } from "../../helpers/capture.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -25,11 +26,6 @@ let removeDir: () => Promise<void>;
 /** What `aegis evidence key` printed: the trust anchor every verify below is given. */
 let keyId: string;
 let publicKey: string;
-
-function capture(): { write: (text: string) => boolean; text: () => string } {
-  let out = "";
-  return { write: (text) => ((out += text), true), text: () => out };
-}
 
 beforeAll(async () => {
   ({ path: dataDir, remove: removeDir } = await makeTempDir("aegis-cli-"));

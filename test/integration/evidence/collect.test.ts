@@ -1,6 +1,7 @@
 // `aegis evidence collect` on the embedded database: a chain-of-custody package about one
 // subject that verifies offline against the trusted key, names a changed byte, and whose
 // collection is itself an evidence record. (The cluster part runs in e2e/evidence.e2e.test.ts.)
+import { capture } from "../../helpers/capture.js";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,11 +15,6 @@ let dataDir: string;
 let removeDir: () => Promise<void>;
 let keyId: string;
 const SUBJECT = "Deployment/prod/web-2";
-
-function capture(): { write: (text: string) => boolean; text: () => string } {
-  let out = "";
-  return { write: (text) => ((out += text), true), text: () => out };
-}
 
 beforeAll(async () => {
   ({ path: dataDir, remove: removeDir } = await makeTempDir("aegis-collect-"));

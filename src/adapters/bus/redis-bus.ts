@@ -107,7 +107,7 @@ export class RedisBus implements ObservableEventBus {
     ["publisher", "initial"],
     ["subscriber", "initial"],
   ]);
-  private readonly subscribedWaiters = new Set<() => void>();
+  private readonly connectedWaiters = new Set<() => void>();
   private subscribed = false;
   private publishFailing = false;
   private closed = false;
@@ -157,24 +157,42 @@ export class RedisBus implements ObservableEventBus {
     return () => this.handlers.delete(handler);
   }
 
-  /** Resolves once the subscriber listens on the channel (tests; start-up need not wait). */
-  whenSubscribed(timeoutMs = 10_000): Promise<void> {
-    if (this.subscribed) return Promise.resolve();
+  /**
+   * Resolves once the subscriber listens on the channel and the publisher is ready (tests;
+   * start-up need not wait). Both matter: a publish before the publisher is ready reaches this
+   * replica's handlers only.
+   */
+  whenConnected(timeoutMs = 10_000): Promise<void> {
+    if (this.isConnected()) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const done = (): void => {
         clearTimeout(timer);
         resolve();
       };
       const timer = setTimeout(() => {
-        this.subscribedWaiters.delete(done);
-        reject(new Error(`Redis bus: not subscribed to ${this.channel} after ${timeoutMs} ms`));
+        this.connectedWaiters.delete(done);
+        reject(
+          new Error(
+            `Redis bus: not connected after ${timeoutMs} ms (subscribed to ${this.channel}: ${this.subscribed}, publisher: ${this.publisher.status})`,
+          ),
+        );
       }, timeoutMs);
-      this.subscribedWaiters.add(done);
+      this.connectedWaiters.add(done);
     });
   }
 
   stats(): BusStats {
-    return { kind: "redis", ...this.counts, connected: this.subscribed && this.publisher.status === "ready" };
+    return { kind: "redis", ...this.counts, connected: this.isConnected() };
+  }
+
+  private isConnected(): boolean {
+    return this.subscribed && this.publisher.status === "ready";
+  }
+
+  private wakeConnectedWaiters(): void {
+    if (!this.isConnected()) return;
+    for (const waiter of this.connectedWaiters) waiter();
+    this.connectedWaiters.clear();
   }
 
   close(): Promise<void> {
@@ -229,8 +247,7 @@ export class RedisBus implements ObservableEventBus {
     try {
       await this.subscriber.subscribe(this.channel);
       this.subscribed = true;
-      for (const waiter of this.subscribedWaiters) waiter();
-      this.subscribedWaiters.clear();
+      this.wakeConnectedWaiters();
     } catch (error) {
       if (this.closed) return;
       // The connection dropped between ready and SUBSCRIBE; the next ready subscribes again.
@@ -285,6 +302,7 @@ export class RedisBus implements ObservableEventBus {
     connection.on("ready", () => {
       if (this.state.get(role) === "down") this.logger.info({ redis: where, role }, "Redis bus: connected again");
       this.state.set(role, "up");
+      this.wakeConnectedWaiters();
     });
   }
 }

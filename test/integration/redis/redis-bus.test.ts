@@ -62,7 +62,7 @@ describe("RedisBus on a running Redis", () => {
     const a = bus(sharedUrl, channel, "replica-a");
     const b = bus(sharedUrl, channel, "replica-b");
     const [atA, atB] = [inbox(a), inbox(b)];
-    await Promise.all([a.whenSubscribed(), b.whenSubscribed()]);
+    await Promise.all([a.whenConnected(), b.whenConnected()]);
 
     const started = performance.now();
     await a.publish({ topic: "approval", key: "prod/deployment-web-3f2a9c1b0d", data: { phase: "Approved" } });
@@ -96,7 +96,7 @@ describe("RedisBus on a running Redis", () => {
     const logger = recordingLogger();
     const a = bus(sharedUrl, channel, "replica-a", logger);
     const received = inbox(a);
-    await a.whenSubscribed();
+    await a.whenConnected();
     const raw = new Redis(sharedUrl);
     try {
       await raw.publish(channel, "not json");
@@ -120,7 +120,7 @@ describe("RedisBus on a running Redis", () => {
 
   it("connects whatever characters the replica id holds", async () => {
     const odd = bus(sharedUrl, channelFor(), "host name/1 ✓");
-    await odd.whenSubscribed();
+    await odd.whenConnected();
     await until(() => (odd.stats().connected ? true : undefined), "the publisher to be ready");
   });
 
@@ -132,7 +132,7 @@ describe("RedisBus on a running Redis", () => {
       throw new Error("broken SSE stream");
     });
     const atB = inbox(b);
-    await Promise.all([a.whenSubscribed(), b.whenSubscribed()]);
+    await Promise.all([a.whenConnected(), b.whenConnected()]);
     await a.publish({ topic: "threat", key: "t1" });
     await until(() => (atB.length > 0 ? true : undefined), "delivery past the failing handler");
   });
@@ -153,7 +153,7 @@ describe("RedisBus through a Redis outage", () => {
     const a = bus(redis.url, channel, "replica-a", logger);
     const b = bus(redis.url, channel, "replica-b");
     const [atA, atB] = [inbox(a), inbox(b)];
-    await Promise.all([a.whenSubscribed(), b.whenSubscribed()]);
+    await Promise.all([a.whenConnected(), b.whenConnected()]);
     await a.publish({ topic: "approval", key: "ns/before" });
     await until(() => (atB.some((m) => m.key === "ns/before") ? true : undefined), "delivery before the outage");
 
@@ -170,7 +170,7 @@ describe("RedisBus through a Redis outage", () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     const restartedAt = performance.now();
     await redis.start();
-    await Promise.all([a.whenSubscribed(15_000), b.whenSubscribed(15_000)]);
+    await Promise.all([a.whenConnected(15_000), b.whenConnected(15_000)]);
     const resubscribedMs = performance.now() - restartedAt;
     await until(() => (a.stats().connected && b.stats().connected ? true : undefined), "both to reconnect");
     await a.publish({ topic: "approval", key: "ns/after" });
@@ -193,7 +193,7 @@ describe("RedisBus through a Redis outage", () => {
     const b = new RedisBus({ url: redis.url, replicaId: "replica-b", ...options });
     buses.push(a, b);
     const [atA, atB] = [inbox(a), inbox(b)];
-    await Promise.all([a.whenSubscribed(), b.whenSubscribed()]);
+    await Promise.all([a.whenConnected(), b.whenConnected()]);
 
     redis.pause();
     try {
@@ -226,7 +226,7 @@ describe("RedisBus through a Redis outage", () => {
     await redis.start();
     const b = bus(redis.url, channel, "replica-b");
     const atB = inbox(b);
-    await Promise.all([a.whenSubscribed(15_000), b.whenSubscribed()]);
+    await Promise.all([a.whenConnected(15_000), b.whenConnected()]);
     await until(() => (a.stats().connected ? true : undefined), "a to connect");
     await a.publish({ topic: "evidence", key: "shared" });
     await until(() => (atB.some((m) => m.key === "shared") ? true : undefined), "a → b once Redis is up");

@@ -21,6 +21,8 @@ import {
 import { ApiError, REFUSAL_STATUS } from "./errors.js";
 import { eventStreamHandler } from "./events-stream.js";
 import type { EvidenceReader } from "./evidence-reader.js";
+import type { EvidenceRecord } from "../ports/evidence.js";
+import { CachedAccess, ReadScope, subjectNamespace } from "./access.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import type { Logger } from "../ports/logger.js";
 
@@ -41,6 +43,14 @@ export interface ApiDependencies {
   now: () => Date;
   logger: Logger;
   throttle?: FailedAuthThrottle;
+  /** The audience tokens are reviewed for (named in 401 messages). Default `aegis`. */
+  tokenAudience?: string;
+  /** Reuse TokenReview/SubjectAccessReview answers for a few seconds. Default true. */
+  accessCache?: boolean;
+  /** Proxies whose X-Forwarded-For names the client (express `trust proxy`: addresses, CIDRs, `loopback`). */
+  trustedProxies?: readonly string[];
+  /** The dashboard's signed-in user, from its session cookie; absent: bearer tokens only. */
+  sessionIdentity?: (req: Request) => Promise<Identity | null>;
   /** Live updates for `GET /api/events` (server-sent events); absent: 404. */
   bus?: EventBus;
   /** Backs `GET /api/evidence?limit=N`; absent: 404. */
@@ -76,11 +86,12 @@ const RAW_BODY_LIMIT = "256kb";
 export function createApiApp(deps: ApiDependencies): express.Express {
   const app = express();
   const throttle = deps.throttle ?? new FailedAuthThrottle();
+  const access = deps.accessCache === false ? deps.auth : new CachedAccess(deps.auth);
   app.disable("x-powered-by");
+  if (deps.trustedProxies && deps.trustedProxies.length > 0) app.set("trust proxy", [...deps.trustedProxies]);
   mountSignedWebhooks(app, deps);
   app.use(express.json({ limit: "64kb" }));
   if (deps.dashboard !== false) app.use(dashboardRouter());
-  mountReadEndpoints(app, deps);
 
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });
@@ -104,6 +115,19 @@ export function createApiApp(deps: ApiDependencies): express.Express {
       }),
     );
   });
+
+  // Everything else under /api is for authenticated callers, each read scoped by RBAC.
+  app.use("/api", async (req, res, next) => {
+    try {
+      const identity = await authenticate(req, { ...deps, auth: access }, throttle);
+      res.locals["scope"] = new ReadScope(identity, access);
+      next();
+    } catch (error) {
+      next(error);
+    }
+  });
+  mountReadEndpoints(app, deps);
+
   app.get("/api/policies", (_req, res) => {
     const items = deps.policies.list().map(({ policy, compileError }) => ({
       name: policy.metadata.name ?? "",
@@ -116,24 +140,31 @@ export function createApiApp(deps: ApiDependencies): express.Express {
     }));
     res.json({ items });
   });
-  app.get("/api/approvals", (req, res) => {
+  app.get("/api/approvals", async (req, res) => {
     const phase = phaseQuerySchema.safeParse(req.query.phase);
     if (!phase.success)
       throw new ApiError(400, "BadQuery", "phase must be one of Pending, Approved, Rejected, Expired");
-    const items = deps.approvals.list().map((request) => viewOf(request, deps));
+    const readable = await scopeOf(res).filter(deps.approvals.list(), (request) => request.metadata.namespace ?? null);
+    const items = readable.map((request) => viewOf(request, deps));
     res.json({ items: phase.data ? items.filter((item) => item.phase === phase.data) : items });
   });
-  app.get("/api/approvals/:namespace/:name", (req, res) => {
-    res.json(viewOf(findRequest(deps.approvals, req.params.namespace, req.params.name), deps));
+  app.get("/api/approvals/:namespace/:name", async (req, res) => {
+    const { namespace, name } = req.params;
+    await requireRead(scopeOf(res), namespace, `approvalrequests in namespace ${namespace}`);
+    res.json(viewOf(findRequest(deps.approvals, namespace, name), deps));
   });
-  app.get("/api/whoami", async (req, res) => {
-    const identity = await authenticate(req, deps, throttle);
-    res.json({ username: identity.username, groups: identity.groups });
+  app.get("/api/whoami", async (_req, res) => {
+    const scope = scopeOf(res);
+    res.json({
+      username: scope.identity.username,
+      groups: scope.identity.groups,
+      readsEveryNamespace: await scope.readsEveryNamespace(),
+    });
   });
   app.post("/api/approvals/:namespace/:name/:action", async (req, res) => {
     const action = req.params.action;
     if (action !== "approve" && action !== "reject") throw new ApiError(404, "NotFound", "use /approve or /reject");
-    const identity = await authenticate(req, deps, throttle);
+    const { identity } = scopeOf(res);
     const body = decisionBodySchema.safeParse(req.body ?? {});
     if (!body.success)
       throw new ApiError(
@@ -156,6 +187,7 @@ export function createApiApp(deps: ApiDependencies): express.Express {
   app.use((_req, _res, next) => next(new ApiError(404, "NotFound", "no such endpoint")));
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
     if (error instanceof ApiError) {
+      if (error.status === 401) res.set("WWW-Authenticate", 'Bearer realm="aegis"');
       res.status(error.status).json({ error: error.code, message: error.message });
       return;
     }
@@ -173,6 +205,22 @@ export function createApiApp(deps: ApiDependencies): express.Express {
     res.status(500).json({ error: "Internal", message: error instanceof Error ? error.message : String(error) });
   });
   return app;
+}
+
+/** The caller's read scope, set by the /api authentication middleware. */
+function scopeOf(res: Response): ReadScope {
+  const scope: unknown = res.locals["scope"];
+  if (!(scope instanceof ReadScope)) throw new Error("an /api route ran without the authentication middleware");
+  return scope;
+}
+
+async function requireRead(scope: ReadScope, namespace: string | null, what: string): Promise<void> {
+  if (await scope.mayRead(namespace)) return;
+  throw new ApiError(
+    403,
+    "Forbidden",
+    `${scope.identity.username} may not get ${what} (RBAC: verb get on approvalrequests.aegis.valina.ai)`,
+  );
 }
 
 function decisionDeps(deps: ApiDependencies): DecisionDependencies {
@@ -197,13 +245,12 @@ function mountSignedWebhooks(app: express.Express, deps: ApiDependencies): void 
       slackInteractionsHandler({ ...slack, decisions: decisionDeps(deps), logger: deps.logger }),
     );
   }
-  if (deps.github)
-    app.post("/github/webhook", raw, githubWebhookHandler({ secret: deps.github.webhookSecret, logger: deps.logger }));
+  if (deps.github) app.post("/github/webhook", raw, githubWebhookHandler({ ...deps.github, logger: deps.logger }));
 }
 
 function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
   const { bus, evidence, evidenceKey, securityStatus } = deps;
-  if (bus) app.get("/api/events", eventStreamHandler(bus));
+  if (bus) app.get("/api/events", eventStreamHandler(bus, { scopeOf }));
   if (evidenceKey) {
     app.get("/api/evidence/key", (_req, res) => {
       res.json({ publicKey: evidenceKey.publicKeyPem, keyId: evidenceKey.keyId });
@@ -213,35 +260,75 @@ function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
     app.get("/api/evidence", async (req, res) => {
       const limit = evidenceLimitSchema.safeParse(req.query.limit);
       if (!limit.success) throw new ApiError(400, "BadQuery", "limit must be an integer from 1 to 500");
-      res.json({ items: await evidence.latest(limit.data) });
+      res.json({ items: await readableEvidence(evidence, scopeOf(res), limit.data) });
     });
   }
   if (securityStatus) {
     app.get("/api/security/status", async (_req, res) => {
-      res.json(await securityStatus());
+      const status = await securityStatus();
+      if (await scopeOf(res).readsEveryNamespace()) {
+        res.json(status);
+        return;
+      }
+      // Threats name users and namespaces: those scoped to some namespaces see only what
+      // applies to everyone (why more approvals are asked for now).
+      const { mode, lockdown, extraApprovals } = status;
+      res.json({ mode, lockdown, extraApprovals, scoped: true });
     });
   }
 }
 
+/** How many of the newest records a namespace-scoped caller's read looks through at most. */
+const EVIDENCE_SCAN_LIMIT = 5000;
+const EVIDENCE_PAGE = 250;
+
+/** The newest `limit` records the caller may read, newest first. */
+async function readableEvidence(reader: EvidenceReader, scope: ReadScope, limit: number): Promise<EvidenceRecord[]> {
+  if (await scope.readsEveryNamespace()) return reader.latest(limit);
+  const items: EvidenceRecord[] = [];
+  let before: number | undefined;
+  for (let scanned = 0; items.length < limit && scanned < EVIDENCE_SCAN_LIMIT;) {
+    const page = await reader.latest(EVIDENCE_PAGE, before);
+    const last = page.at(-1);
+    if (last === undefined) break;
+    scanned += page.length;
+    items.push(...(await scope.filter(page, (record) => subjectNamespace(record.subject))));
+    before = last.seq;
+  }
+  return items.slice(0, limit);
+}
+
 async function authenticate(req: Request, deps: ApiDependencies, throttle: FailedAuthThrottle): Promise<Identity> {
   const client = req.ip ?? "unknown";
-  if (throttle.isBlocked(client)) {
-    throw new ApiError(
-      429,
-      "TooManyFailedAuthentications",
-      `too many failed authentications; retry in ${throttle.retryAfterSeconds(client)}s`,
-    );
-  }
   const header = req.get("authorization") ?? "";
   const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
   if (!token) {
-    throttle.recordFailure(client);
-    throw new ApiError(401, "Unauthenticated", "missing Authorization: Bearer <kubernetes token>");
+    const session = await deps.sessionIdentity?.(req);
+    if (session) return session;
+    throw new ApiError(
+      401,
+      "Unauthenticated",
+      `missing Authorization: Bearer <token>: mint one for AEGIS with kubectl create token NAME --audience ${deps.tokenAudience ?? "aegis"}, or sign in on the dashboard`,
+    );
+  }
+  // A token that passed recently is its user's, not a guess: a noisy neighbour behind the same
+  // address must not lock that user out.
+  if (throttle.isBlocked(client) && !throttle.isKnownGood(token)) {
+    throw new ApiError(
+      429,
+      "TooManyFailedAuthentications",
+      `too many failed authentications from ${client}; retry in ${throttle.retryAfterSeconds(client)}s`,
+    );
   }
   const identity = await deps.auth.authenticate(token);
   if (!identity) {
     throttle.recordFailure(client);
-    throw new ApiError(401, "Unauthenticated", "the bearer token was not accepted by the API server's TokenReview");
+    throw new ApiError(
+      401,
+      "Unauthenticated",
+      `the bearer token was not accepted by the API server's TokenReview for audience ${deps.tokenAudience ?? "aegis"} (mint one with kubectl create token NAME --audience ${deps.tokenAudience ?? "aegis"})`,
+    );
   }
+  throttle.recordSuccess(token);
   return identity;
 }

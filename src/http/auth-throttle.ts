@@ -1,14 +1,20 @@
+import { createHash } from "node:crypto";
+
 /**
- * Slows down token guessing: after `limit` failed authentications from one client within
- * `windowMs`, further attempts from it are refused until the window passes.
+ * Slows down token guessing: after `limit` failed authentications from one client address
+ * within `windowMs`, further unknown tokens from it are refused until the window passes. Tokens
+ * that authenticated within `knownGoodMs` still pass, so users behind one proxy or NAT are not
+ * locked out by one misconfigured neighbour. Tokens are held as SHA-256 digests only.
  */
 export class FailedAuthThrottle {
   private readonly failures = new Map<string, number[]>();
+  private readonly goodTokens = new Map<string, number>();
 
   constructor(
     private readonly limit = 10,
     private readonly windowMs = 60_000,
     private readonly now: () => number = Date.now,
+    private readonly knownGoodMs = 15 * 60_000,
   ) {}
 
   isBlocked(client: string): boolean {
@@ -19,7 +25,19 @@ export class FailedAuthThrottle {
     const recent = this.recent(client);
     recent.push(this.now());
     this.failures.set(client, recent);
-    if (this.failures.size > 10_000) this.evictOldest();
+    if (this.failures.size > 10_000) evictOldest(this.failures);
+  }
+
+  recordSuccess(token: string): void {
+    const key = digest(token);
+    this.goodTokens.delete(key);
+    this.goodTokens.set(key, this.now());
+    if (this.goodTokens.size > 10_000) evictOldest(this.goodTokens);
+  }
+
+  isKnownGood(token: string): boolean {
+    const at = this.goodTokens.get(digest(token));
+    return at !== undefined && this.now() - at < this.knownGoodMs;
   }
 
   /** Seconds until the client may try again. */
@@ -32,9 +50,13 @@ export class FailedAuthThrottle {
     const cutoff = this.now() - this.windowMs;
     return (this.failures.get(client) ?? []).filter((at) => at > cutoff);
   }
+}
 
-  private evictOldest(): void {
-    const first = this.failures.keys().next();
-    if (!first.done) this.failures.delete(first.value);
-  }
+function digest(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
+
+function evictOldest(map: Map<string, unknown>): void {
+  const first = map.keys().next();
+  if (!first.done) map.delete(first.value);
 }

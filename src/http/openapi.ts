@@ -108,10 +108,11 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
     whoami: {
       "/api/whoami": {
         get: {
-          summary: "the bearer token's identity (TokenReview)",
+          summary:
+            "the caller's identity (TokenReview or the dashboard session) and whether they may read every namespace",
           security: [{ bearer: [] }],
           responses: {
-            "200": reply("identity", identitySchema),
+            "200": reply("identity", identitySchema.extend({ readsEveryNamespace: z.boolean() })),
             "401": reply("no or invalid bearer token", errorSchema),
             "429": reply("too many failed authentications", errorSchema),
           },
@@ -210,6 +211,29 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
   return Object.assign({}, all.whoami, ...enabled.map((feature) => all[feature])) as Record<string, unknown>;
 }
 
+/** Every `/api/*` operation but the document itself takes a token or a dashboard session. */
+function withAuthentication(paths: Record<string, unknown>): Record<string, unknown> {
+  const authResponses = {
+    "401": reply("no or invalid credentials (a token for audience aegis, or a dashboard session)", errorSchema),
+    "403": reply("RBAC does not let the caller do this in that namespace", errorSchema),
+    "429": reply("too many failed authentications, or too many open streams", errorSchema),
+  };
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, item]) => {
+      if (!path.startsWith("/api/") || path === "/api/v1/openapi.json") return [path, item];
+      const operations = Object.entries(item as Record<string, Record<string, unknown>>).map(([method, op]) => [
+        method,
+        {
+          ...op,
+          security: [{ bearer: [] }, { session: [] }],
+          responses: { ...authResponses, ...(op["responses"] as Record<string, unknown>) },
+        },
+      ]);
+      return [path, Object.fromEntries(operations)];
+    }),
+  );
+}
+
 /** The OpenAPI 3 document of the REST API, derived from the same zod schemas the code uses. */
 export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Record<string, unknown> {
   return {
@@ -217,10 +241,21 @@ export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Reco
     info: { title: "AEGIS API", version: "v1" },
     components: {
       securitySchemes: {
-        bearer: { type: "http", scheme: "bearer", description: "a Kubernetes token, checked by TokenReview" },
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description:
+            "a Kubernetes token minted for audience aegis (kubectl create token NAME --audience aegis), checked by TokenReview; reads are scoped by SubjectAccessReview (get approvalrequests)",
+        },
+        session: {
+          type: "apiKey",
+          in: "cookie",
+          name: "aegis_session",
+          description: "the dashboard's single sign-on session (OpenID Connect)",
+        },
       },
     },
-    paths: {
+    paths: withAuthentication({
       "/health": {
         get: { summary: "liveness", responses: { "200": reply("alive", z.object({ status: z.literal("ok") })) } },
       },
@@ -266,6 +301,6 @@ export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Reco
       "/api/approvals/{namespace}/{name}/approve": { post: decisionOperation("Approve") },
       "/api/approvals/{namespace}/{name}/reject": { post: decisionOperation("Reject") },
       ...integrationPaths(features),
-    },
+    }),
   };
 }

@@ -5,7 +5,10 @@ export interface TokenAuthenticator {
   authenticate(token: string): Promise<Identity | null>;
 }
 
-/** May `identity` perform `verb` on approvalrequests in `namespace`? (SubjectAccessReview) */
+/** What SubjectAccessReview says `identity` may do with approvalrequests.aegis.valina.ai. */
 export interface AccessReviewer {
+  /** Verb `approve` in `namespace`. */
   canApprove(identity: Identity, namespace: string): Promise<boolean>;
+  /** Verb `get` in `namespace`; `null` asks for every namespace (a ClusterRole binding). */
+  canRead(identity: Identity, namespace: string | null): Promise<boolean>;
 }

@@ -58,6 +58,19 @@ export const SERVE_OPTIONS = [
     default: "0.0.0.0",
   },
   {
+    flag: "--api-token-audience <audience>",
+    env: "AEGIS_API_TOKEN_AUDIENCE",
+    key: "apiTokenAudience",
+    help: "bearer tokens for the REST API must be minted for this audience (kubectl create token NAME --audience aegis); tokens for the API server itself are refused",
+    default: "aegis",
+  },
+  {
+    flag: "--api-trusted-proxies <list>",
+    env: "AEGIS_API_TRUSTED_PROXIES",
+    key: "apiTrustedProxies",
+    help: "comma-separated addresses or CIDRs (or loopback) of reverse proxies whose X-Forwarded-For names the client; unset: the peer address is the client",
+  },
+  {
     flag: "--namespace <ns>",
     env: "AEGIS_NAMESPACE",
     key: "namespace",
@@ -159,6 +172,16 @@ export const serveConfigSchema = z
     webhookHost: z.string().min(1),
     apiPort: port,
     apiHost: z.string().min(1),
+    apiTokenAudience: z.string().regex(/^[\w.:/-]{1,253}$/, "--api-token-audience must be one audience, e.g. aegis"),
+    apiTrustedProxies: z
+      .string()
+      .optional()
+      .transform((list) =>
+        (list ?? "")
+          .split(",")
+          .map((entry) => entry.trim())
+          .filter((entry) => entry.length > 0),
+      ),
     namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "--namespace must be a valid namespace name"),
     dataDir: z.string().min(1),
     databaseUrl: z

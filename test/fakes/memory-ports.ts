@@ -188,17 +188,30 @@ export class MemoryEvidence implements EvidenceRecorder, EvidenceReader {
     }
   }
 
-  latest(limit: number): Promise<EvidenceRecord[]> {
-    return Promise.resolve(limit > 0 ? this.records.slice(-limit).reverse() : []);
+  latest(limit: number, before = Number.POSITIVE_INFINITY): Promise<EvidenceRecord[]> {
+    const older = this.records.filter((record) => record.seq < before);
+    return Promise.resolve(limit > 0 ? older.slice(-limit).reverse() : []);
   }
 }
 
-/** TokenReview and SubjectAccessReview from two tables: tokens to identities, and who may approve. */
+/**
+ * TokenReview and SubjectAccessReview from tables: tokens to identities, who may approve, and
+ * who may read where (`"all"`: a ClusterRole binding; a set: RoleBindings in those namespaces).
+ */
 export class TableAuth implements TokenAuthenticator, AccessReviewer {
+  readonly reviews: { verb: "approve" | "get"; username: string; namespace: string | null }[] = [];
+
   constructor(
     readonly tokens: Map<string, Identity> = new Map(),
     readonly approvers: Set<string> = new Set(),
+    readonly readers: Map<string, ReadonlySet<string> | "all"> = new Map(),
   ) {}
+
+  canRead(identity: Identity, namespace: string | null): Promise<boolean> {
+    this.reviews.push({ verb: "get", username: identity.username, namespace });
+    const scope = this.readers.get(identity.username);
+    return Promise.resolve(scope === "all" || (namespace !== null && scope?.has(namespace) === true));
+  }
 
   authenticate(token: string): Promise<Identity | null> {
     return Promise.resolve(this.tokens.get(token) ?? null);

@@ -28,9 +28,13 @@ function setup(): Harness {
   h.auth.tokens.set("dev-token", { username: "dev", groups: ["sre-leads"] });
   h.auth.approvers.add("alice");
   h.auth.approvers.add("dev");
+  h.auth.readers.set("alice", "all");
+  h.auth.readers.set("dev", new Set(["prod"]));
   h.approvals.put(approvalRequest("deployment-web-3f2a9c1b0d"));
   return h;
 }
+
+const asAlice = { headers: { authorization: "Bearer alice-token" } };
 
 const post = (url: string, token?: string, body: unknown = { comment: "ok" }): Promise<Response> =>
   fetch(url, {
@@ -120,9 +124,7 @@ describe("decisions through the API", () => {
   it("tells the dashboard who a token belongs to", async () => {
     const h = setup();
     const base = await start(h);
-    expect(
-      await (await fetch(`${base}/api/whoami`, { headers: { authorization: "Bearer alice-token" } })).json(),
-    ).toEqual(ALICE);
+    expect(await (await fetch(`${base}/api/whoami`, asAlice)).json()).toEqual({ ...ALICE, readsEveryNamespace: true });
     expect((await fetch(`${base}/api/whoami`)).status).toBe(401);
   });
 });
@@ -138,27 +140,35 @@ describe("read endpoints", () => {
         data: {},
       });
     const base = await start(h);
-    const body = (await (await fetch(`${base}/api/evidence?limit=3`)).json()) as { items: { seq: number }[] };
+    const body = (await (await fetch(`${base}/api/evidence?limit=3`, asAlice)).json()) as { items: { seq: number }[] };
     expect(body.items.map((record) => record.seq)).toEqual([4, 3, 2]);
-    expect((await fetch(`${base}/api/evidence?limit=0`)).status).toBe(400);
+    expect((await fetch(`${base}/api/evidence?limit=0`, asAlice)).status).toBe(400);
   });
 
   it("serves the checkpoint signing key and its id, the one aegis evidence verify pins", async () => {
     const key = generateSigningKey();
-    const base = await start(harness({ evidenceKey: { publicKeyPem: key.publicKeyPem, keyId: key.keyId } }));
-    const body = (await (await fetch(`${base}/api/evidence/key`)).json()) as { publicKey: string; keyId: string };
+    const h = harness({ evidenceKey: { publicKeyPem: key.publicKeyPem, keyId: key.keyId } });
+    h.auth.tokens.set("alice-token", ALICE);
+    const base = await start(h);
+    const body = (await (await fetch(`${base}/api/evidence/key`, asAlice)).json()) as {
+      publicKey: string;
+      keyId: string;
+    };
     expect(body).toEqual({ publicKey: key.publicKeyPem, keyId: key.keyId });
     expect(keyIdOf(parsePublicKeyPem(body.publicKey))).toBe(body.keyId);
   });
 
   it("answers 404 for the security status until something provides it, then serves it", async () => {
     const h = setup();
-    expect((await fetch(`${await start(h)}/api/security/status`)).status).toBe(404);
+    expect((await fetch(`${await start(h)}/api/security/status`, asAlice)).status).toBe(404);
     await close?.();
-    const withStatus = harness({ securityStatus: () => ({ level: "normal", lockdown: false }) });
-    expect(await (await fetch(`${await start(withStatus)}/api/security/status`)).json()).toEqual({
-      level: "normal",
-      lockdown: false,
+    const withStatus = harness({ securityStatus: () => ({ mode: "normal", lockdown: null, extraApprovals: 0 }) });
+    withStatus.auth.tokens.set("alice-token", ALICE);
+    withStatus.auth.readers.set("alice", "all");
+    expect(await (await fetch(`${await start(withStatus)}/api/security/status`, asAlice)).json()).toEqual({
+      mode: "normal",
+      lockdown: null,
+      extraApprovals: 0,
     });
   });
 
@@ -166,10 +176,10 @@ describe("read endpoints", () => {
     const h = setup();
     const base = await start(h);
     const controller = new AbortController();
-    expect((await fetch(`${base}/api/events`)).status).toBe(406);
+    expect((await fetch(`${base}/api/events`, asAlice)).status).toBe(406);
     const response = await fetch(`${base}/api/events`, {
       signal: controller.signal,
-      headers: { accept: "text/event-stream" },
+      headers: { accept: "text/event-stream", authorization: "Bearer alice-token" },
     });
     expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
     const reader = response.body?.getReader();

@@ -17,6 +17,7 @@ const { approvals, auth, deps } = harness({
 approvals.put(approvalRequest("deployment-web-3f2a9c1b0d", { namespace: "prod" }));
 auth.tokens.set("alice-token", { username: "alice", groups: ["sre-leads"] });
 auth.approvers.add("alice");
+auth.readers.set("alice", "all");
 
 const { createApiApp } = await import("../../../src/http/api-server.js");
 const server = createApiApp(deps).listen(port, "127.0.0.1", () => {

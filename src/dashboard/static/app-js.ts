@@ -1,11 +1,15 @@
 // The dashboard's script, served as /dashboard/app.js. Plain ES2020 for the browser: no
 // template literals (this file is itself one), DOM built with textContent only (never innerHTML),
-// the token kept in sessionStorage and sent as `Authorization: Bearer` to the mutating API.
+// the token kept in sessionStorage and sent as `Authorization: Bearer` on every API call (reads
+// too: the API shows each user only the namespaces RBAC lets them read). The live stream is read
+// with fetch, not EventSource, because EventSource cannot send that header.
 export const APP_JS = String.raw`"use strict";
 (function () {
   var TOKEN_KEY = "aegis.token";
   var refreshTimer = null;
   var focusKey = null;
+  var signedIn = false;
+  var stream = null;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
@@ -31,8 +35,8 @@ export const APP_JS = String.raw`"use strict";
     var opts = options || {};
     var headers = { Accept: "application/json" };
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
-    if (opts.auth && token()) headers.Authorization = "Bearer " + token();
-    return fetch(path, { method: opts.method || "GET", headers: headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: "no-store" })
+    if (token()) headers.Authorization = "Bearer " + token();
+    return fetch(path, { method: opts.method || "GET", headers: headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: "no-store", credentials: "same-origin" })
       .then(function (response) {
         return response.text().then(function (text) {
           var body = null;
@@ -43,10 +47,13 @@ export const APP_JS = String.raw`"use strict";
   }
 
   function showSession(username) {
+    var changed = signedIn !== !!username;
+    signedIn = !!username;
     $("login").classList.toggle("hidden", !!username);
     $("session").classList.toggle("hidden", !username);
     $("whoami").textContent = username || "";
     document.body.classList.toggle("signed-in", !!username);
+    if (changed) { refresh(); connectEvents(); }
   }
 
   function signIn(event) {
@@ -58,23 +65,24 @@ export const APP_JS = String.raw`"use strict";
   }
 
   function checkSession(announce) {
-    if (!token()) { showSession(""); return Promise.resolve(); }
-    return api("/api/whoami", { auth: true }).then(function (res) {
+    return api("/api/whoami").then(function (res) {
       if (res.ok) {
         showSession(res.body.username);
         $("login-token").value = "";
         if (announce) flash("Signed in as " + res.body.username + ".", false);
       } else {
+        var hadToken = !!token();
         sessionStorage.removeItem(TOKEN_KEY);
         showSession("");
-        flash("Sign-in failed: " + ((res.body && res.body.message) || res.status), true);
+        if (hadToken) flash("Sign-in failed: " + ((res.body && res.body.message) || res.status), true);
       }
-    });
+    }, function (err) { flash("Could not reach AEGIS: " + err, true); });
   }
 
   function signOut() {
     sessionStorage.removeItem(TOKEN_KEY);
     showSession("");
+    if (stream) { stream.abort(); stream = null; }
     flash("Signed out.", false);
   }
 
@@ -88,7 +96,7 @@ export const APP_JS = String.raw`"use strict";
     var comment = card.querySelector("textarea.comment").value;
     card.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     var path = "/api/approvals/" + encodeURIComponent(item.namespace) + "/" + encodeURIComponent(item.name) + "/" + action;
-    api(path, { method: "POST", auth: true, body: { comment: comment, via: "web" } }).then(function (res) {
+    api(path, { method: "POST", body: { comment: comment, via: "web" } }).then(function (res) {
       if (res.ok) flash((action === "approve" ? "Approved " : "Rejected ") + keyOf(item) + ": now " + res.body.phase + ".", false);
       else flash("Could not " + action + " " + keyOf(item) + ": " + ((res.body && res.body.message) || res.status), true);
       card.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
@@ -185,7 +193,18 @@ export const APP_JS = String.raw`"use strict";
     });
   }
 
+  function showSignedOut() {
+    clear($("pending"));
+    $("pending").appendChild(el("p", { className: "empty", text: "Sign in to see the requests of the namespaces you may read." }));
+    $("pending-count").textContent = "0";
+    clear($("history").querySelector("tbody"));
+    clear($("evidence"));
+    clear($("threat"));
+    clear($("policies"));
+  }
+
   function refresh() {
+    if (!signedIn) { showSignedOut(); return; }
     api("/api/approvals").then(function (res) {
       if (res.ok) renderApprovals(res.body.items);
       else flash("Could not list requests: " + ((res.body && res.body.message) || res.status), true);
@@ -200,15 +219,47 @@ export const APP_JS = String.raw`"use strict";
     refreshTimer = setTimeout(function () { refreshTimer = null; refresh(); }, 150);
   }
 
-  function connectEvents() {
-    if (!window.EventSource) return;
-    var source = new EventSource("/api/events");
+  function setLive(live) {
     var badge = $("live");
-    source.onopen = function () { badge.textContent = "live"; badge.className = "badge live"; };
-    source.onerror = function () { badge.textContent = "offline"; badge.className = "badge offline"; };
-    ["approval", "policy", "evidence", "threat", "selfhealing"].forEach(function (topic) {
-      source.addEventListener(topic, scheduleRefresh);
-    });
+    badge.textContent = live ? "live" : "offline";
+    badge.className = live ? "badge live" : "badge offline";
+  }
+
+  // Server-sent events over fetch: frames are separated by a blank line; the event name is all
+  // the dashboard needs (it re-reads the API on any hint).
+  function connectEvents() {
+    if (stream) { stream.abort(); stream = null; }
+    setLive(false);
+    if (!signedIn || !window.fetch || !window.AbortController || !window.TextDecoder) return;
+    var controller = new AbortController();
+    stream = controller;
+    var headers = { Accept: "text/event-stream" };
+    if (token()) headers.Authorization = "Bearer " + token();
+    fetch("/api/events", { headers: headers, signal: controller.signal, cache: "no-store", credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok || !response.body) throw new Error("event stream answered " + response.status);
+        setLive(true);
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = "";
+        function pump() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) throw new Error("event stream ended");
+            buffer += decoder.decode(chunk.value, { stream: true });
+            var frames = buffer.split("\n\n");
+            buffer = frames.pop();
+            frames.forEach(function (frame) { if (/^event: /m.test(frame)) scheduleRefresh(); });
+            return pump();
+          });
+        }
+        return pump();
+      })
+      .catch(function () {
+        if (stream !== controller) return;
+        setLive(false);
+        stream = null;
+        setTimeout(function () { if (!stream && signedIn) connectEvents(); }, 3000);
+      });
   }
 
   function readHash() {
@@ -221,9 +272,8 @@ export const APP_JS = String.raw`"use strict";
     $("logout-button").addEventListener("click", signOut);
     window.addEventListener("hashchange", function () { readHash(); refresh(); });
     readHash();
+    showSignedOut();
     checkSession(false);
-    refresh();
-    connectEvents();
     setInterval(refresh, 30000);
   });
 })();

@@ -20,7 +20,10 @@ beforeAll(async () => {
   browser = await launchChromium();
   h = harness({ securityStatus: () => ({ level: "normal", lockdown: false, detections: 0 }) });
   h.auth.tokens.set("alice-token", { username: "alice", groups: ["sre-leads"] });
+  h.auth.tokens.set("carol-token", { username: "carol", groups: ["staging-devs"] });
   h.auth.approvers.add("alice");
+  h.auth.readers.set("alice", "all");
+  h.auth.readers.set("carol", new Set(["staging"]));
   h.approvals.put(approvalRequest(NAME));
   await h.evidence.record({
     type: "admission.decision",
@@ -38,8 +41,9 @@ afterAll(async () => {
   await close?.();
 });
 
-async function openPage(): Promise<{ page: Page; problems: string[] }> {
+async function openPage(token?: string): Promise<{ page: Page; problems: string[] }> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  if (token) await page.addInitScript((value) => sessionStorage.setItem("aegis.token", value), token);
   const problems: string[] = [];
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(message.text());
@@ -50,8 +54,32 @@ async function openPage(): Promise<{ page: Page; problems: string[] }> {
 }
 
 describe("dashboard", () => {
+  it("shows a user only the namespaces RBAC lets them read", async () => {
+    const { page, problems } = await openPage("carol-token");
+    await page.locator("#whoami", { hasText: "carol" }).waitFor();
+    await page.locator("#pending .empty", { hasText: "Nothing waits" }).waitFor();
+    await page.locator("#evidence li").first().waitFor();
+    const text = await page.locator("body").innerText();
+    expect(text).not.toContain(`prod/${NAME}`);
+    expect(text).not.toContain("Deployment/prod/web");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   it("signs in, shows the pending request, approves it, shows it Approved, and takes a screenshot", async () => {
     const { page, problems } = await openPage();
+    // Nothing is shown before sign-in: every read needs a token.
+    await page.locator("#pending .empty", { hasText: "Sign in to see" }).waitFor();
+    expect(await page.locator("article.request").count()).toBe(0);
+
+    await page.fill("#login-token", "forged");
+    await page.click("#login-button");
+    await page.locator("#flash.error").filter({ hasText: "Sign-in failed" }).waitFor();
+    await page.fill("#login-token", "alice-token");
+    await page.click("#login-button");
+    await page.locator("#whoami", { hasText: "alice" }).waitFor();
+    expect(await page.evaluate(() => sessionStorage.getItem("aegis.token"))).toBe("alice-token");
+
     const card = page.locator(`article.request[data-key="prod/${NAME}"]`);
     await card.waitFor();
     expect(await card.locator(".target").textContent()).toContain("Deployment prod/web · requested by dev");
@@ -62,18 +90,6 @@ describe("dashboard", () => {
     expect(await card.locator(".policies").textContent()).toContain("Policy: prod-gate · approvals 0/1");
     await page.locator("#live.live").waitFor();
     expect(await page.locator("#threat").textContent()).toContain("lockdown");
-
-    await card.locator("button.approve").click();
-    await page.locator("#flash.error").waitFor();
-    expect(await page.locator("#flash").textContent()).toMatch(/Sign in/);
-
-    await page.fill("#login-token", "forged");
-    await page.click("#login-button");
-    await page.locator("#flash.error").filter({ hasText: "Sign-in failed" }).waitFor();
-    await page.fill("#login-token", "alice-token");
-    await page.click("#login-button");
-    await page.locator("#whoami", { hasText: "alice" }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.getItem("aegis.token"))).toBe("alice-token");
 
     await card.locator("textarea.comment").fill("ship it");
     await card.locator("button.approve").click();
@@ -103,7 +119,7 @@ describe("dashboard", () => {
   });
 
   it("shows a new request live, over server-sent events, without a reload", async () => {
-    const { page, problems } = await openPage();
+    const { page, problems } = await openPage("alice-token");
     await page.locator("#live.live").waitFor();
     const name = "deployment-api-0a1b2c3d4e";
     h.approvals.put(approvalRequest(name, { namespace: "staging" }));
@@ -126,6 +142,7 @@ describe("dashboard", () => {
       },
     });
     const page = await browser.newPage();
+    await page.addInitScript(() => sessionStorage.setItem("aegis.token", "alice-token"));
     await page.goto(`${base}/#/approvals/prod/${name}`);
     const card = page.locator(`article.request.focus[data-key="prod/${name}"]`);
     await card.waitFor();

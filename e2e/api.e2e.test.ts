@@ -79,7 +79,8 @@ async function createApprovalScene(prefix: string): Promise<ApprovalScene> {
     ns,
     policyName,
     username,
-    token: async (sa) => (await kubectl(["create", "token", sa, "-n", ns, "--duration=1h"])).stdout.trim(),
+    token: async (sa) =>
+      (await kubectl(["create", "token", sa, "-n", ns, "--duration=1h", "--audience", "aegis"])).stdout.trim(),
     applyAsDev: async (name, image) => {
       const result = await kubectl(["apply", "-f", "-"], {
         as: "dev",
@@ -139,15 +140,82 @@ function decide(requestName: string, token: string | undefined, action = "approv
   });
 }
 
+const get = (path: string, token?: string): Promise<Response> =>
+  fetch(`${aegis?.apiUrl ?? ""}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+describe("REST API reads", () => {
+  it("401 without a token or with a token for the API server; RBAC in another namespace shows none of this one's requests or evidence", async () => {
+    const denied = await scene.applyAsDev("reads", "ghcr.io/acme/reads:1.0");
+    const requestName = denied.requestName;
+    if (!requestName) throw new Error(`no ApprovalRequest in the denial: ${denied.stderr}`);
+    const approver = await scene.token("approver");
+    await eventually(
+      async () =>
+        (await get(`/api/approvals/${scene.ns}/${requestName}`, approver)).status === 200 ? true : undefined,
+      "AEGIS's cache to hold the request",
+    );
+
+    for (const path of [
+      "/api/approvals",
+      `/api/approvals/${scene.ns}/${requestName}`,
+      "/api/evidence",
+      "/api/policies",
+    ])
+      expect((await get(path)).status, path).toBe(401);
+    // A token for the API server's own audience gives full cluster access: AEGIS refuses it.
+    const clusterToken = (
+      await kubectl(["create", "token", "approver", "-n", scene.ns, "--duration=10m"])
+    ).stdout.trim();
+    const refused = await get("/api/approvals", clusterToken);
+    expect(refused.status).toBe(401);
+    expect(await refused.text()).toContain("--audience aegis");
+
+    // outsider may view another namespace only.
+    const other = `${scene.ns}-other`;
+    await kubectl(["create", "namespace", other]);
+    try {
+      await kubectl([
+        "create",
+        "rolebinding",
+        "outsider-view",
+        "--clusterrole=view",
+        `--serviceaccount=${scene.ns}:outsider`,
+        "-n",
+        other,
+      ]);
+      const outsider = await scene.token("outsider");
+      const listed = (await (await get("/api/approvals", outsider)).json()) as { items: { namespace: string }[] };
+      expect(listed.items.filter((item) => item.namespace === scene.ns)).toEqual([]);
+      expect((await get(`/api/approvals/${scene.ns}/${requestName}`, outsider)).status).toBe(403);
+      const evidence = (await (await get("/api/evidence?limit=500", outsider)).json()) as {
+        items: { subject: string }[];
+      };
+      expect(evidence.items.filter((record) => record.subject.includes(`/${scene.ns}/`))).toEqual([]);
+
+      const mine = (await (await get("/api/approvals", approver)).json()) as {
+        items: { namespace: string; name: string }[];
+      };
+      expect(mine.items).toContainEqual(expect.objectContaining({ namespace: scene.ns, name: requestName }));
+      const theirs = (await (await get("/api/evidence?limit=500", approver)).json()) as {
+        items: { subject: string }[];
+      };
+      expect(theirs.items.map((record) => record.subject)).toContain(`Deployment/${scene.ns}/reads`);
+    } finally {
+      await kubectl(["delete", "namespace", other, "--wait=false"], { allowFail: true });
+    }
+  });
+});
+
 describe("REST API decisions", () => {
   it("401 without a token, 403 without the approve verb or outside the approvers, Approved for the approver, evidence names them", async () => {
     const denied = await scene.applyAsDev("web", "ghcr.io/acme/web:1.0");
     expect(denied.code).not.toBe(0);
     const requestName = denied.requestName;
     if (!requestName) throw new Error(`no ApprovalRequest in the denial: ${denied.stderr}`);
-    const api = aegis?.apiUrl ?? "";
+    const approverToken = await scene.token("approver");
     await eventually(
-      async () => ((await fetch(`${api}/api/approvals/${scene.ns}/${requestName}`)).status === 200 ? true : undefined),
+      async () =>
+        (await get(`/api/approvals/${scene.ns}/${requestName}`, approverToken)).status === 200 ? true : undefined,
       "AEGIS's cache to hold the request",
     );
 

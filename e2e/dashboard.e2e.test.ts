@@ -136,7 +136,9 @@ beforeAll(async () => {
         : undefined,
     "the policy to be Ready",
   );
-  approverToken = (await kubectl(["create", "token", "approver", "-n", ns, "--duration=1h"])).stdout.trim();
+  approverToken = (
+    await kubectl(["create", "token", "approver", "-n", ns, "--duration=1h", "--audience", "aegis"])
+  ).stdout.trim();
   browser = await launchChromium();
 }, 240_000);
 

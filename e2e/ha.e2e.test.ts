@@ -133,7 +133,9 @@ async function metric(replica: Replica, name: string): Promise<number | undefine
 }
 
 async function phaseAt(replica: Replica, namespace: string, name: string): Promise<string | undefined> {
-  const response = await fetch(`${replica.process.apiUrl}/api/approvals/${namespace}/${name}`);
+  const response = await fetch(`${replica.process.apiUrl}/api/approvals/${namespace}/${name}`, {
+    headers: { authorization: `Bearer ${approverToken}` },
+  });
   if (response.status !== 200) return undefined;
   return ((await response.json()) as { phase?: string }).phase;
 }
@@ -160,7 +162,19 @@ beforeAll(async () => {
     "-n",
     ns,
   ]);
-  approverToken = (await kubectl(["create", "token", "approver", "-n", ns, "--duration=1h"])).stdout.trim();
+  // Reads are scoped by RBAC too: the approver may view the short-lived requests' namespace.
+  await kubectl([
+    "create",
+    "rolebinding",
+    "approver-view",
+    "--clusterrole=view",
+    `--serviceaccount=${ns}:approver`,
+    "-n",
+    shortNs,
+  ]);
+  approverToken = (
+    await kubectl(["create", "token", "approver", "-n", ns, "--duration=1h", "--audience", "aegis"])
+  ).stdout.trim();
   await kubectl(["apply", "-f", "-"], { input: gatePolicy(policyName, ns, "1h") });
   await kubectl(["apply", "-f", "-"], { input: gatePolicy(shortPolicyName, shortNs, "6s") });
   for (const name of [policyName, shortPolicyName]) {

@@ -11,6 +11,8 @@ const mallory = { as: "mallory", asGroups: ["developers"] };
 const DENIALS = 50;
 
 let aegis: RunningAegisProcess;
+/** An on-call engineer: aegis-viewer in every namespace, so the API shows threat details. */
+let oncallToken: string;
 
 function unlabelled(index: number): string {
   return JSON.stringify({
@@ -31,6 +33,17 @@ function unlabelled(index: number): string {
 beforeAll(async () => {
   await kubectl(["create", "namespace", ns]);
   await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", ns]);
+  await kubectl(["create", "serviceaccount", "oncall", "-n", ns]);
+  await kubectl([
+    "create",
+    "clusterrolebinding",
+    `${ns}-oncall`,
+    "--clusterrole=aegis-viewer",
+    `--serviceaccount=${ns}:oncall`,
+  ]);
+  oncallToken = (
+    await kubectl(["create", "token", "oncall", "-n", ns, "--duration=1h", "--audience", "aegis"])
+  ).stdout.trim();
   aegis = await startAegisProcess();
   await kubectl(["apply", "-f", "-"], {
     input: JSON.stringify({
@@ -52,6 +65,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeWebhookConfiguration();
   await aegis?.stop();
+  await kubectl(["delete", "clusterrolebinding", `${ns}-oncall`, "--ignore-not-found"], { allowFail: true });
   await kubectl(["delete", "apol", policyName, "--ignore-not-found"], { allowFail: true });
   await kubectl(["delete", "namespace", ns, "--wait=false"], { allowFail: true });
 });
@@ -63,7 +77,9 @@ describe("threat detection", () => {
       expect(attempt.code).not.toBe(0);
     }
     const status = await eventually(async () => {
-      const body = (await (await fetch(`${aegis.apiUrl}/api/security/status`)).json()) as {
+      const body = (await (
+        await fetch(`${aegis.apiUrl}/api/security/status`, { headers: { authorization: `Bearer ${oncallToken}` } })
+      ).json()) as {
         mode: string;
         counts: Record<string, number>;
         recent: { detector: string; source: { name: string } }[];

@@ -1,26 +1,3 @@
-import { severityRank, type Severity } from "./types.js";
-
-/**
- * One threat per source per cooldown, unless it gets worse: a burst of 500 denials is one
- * medium threat that becomes high, not 500 alerts.
- */
-export class Cooldown {
-  private readonly last = new Map<string, { atMs: number; severity: Severity }>();
-
-  constructor(private readonly periodMs: number) {}
-
-  /** Whether to raise now; remembers that it did. */
-  allow(key: string, atMs: number, severity: Severity): boolean {
-    const previous = this.last.get(key);
-    const fresh =
-      previous === undefined ||
-      atMs - previous.atMs >= this.periodMs ||
-      severityRank(severity) > severityRank(previous.severity);
-    if (fresh) this.last.set(key, { atMs, severity });
-    return fresh;
-  }
-}
-
 /** Timestamps within a trailing window, per key. */
 export class SlidingWindow {
   private readonly stamps = new Map<string, number[]>();

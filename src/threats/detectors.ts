@@ -1,10 +1,14 @@
 // The detectors. Thresholds are options with defaults tuned for a human-paced cluster; a CI
 // system applying hundreds of objects a minute should get its own thresholds or be excluded.
+// Each is pure: `plan` names the counts an observation adds, `decide` reads the store's answers.
+import type { ThreatClaim } from "../ports/threat-state.js";
 import { WORKING_HOURS_UTC } from "../risk/factors.js";
-import { Cooldown, SlidingWindow } from "./cooldown.js";
+import { LocalThreatState } from "./memory-state.js";
 import {
+  severityRank,
   threatId,
   type AdmissionObservation,
+  type Candidate,
   type Detector,
   type Severity,
   type Threat,
@@ -20,7 +24,7 @@ function threat(
   parts: { at: Date; windowStart: Date; message: string; data: Record<string, unknown> },
 ): Threat {
   return {
-    id: threatId(detector, source, parts.windowStart),
+    id: threatId(detector, source, parts.windowStart, severity),
     at: parts.at.toISOString(),
     detector,
     severity,
@@ -68,25 +72,30 @@ function burstDetector(
   what: string,
   options: BurstOptions,
 ): Detector {
-  const window = new SlidingWindow(options.windowMs);
-  const cooldown = new Cooldown(options.cooldownMs);
   return {
     name,
-    observe: (o) => {
-      if (!counts(o)) return [];
-      const count = window.add(o.user, o.at.getTime());
+    plan: (o, member) =>
+      counts(o)
+        ? [{ op: "window", key: `${name}:user:${o.user}`, atMs: o.at.getTime(), windowMs: options.windowMs, member }]
+        : [],
+    decide: (o, [result]) => {
+      if (result?.op !== "window") return [];
+      const count = result.count;
       const severity = levelFor(count, options.levels);
-      if (!severity || !cooldown.allow(o.user, o.at.getTime(), severity)) return [];
+      if (!severity) return [];
       const source: ThreatSource = { type: "user", name: o.user };
       const seconds = Math.round(options.windowMs / 1000);
-      const windowStart = new Date(window.firstOf(o.user) ?? o.at.getTime());
       return [
-        threat(name, source, severity, {
-          at: o.at,
-          windowStart,
-          message: `${o.user} made ${count} ${what} in ${seconds}s (latest: ${o.kind} in ${o.namespace}, ${o.reason})`,
-          data: { count, windowSeconds: seconds, namespace: o.namespace },
-        }),
+        {
+          cooldownKey: `${name}:user:${o.user}`,
+          cooldownMs: options.cooldownMs,
+          threat: threat(name, source, severity, {
+            at: o.at,
+            windowStart: new Date(result.firstMs),
+            message: `${o.user} made ${count} ${what} in ${seconds}s (latest: ${o.kind} in ${o.namespace}, ${o.reason})`,
+            data: { count, windowSeconds: seconds, namespace: o.namespace },
+          }),
+        },
       ];
     },
   };
@@ -128,39 +137,52 @@ function foldMinutes(state: RateState, minute: number, alpha: number): void {
 
 /**
  * A user or namespace far above its own usual rate (EWMA z-score over minute buckets, quiet
- * minutes counted as zero), once the key has `warmUpMinutes` of history.
+ * minutes counted as zero), once the key has `warmUpMinutes` of history. The minute counts are
+ * shared (every replica's requests); the baseline is folded by each replica from those counts
+ * (the finished minute's total as the store reports it), so a fresh replica warms up again.
  */
 export function rateAnomalyDetector(
   type: "user" | "namespace",
   options: RateOptions = { alpha: 0.1, zThreshold: 4, minPerMinute: 30, warmUpMinutes: 10, cooldownMs: 10 * MINUTE },
 ): Detector {
   const states = new Map<string, RateState>();
-  const cooldown = new Cooldown(options.cooldownMs);
   const name = `${type}-rate`;
+  const keyOf = (o: AdmissionObservation): string => (type === "user" ? o.user : o.namespace);
   return {
     name,
-    observe: (o) => {
-      const key = type === "user" ? o.user : o.namespace;
+    plan: (o) => [{ op: "minute", key: `${name}:${keyOf(o)}`, minute: Math.floor(o.at.getTime() / MINUTE) }],
+    decide: (o, [result]) => {
+      if (result?.op !== "minute") return [];
+      const key = keyOf(o);
       const minute = Math.floor(o.at.getTime() / MINUTE);
       const state = states.get(key) ?? { minute, count: 0, mean: 0, variance: 0, minutesSeen: 0 };
       states.set(key, state);
-      if (minute > state.minute) foldMinutes(state, minute, options.alpha);
-      state.count += 1;
+      // A late observation of a minute already folded changes nothing.
+      if (minute < state.minute) return [];
+      if (minute > state.minute) {
+        // The finished minute's total across replicas, when it is the one just before.
+        if (state.minute === minute - 1) state.count = Math.max(state.count, result.previous);
+        foldMinutes(state, minute, options.alpha);
+      }
+      state.count = Math.max(state.count, result.count);
       const z = (state.count - state.mean) / Math.max(1, Math.sqrt(state.variance));
       if (state.minutesSeen < options.warmUpMinutes || state.count < options.minPerMinute || z < options.zThreshold)
         return [];
       // A rate alone is never high: busy is not hostile. Denials and privilege raise the stakes.
       const severity: Severity = "medium";
-      if (!cooldown.allow(key, o.at.getTime(), severity)) return [];
       const source: ThreatSource = { type, name: key };
       const message = `${type} ${key}: ${state.count} requests this minute, usual ${state.mean.toFixed(1)}/min (z=${z.toFixed(1)})`;
       return [
-        threat(name, source, severity, {
-          at: o.at,
-          windowStart: new Date(minute * MINUTE),
-          message,
-          data: { count: state.count, mean: state.mean, z },
-        }),
+        {
+          cooldownKey: `${name}:${type}:${key}`,
+          cooldownMs: options.cooldownMs,
+          threat: threat(name, source, severity, {
+            at: o.at,
+            windowStart: new Date(minute * MINUTE),
+            message,
+            data: { count: state.count, mean: state.mean, z },
+          }),
+        },
       ];
     },
   };
@@ -174,20 +196,24 @@ export function isOutsideWorkingHours(at: Date): boolean {
 
 /** Changes outside working hours (UTC weekdays 08-18, as the risk score uses): low, once an hour per user. */
 export function offHoursDetector(cooldownMs = 60 * MINUTE): Detector {
-  const cooldown = new Cooldown(cooldownMs);
   return {
     name: "off-hours",
-    observe: (o) => {
-      if (!isOutsideWorkingHours(o.at) || !cooldown.allow(o.user, o.at.getTime(), "low")) return [];
+    plan: () => [],
+    decide: (o) => {
+      if (!isOutsideWorkingHours(o.at)) return [];
       const source: ThreatSource = { type: "user", name: o.user };
       const message = `${o.user} changed ${o.kind} in ${o.namespace} at ${o.at.toISOString().slice(0, 16)}Z, outside working hours`;
       return [
-        threat("off-hours", source, "low", {
-          at: o.at,
-          windowStart: o.at,
-          message,
-          data: { namespace: o.namespace, kind: o.kind },
-        }),
+        {
+          cooldownKey: `off-hours:user:${o.user}`,
+          cooldownMs,
+          threat: threat("off-hours", source, "low", {
+            at: o.at,
+            windowStart: o.at,
+            message,
+            data: { namespace: o.namespace, kind: o.kind },
+          }),
+        },
       ];
     },
   };
@@ -196,30 +222,76 @@ export function offHoursDetector(cooldownMs = 60 * MINUTE): Detector {
 export interface RegistryOptions {
   /** Sources known from the start (e.g. every policy's allowedRegistries). */
   readonly known: readonly string[];
-  /** Everything seen in this first period is learnt silently (a fresh replica knows nothing). */
+  /** Everything seen in this first period is learnt silently (a fresh cluster knows nothing). */
   readonly learningMs: number;
 }
 
-/** An image source never seen before in this cluster: medium, high when the request asks for privilege. */
+/**
+ * An image source never seen before in this cluster: medium, high when the request asks for
+ * privilege. "Seen" is one set for every replica, so a source is new once, on whichever replica
+ * serves it first; the learning period starts with the set.
+ */
 export function newRegistryDetector(options: RegistryOptions = { known: [], learningMs: 10 * MINUTE }): Detector {
-  const seen = new Set(options.known.map((source) => source.replace(/\/+$/, "")));
-  let startedMs: number | undefined;
+  const known = new Set(options.known.map((source) => source.replace(/\/+$/, "")));
   return {
     name: "new-registry",
+    plan: (o) =>
+      [...new Set(o.registries)].map((member) => ({
+        op: "first-seen" as const,
+        key: "new-registry",
+        member,
+        atMs: o.at.getTime(),
+      })),
+    decide: (o, results) =>
+      [...new Set(o.registries)].flatMap((source, index) => {
+        const result = results[index];
+        if (result?.op !== "first-seen" || !result.novel || known.has(source)) return [];
+        if (o.at.getTime() - result.sinceMs < options.learningMs) return [];
+        return [
+          {
+            cooldownKey: `new-registry:registry:${source}`,
+            cooldownMs: 0,
+            threat: threat("new-registry", { type: "registry", name: source }, o.privileged ? "high" : "medium", {
+              at: o.at,
+              windowStart: o.at,
+              message: `first image from ${source} (${o.user}, ${o.kind} in ${o.namespace}, ${o.allowed ? "allowed" : "denied"})`,
+              data: { user: o.user, namespace: o.namespace, allowed: o.allowed },
+            }),
+          },
+        ];
+      }),
+  };
+}
+
+/**
+ * A detector run on its own over a state of its own, synchronously: what a single replica's
+ * detector does per observation (plan, count, decide, claim). For tests and tools.
+ */
+export function runLocally(
+  detector: Detector,
+  state: LocalThreatState = new LocalThreatState(),
+): { readonly name: string; observe(observation: AdmissionObservation): Threat[] } {
+  let sequence = 0;
+  return {
+    name: detector.name,
     observe: (o) => {
-      startedMs ??= o.at.getTime();
-      const learning = o.at.getTime() - startedMs < options.learningMs;
-      const novel = [...new Set(o.registries)].filter((source) => !seen.has(source));
-      novel.forEach((source) => seen.add(source));
-      if (learning) return [];
-      return novel.map((source) =>
-        threat("new-registry", { type: "registry", name: source }, o.privileged ? "high" : "medium", {
-          at: o.at,
-          windowStart: o.at,
-          message: `first image from ${source} (${o.user}, ${o.kind} in ${o.namespace}, ${o.allowed ? "allowed" : "denied"})`,
-          data: { user: o.user, namespace: o.namespace, allowed: o.allowed },
-        }),
-      );
+      sequence += 1;
+      const candidates = detector.decide(o, state.count(detector.plan(o, `local:${sequence}`)));
+      const raised = state.claim(candidates.map(claimOf));
+      return candidates.filter((_, index) => raised[index]).map((candidate) => candidate.threat);
     },
+  };
+}
+
+/** The store's view of a candidate. */
+export function claimOf(candidate: Candidate): ThreatClaim {
+  const { threat: raised } = candidate;
+  return {
+    key: candidate.cooldownKey,
+    rank: severityRank(raised.severity),
+    atMs: Date.parse(raised.at),
+    periodMs: candidate.cooldownMs,
+    source: `${raised.source.type}/${raised.source.name}`,
+    threat: { ...raised },
   };
 }

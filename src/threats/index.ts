@@ -4,3 +4,5 @@ export * from "./detector.js";
 export * from "./evidence.js";
 export * from "./observation.js";
 export * from "./lockdown-annotation.js";
+export * from "./lockdown.js";
+export * from "./memory-state.js";

@@ -11,6 +11,7 @@ import {
   offHoursDetector,
   privilegedBurstDetector,
   rateAnomalyDetector,
+  runLocally,
   threatEvidence,
   ThreatDetector,
   type AdmissionObservation,
@@ -50,7 +51,8 @@ describe("the threat detector", () => {
       now.value = new Date(T0.getTime() + i * 1_000);
       detector.observe(obs({ allowed: false, reason: "PolicyViolation" }, i * 1_000));
     }
-    const status = detector.status();
+    await detector.flush();
+    const status = await detector.status();
     expect(status.observed).toBe(50);
     expect(status.counts.high).toBeGreaterThanOrEqual(1);
     expect(status.recent).toContainEqual(
@@ -68,7 +70,7 @@ describe("the threat detector", () => {
     expect(raised.filter((t) => t.detector === "denial-burst").map((t) => t.severity)).toEqual(["medium", "high"]);
   });
 
-  it("ends an automatic lockdown after its period, keeps a manual one until cleared", () => {
+  it("ends an automatic lockdown after its period, keeps a manual one until cleared", async () => {
     const now = { value: T0 };
     const modes: string[] = [];
     const detector = new ThreatDetector({
@@ -77,12 +79,13 @@ describe("the threat detector", () => {
       onModeChange: (mode) => modes.push(mode),
     });
     for (let i = 0; i < 30; i += 1) detector.observe(obs({ allowed: false }, i));
+    await detector.flush();
     expect(detector.mode()).toBe("lockdown");
     now.value = new Date(T0.getTime() + 61_000);
     expect(detector.mode()).toBe("normal");
     detector.setManualLockdown("incident 42");
     now.value = new Date(T0.getTime() + 10 * 3_600_000);
-    expect(detector.status()).toMatchObject({
+    expect(await detector.status()).toMatchObject({
       mode: "lockdown",
       lockdown: { manual: true, reason: "incident 42" },
       extraApprovals: 1,
@@ -93,12 +96,13 @@ describe("the threat detector", () => {
     expect(modes).toEqual(["lockdown", "normal", "lockdown", "normal"]);
   });
 
-  it("a manual clear leaves an automatic lockdown running; clearLockdown ends it", () => {
+  it("a manual clear leaves an automatic lockdown running; clearLockdown ends it", async () => {
     const detector = new ThreatDetector({ now: () => T0 });
     for (let i = 0; i < 30; i += 1) detector.observe(obs({ allowed: false }, i));
+    await detector.flush();
     detector.setManualLockdown(null);
     expect(detector.mode()).toBe("lockdown");
-    detector.clearLockdown();
+    await detector.clearLockdown();
     expect(detector.mode()).toBe("normal");
   });
 
@@ -120,7 +124,9 @@ describe("the threat detector", () => {
 
 describe("detectors", () => {
   it("denial bursts: nothing below the threshold, once per level per cooldown", () => {
-    const detect = denialBurstDetector({ windowMs: 60_000, levels: { medium: 5, high: 10 }, cooldownMs: 300_000 });
+    const detect = runLocally(
+      denialBurstDetector({ windowMs: 60_000, levels: { medium: 5, high: 10 }, cooldownMs: 300_000 }),
+    );
     const results = Array.from({ length: 12 }, (_, i) => detect.observe(obs({ allowed: false }, i * 100)));
     expect(results.map((r) => r.map((t) => t.severity).join())).toEqual([
       "",
@@ -138,12 +144,12 @@ describe("detectors", () => {
     ]);
     expect(detect.observe(obs({ allowed: true }, 2_000))).toEqual([]);
     // Spread over more than the window, the same number of denials is no burst.
-    const slow = denialBurstDetector({ windowMs: 60_000, levels: { medium: 5 }, cooldownMs: 1 });
+    const slow = runLocally(denialBurstDetector({ windowMs: 60_000, levels: { medium: 5 }, cooldownMs: 1 }));
     expect(Array.from({ length: 10 }, (_, i) => slow.observe(obs({ allowed: false }, i * 20_000))).flat()).toEqual([]);
   });
 
   it("privileged attempts: a denied one is low, repeated ones high; admitted privilege is not counted", () => {
-    const detect = privilegedBurstDetector();
+    const detect = runLocally(privilegedBurstDetector());
     expect(detect.observe(obs({ privileged: true, allowed: true }))).toEqual([]);
     expect(detect.observe(obs({ privileged: true, allowed: false }))[0]?.severity).toBe("low");
     const later = [1, 2, 3, 4].flatMap((i) => detect.observe(obs({ privileged: true, allowed: false }, i * 1_000)));
@@ -151,13 +157,15 @@ describe("detectors", () => {
   });
 
   it("rate anomalies: a user far above their usual rate", () => {
-    const detect = rateAnomalyDetector("user", {
-      alpha: 0.2,
-      zThreshold: 4,
-      minPerMinute: 20,
-      warmUpMinutes: 10,
-      cooldownMs: 600_000,
-    });
+    const detect = runLocally(
+      rateAnomalyDetector("user", {
+        alpha: 0.2,
+        zThreshold: 4,
+        minPerMinute: 20,
+        warmUpMinutes: 10,
+        cooldownMs: 600_000,
+      }),
+    );
     const quiet = Array.from({ length: 30 }, (_, minute) =>
       [0, 1].flatMap((k) => detect.observe(obs({}, minute * 60_000 + k * 1_000))),
     ).flat();
@@ -172,13 +180,15 @@ describe("detectors", () => {
   });
 
   it("namespace rate uses the namespace as the source, and is silent while warming up", () => {
-    const detect = rateAnomalyDetector("namespace", {
-      alpha: 0.2,
-      zThreshold: 2,
-      minPerMinute: 5,
-      warmUpMinutes: 3,
-      cooldownMs: 600_000,
-    });
+    const detect = runLocally(
+      rateAnomalyDetector("namespace", {
+        alpha: 0.2,
+        zThreshold: 2,
+        minPerMinute: 5,
+        warmUpMinutes: 3,
+        cooldownMs: 600_000,
+      }),
+    );
     expect(Array.from({ length: 50 }, (_, i) => detect.observe(obs({ user: `u${i}` }, i))).flat()).toEqual([]);
     const threats = Array.from({ length: 100 }, (_, i) =>
       detect.observe(obs({ user: `u${i}` }, 5 * 60_000 + i)),
@@ -186,14 +196,15 @@ describe("detectors", () => {
     expect(threats[0]?.source).toEqual({ type: "namespace", name: "prod" });
   });
 
-  it("a busy fresh replica does not lock down: 100 allowed requests in a minute raise nothing high", () => {
+  it("a busy fresh replica does not lock down: 100 allowed requests in a minute raise nothing high", async () => {
     const detector = new ThreatDetector({ now: () => T0 });
     for (let i = 0; i < 100; i += 1) detector.observe(obs({}, i * 500));
-    expect(detector.status()).toMatchObject({ mode: "normal", counts: { high: 0, critical: 0 } });
+    await detector.flush();
+    expect(await detector.status()).toMatchObject({ mode: "normal", counts: { high: 0, critical: 0 } });
   });
 
   it("off-hours activity: low, once an hour per user", () => {
-    const detect = offHoursDetector();
+    const detect = runLocally(offHoursDetector());
     expect(detect.observe(obs())).toEqual([]);
     const night = (ms: number): AdmissionObservation => ({
       ...obs(),
@@ -205,7 +216,7 @@ describe("detectors", () => {
   });
 
   it("registries never seen: silent while learning, then medium (high when privileged)", () => {
-    const detect = newRegistryDetector({ known: ["ghcr.io/acme/"], learningMs: 60_000 });
+    const detect = runLocally(newRegistryDetector({ known: ["ghcr.io/acme/"], learningMs: 60_000 }));
     expect(detect.observe(obs({ registries: ["quay.io/learnt"] }))).toEqual([]);
     expect(detect.observe(obs({ registries: ["ghcr.io/acme", "quay.io/learnt"] }, 120_000))).toEqual([]);
     const [threat] = detect.observe(obs({ registries: ["evil.example.com/x"], privileged: true }, 121_000));
@@ -236,7 +247,7 @@ describe("gate glue", () => {
   });
 
   it("makes one threat.detected record per threat id", () => {
-    const detect = denialBurstDetector({ windowMs: 60_000, levels: { medium: 1 }, cooldownMs: 1 });
+    const detect = runLocally(denialBurstDetector({ windowMs: 60_000, levels: { medium: 1 }, cooldownMs: 1 }));
     const [threat] = detect.observe(obs({ allowed: false }));
     if (!threat) throw new Error("no threat");
     expect(threatEvidence(threat, "aegis")).toMatchObject({

@@ -90,6 +90,202 @@ export const APP_JS = String.raw`"use strict";
   function keyOf(item) { return item.namespace + "/" + item.name; }
   function when(iso) { return iso ? new Date(iso).toLocaleString() : ""; }
   function targetText(t) { return t.kind + " " + t.namespace + "/" + t.name; }
+  function plural(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+  function timeOnly(ms) { return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", hourCycle: "h23" }); }
+  function dayOnly(ms) { return new Date(ms).toLocaleDateString([], { month: "short", day: "numeric" }); }
+  function duration(ms) {
+    var s = ms / 1000;
+    if (s < 90) return Math.round(s) + " s";
+    if (s < 90 * 60) return Math.round(s / 60) + " min";
+    if (s < 36 * 3600) return (Math.round(s / 360) / 10) + " h";
+    return (Math.round(s / 8640) / 10) + " d";
+  }
+
+  // Charts: plain SVG built with createElementNS; geometry in attributes, colours in app.css.
+  var SVG_NS = "http://www.w3.org/2000/svg";
+  var CHART = { w: 360, h: 220, left: 46, right: 12, top: 14, bottom: 48 };
+  function svgEl(tag, attrs, children) {
+    var node = document.createElementNS(SVG_NS, tag);
+    Object.keys(attrs || {}).forEach(function (name) {
+      if (name === "text") node.textContent = attrs[name];
+      else node.setAttribute(name === "className" ? "class" : name, String(attrs[name]));
+    });
+    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
+    return node;
+  }
+  function round1(v) { return Math.round(v * 10) / 10; }
+  /** A "nice" axis: a max of 1, 2 or 5 times a power of ten, and its tick step. */
+  function niceScale(max) {
+    if (!(max > 0)) return { max: 1, step: 1 };
+    var rough = max / 4;
+    var power = Math.pow(10, Math.floor(Math.log10(rough)));
+    var step = [1, 2, 5, 10].map(function (m) { return m * power; }).filter(function (s) { return s >= rough; })[0];
+    if (step < 1 && max >= 1) step = 1;
+    return { max: Math.ceil(max / step) * step, step: step };
+  }
+  /** Title, caption and the SVG frame (axes and their labels); alt is the chart's text alternative. */
+  function chartFigure(id, title, caption, alt, height) {
+    var fig = $(id);
+    clear(fig);
+    fig.appendChild(el("figcaption", {}, [el("h3", { text: title }), caption ? el("p", { className: "meta", text: caption }) : null]));
+    var h = height || CHART.h;
+    var root = svgEl("svg", { viewBox: "0 0 " + CHART.w + " " + h, role: "img", "aria-label": title + ". " + alt, className: "chart-svg", preserveAspectRatio: "xMidYMid meet" }, [
+      svgEl("title", { text: title }), svgEl("desc", { text: alt }),
+    ]);
+    fig.appendChild(root);
+    return root;
+  }
+  function chartEmpty(id, title, message) {
+    var fig = $(id);
+    clear(fig);
+    fig.appendChild(el("figcaption", {}, [el("h3", { text: title })]));
+    fig.appendChild(el("p", { className: "empty", text: message }));
+  }
+  function axisLabels(root, xLabel, yLabel, h) {
+    var bottom = h - CHART.bottom;
+    root.appendChild(svgEl("line", { className: "axis", x1: CHART.left, y1: bottom, x2: CHART.w - CHART.right, y2: bottom }));
+    root.appendChild(svgEl("line", { className: "axis", x1: CHART.left, y1: CHART.top, x2: CHART.left, y2: bottom }));
+    root.appendChild(svgEl("text", { className: "axis-label", x: CHART.left + (CHART.w - CHART.right - CHART.left) / 2, y: h - 6, "text-anchor": "middle", text: xLabel }));
+    var cy = CHART.top + (bottom - CHART.top) / 2;
+    root.appendChild(svgEl("text", { className: "axis-label", x: 12, y: cy, "text-anchor": "middle", transform: "rotate(-90 12 " + cy + ")", text: yLabel }));
+  }
+  /** Horizontal grid lines and tick labels of a vertical value axis from 0 to scale.max. */
+  function valueAxis(root, scale, h, format) {
+    var bottom = h - CHART.bottom;
+    for (var v = 0; v <= scale.max + 1e-9; v += scale.step) {
+      var y = round1(bottom - (v / scale.max) * (bottom - CHART.top));
+      if (v > 0) root.appendChild(svgEl("line", { className: "grid", x1: CHART.left, y1: y, x2: CHART.w - CHART.right, y2: y }));
+      root.appendChild(svgEl("text", { className: "tick", x: CHART.left - 5, y: y + 4, "text-anchor": "end", text: format ? format(v) : String(round1(v)) }));
+    }
+  }
+  function legend(entries) {
+    return el("ul", { className: "legend" }, entries.map(function (e) {
+      return el("li", {}, [el("span", { className: "swatch " + e[0] }), document.createTextNode(e[1])]);
+    }));
+  }
+
+  var BUCKETS = [60e3, 5 * 60e3, 15 * 60e3, 30 * 60e3, 3600e3, 3 * 3600e3, 6 * 3600e3, 12 * 3600e3, 86400e3, 7 * 86400e3];
+  function bucketLabel(size) {
+    return size < 3600e3 ? (size / 60e3) + "-minute" : size < 86400e3 ? (size / 3600e3) + "-hour" : (size / 86400e3) + "-day";
+  }
+
+  /** Allowed and denied admissions per time interval, stacked, from admission.decision records. */
+  function renderAdmissionsChart(records) {
+    var id = "chart-admissions";
+    var title = "Admissions and denials over time";
+    var items = records.filter(function (r) { return r.type === "admission.decision" && r.data && typeof r.data.allowed === "boolean" && !isNaN(Date.parse(r.time)); });
+    if (!items.length) { chartEmpty(id, title, "No admission decisions recorded yet."); return; }
+    var times = items.map(function (r) { return Date.parse(r.time); });
+    var min = Math.min.apply(null, times), max = Math.max.apply(null, times);
+    var size = BUCKETS.filter(function (s) { return Math.floor(max / s) - Math.floor(min / s) < 12; })[0] || BUCKETS[BUCKETS.length - 1];
+    var first = Math.floor(min / size);
+    var buckets = [];
+    for (var b = first; b <= Math.floor(max / size); b += 1) buckets.push({ start: b * size, allowed: 0, denied: 0 });
+    items.forEach(function (r, i) {
+      var bucket = buckets[Math.floor(times[i] / size) - first];
+      if (bucket) bucket[r.data.allowed ? "allowed" : "denied"] += 1;
+    });
+    var allowed = items.filter(function (r) { return r.data.allowed; }).length;
+    var denied = items.length - allowed;
+    var format = size < 86400e3 ? timeOnly : dayOnly;
+    var alt = plural(allowed, "admission") + " allowed and " + denied + " denied in the latest " + plural(items.length, "admission decision") +
+      ", " + format(min) + " to " + format(max) + ", in " + bucketLabel(size) + " intervals. " +
+      buckets.filter(function (k) { return k.allowed + k.denied > 0; }).map(function (k) { return format(k.start) + ": " + k.allowed + " allowed, " + k.denied + " denied"; }).join("; ") + ".";
+    var root = chartFigure(id, title, allowed + " allowed · " + denied + " denied · " + bucketLabel(size) + " intervals", alt);
+    var h = CHART.h, bottom = h - CHART.bottom, plotH = bottom - CHART.top;
+    var scale = niceScale(Math.max.apply(null, buckets.map(function (k) { return k.allowed + k.denied; })));
+    valueAxis(root, scale, h);
+    var slot = (CHART.w - CHART.right - CHART.left) / buckets.length;
+    var labelEvery = Math.ceil(buckets.length / 5);
+    buckets.forEach(function (k, i) {
+      var x = CHART.left + i * slot + slot * 0.15, w = round1(slot * 0.7);
+      var hAllowed = (k.allowed / scale.max) * plotH, hDenied = (k.denied / scale.max) * plotH;
+      var label = format(k.start);
+      if (k.allowed) root.appendChild(svgEl("rect", { className: "bar allowed", "data-count": k.allowed, x: round1(x), y: round1(bottom - hAllowed), width: w, height: round1(hAllowed) }, [svgEl("title", { text: label + ": " + k.allowed + " allowed" })]));
+      if (k.denied) root.appendChild(svgEl("rect", { className: "bar denied", "data-count": k.denied, x: round1(x), y: round1(bottom - hAllowed - hDenied), width: w, height: round1(hDenied) }, [svgEl("title", { text: label + ": " + k.denied + " denied" })]));
+      if (i % labelEvery === 0) root.appendChild(svgEl("text", { className: "tick", x: round1(x + w / 2), y: bottom + 14, "text-anchor": "middle", text: label }));
+    });
+    axisLabels(root, "time (interval start)", "admissions", h);
+    $(id).appendChild(legend([["allowed", "Allowed (" + allowed + ")"], ["denied", "Denied (" + denied + ")"]]));
+  }
+
+  /** Time from request to decision of the latest decided requests, one horizontal bar each. */
+  function renderDecisionTimeChart(items) {
+    var id = "chart-decision-time";
+    var title = "Time from request to decision";
+    var rows = items.filter(function (i) { return (i.phase === "Approved" || i.phase === "Rejected") && i.decidedAt && i.createdAt; })
+      .map(function (i) { return { item: i, ms: Math.max(0, Date.parse(i.decidedAt) - Date.parse(i.createdAt)) }; })
+      .filter(function (r) { return !isNaN(r.ms); })
+      .sort(function (a, b) { return a.item.decidedAt.localeCompare(b.item.decidedAt); })
+      .slice(-10);
+    if (!rows.length) { chartEmpty(id, title, "No request has been approved or rejected yet."); return; }
+    var longest = Math.max.apply(null, rows.map(function (r) { return r.ms; }));
+    var unit = longest < 120e3 ? [1e3, "seconds"] : longest < 120 * 60e3 ? [60e3, "minutes"] : longest < 48 * 3600e3 ? [3600e3, "hours"] : [86400e3, "days"];
+    var sorted = rows.map(function (r) { return r.ms; }).sort(function (a, b) { return a - b; });
+    var median = sorted[Math.floor((sorted.length - 1) / 2)];
+    var alt = plural(rows.length, "decided request") + ", median " + duration(median) + ", longest " + duration(longest) + ". " +
+      rows.map(function (r) { return keyOf(r.item) + " " + r.item.phase.toLowerCase() + " after " + duration(r.ms); }).join("; ") + ".";
+    var rowH = 20, left = 120, top = CHART.top + 8;
+    var h = top + rows.length * rowH + CHART.bottom;
+    var root = chartFigure(id, title, "median " + duration(median) + " · longest " + duration(longest) + " · latest " + plural(rows.length, "decision"), alt, h);
+    var bottom = h - CHART.bottom, right = CHART.w - CHART.right;
+    var scale = niceScale(longest / unit[0]);
+    for (var v = 0; v <= scale.max + 1e-9; v += scale.step) {
+      var gx = round1(left + (v / scale.max) * (right - left));
+      if (v > 0) root.appendChild(svgEl("line", { className: "grid", x1: gx, y1: top, x2: gx, y2: bottom }));
+      root.appendChild(svgEl("text", { className: "tick", x: gx, y: bottom + 14, "text-anchor": "middle", text: String(round1(v)) }));
+    }
+    rows.forEach(function (r, i) {
+      var y = top + i * rowH;
+      var w = Math.max(1, (r.ms / unit[0] / scale.max) * (right - left));
+      var name = r.item.target.namespace + "/" + r.item.target.name;
+      if (name.length > 18) name = name.slice(0, 17) + "…";
+      root.appendChild(svgEl("text", { className: "tick", x: left - 5, y: y + rowH / 2 + 4, "text-anchor": "end", text: name }));
+      root.appendChild(svgEl("rect", { className: "bar " + r.item.phase.toLowerCase(), "data-ms": r.ms, x: left, y: y + 3, width: round1(w), height: rowH - 6 },
+        [svgEl("title", { text: keyOf(r.item) + ": " + r.item.phase + " after " + duration(r.ms) })]));
+    });
+    root.appendChild(svgEl("line", { className: "axis", x1: left, y1: bottom, x2: right, y2: bottom }));
+    root.appendChild(svgEl("line", { className: "axis", x1: left, y1: top, x2: left, y2: bottom }));
+    root.appendChild(svgEl("text", { className: "axis-label", x: left + (right - left) / 2, y: h - 6, "text-anchor": "middle", text: "time to decision (" + unit[1] + ")" }));
+    root.appendChild(svgEl("text", { className: "axis-label", x: left - 5, y: top - 6, "text-anchor": "end", text: "request (target)" }));
+    $(id).appendChild(legend([["approved", "Approved"], ["rejected", "Rejected"]]));
+  }
+
+  /** Risk scores of the latest requests, oldest to newest, with the medium (40) and high (70) bands. */
+  function renderRiskChart(items) {
+    var id = "chart-risk";
+    var title = "Risk scores of recent changes";
+    var rows = items.filter(function (i) { return i.risk && typeof i.risk.score === "number"; })
+      .sort(function (a, b) { return (a.createdAt || "").localeCompare(b.createdAt || ""); })
+      .slice(-20);
+    if (!rows.length) { chartEmpty(id, title, "No change has asked for approval yet."); return; }
+    var scores = rows.map(function (r) { return r.risk.score; });
+    var high = scores.filter(function (s) { return s >= 70; }).length;
+    var medium = scores.filter(function (s) { return s >= 40 && s < 70; }).length;
+    var mean = Math.round(scores.reduce(function (a, b) { return a + b; }, 0) / scores.length);
+    var alt = "Risk of the latest " + plural(rows.length, "change") + ", oldest to newest: average " + mean + " of 100, " + high + " high (70 or more), " + medium + " medium (40 to 69). " +
+      rows.map(function (r) { return keyOf(r) + " " + r.risk.score; }).join("; ") + ".";
+    var root = chartFigure(id, title, "average " + mean + "/100 · " + high + " high · " + medium + " medium", alt);
+    var h = CHART.h, bottom = h - CHART.bottom, plotH = bottom - CHART.top, right = CHART.w - CHART.right;
+    valueAxis(root, { max: 100, step: 20 }, h);
+    [[40, "medium"], [70, "high"]].forEach(function (band) {
+      var y = round1(bottom - (band[0] / 100) * plotH);
+      root.appendChild(svgEl("line", { className: "threshold " + band[1], x1: CHART.left, y1: y, x2: right, y2: y }));
+      root.appendChild(svgEl("text", { className: "tick band", x: CHART.left + 4, y: y - 3, "text-anchor": "start", text: band[1] }));
+    });
+    var slot = (right - CHART.left) / rows.length;
+    rows.forEach(function (r, i) {
+      var cx = round1(CHART.left + slot * (i + 0.5)), cy = round1(bottom - (Math.max(0, Math.min(100, r.risk.score)) / 100) * plotH);
+      root.appendChild(svgEl("circle", { className: "point " + riskClass(r.risk.score), "data-score": r.risk.score, cx: cx, cy: cy, r: 4.5 },
+        [svgEl("title", { text: keyOf(r) + ": risk " + r.risk.score + "/100 (" + r.phase + ")" })]));
+    });
+    var firstAt = Date.parse(rows[0].createdAt), lastAt = Date.parse(rows[rows.length - 1].createdAt);
+    if (!isNaN(firstAt)) root.appendChild(svgEl("text", { className: "tick", x: CHART.left, y: bottom + 14, "text-anchor": "start", text: dayOnly(firstAt) + " " + timeOnly(firstAt) }));
+    if (!isNaN(lastAt) && rows.length > 1) root.appendChild(svgEl("text", { className: "tick", x: right, y: bottom + 14, "text-anchor": "end", text: dayOnly(lastAt) + " " + timeOnly(lastAt) }));
+    axisLabels(root, "requests, oldest to newest", "risk score", h);
+    $(id).appendChild(legend([["low", "Low (under 40)"], ["medium", "Medium (40–69)"], ["high", "High (70+)"]]));
+  }
+
 
   function decide(item, action, card) {
     if (!token()) { flash("Sign in with a Kubernetes token to approve or reject.", true); return; }
@@ -145,15 +341,17 @@ export const APP_JS = String.raw`"use strict";
     pending.forEach(function (item) { box.appendChild(pendingCard(item)); });
     var body = $("history").querySelector("tbody");
     clear(body);
-    if (!decided.length) body.appendChild(el("tr", {}, [el("td", { className: "empty", colspan: "5", text: "No decided requests yet." })]));
+    if (!decided.length) body.appendChild(el("tr", { className: "empty-row" }, [el("td", { className: "empty", colspan: "5", text: "No decided requests yet." })]));
     decided.forEach(function (item) {
       var deciders = item.decisions.map(function (d) { return d.user + " (" + d.decision + " via " + d.via + ")"; }).join(", ");
       body.appendChild(el("tr", { "data-key": keyOf(item) }, [
-        el("td", { text: keyOf(item) }), el("td", { text: targetText(item.target) }),
-        el("td", { className: "phase phase-" + item.phase, text: item.phase }),
-        el("td", { text: deciders || "—" }), el("td", { text: when(item.decidedAt) }),
+        cell("Request", "", [el("code", { text: keyOf(item) })]), el("td", { "data-label": "Target", text: targetText(item.target) }),
+        el("td", { "data-label": "Phase", className: "phase phase-" + item.phase, text: item.phase }),
+        el("td", { "data-label": "Decided by", text: deciders || "—" }), el("td", { "data-label": "When", className: "time", text: when(item.decidedAt) }),
       ]));
     });
+    renderDecisionTimeChart(items);
+    renderRiskChart(items);
     if (focusKey) {
       var focused = document.querySelector('[data-key="' + focusKey.replace(/"/g, "") + '"]');
       if (focused && focused.scrollIntoView) focused.scrollIntoView({ block: "center" });
@@ -163,25 +361,125 @@ export const APP_JS = String.raw`"use strict";
   function renderEvidence(res) {
     var list = $("evidence");
     clear(list);
-    if (!res.ok) { list.appendChild(el("li", { className: "empty", text: "Evidence not available (" + res.status + ")." })); return; }
+    if (!res.ok) {
+      list.appendChild(el("li", { className: "empty", text: "Evidence not available (" + res.status + ")." }));
+      chartEmpty("chart-admissions", "Admissions and denials over time", "Evidence not available.");
+      return;
+    }
     if (!res.body.items.length) list.appendChild(el("li", { className: "empty", text: "No records yet." }));
-    res.body.items.forEach(function (r) {
+    renderAdmissionsChart(res.body.items);
+    res.body.items.slice(0, 50).forEach(function (r) {
       list.appendChild(el("li", { "data-seq": String(r.seq) }, [
-        el("span", { text: "#" + r.seq }), el("span", { text: when(r.time) }),
+        el("span", { className: "seq", text: "#" + r.seq }), el("span", { className: "time", text: when(r.time) }),
         el("strong", { text: r.type }), el("span", {}, [el("code", { text: r.subject }), document.createTextNode(" by " + r.actor)]),
       ]));
     });
   }
 
+  var SEVERITY_ORDER = ["critical", "high", "medium", "low"];
+  function sevBadge(severity) {
+    var known = SEVERITY_ORDER.indexOf(severity) >= 0 ? severity : "low";
+    return el("span", { className: "sev sev-" + known, text: String(severity || "unknown") });
+  }
+  function approvalsText(n) { return "+" + n + " approval" + (n === 1 ? "" : "s") + " required"; }
+  function lockdownOf(status) { return status && status.lockdown && typeof status.lockdown === "object" ? status.lockdown : null; }
+
+  /** The page-wide lockdown banner: hidden unless a lockdown is active. */
+  function renderBanner(status) {
+    var banner = $("lockdown");
+    clear(banner);
+    var lockdown = lockdownOf(status);
+    banner.classList.toggle("hidden", !lockdown);
+    if (!lockdown) return;
+    var extra = Number(status.extraApprovals) || 0;
+    var until = lockdown.until ? "until " + when(lockdown.until)
+      : lockdown.manual ? "until an operator lifts it (manual lockdown)" : "until the threat level drops";
+    banner.appendChild(el("div", { className: "banner-head" }, [
+      el("strong", { className: "banner-title", text: "Lockdown active" }),
+      extra > 0 ? el("span", { className: "banner-extra", text: approvalsText(extra) + " on every request" }) : null,
+    ]));
+    banner.appendChild(el("p", { className: "banner-reason", text: lockdown.reason || "no reason given" }));
+    banner.appendChild(el("p", { className: "banner-when", text: "Since " + when(lockdown.since) + " · " + until +
+      (lockdown.manual ? "" : lockdown.scope === "replica" ? " · this replica only" : "") +
+      (lockdown.stale ? " · last read before the threat store stopped answering" : "") }));
+  }
+
+  function modeLine(status) {
+    var lockdown = lockdownOf(status);
+    var extra = Number(status.extraApprovals) || 0;
+    if (lockdown) {
+      return el("p", { className: "mode mode-lockdown" }, [
+        el("strong", { text: "Lockdown" }),
+        document.createTextNode(" since " + when(lockdown.since) + (extra > 0 ? " · " + approvalsText(extra) : "")),
+      ]);
+    }
+    var observed = typeof status.observed === "number" ? " · " + plural(status.observed, "admission") + " observed" : "";
+    return el("p", { className: "mode mode-normal", text: "Normal mode · no lockdown · " + (extra > 0 ? approvalsText(extra) : "no extra approvals required") + observed });
+  }
+
+  function countBadges(counts) {
+    return el("div", { className: "sev-counts", "aria-label": "threats by severity" }, SEVERITY_ORDER.map(function (s) {
+      var n = Number(counts[s]) || 0;
+      return el("span", { className: "sev sev-" + s + (n ? "" : " zero"), "data-severity": s, text: s + " " + n });
+    }));
+  }
+
+  function sourceText(source) {
+    if (!source || typeof source !== "object") return [el("span", { text: String(source || "—") })];
+    return [el("span", { className: "meta", text: (source.type || "source") + " " }), el("code", { text: String(source.name || "") })];
+  }
+
+  function cell(label, className, children) {
+    // One child, so the stacked (phone) layout's label and value sit in two grid columns.
+    return el("td", { "data-label": label, className: className || "" }, [el("span", { className: "cell" }, children)]);
+  }
+
+  function threatTable(threats) {
+    if (!threats.length) return el("p", { className: "empty", text: "No threats detected recently." });
+    var head = el("thead", {}, [el("tr", {}, ["Time", "Severity", "Detector", "Source", "Summary"].map(function (t) { return el("th", { scope: "col", text: t }); }))]);
+    var body = el("tbody", {}, threats.map(function (t) {
+      return el("tr", { className: "threat-row", "data-id": String(t.id || "") }, [
+        cell("Time", "time", [document.createTextNode(when(t.at))]),
+        cell("Severity", "nowrap", [sevBadge(t.severity)]),
+        cell("Detector", "nowrap", [document.createTextNode(String(t.detector || ""))]),
+        cell("Source", "", sourceText(t.source)),
+        cell("Summary", "prose", [document.createTextNode(String(t.message || ""))]),
+      ]);
+    }));
+    return el("div", { className: "table-scroll" }, [el("table", { id: "threats", className: "threats stack" }, [head, body])]);
+  }
+
+  function topSourcesList(sources) {
+    return el("div", { className: "top-sources" }, [
+      el("h3", { text: "Top sources" }),
+      el("ul", { className: "plain sources" }, sources.map(function (s) {
+        return el("li", {}, [sevBadge(s.highest), document.createTextNode(" " + (s.type || "") + " "), el("code", { text: String(s.name || "") }),
+          document.createTextNode(" · " + plural(Number(s.threats) || 0, "threat"))]);
+      })),
+    ]);
+  }
+
   function renderThreat(res) {
     var box = $("threat");
     clear(box);
-    if (!res.ok || !res.body) { box.appendChild(el("p", { className: "empty", text: "Threat status not available." })); return; }
-    var rows = Object.keys(res.body).map(function (k) {
-      var v = res.body[k];
-      return el("tr", {}, [el("th", { text: k }), el("td", { text: typeof v === "object" ? JSON.stringify(v) : String(v) })]);
-    });
-    box.appendChild(el("table", {}, [el("tbody", {}, rows)]));
+    if (!res.ok || !res.body || typeof res.body !== "object") {
+      renderBanner(null);
+      box.appendChild(el("p", { className: "empty", text: "Threat status not available." }));
+      return;
+    }
+    var status = res.body;
+    renderBanner(status);
+    box.appendChild(modeLine(status));
+    if (status.scoped) {
+      box.appendChild(el("p", { className: "meta", text: "Threat details name users and namespaces, so they are shown only to those who may read every namespace." }));
+      return;
+    }
+    if (status.state && status.state.healthy === false) {
+      box.appendChild(el("p", { className: "warn-line", text: "The shared threat store is not answering" + (status.state.degradedSince ? " since " + when(status.state.degradedSince) : "") + ": these figures are this replica's own." }));
+    }
+    if (status.counts && typeof status.counts === "object") box.appendChild(countBadges(status.counts));
+    if (Array.isArray(status.recent)) box.appendChild(threatTable(status.recent));
+    if (Array.isArray(status.topSources) && status.topSources.length) box.appendChild(topSourcesList(status.topSources));
   }
 
   function renderPolicies(res) {
@@ -201,6 +499,8 @@ export const APP_JS = String.raw`"use strict";
     clear($("evidence"));
     clear($("threat"));
     clear($("policies"));
+    renderBanner(null);
+    ["chart-admissions", "chart-decision-time", "chart-risk"].forEach(function (id) { clear($(id)); });
   }
 
   function refresh() {
@@ -209,7 +509,7 @@ export const APP_JS = String.raw`"use strict";
       if (res.ok) renderApprovals(res.body.items);
       else flash("Could not list requests: " + ((res.body && res.body.message) || res.status), true);
     });
-    api("/api/evidence?limit=50").then(renderEvidence);
+    api("/api/evidence?limit=200").then(renderEvidence);
     api("/api/security/status").then(renderThreat, function () { renderThreat({ ok: false }); });
     api("/api/policies").then(renderPolicies);
   }
@@ -233,7 +533,7 @@ export const APP_JS = String.raw`"use strict";
     if (!signedIn || !window.fetch || !window.AbortController || !window.TextDecoder) return;
     var controller = new AbortController();
     stream = controller;
-    var headers = { Accept: "text/event-stream" };
+    var headers = { Accept: "text/event-stream", "X-Requested-With": "aegis" };
     if (token()) headers.Authorization = "Bearer " + token();
     fetch("/api/events", { headers: headers, signal: controller.signal, cache: "no-store", credentials: "same-origin" })
       .then(function (response) {

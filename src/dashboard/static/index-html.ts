@@ -24,18 +24,31 @@ export const INDEX_HTML = String.raw`<!doctype html>
   </div>
 </header>
 <div id="flash" class="flash hidden" role="status"></div>
+<section id="lockdown" class="banner hidden" aria-live="polite" aria-label="Lockdown"></section>
 <main>
   <section class="panel wide">
     <h2>Pending requests <span id="pending-count" class="count">0</span></h2>
     <div id="pending" class="cards"><p class="empty">Nothing waits for approval.</p></div>
   </section>
-  <section class="panel">
-    <h2>History</h2>
-    <table id="history"><thead><tr><th>Request</th><th>Target</th><th>Phase</th><th>Decided by</th><th>When</th></tr></thead><tbody></tbody></table>
+  <section class="panel wide" aria-labelledby="charts-title">
+    <h2 id="charts-title">Activity</h2>
+    <div class="charts">
+      <figure id="chart-admissions" class="chart"></figure>
+      <figure id="chart-decision-time" class="chart"></figure>
+      <figure id="chart-risk" class="chart"></figure>
+    </div>
   </section>
-  <section class="panel">
+  <section class="panel wide">
     <h2>Threat status</h2>
     <div id="threat"><p class="empty">loading…</p></div>
+  </section>
+  <section class="panel wide">
+    <h2>History</h2>
+    <div class="table-scroll">
+      <table id="history" class="stack"><thead><tr><th>Request</th><th>Target</th><th>Phase</th><th>Decided by</th><th>When</th></tr></thead><tbody></tbody></table>
+    </div>
+  </section>
+  <section class="panel wide">
     <h2>Policies</h2>
     <ul id="policies" class="plain"></ul>
   </section>

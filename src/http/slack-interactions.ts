@@ -3,7 +3,14 @@ import { z } from "zod";
 import type { Identity } from "../api/identity.js";
 import { ApiError } from "./errors.js";
 import { DecisionRefusedError, recordDecision, type DecisionDependencies } from "../approval/index.js";
-import { APPROVE_ACTION_ID, REJECT_ACTION_ID, type ReplayGuard, type SlackIdentityMap } from "../ports/notify.js";
+import {
+  APPROVE_ACTION_ID,
+  REJECT_ACTION_ID,
+  SLACK_USERS_CONFIGMAP,
+  type ReplayGuard,
+  type SlackIdentityMap,
+  type SlackIdentityResolution,
+} from "../ports/notify.js";
 import { verifySlackSignature } from "./slack-signature.js";
 
 /** Accepted interaction ids are remembered this long: twice Slack's timestamp window. */
@@ -17,6 +24,7 @@ export interface SlackInteractionDependencies {
   logger: {
     info(fields: Record<string, unknown>, message: string): void;
     warn(fields: Record<string, unknown>, message: string): void;
+    error(fields: Record<string, unknown>, message: string): void;
   };
   /** Only response URLs under this prefix are called back. Default `https://hooks.slack.com/`. */
   responseUrlPrefix?: string;
@@ -107,24 +115,39 @@ async function refuseReplay(payload: SlackPayload, deps: SlackInteractionDepende
     throw new ApiError(409, "Replay", `interaction ${id} was already handled; a replayed request changes nothing`);
 }
 
-async function decide(payload: SlackPayload, identity: Identity, deps: SlackInteractionDependencies): Promise<string> {
+type Mapped = Extract<SlackIdentityResolution, { status: "mapped" }>;
+
+/**
+ * The decision's comment, which the webhook's approval.decision record carries: the Slack user,
+ * and the version of the map and the entry that made them this username.
+ */
+export function slackDecisionComment(payload: Pick<SlackPayload, "user">, mapped: Mapped): string {
+  const slackUser = `${payload.user.id}${payload.user.username ? ` (${payload.user.username})` : ""}`;
+  const { configMap, resourceVersion, uid } = mapped.mapping;
+  return `Slack user ${slackUser}, mapped to ${mapped.username} by ConfigMap ${configMap} resourceVersion ${resourceVersion} uid ${uid} entry ${mapped.entryHash}`;
+}
+
+async function decide(payload: SlackPayload, mapped: Mapped, deps: SlackInteractionDependencies): Promise<string> {
   const action = payload.actions.find((a) => a.action_id === APPROVE_ACTION_ID || a.action_id === REJECT_ACTION_ID);
   if (!action) return "";
   const { namespace, name } = parseTarget(action.value);
   const decision = action.action_id === APPROVE_ACTION_ID ? "Approve" : "Reject";
+  // A username only: the map cannot grant groups, and Kubernetes has no API to look them up, so
+  // RBAC bindings and approver rules that name groups do not apply to decisions from Slack.
+  const identity: Identity = { username: mapped.username, groups: [] };
   const view = await recordDecision(
-    {
-      identity,
-      namespace,
-      name,
-      decision,
-      comment: `Slack user ${payload.user.id}${payload.user.username ? ` (${payload.user.username})` : ""}`,
-      via: "slack",
-    },
+    { identity, namespace, name, decision, comment: slackDecisionComment(payload, mapped), via: "slack" },
     deps.decisions,
   );
   deps.logger.info(
-    { slackUser: payload.user.id, user: identity.username, request: `${namespace}/${name}`, decision },
+    {
+      slackUser: payload.user.id,
+      user: identity.username,
+      request: `${namespace}/${name}`,
+      decision,
+      mapping: mapped.mapping,
+      entryHash: mapped.entryHash,
+    },
     "decision recorded from Slack",
   );
   return `You (${identity.username}) ${decision === "Approve" ? "approved" : "rejected"} ${namespace}/${name}: it is now ${view.phase} (${view.approvals}/${view.requiredApprovals} approvals).`;
@@ -132,9 +155,10 @@ async function decide(payload: SlackPayload, identity: Identity, deps: SlackInte
 
 /**
  * `POST /slack/interactions`, mounted with a raw body parser: the v0 signature and the
- * 5-minute window first (401), then the replay guard (409), then the mapped identity and the
- * same rules and write path as the REST API, recorded `via: slack`. Problems a user can fix
- * are answered with 200 and an ephemeral message, so Slack shows them instead of a failure.
+ * 5-minute window first (401), then the replay guard (409), then the mapped username (no groups)
+ * and the same rules and write path as the REST API, recorded `via: slack` with the map's version
+ * and entry in the comment. Problems a user can fix are answered with 200 and an ephemeral
+ * message, so Slack shows them instead of a failure.
  */
 export function slackInteractionsHandler(
   deps: SlackInteractionDependencies,
@@ -148,13 +172,46 @@ export function slackInteractionsHandler(
   };
 }
 
-async function answer(payload: SlackPayload, deps: SlackInteractionDependencies): Promise<string> {
-  const identity = await deps.identities.resolve(payload.user.id);
-  if (!identity)
-    return `Your Slack user ${payload.user.id} is not mapped to a Kubernetes identity: ask an admin to add it to the ConfigMap aegis-slack-users in AEGIS's namespace (e.g. "${payload.user.id}: alice;sre-leads").`;
+async function resolveSlackUser(
+  payload: SlackPayload,
+  deps: SlackInteractionDependencies,
+): Promise<{ mapped: Mapped } | { text: string }> {
+  let resolution: SlackIdentityResolution;
   try {
-    return await decide(payload, identity, deps);
+    resolution = await deps.identities.resolve(payload.user.id);
   } catch (error) {
+    deps.logger.warn({ err: error, slackUser: payload.user.id }, "Slack identity map unavailable");
+    return {
+      text: `AEGIS could not resolve your Slack user, so it did not record your decision: ${error instanceof Error ? error.message : String(error)}`,
+    };
+  }
+  if (resolution.status === "mapped") return { mapped: resolution };
+  if (resolution.status === "unmapped")
+    return {
+      text: `Your Slack user ${payload.user.id} is not mapped to a Kubernetes identity: ask an admin to add it to the ConfigMap ${SLACK_USERS_CONFIGMAP} in AEGIS's namespace, with a Kubernetes username only (e.g. "${payload.user.id}: alice").`,
+    };
+  deps.logger.error(
+    {
+      slackUser: payload.user.id,
+      problem: resolution.problem,
+      mapping: resolution.mapping,
+      entryHash: resolution.entryHash,
+    },
+    "Slack identity map entry refused: no decision taken",
+  );
+  return {
+    text: `AEGIS did not record your decision: your entry in the ConfigMap ${SLACK_USERS_CONFIGMAP} maps nobody: ${resolution.problem}. Ask an admin to map "${payload.user.id}" to a Kubernetes username only.`,
+  };
+}
+
+async function answer(payload: SlackPayload, deps: SlackInteractionDependencies): Promise<string> {
+  const resolved = await resolveSlackUser(payload, deps);
+  if ("text" in resolved) return resolved.text;
+  try {
+    return await decide(payload, resolved.mapped, deps);
+  } catch (error) {
+    if (error instanceof DecisionRefusedError && (error.refusal === "NotAnApprover" || error.refusal === "Forbidden"))
+      return `AEGIS did not record your decision: ${error.message} (a decision from Slack carries your username only, never groups: approver rules and RBAC bindings that name groups do not count for it)`;
     if (error instanceof DecisionRefusedError || (error instanceof ApiError && error.status < 500))
       return `AEGIS did not record your decision: ${error.message}`;
     deps.logger.warn({ err: error, slackUser: payload.user.id }, "Slack decision failed");

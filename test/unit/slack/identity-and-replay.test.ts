@@ -1,31 +1,74 @@
 import { describe, expect, it } from "vitest";
 import { parseSlackUserEntry, StaticSlackIdentityMap } from "../../../src/adapters/slack/identity-map.js";
+import { diffSlackMappings, slackEntryHash, slackMappingHash } from "../../../src/ports/notify.js";
 import { MemoryReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
 
 describe("Slack identity map entries", () => {
-  it("reads `user` and `user;group,group`", () => {
-    expect(parseSlackUserEntry("alice")).toEqual({ username: "alice", groups: [] });
-    expect(parseSlackUserEntry(" alice ; sre-leads, ops ,")).toEqual({
-      username: "alice",
-      groups: ["sre-leads", "ops"],
-    });
-    expect(parseSlackUserEntry("system:serviceaccount:team:bot;team")).toEqual({
+  it("read a Kubernetes username, trimmed", () => {
+    expect(parseSlackUserEntry("alice")).toEqual({ username: "alice" });
+    expect(parseSlackUserEntry("  alice ")).toEqual({ username: "alice" });
+    expect(parseSlackUserEntry("system:serviceaccount:team:bot")).toEqual({
       username: "system:serviceaccount:team:bot",
-      groups: ["team"],
     });
   });
 
-  it("maps nobody for empty or malformed values", () => {
-    expect(parseSlackUserEntry("")).toBeNull();
-    expect(parseSlackUserEntry(";sre-leads")).toBeNull();
-    expect(parseSlackUserEntry("alice;a;b")).toBeNull();
+  it("refuse an entry that lists groups, saying the map names a username only", () => {
+    for (const value of ["alice;sre-leads", " alice ; sre-leads, ops ,", "alice;", "alice;a;b", ";sre-leads"]) {
+      const entry = parseSlackUserEntry(value);
+      expect(entry, value).not.toHaveProperty("username");
+      expect(entry, value).toMatchObject({
+        refused: expect.stringMatching(/";groups" part: the map names a Kubernetes username only/) as unknown,
+      });
+    }
+    expect(parseSlackUserEntry("alice;sre-leads")).toEqual({
+      refused:
+        'the entry "alice;sre-leads" has a ";groups" part: the map names a Kubernetes username only (write "alice"); groups come from Kubernetes, never from this ConfigMap',
+    });
   });
 
-  it("does not resolve inherited object keys", async () => {
-    const map = new StaticSlackIdentityMap({ U1: "alice" });
-    expect(await map.resolve("U1")).toEqual({ username: "alice", groups: [] });
-    expect(await map.resolve("constructor")).toBeNull();
-    expect(await map.resolve("U2")).toBeNull();
+  it("refuse empty values and control characters", () => {
+    expect(parseSlackUserEntry("")).toEqual({ refused: "the entry is empty" });
+    expect(parseSlackUserEntry("   ")).toEqual({ refused: "the entry is empty" });
+    expect(parseSlackUserEntry("alice\nbob")).toMatchObject({ refused: expect.stringMatching(/control/) as unknown });
+  });
+
+  it("hash an entry and a whole map independently of key order", () => {
+    expect(slackEntryHash("U1", "alice")).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(slackEntryHash("U1", "alice")).not.toBe(slackEntryHash("U1", "alice "));
+    expect(slackEntryHash("U1", "alice")).not.toBe(slackEntryHash("U2", "alice"));
+    expect(slackMappingHash({ U1: "alice", U2: "bob" })).toBe(slackMappingHash({ U2: "bob", U1: "alice" }));
+    expect(slackMappingHash({ U1: "alice" })).not.toBe(slackMappingHash({ U1: "bob" }));
+  });
+
+  it("diff two versions of the map", () => {
+    expect(
+      diffSlackMappings({ U1: "alice", U2: "bob", U3: "carol" }, { U1: "alice", U2: "mallory", U4: "dave" }),
+    ).toEqual({
+      added: { U4: "dave" },
+      removed: { U3: "carol" },
+      changed: { U2: { from: "bob", to: "mallory" } },
+    });
+  });
+
+  it("resolve to a username with the entry's hash, never groups; inherited keys map nobody", async () => {
+    const map = new StaticSlackIdentityMap({ U1: "alice", U2: "bob;sre-leads" }, "7");
+    expect(await map.resolve("U1")).toEqual({
+      status: "mapped",
+      username: "alice",
+      entryHash: slackEntryHash("U1", "alice"),
+      mapping: {
+        configMap: "static",
+        uid: "static",
+        resourceVersion: "7",
+        mappingHash: slackMappingHash({ U1: "alice", U2: "bob;sre-leads" }),
+      },
+    });
+    expect(await map.resolve("U2")).toMatchObject({
+      status: "refused",
+      entryHash: slackEntryHash("U2", "bob;sre-leads"),
+    });
+    expect(await map.resolve("constructor")).toMatchObject({ status: "unmapped" });
+    expect(await map.resolve("U3")).toMatchObject({ status: "unmapped" });
   });
 });
 

@@ -51,6 +51,8 @@ export interface ApiDependencies {
   trustedProxies?: readonly string[];
   /** The dashboard's signed-in user, from its session cookie; absent: bearer tokens only. */
   sessionIdentity?: (req: Request) => Promise<Identity | null>;
+  /** Single sign-on routes (`/auth/*`, src/http/oidc), open, mounted before `/api`; absent: none. */
+  sso?: express.Router;
   /** Live updates for `GET /api/events` (server-sent events); absent: 404. */
   bus?: EventBus;
   /** Backs `GET /api/evidence?limit=N`; absent: 404. */
@@ -92,6 +94,7 @@ export function createApiApp(deps: ApiDependencies): express.Express {
   mountSignedWebhooks(app, deps);
   app.use(express.json({ limit: "64kb" }));
   if (deps.dashboard !== false) app.use(dashboardRouter());
+  if (deps.sso) app.use(deps.sso);
 
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });
@@ -273,9 +276,21 @@ function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
       // Threats name users and namespaces: those scoped to some namespaces see only what
       // applies to everyone (why more approvals are asked for now).
       const { mode, lockdown, extraApprovals } = status;
-      res.json({ mode, lockdown, extraApprovals, scoped: true });
+      res.json({ mode, lockdown: withoutThreatDetails(lockdown), extraApprovals, scoped: true });
     });
   }
+}
+
+/**
+ * An automatic lockdown's reason is the threat that started it (a user's name, a namespace): a
+ * namespace-scoped caller learns that one is on and until when, not about whom. A manual
+ * lockdown's reason is the operator's note to everyone.
+ */
+function withoutThreatDetails(lockdown: unknown): unknown {
+  if (lockdown === null || typeof lockdown !== "object") return lockdown ?? null;
+  const record = lockdown as Record<string, unknown>;
+  if (record["manual"] === true) return lockdown;
+  return { ...record, reason: "a threat was detected (details for those who may read every namespace)" };
 }
 
 /** How many of the newest records a namespace-scoped caller's read looks through at most. */

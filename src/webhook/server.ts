@@ -63,6 +63,8 @@ export class WebhookServer {
   refusedClients = 0;
   private refusedSinceLog = 0;
   private lastRefusalLog = 0;
+  private draining = false;
+  private lastRequestAt = 0;
 
   constructor(private readonly options: WebhookServerOptions) {
     this.tls = options.tls;
@@ -110,7 +112,25 @@ export class WebhookServer {
     this.server.setSecureContext(this.secureContextOptions());
   }
 
+  /**
+   * The first half of a graceful stop: from now on every response carries `Connection: close`,
+   * so the API server opens new connections (to the replicas still in the Service) instead of
+   * reusing one to this replica; resolves once no admission has arrived for `quietMs` (the API
+   * server stopped routing here), or after `maxMs`. Closing while the API server still routes
+   * here resets the keep-alive connection it just wrote a review on, and the admission fails.
+   */
+  async drain(options: { quietMs?: number; maxMs?: number } = {}): Promise<void> {
+    const quietMs = options.quietMs ?? 2000;
+    const maxMs = options.maxMs ?? 8000;
+    this.draining = true;
+    const started = Date.now();
+    while (Date.now() - Math.max(this.lastRequestAt, started) < quietMs && Date.now() - started < maxMs) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
   async close(): Promise<void> {
+    this.draining = true;
     this.server.closeIdleConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -136,6 +156,8 @@ export class WebhookServer {
 
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const started = performance.now();
+    this.lastRequestAt = Date.now();
+    if (this.draining) res.setHeader("Connection", "close");
     // The handshake already refused such callers (rejectUnauthorized); this guards a regression.
     if (this.clientCa !== undefined && !(req.socket as TLSSocket).authorized) {
       throw new HttpError(403, "aegis webhook: a client certificate from the configured client CA is required");

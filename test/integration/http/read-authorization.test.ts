@@ -13,7 +13,7 @@ afterEach(async () => {
 
 const FULL_STATUS = {
   mode: "lockdown",
-  lockdown: { since: "2026-12-01T10:00:00.000Z", until: null, reason: "burst of denials", manual: false },
+  lockdown: { since: "2026-12-01T10:00:00.000Z", until: null, reason: "denial burst by user mallory", manual: false },
   extraApprovals: 1,
   counts: { low: 0, medium: 0, high: 1, critical: 0 },
   recent: [{ id: "threat:denial-burst:user/mallory", source: { type: "user", name: "mallory" } }],
@@ -125,7 +125,7 @@ describe("reads scoped by RBAC", () => {
     const scoped = await json(await fetch(`${base}/api/security/status`, as("carol-token")));
     expect(scoped).toEqual({
       mode: "lockdown",
-      lockdown: FULL_STATUS.lockdown,
+      lockdown: { ...FULL_STATUS.lockdown, reason: expect.stringContaining("a threat was detected") as unknown },
       extraApprovals: 1,
       scoped: true,
     });

@@ -30,7 +30,7 @@ describe("CachedAccess", () => {
     let fail = true;
     const flaky = {
       authenticate: (token: string) => auth.authenticate(token),
-      canApprove: (identity: typeof carol, ns: string) => auth.canApprove(identity, ns),
+      canApprove: (identity: typeof carol) => auth.canApprove(identity),
       canRead: (identity: typeof carol, ns: string | null) =>
         fail ? Promise.reject(new Error("API server away")) : auth.canRead(identity, ns),
     };

@@ -1,4 +1,7 @@
+import { isIP } from "node:net";
+import type { ConnectionOptions } from "node:tls";
 import { Redis, type RedisOptions } from "ioredis";
+import { pemFile } from "../../tls/pem-file.js";
 import {
   decodeBusMessage,
   DEFAULT_BUS_CHANNEL,
@@ -17,8 +20,13 @@ export interface ReconnectBackoff {
 }
 
 export interface RedisBusOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS). */
   readonly url: string;
+  /**
+   * rediss:// only: PEM CA bundle the server's certificate must chain to (--redis-ca-file),
+   * read again on every reconnect. Unset: the system CAs. See redisTlsOptions.
+   */
+  readonly caFile?: string | undefined;
   /** Stamped as `origin` on every message; unique per process (the Lease identity). */
   readonly replicaId: string;
   readonly channel?: string;
@@ -78,6 +86,102 @@ function assertRedisUrl(url: string): void {
   }
 }
 
+/**
+ * ioredis options for the transport of `url`: none for redis://; for rediss://, TLS that checks
+ * the server's certificate against `caFile` (read again on every connection, so a rotated CA
+ * needs no restart; unset: the system CAs) and its name against the URL's host (SNI for a DNS
+ * name; an IP address must be in the certificate's subjectAltName). A CA file with redis:// is
+ * a configuration error: nothing would be encrypted. Throws naming the flag or the file.
+ */
+export function redisTlsOptions(url: string, caFile?: string): Pick<RedisOptions, "tls"> {
+  assertRedisUrl(url);
+  const parsed = new URL(url);
+  if (parsed.protocol === "redis:") {
+    if (caFile !== undefined)
+      throw new Error(
+        `--redis-ca-file (AEGIS_REDIS_CA_FILE) needs a rediss:// URL; ${redactRedisUrl(url)} is not encrypted`,
+      );
+    return {};
+  }
+  const host = parsed.hostname.replace(/^\[|\]$/g, "");
+  const tls: ConnectionOptions = isIP(host) === 0 && host !== "" ? { servername: host } : {};
+  if (caFile !== undefined) {
+    const ca = pemFile(caFile, "certificate", "the Redis CA (--redis-ca-file, AEGIS_REDIS_CA_FILE)");
+    Object.defineProperty(tls, "ca", { enumerable: true, configurable: true, get: () => ca.read() });
+  }
+  return { tls };
+}
+
+/** OpenSSL's verdicts on a certificate chain that does not lead to a trusted CA. */
+const UNTRUSTED_CHAIN = new Set([
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED",
+]);
+
+/** What to fix when connecting to Redis fails for a reason configuration can fix, else undefined. */
+export function redisConnectionHint(error: unknown, url: string, caFile?: string): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const code = (error as { code?: unknown }).code;
+  let host = "the Redis host";
+  try {
+    host = new URL(url).hostname;
+  } catch {
+    // keep the placeholder
+  }
+  if (typeof code === "string" && UNTRUSTED_CHAIN.has(code))
+    return `the Redis server's certificate is not signed by ${caFile === undefined ? "a CA of the system store" : `the CA in ${caFile}`}: give the CA that issued it with --redis-ca-file (AEGIS_REDIS_CA_FILE)`;
+  if (code === "CERT_HAS_EXPIRED" || code === "CERT_NOT_YET_VALID")
+    return "the Redis server's certificate is outside its validity period: renew it";
+  if (code === "ERR_TLS_CERT_ALTNAME_INVALID")
+    return `the Redis server's certificate does not name ${host}: connect by a name it holds (its subjectAltName), or re-issue it for ${host}`;
+  if (/^WRONGPASS/.test(error.message))
+    return "Redis refused the user name and password of REDIS_URL: check them, and that the ACL user is on (docs/security.md)";
+  if (/^NOAUTH/.test(error.message))
+    return "Redis requires a login: give rediss://USER:PASSWORD@HOST:PORT in REDIS_URL";
+  if (/^NOPERM/.test(error.message))
+    return "the Redis ACL user lacks a permission AEGIS needs: see the ACL in docs/security.md";
+  return undefined;
+}
+
+/**
+ * `error` fit for a log line: ioredis attaches the failed command to its errors (`command.args`),
+ * and for the handshake that is `HELLO 3 AUTH user password` or `AUTH password`; a command
+ * queued behind a failed handshake is rejected with that same error.
+ */
+export function redactRedisError(error: unknown): unknown {
+  if (!(error instanceof Error) || !("command" in error)) return error;
+  const command = (error as { command?: { name?: unknown } }).command;
+  const copy = new Error(error.message);
+  copy.name = error.name;
+  if (error.stack !== undefined) copy.stack = error.stack;
+  const code = (error as { code?: unknown }).code;
+  return Object.assign(copy, {
+    ...(code === undefined ? {} : { code }),
+    ...(typeof command?.name === "string" ? { command: command.name } : {}),
+  });
+}
+
+function hintField(hint: string | undefined): { hint?: string } {
+  return hint === undefined ? {} : { hint };
+}
+
+/** Whether `url` crosses the network unencrypted (redis:// to a host other than this one). */
+export function redisUnencryptedRemote(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    const host = parsed.hostname.replace(/^\[|\]$/g, "");
+    const loopback = host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+    return parsed.protocol === "redis:" && !loopback;
+  } catch {
+    return false;
+  }
+}
+
 type ConnectionRole = "publisher" | "subscriber";
 
 /** ioredis rejects a command that outlived `commandTimeout` with this message. */
@@ -114,9 +218,12 @@ export class RedisBus implements ObservableEventBus {
   private lastMalformedLogAt = Number.NEGATIVE_INFINITY;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly counts = { published: 0, publishFailures: 0, received: 0, malformed: 0 };
+  private readonly hint: (error: unknown) => string | undefined;
 
   constructor(options: RedisBusOptions) {
     assertRedisUrl(options.url);
+    const transport = redisTlsOptions(options.url, options.caFile);
+    this.hint = (error) => redisConnectionHint(error, options.url, options.caFile);
     this.replicaId = options.replicaId;
     this.channel = options.channel ?? DEFAULT_BUS_CHANNEL;
     this.logger = options.logger ?? silentLogger;
@@ -129,6 +236,7 @@ export class RedisBus implements ObservableEventBus {
       maxRetriesPerRequest: 0,
       autoResubscribe: false,
       autoResendUnfulfilledCommands: false,
+      ...transport,
     } satisfies RedisOptions;
     // CLIENT SETNAME refuses spaces; the name only helps `CLIENT LIST` readers find AEGIS.
     const clientName = this.replicaId.replace(/[^\w.:-]/g, "_");
@@ -221,7 +329,7 @@ export class RedisBus implements ObservableEventBus {
       if (!this.publishFailing) {
         this.publishFailing = true;
         this.logger.warn(
-          { err: error, channel: this.channel, topic: message.topic, key: message.key },
+          { err: redactRedisError(error), channel: this.channel, topic: message.topic, key: message.key },
           "Redis bus: publish failed; hints reach this replica only until Redis is back",
         );
       }
@@ -235,7 +343,7 @@ export class RedisBus implements ObservableEventBus {
     } catch (error) {
       if (this.closed || !isTimeout(error)) return;
       this.logger.warn(
-        { err: error, channel: this.channel },
+        { err: redactRedisError(error), channel: this.channel },
         "Redis bus: the subscriber connection stopped answering; reconnecting",
       );
       this.subscribed = false;
@@ -251,7 +359,10 @@ export class RedisBus implements ObservableEventBus {
     } catch (error) {
       if (this.closed) return;
       // The connection dropped between ready and SUBSCRIBE; the next ready subscribes again.
-      this.logger.warn({ err: error, channel: this.channel }, "Redis bus: subscribing failed; retrying on reconnect");
+      this.logger.warn(
+        { err: redactRedisError(error), channel: this.channel, ...hintField(this.hint(error)) },
+        "Redis bus: subscribing failed; retrying on reconnect",
+      );
       this.subscriber.disconnect(true);
     }
   }
@@ -293,7 +404,11 @@ export class RedisBus implements ObservableEventBus {
       const message = initial
         ? "Redis bus: cannot connect; hints stay within this replica, retrying with backoff"
         : "Redis bus: connection lost; hints stay within this replica, reconnecting with backoff";
-      this.logger.warn({ ...(error === undefined ? {} : { err: error }), redis: where, role }, message);
+      const hint = this.hint(error);
+      this.logger.warn(
+        { ...(error === undefined ? {} : { err: redactRedisError(error) }), ...hintField(hint), redis: where, role },
+        hint ? `${message}: ${hint}` : message,
+      );
     };
     connection.on("error", (error: unknown) => lost(error));
     connection.on("close", () => {

@@ -95,6 +95,8 @@ export function createApiApp(deps: ApiDependencies): express.Express {
   app.use(express.json({ limit: "64kb" }));
   if (deps.dashboard !== false) app.use(dashboardRouter());
   if (deps.sso) app.use(deps.sso);
+  // The dashboard asks whether to offer "Sign in with SSO"; a 404 would be a console error.
+  else app.get("/auth/config", (_req, res) => void res.json({ enabled: false }));
 
   app.get("/health", (_req, res) => {
     res.json({ status: "ok" });

@@ -10,6 +10,7 @@ export const APP_JS = String.raw`"use strict";
   var focusKey = null;
   var signedIn = false;
   var stream = null;
+  var viaSso = false;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, children) {
@@ -33,7 +34,8 @@ export const APP_JS = String.raw`"use strict";
 
   function api(path, options) {
     var opts = options || {};
-    var headers = { Accept: "application/json" };
+    // The session cookie counts for a POST only with this header (or this origin): CSRF.
+    var headers = { Accept: "application/json", "X-Requested-With": "aegis" };
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
     if (token()) headers.Authorization = "Bearer " + token();
     return fetch(path, { method: opts.method || "GET", headers: headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body), cache: "no-store", credentials: "same-origin" })
@@ -67,6 +69,7 @@ export const APP_JS = String.raw`"use strict";
   function checkSession(announce) {
     return api("/api/whoami").then(function (res) {
       if (res.ok) {
+        viaSso = !token();
         showSession(res.body.username);
         $("login-token").value = "";
         if (announce) flash("Signed in as " + res.body.username + ".", false);
@@ -80,6 +83,8 @@ export const APP_JS = String.raw`"use strict";
   }
 
   function signOut() {
+    // An SSO session lives in an HttpOnly cookie: only the server can clear it.
+    if (viaSso) { viaSso = false; api("/auth/logout", { method: "POST" }); }
     sessionStorage.removeItem(TOKEN_KEY);
     showSession("");
     if (stream) { stream.abort(); stream = null; }
@@ -288,7 +293,7 @@ export const APP_JS = String.raw`"use strict";
 
 
   function decide(item, action, card) {
-    if (!token()) { flash("Sign in with a Kubernetes token to approve or reject.", true); return; }
+    if (!signedIn) { flash("Sign in to approve or reject.", true); return; }
     var comment = card.querySelector("textarea.comment").value;
     card.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     var path = "/api/approvals/" + encodeURIComponent(item.namespace) + "/" + encodeURIComponent(item.name) + "/" + action;
@@ -573,6 +578,9 @@ export const APP_JS = String.raw`"use strict";
     window.addEventListener("hashchange", function () { readHash(); refresh(); });
     readHash();
     showSignedOut();
+    api("/auth/config").then(function (res) {
+      if (res.ok && res.body && res.body.enabled) $("sso-login").classList.remove("hidden");
+    }, function () {});
     checkSession(false);
     setInterval(refresh, 30000);
   });

@@ -17,6 +17,7 @@ export const INDEX_HTML = String.raw`<!doctype html>
     <label for="login-token">Kubernetes token</label>
     <input id="login-token" type="password" placeholder="paste a bearer token (kubectl create token …)" spellcheck="false">
     <button id="login-button" type="submit">Sign in</button>
+    <a id="sso-login" class="hidden" href="/auth/login">Sign in with SSO</a>
   </form>
   <div id="session" class="session hidden">
     <span>Signed in as <strong id="whoami"></strong></span>

@@ -134,6 +134,8 @@ beforeAll(async () => {
   h.auth.tokens.set("alice-token", { username: "alice", groups: ["sre-leads"] });
   h.auth.approvers.add("alice");
   h.auth.readers.set("alice", "all");
+  h.auth.tokens.set("carol-token", { username: "carol", groups: ["staging-devs"] });
+  h.auth.readers.set("carol", new Set(["staging"]));
   for (const item of DECIDED) h.approvals.put(item);
   h.approvals.put(request(PENDING, -10, 72, [decision("bob", "Approve", -5)]));
   for (const [minute, allowed] of ADMISSIONS) {
@@ -162,17 +164,19 @@ interface Opened {
   problems: string[];
 }
 
-async function openPage(options: BrowserContextOptions): Promise<Opened> {
+async function openPage(options: BrowserContextOptions, user = "alice"): Promise<Opened> {
   const context = await browser.newContext(options);
   const page = await context.newPage();
-  await page.addInitScript(SIGNED_IN_WATCHING_CSP);
+  await page.addInitScript(signedInWatchingCsp(`${user}-token`));
   const problems: string[] = [];
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`${message.text()} (${message.location().url})`);
   });
   page.on("pageerror", (error) => problems.push(error.message));
   await page.goto(`${base}/`);
-  await page.locator("#whoami", { hasText: "alice" }).waitFor();
+  await page.locator("#whoami", { hasText: user }).waitFor();
+  await page.locator("#threat .mode").waitFor();
+  if (user !== "alice") return { page, problems };
   await page.locator("#threats tbody tr").first().waitFor();
   await page.locator("#chart-admissions svg").waitFor();
   await page.locator("#chart-risk svg").waitFor();
@@ -182,8 +186,8 @@ async function openPage(options: BrowserContextOptions): Promise<Opened> {
 }
 
 // In-page scripts are strings: this project's TypeScript has no DOM library.
-const SIGNED_IN_WATCHING_CSP = `
-  sessionStorage.setItem("aegis.token", "alice-token");
+const signedInWatchingCsp = (token: string): string => `
+  sessionStorage.setItem("aegis.token", ${JSON.stringify(token)});
   document.addEventListener("securitypolicyviolation", (event) => {
     console.error("CSP violation: " + event.violatedDirective + " " + event.blockedURI);
   });`;
@@ -344,6 +348,20 @@ describe("dashboard layout", () => {
     await page.locator("#chart-decision-time svg rect.bar").nth(4).waitFor();
     expect(await page.evaluate<boolean>(FITS)).toBe(true);
     await screenshot(page, "layout-mobile-approved.png");
+    expect(problems).toEqual([]);
+    await page.context().close();
+  });
+
+  it("shows a namespace-scoped user the lockdown but no threat details", async () => {
+    const { page, problems } = await openPage({ viewport: { width: 1280, height: 900 } }, "carol");
+    expect(await page.locator("#lockdown").isVisible()).toBe(true);
+    expect(await page.locator("#lockdown").innerText()).toContain(LOCKDOWN_REASON);
+    expect(await page.locator("#threat").innerText()).toContain("shown only to those who may read every namespace");
+    expect(await page.locator("#threats").count()).toBe(0);
+    const text = await page.evaluate<string>(TEXT);
+    for (const raw of RAW) expect(text, `page text contains ${raw}`).not.toContain(raw);
+    expect(text).not.toContain("unknown-org"); // threats and top sources are not shown
+    expect(await brokenWords(page)).toEqual([]);
     expect(problems).toEqual([]);
     await page.context().close();
   });

@@ -21,7 +21,8 @@ export class ClaimsRefused extends Error {}
  * (k8s.io/apiserver/plugin/pkg/authenticator/token/oidc): the username claim must be a
  * non-empty string; with `email`, an `email_verified` claim, when present, must be true; the
  * username prefix defaults to `ISSUER#` for claims other than `email` and is dropped with `-`;
- * the groups claim may be a string or a list of strings and is optional.
+ * the groups claim may be a string or a list of strings and is optional. A username or group
+ * starting with `system:` is refused.
  */
 export function identityFromClaims(claims: Record<string, unknown>, mapping: ClaimMapping): Identity {
   const raw = claims[mapping.usernameClaim];
@@ -44,5 +45,15 @@ export function identityFromClaims(claims: Record<string, unknown>, mapping: Cla
     throw new ClaimsRefused(
       `the ID token's ${mapping.groupsClaim} claim (--oidc-groups-claim) is not a string or a list of strings`,
     );
-  return { username: `${prefix}${raw}`, groups: groups.map((group) => `${mapping.groupsPrefix ?? ""}${group}`) };
+  const identity = {
+    username: `${prefix}${raw}`,
+    groups: groups.map((group) => `${mapping.groupsPrefix ?? ""}${group}`),
+  };
+  // Kubernetes reserves system: for its own users and groups (structured authentication refuses
+  // them from a JWT too): a provider must never make anyone system:masters or a node here.
+  const reserved = [identity.username, ...identity.groups].find((name) => name.startsWith("system:"));
+  if (reserved !== undefined) {
+    throw new ClaimsRefused(`the ID token maps to ${reserved}: names starting with system: are Kubernetes' own`);
+  }
+  return identity;
 }

@@ -38,6 +38,15 @@ describe("identityFromClaims (kube-apiserver's --oidc-* mapping)", () => {
     expect(() => identityFromClaims({ email: "a@x.io", email_verified: false }, mapping)).toThrow(ClaimsRefused);
     expect(() => identityFromClaims({ sub: "1" }, mapping)).toThrow(/no string claim email/);
     expect(() => identityFromClaims({ email: "a@x.io", groups: [1] }, mapping)).toThrow(/not a string or a list/);
+    expect(() => identityFromClaims({ email: "a@x.io", groups: ["system:masters"] }, mapping)).toThrow(
+      /system:masters/,
+    );
+    expect(() =>
+      identityFromClaims({ sub: "system:admin" }, { ...mapping, usernameClaim: "sub", usernamePrefix: "-" }),
+    ).toThrow(/system:admin/);
+    expect(
+      identityFromClaims({ email: "a@x.io", groups: ["system:masters"] }, { ...mapping, groupsPrefix: "oidc:" }).groups,
+    ).toEqual(["oidc:system:masters"]);
   });
 });
 

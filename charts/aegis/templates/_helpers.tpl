@@ -42,6 +42,31 @@ app.kubernetes.io/part-of: aegis
 {{- printf "%s-webhook-tls" (include "aegis.fullname" .) -}}
 {{- end -}}
 
+{{/* The Certificate (and its Secret) cert-manager issues for the API Service (api.tls). */}}
+{{- define "aegis.apiCertName" -}}
+{{- printf "%s-api-tls" (include "aegis.fullname" .) -}}
+{{- end -}}
+
+{{/* The Secret the API serves from with api.tls.enabled: api.tls.existingSecret, else cert-manager's. */}}
+{{- define "aegis.apiTlsSecretName" -}}
+{{- default (include "aegis.apiCertName" .) .Values.api.tls.existingSecret -}}
+{{- end -}}
+
+{{/* The API port's name: https-api with api.tls.enabled (a mesh reading the prefix must not parse it as HTTP). */}}
+{{- define "aegis.apiPortName" -}}
+{{- ternary "https-api" "http-api" (and .Values.api.tls.enabled true) -}}
+{{- end -}}
+
+{{/* A probe from values, with scheme HTTPS on its httpGet when the API serves TLS. Args: list PROBE ROOT */}}
+{{- define "aegis.probe" -}}
+{{- $probe := deepCopy (index . 0) -}}
+{{- $root := index . 1 -}}
+{{- if and $root.Values.api.tls.enabled (hasKey $probe "httpGet") -}}
+{{- $_ := set $probe.httpGet "scheme" "HTTPS" -}}
+{{- end -}}
+{{- toYaml $probe -}}
+{{- end -}}
+
 {{/* The Secret the chart renders for values given in plain text (DATABASE_URL, REDIS_URL). */}}
 {{- define "aegis.envSecretName" -}}
 {{- printf "%s-env" (include "aegis.fullname" .) -}}

@@ -80,7 +80,7 @@ describe("charts/aegis on a real kube-apiserver (server-side dry run)", () => {
         "database.url": "postgres://db/aegis",
       },
       values: {
-        slack: { enabled: true, existingSecret: "slack", users: { U0123ABCD: "alice;sre-leads" } },
+        slack: { enabled: true, existingSecret: "slack", users: { U0123ABCD: "alice" } },
         github: { enabled: true, existingSecret: "github", webhookSecretKey: "webhook-secret" },
       },
     });

@@ -1,9 +1,12 @@
 // The composition root: parses configuration once, builds the adapters, starts informers,
 // the webhook, the REST API and the leader-elected controllers, and stops them on a signal.
-import type { Server } from "node:http";
+import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from "node:http";
+import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { appendDecision, KubeApprovalRequestWriter } from "./adapters/kube/approval-request-writer.js";
 import { KubeAuth } from "./adapters/kube/auth.js";
+import { KubeSlackMappingReviewer } from "./adapters/slack/mapping-reviewer.js";
 import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
 import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
 import { createWorkloadCaches } from "./adapters/kube/workloads.js";
@@ -30,6 +33,7 @@ import { PUBLISHED_CHECKPOINT_NAME } from "./evidence/chain/published-checkpoint
 import { keyIdOf, publicKeyToPem } from "./evidence/chain/signing.js";
 import type { EvidenceLedger } from "./evidence/ledger.js";
 import { evidenceReady } from "./evidence/readiness.js";
+import { pgTransportWarning } from "./evidence/store/pg-database.js";
 import { createApiApp, type Readiness } from "./http/api-server.js";
 import { evidenceReaderFromStore } from "./http/evidence-reader.js";
 import { buildIntegrations } from "./wiring/integrations.js";
@@ -43,6 +47,7 @@ import { CertificateRotator } from "./tls/rotation.js";
 import { readCertDir, watchCertDir } from "./tls/cert-dir.js";
 import { readClientCa, watchClientCa } from "./tls/client-ca.js";
 import { createAdmissionHandler } from "./webhook/handler.js";
+import { createSso, loadSsoSettings } from "./http/oidc/index.js";
 import { WebhookServer, type TlsMaterial } from "./webhook/server.js";
 import type { EventBus } from "./ports/bus.js";
 import { defaultIdentity } from "./runtime/leader-election.js";
@@ -103,6 +108,10 @@ export async function startAegis(
   // First, so that a bad CA file stops AEGIS before it waits for anything.
   const clientCaFile = config.webhookClientCa;
   const clientCa = clientCaFile === undefined ? undefined : await readClientCa(clientCaFile);
+  // Dashboard SSO (docs/sso.md), checked first too: a missing AEGIS_SESSION_SECRET stops AEGIS here.
+  const ssoSettings = loadSsoSettings(config, process.env, config.integrations.AEGIS_DASHBOARD_URL);
+  const sso = ssoSettings && createSso(ssoSettings, { logger });
+  sso?.discover().catch((error: unknown) => logger.warn({ err: error }, "OIDC discovery failed; retried at sign-in"));
   if (clientCa === undefined) {
     logger.warn(
       { webhookPort: config.webhookPort },
@@ -130,6 +139,10 @@ export async function startAegis(
     logger,
   });
   metrics.observeEvidence(() => ledger.metrics);
+  for (const url of [config.databaseUrl, config.databaseAdminUrl]) {
+    const weaker = url === undefined ? undefined : pgTransportWarning(url);
+    if (weaker !== undefined) logger.warn({}, `evidence: ${weaker}`);
+  }
   // Auditors pin this id (`aegis evidence verify --key-id`); `aegis evidence key` prints it too.
   logger.info({ keyId: ledger.keyId }, "evidence: checkpoints are signed with this key");
   // The leader signs and publishes checkpoints; leadership is known once the controllers start.
@@ -153,7 +166,7 @@ export async function startAegis(
     newestSize: checkpoints.newestSize,
   }));
   const replica = defaultIdentity();
-  const bus = createEventBus(config.redisUrl, logger, replica);
+  const bus = createEventBus(config.redisUrl, logger, replica, { caFile: config.redisCaFile });
   registerBusMetrics(metrics.registry, () => bus.stats());
   const caches = createKubeCaches(kubeConfig, logger, compilePolicy);
   metrics.observeApprovalPhases(() =>
@@ -166,6 +179,10 @@ export async function startAegis(
     bus,
     logger,
     actor: identity.username,
+    redisUrl: config.redisUrl,
+    redisCaFile: config.redisCaFile,
+    replica,
+    registry: metrics.registry,
   });
   caches.onChange((kind) => {
     if (kind === "AegisPolicy") threats.syncLockdown(caches.policies.list());
@@ -185,6 +202,7 @@ export async function startAegis(
     namespaceLabels: caches.namespaceLabels,
     approvalRequests: caches.approvals,
     requestWriter: new KubeApprovalRequestWriter(kubeConfig),
+    slackMappingReviewer: new KubeSlackMappingReviewer(kubeConfig),
     evidence: ledger,
     now,
     aegisUsername: identity.username,
@@ -238,12 +256,22 @@ export async function startAegis(
     };
     return { ready: Object.values(checks).every(Boolean), checks };
   };
-  const auth = new KubeAuth(kubeConfig);
+  const auth = new KubeAuth(kubeConfig, config.apiTokenAudience);
   const integrations = buildIntegrations({
     settings: config.integrations,
     kubeConfig,
     namespace: config.namespace,
     redisUrl: config.redisUrl,
+    redisCaFile: config.redisCaFile,
+    slackMapping: { evidence: ledger, actor: identity.username, logger },
+    deploymentSources: {
+      approvals: caches.approvals,
+      policies: caches.policies,
+      namespaceLabels: caches.namespaceLabels,
+      extraApprovals,
+      now,
+      logger,
+    },
   });
   const api = createApiApp({
     readiness,
@@ -251,6 +279,8 @@ export async function startAegis(
     policies: caches.policies,
     approvals: caches.approvals,
     auth,
+    tokenAudience: config.apiTokenAudience,
+    trustedProxies: config.apiTrustedProxies,
     appendDecision: async (request, decision) => {
       await appendDecision(kubeConfig, request, decision);
       // A hint must not slow the decision down: publish never rejects, and a slow Redis is not worth waiting for.
@@ -264,11 +294,15 @@ export async function startAegis(
     evidenceKey: { publicKeyPem: publicKeyToPem(checkpoints.publicKey), keyId: keyIdOf(checkpoints.publicKey) },
     securityStatus: () => threats.securityStatus(),
     ...integrations.api,
+    ...(sso ? { sso: sso.router, sessionIdentity: sso.sessionIdentity } : {}),
   });
-  const apiServer: Server = await new Promise((resolve, reject) => {
-    const server = api.listen(config.apiPort, config.apiHost, () => resolve(server)).once("error", reject);
+  const apiListener = await listenApi(api, {
+    host: config.apiHost,
+    port: config.apiPort,
+    certDir: config.apiCertDir,
+    logger,
   });
-  const apiPort = (apiServer.address() as { port: number }).port;
+  const apiPort = apiListener.port;
 
   await waitFor(() => caches.hasSynced(), 60_000, "informer caches to sync");
   if (endpoint) {
@@ -311,6 +345,8 @@ export async function startAegis(
   caches.onChange((kind, object) => {
     if (kind === "ApprovalRequest")
       notifier.enqueue(`${object.metadata?.namespace ?? ""}/${object.metadata?.name ?? ""}`);
+    // GitHub deployments waiting in this replica are answered once their requests are decided.
+    if (kind === "ApprovalRequest") integrations.deployments?.poke();
   });
   logger.info(
     {
@@ -333,18 +369,108 @@ export async function startAegis(
     stop: async () => {
       stopRenewing();
       stopWatchingClientCa();
+      // Admissions keep being served (caches and ledger still open) until the API server has
+      // stopped sending them here; the controllers stop meanwhile.
+      const drained = webhook.drain();
       await notifier.stop();
       await controllers.stop();
-      await new Promise<void>((resolve) => apiServer.close(() => resolve()));
-      apiServer.closeAllConnections();
+      await apiListener.close();
+      await drained;
       await webhook.close();
       await Promise.all(caches.informers.map((informer) => informer.stop()));
+      await threats.close();
       await bus.close();
       await integrations.close();
       // Settle queued records, sign a last checkpoint over them, then close the database.
       await ledger.flush();
       await checkpoints.close();
       await ledger.close();
+    },
+  };
+}
+
+export interface ApiListener {
+  readonly server: HttpServer | HttpsServer;
+  readonly port: number;
+  readonly scheme: "http" | "https";
+  /** Stops accepting, ends open connections (event streams included) and stops watching the certificate. */
+  close(): Promise<void>;
+}
+
+/**
+ * The REST API's listener (port 8750): plain HTTP, or with `certDir` (--api-cert-dir) HTTPS with
+ * that folder's tls.crt/tls.key, read and watched as the webhook's --webhook-cert-dir is
+ * (readCertDir, watchCertDir: a renewed certificate is used for new connections, an unreadable
+ * or invalid one is logged and the current one stays). With TLS nothing on the port speaks
+ * plain HTTP: such a client fails the handshake.
+ */
+export async function listenApi(
+  app: RequestListener,
+  options: {
+    host: string;
+    port: number;
+    certDir?: string | undefined;
+    logger: Pick<Logger, "info" | "error">;
+    /** How often the certificate folder is checked; default 30 s (watchCertDir). */
+    reloadIntervalMs?: number;
+  },
+): Promise<ApiListener> {
+  const { certDir, logger } = options;
+  let server: HttpServer | HttpsServer;
+  let stopWatching = (): void => undefined;
+  if (certDir === undefined) {
+    server = createHttpServer(app);
+  } else {
+    const apiCertificate = (error: unknown): Error => {
+      const cause = error instanceof Error && error.cause instanceof Error ? error.cause : error;
+      return new Error(
+        `the API certificate (--api-cert-dir ${certDir}, tls.crt and tls.key): ${cause instanceof Error ? cause.message : String(cause)}`,
+        { cause: error },
+      );
+    };
+    let https: HttpsServer;
+    try {
+      https = createHttpsServer({ ...(await readCertDir(certDir)), minVersion: "TLSv1.2" }, app);
+    } catch (error) {
+      throw apiCertificate(error);
+    }
+    server = https;
+    stopWatching = watchCertDir(
+      certDir,
+      (next) => {
+        https.setSecureContext({ key: next.key, cert: next.cert });
+        logger.info({ certDir }, "API certificate reloaded");
+      },
+      (error) =>
+        logger.error({ err: apiCertificate(error) }, "reloading the API certificate failed; keeping the current one"),
+      options.reloadIntervalMs,
+    );
+  }
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port, options.host, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    stopWatching();
+    throw error;
+  }
+  const scheme = certDir === undefined ? "http" : "https";
+  logger.info(
+    { port: (server.address() as AddressInfo).port, scheme, ...(certDir ? { certDir } : {}) },
+    "REST API listening",
+  );
+  return {
+    server,
+    port: (server.address() as AddressInfo).port,
+    scheme,
+    close: async () => {
+      stopWatching();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
     },
   };
 }

@@ -140,6 +140,7 @@ async function startAegis(mode: EvidenceMode): Promise<Running> {
     namespaceLabels,
     approvalRequests: approvals,
     requestWriter: approvals,
+    slackMappingReviewer: { mayActAs: () => Promise.resolve(false) },
     evidence: evidence.recorder,
     now,
     aegisUsername: AEGIS_USERNAME,

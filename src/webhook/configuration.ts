@@ -2,6 +2,7 @@ import type { V1ValidatingWebhook, V1ValidatingWebhookConfiguration } from "@kub
 import { GROUP } from "../api/v1alpha1/index.js";
 import { PUBLISHED_CHECKPOINT_NAME } from "../evidence/chain/published-checkpoint.js";
 import { CONTROL_PLANE_GROUPS, exemptUsernames } from "../policy/index.js";
+import { SLACK_USERS_CONFIGMAP } from "../ports/notify.js";
 import { SYSTEM_NAMESPACES } from "./handler.js";
 import { ADMISSION_PATH } from "./server.js";
 
@@ -130,6 +131,25 @@ export function buildWebhookConfiguration(
         matchConditions: [
           { name: "published-evidence-checkpoint", expression: `request.name == '${PUBLISHED_CHECKPOINT_NAME}'` },
         ],
+        rules: [
+          {
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            operations: ["CREATE", "UPDATE", "DELETE"],
+            resources: ["configmaps"],
+            scope: "Namespaced",
+          },
+        ],
+      },
+      {
+        ...common,
+        name: `slack-users.${GROUP}`,
+        sideEffects: "NoneOnDryRun",
+        // Only AEGIS's namespace, only the Slack user map (slack-users-guard.ts).
+        namespaceSelector: {
+          matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: [aegisNamespace] }],
+        },
+        matchConditions: [{ name: "slack-users-map", expression: `request.name == '${SLACK_USERS_CONFIGMAP}'` }],
         rules: [
           {
             apiGroups: [""],

@@ -5,6 +5,8 @@ import { PUBLISHED_CHECKPOINT_NAME } from "../evidence/chain/published-checkpoin
 import { admitPublishedCheckpoint, type CheckpointGuardDependencies } from "./checkpoint-guard.js";
 import { admitWorkload, type GateDependencies } from "./gate.js";
 import { admitAegisPolicy, type PolicyGuardDependencies } from "./policy-guard.js";
+import { SLACK_USERS_CONFIGMAP } from "../ports/notify.js";
+import { admitSlackUsersMap, type SlackUsersGuardDependencies } from "./slack-users-guard.js";
 
 /** Namespaces AEGIS never gates (DESIGN §3); the webhook configuration already excludes them. */
 export const SYSTEM_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease"] as const;
@@ -14,7 +16,8 @@ export type AdmissionHandler = (request: AdmissionRequest) => Promise<AdmissionR
 export type HandlerDependencies = GateDependencies &
   ApprovalGuardDependencies &
   PolicyGuardDependencies &
-  CheckpointGuardDependencies & { aegisNamespace: string };
+  CheckpointGuardDependencies &
+  SlackUsersGuardDependencies & { aegisNamespace: string };
 
 /** Routes a parsed AdmissionRequest: AEGIS's own kinds to their guard, everything else to the gate. */
 export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHandler {
@@ -37,6 +40,14 @@ export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHand
       request.name === PUBLISHED_CHECKPOINT_NAME
     ) {
       return admitPublishedCheckpoint(request, deps);
+    }
+    if (
+      request.resource.group === "" &&
+      request.resource.resource === "configmaps" &&
+      request.namespace === deps.aegisNamespace &&
+      request.name === SLACK_USERS_CONFIGMAP
+    ) {
+      return admitSlackUsersMap(request, deps);
     }
     // Defence in depth: the configuration's namespaceSelector already keeps these out.
     if (ungated.has(request.namespace)) return allow(request.uid);

@@ -51,6 +51,12 @@ export const SERVE_OPTIONS = [
     default: "8750",
   },
   {
+    flag: "--api-cert-dir <dir>",
+    env: "AEGIS_API_CERT_DIR",
+    key: "apiCertDir",
+    help: "serve the REST API, dashboard and /metrics over HTTPS with tls.crt/tls.key from this folder (e.g. a cert-manager Secret), reloaded on change; plain HTTP is then refused. Unset: HTTP",
+  },
+  {
     flag: "--api-host <host>",
     env: "AEGIS_API_HOST",
     key: "apiHost",
@@ -69,6 +75,64 @@ export const SERVE_OPTIONS = [
     env: "AEGIS_API_TRUSTED_PROXIES",
     key: "apiTrustedProxies",
     help: "comma-separated addresses or CIDRs (or loopback) of reverse proxies whose X-Forwarded-For names the client; unset: the peer address is the client",
+  },
+  {
+    flag: "--oidc-issuer <url>",
+    env: "AEGIS_OIDC_ISSUER",
+    key: "oidcIssuer",
+    help: "dashboard single sign-on with OpenID Connect (docs/sso.md): the provider's issuer URL, discovered from its /.well-known/openid-configuration; needs --oidc-client-id, AEGIS_SESSION_SECRET and AEGIS_DASHBOARD_URL or --oidc-redirect-url. Client secret: AEGIS_OIDC_CLIENT_SECRET (environment only). Unset: tokens only",
+  },
+  {
+    flag: "--oidc-client-id <id>",
+    env: "AEGIS_OIDC_CLIENT_ID",
+    key: "oidcClientId",
+    help: "the client AEGIS is registered as at the OIDC provider",
+  },
+  {
+    flag: "--oidc-redirect-url <url>",
+    env: "AEGIS_OIDC_REDIRECT_URL",
+    key: "oidcRedirectUrl",
+    help: "where the provider sends users back (registered at the provider); default AEGIS_DASHBOARD_URL/auth/callback",
+  },
+  {
+    flag: "--oidc-username-claim <claim>",
+    env: "AEGIS_OIDC_USERNAME_CLAIM",
+    key: "oidcUsernameClaim",
+    help: "ID token claim that is the Kubernetes username, as kube-apiserver's --oidc-username-claim (use the cluster's value)",
+    default: "email",
+  },
+  {
+    flag: "--oidc-username-prefix <prefix>",
+    env: "AEGIS_OIDC_USERNAME_PREFIX",
+    key: "oidcUsernamePrefix",
+    help: "as kube-apiserver's --oidc-username-prefix: prepended to the username; - for none; unset: ISSUER# for claims other than email",
+  },
+  {
+    flag: "--oidc-groups-claim <claim>",
+    env: "AEGIS_OIDC_GROUPS_CLAIM",
+    key: "oidcGroupsClaim",
+    help: "ID token claim with the user's groups, as kube-apiserver's --oidc-groups-claim",
+    default: "groups",
+  },
+  {
+    flag: "--oidc-groups-prefix <prefix>",
+    env: "AEGIS_OIDC_GROUPS_PREFIX",
+    key: "oidcGroupsPrefix",
+    help: "as kube-apiserver's --oidc-groups-prefix: prepended to every group",
+  },
+  {
+    flag: "--oidc-scopes <list>",
+    env: "AEGIS_OIDC_SCOPES",
+    key: "oidcScopes",
+    help: "scopes asked of the provider, space- or comma-separated (must include openid)",
+    default: "openid email groups",
+  },
+  {
+    flag: "--oidc-session-ttl <seconds>",
+    env: "AEGIS_OIDC_SESSION_TTL",
+    key: "oidcSessionTtl",
+    help: "how long a dashboard sign-in lasts (the sealed aegis_session cookie)",
+    default: "28800",
   },
   {
     flag: "--namespace <ns>",
@@ -107,6 +171,12 @@ export const SERVE_OPTIONS = [
     env: "REDIS_URL",
     key: "redisUrl",
     help: "Redis for pub/sub between replicas; unset: in-process (one replica only)",
+  },
+  {
+    flag: "--redis-ca-file <file>",
+    env: "AEGIS_REDIS_CA_FILE",
+    key: "redisCaFile",
+    help: "rediss:// only: PEM CA bundle the Redis server's certificate must chain to (it must also name the URL's host); read again on every reconnect. Unset: the system CAs",
   },
   {
     flag: "--kubeconfig <file>",
@@ -171,6 +241,7 @@ export const serveConfigSchema = z
     webhookPort: port,
     webhookHost: z.string().min(1),
     apiPort: port,
+    apiCertDir: z.string().min(1).optional(),
     apiHost: z.string().min(1),
     apiTokenAudience: z.string().regex(/^[\w.:/-]{1,253}$/, "--api-token-audience must be one audience, e.g. aegis"),
     apiTrustedProxies: z
@@ -182,6 +253,19 @@ export const serveConfigSchema = z
           .map((entry) => entry.trim())
           .filter((entry) => entry.length > 0),
       ),
+    oidcIssuer: z.string().min(1).optional(),
+    oidcClientId: z.string().min(1).optional(),
+    oidcRedirectUrl: z.string().min(1).optional(),
+    oidcUsernameClaim: z.string().min(1),
+    oidcUsernamePrefix: z.string().min(1).optional(),
+    oidcGroupsClaim: z.string().min(1),
+    oidcGroupsPrefix: z.string().min(1).optional(),
+    oidcScopes: z.string().min(1),
+    oidcSessionTtl: z.coerce
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400),
     namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, "--namespace must be a valid namespace name"),
     dataDir: z.string().min(1),
     databaseUrl: z
@@ -197,6 +281,7 @@ export const serveConfigSchema = z
       .string()
       .regex(/^rediss?:\/\//, "REDIS_URL must be a redis:// URL")
       .optional(),
+    redisCaFile: z.string().min(1).optional(),
     kubeconfig: z.string().optional(),
     evidenceSigningKey: z.string().min(1).optional(),
     evidenceFailClosed: booleanText,
@@ -213,6 +298,9 @@ export const serveConfigSchema = z
   })
   .refine((config) => config.databaseRole === undefined || config.databaseAdminUrl !== undefined, {
     message: "--database-role is granted by --database-admin-url: give both",
+  })
+  .refine((config) => config.redisCaFile === undefined || config.redisUrl?.startsWith("rediss://") === true, {
+    message: "--redis-ca-file (AEGIS_REDIS_CA_FILE) needs a rediss:// REDIS_URL: with redis:// nothing is encrypted",
   });
 export type ServeConfig = Readonly<z.infer<typeof serveConfigSchema>> & {
   /** Slack, GitHub and the dashboard URL, from the environment only. */

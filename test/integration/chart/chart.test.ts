@@ -650,7 +650,7 @@ describe("connections and integrations", () => {
     expect(none.objects.some((o) => o.kind === "ConfigMap")).toBe(false);
     const { objects } = await render({
       namespace: NS,
-      values: { slack: { users: { U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" } } },
+      values: { slack: { users: { U0123ABCD: "alice", U0456EFGH: "bob" } } },
     });
     const map = findObject<{ metadata: { namespace: string }; data: Record<string, string> }>(
       objects,
@@ -658,7 +658,7 @@ describe("connections and integrations", () => {
       "aegis-slack-users",
     );
     expect(map.metadata.namespace).toBe(NS);
-    expect(map.data).toEqual({ U0123ABCD: "alice;sre-leads,oncall", U0456EFGH: "bob" });
+    expect(map.data).toEqual({ U0123ABCD: "alice", U0456EFGH: "bob" });
   });
 
   it("CRDs ship in crds/ (installed by helm before the templates)", async () => {

@@ -9,7 +9,7 @@ const { approvals, auth, deps } = harness({
   securityStatus: () => ({ mode: "normal", counts: { low: 0, medium: 0, high: 0, critical: 0 } }),
   slack: {
     signingSecret: "fuzz-signing-secret",
-    identities: new StaticSlackIdentityMap({ U1: "alice;sre-leads" }),
+    identities: new StaticSlackIdentityMap({ U1: "alice" }),
     replay: new MemoryReplayGuard(),
   },
   github: { webhookSecret: "fuzz-webhook-secret" },

@@ -51,6 +51,7 @@ function setup(spec: Record<string, unknown>, extra: Partial<HandlerDependencies
     namespaceLabels: (namespace) => ({ "kubernetes.io/metadata.name": namespace }),
     approvalRequests: requests,
     requestWriter: requests,
+    slackMappingReviewer: { mayActAs: () => Promise.resolve(false) },
     evidence,
     now: () => new Date("2026-11-26T12:00:00Z"),
     aegisUsername: AEGIS,

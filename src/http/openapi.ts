@@ -193,13 +193,15 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
     github: {
       "/github/webhook": {
         post: {
-          summary: "GitHub webhook, signed with X-Hub-Signature-256; ping is answered, other events are logged",
+          summary:
+            "GitHub webhook, signed with X-Hub-Signature-256: ping is answered; a deployment_protection_rule delivery is answered approved or rejected from the ApprovalRequests of its commit (docs/github.md), each X-GitHub-Delivery once; other events are acknowledged",
           requestBody: { required: true, content: { "application/json": { schema: { type: "object" } } } },
           responses: {
-            "200": { description: "ping" },
-            "202": { description: "event logged" },
+            "200": { description: "ping, or a delivery already handled" },
+            "202": { description: "accepted: answered now, waiting for a decision, or not an event AEGIS acts on" },
             "400": errors["400"],
             "401": unauthorized,
+            "503": reply("replay protection unavailable", errorSchema),
           },
         },
       },

@@ -6,6 +6,7 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { AegisPolicy } from "../api/v1alpha1/index.js";
 import { RedisThreatStateStore } from "../adapters/redis/threat-state.js";
+import { redisTlsOptions } from "../adapters/bus/redis-bus.js";
 import type { EventBus } from "../ports/bus.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { Logger } from "../ports/logger.js";
@@ -29,6 +30,8 @@ export interface ThreatDetectionDependencies {
   now?: () => Date;
   /** Shared state between replicas; unset: this process's memory (one replica). */
   redisUrl?: string | undefined;
+  /** --redis-ca-file: the CA a rediss:// server's certificate must chain to (redisTlsOptions). */
+  redisCaFile?: string | undefined;
   /** A store built by the caller (tests: a key prefix of their own); wins over redisUrl. */
   store?: ThreatStateStore;
   /** This replica's identity (bus origin, Lease identity). */
@@ -60,7 +63,11 @@ export function createThreatDetection(deps: ThreatDetectionDependencies): Threat
   const store =
     deps.store ??
     (deps.redisUrl
-      ? new RedisThreatStateStore({ url: deps.redisUrl, replicaId: replica })
+      ? new RedisThreatStateStore({
+          url: deps.redisUrl,
+          replicaId: replica,
+          transport: redisTlsOptions(deps.redisUrl, deps.redisCaFile),
+        })
       : new MemoryThreatStateStore());
   const { logger, bus } = deps;
   const detector = new ThreatDetector({

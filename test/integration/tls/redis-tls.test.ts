@@ -5,6 +5,7 @@ import { Redis } from "ioredis";
 import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisBus, redisTlsOptions } from "../../../src/adapters/bus/redis-bus.js";
+import { RedisThreatStateStore } from "../../../src/adapters/redis/threat-state.js";
 import { RedisReplayGuard } from "../../../src/adapters/slack/replay-guard.js";
 import type { BusMessage } from "../../../src/ports/bus.js";
 import type { Logger } from "../../../src/ports/logger.js";
@@ -154,6 +155,25 @@ describe("the Redis bus over TLS with an ACL user", () => {
       client.disconnect();
     }
     expect(captured.text()).toBe("");
+  });
+
+  it("the simpler ACL also serves the shared threat state (Lua scripts on aegis:threats:*), which the least-privilege one does not", async () => {
+    const store = (user: string): RedisThreatStateStore => {
+      const url = redis.url(user, PASSWORD);
+      return new RedisThreatStateStore({ url, transport: redisTlsOptions(url, paths.ca), replicaId: user });
+    };
+    const broad = store("aegis-broad");
+    const narrow = store("aegis");
+    const op = { op: "window", key: "denials:alice", atMs: Date.now(), windowMs: 60_000, member: "m1" } as const;
+    try {
+      await broad.whenReady();
+      expect(await broad.count([op], 1)).toEqual([{ op: "window", count: 1, firstMs: op.atMs }]);
+      expect((await broad.lockdown(Date.now())).current).toBeNull();
+      await narrow.whenReady();
+      await expect(narrow.count([op], 1)).rejects.toThrow(/NOPERM/);
+    } finally {
+      await Promise.all([broad.close(), narrow.close()]);
+    }
   });
 
   it("the ACL holds that user to AEGIS's channel and keys", async () => {

@@ -6,6 +6,7 @@ import { ClaimsRefused, identityFromClaims, type ClaimMapping } from "../../../s
 import { CookieSealer } from "../../../src/http/oidc/seal.js";
 import { Sessions } from "../../../src/http/oidc/session.js";
 import { loadSsoSettings, type OidcFlags } from "../../../src/http/oidc/settings.js";
+import { loadServeConfig } from "../../../src/wiring/config.js";
 
 const SECRET = "s".repeat(32);
 const ISSUER = "https://dex.example.com";
@@ -69,6 +70,25 @@ describe("loadSsoSettings", () => {
     expect(settings?.redirectUrl.href).toBe("https://aegis.example.com/auth/callback");
     expect(settings?.clientSecret).toBe("shh");
     expect(settings?.scopes).toEqual(["openid", "email", "groups"]);
+  });
+
+  it("reads aegis serve's --oidc-* flags and environment (defaults: email, groups, 8 h)", () => {
+    const env = {
+      AEGIS_OIDC_ISSUER: ISSUER,
+      AEGIS_OIDC_CLIENT_ID: "aegis",
+      AEGIS_DASHBOARD_URL: "https://aegis.example.com",
+      AEGIS_SESSION_SECRET: SECRET,
+    };
+    const config = loadServeConfig({ oidcGroupsPrefix: "oidc:" }, env);
+    const settings = loadSsoSettings(config, env, config.integrations.AEGIS_DASHBOARD_URL);
+    expect(settings).toMatchObject({
+      clientId: "aegis",
+      clientSecret: undefined,
+      sessionTtlSeconds: 28_800,
+      mapping: { issuer: ISSUER, usernameClaim: "email", groupsClaim: "groups", groupsPrefix: "oidc:" },
+    });
+    expect(settings?.redirectUrl.href).toBe("https://aegis.example.com/auth/callback");
+    expect(() => loadServeConfig({ oidcSessionTtl: "10" }, env)).toThrow(/oidcSessionTtl/);
   });
 
   it("names what is missing or unsafe", () => {

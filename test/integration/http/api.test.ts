@@ -231,7 +231,7 @@ describe("dashboard assets", () => {
     expect(html).not.toMatch(/<script>|style=|onclick=/);
     const script = await fetch(`${base}/dashboard/app.js`);
     expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
-    expect(await script.text()).toContain("EventSource");
+    expect(await script.text()).toContain("/api/events");
     expect((await fetch(`${base}/dashboard/app.css`)).headers.get("content-type")).toBe("text/css; charset=utf-8");
   });
 });

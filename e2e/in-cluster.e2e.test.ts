@@ -13,14 +13,22 @@
 // AEGIS_E2E_SKIP_IMAGE_BUILD=1 uses the image the node already has instead of running
 // scripts/image.sh (a cache hit when the sources did not change, minutes when they did).
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpsRequest, Agent as HttpsAgent, type RequestOptions } from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import {
+  createConfiguration,
+  CustomObjectsApi,
+  ServerConfiguration,
+  type RequestContext,
+  type V1Pod,
+  type V1StatefulSet,
+} from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { approvalRequestName } from "../src/changehash/approval-request-name.js";
 import { buildHelm, chartDir, helm as runHelm, type HelmResult, repoRoot } from "../test/integration/chart/helm.js";
 import { eventually, kubeConfig, kubeconfigPath, kubectl } from "./helpers/kube.js";
 import { sql } from "./helpers/postgres.js";
@@ -33,6 +41,13 @@ const POLICY = `${APP_NS}-gate`;
 const EXPIRING_NS = `aegis-ic-exp-${run}`;
 const EXPIRING_POLICY = `${EXPIRING_NS}-gate`;
 const APPROVERS = `aegis-ic-approvers-${run}`;
+/** The namespace of the 10 000 ApprovalRequests the memory figure is taken with. */
+const RSS_NS = `aegis-ic-rss-${run}`;
+const RSS_REQUESTS = 10_000;
+const RSS_CONCURRENCY = 16;
+const RSS_LABEL = "aegis.valina.ai/e2e=in-cluster-rss";
+/** charts/aegis/values.yaml serviceAccount.name: the identity the approval guard lets create requests. */
+const AEGIS_SERVICE_ACCOUNT = "aegis-sa";
 const LEASE = "aegis-controller";
 const NODE = "aegis-node";
 const TAINT_KEY = "aegis.valina.ai/real-node";
@@ -73,6 +88,8 @@ let upgradeImage = "";
 let workDir = "";
 let valuesFile = "";
 let installed = false;
+/** printMemory("before the upgrade …"): the surviving replica after the failover test. */
+let memoryBeforeUpgrade: MemoryReading[] = [];
 let uninstalled = false;
 
 // ---------------------------------------------------------------------------------------------
@@ -467,6 +484,201 @@ const metricValue = (text: string, name: string): number | undefined => {
   return match?.[1] === undefined ? undefined : Number(match[1]);
 };
 
+// ----- 10 000 ApprovalRequests, created as AEGIS (the approval guard admits no one else) --------
+/** The ApprovalRequests in a pod's informer cache: aegis_approval_requests summed over its phases. */
+const cachedRequests = (text: string): number =>
+  [...text.matchAll(/^aegis_approval_requests\{[^}]*\} ([0-9.eE+-]+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+
+/** A request as the gate opens one (src/webhook/gate.ts buildApprovalRequest), for Deployment `service-<index>`. */
+function benchApprovalRequest(index: number): Record<string, unknown> {
+  const target = `service-${index}`;
+  const changeHash = `sha256:${createHash("sha256").update(`${RSS_NS}/${target}`).digest("hex")}`;
+  return {
+    apiVersion: "aegis.valina.ai/v1alpha1",
+    kind: "ApprovalRequest",
+    metadata: {
+      name: approvalRequestName("Deployment", target, changeHash),
+      namespace: RSS_NS,
+      labels: {
+        "app.kubernetes.io/managed-by": "aegis",
+        "aegis.valina.ai/target-kind": "deployment",
+        "aegis.valina.ai/target-name": target,
+      },
+    },
+    spec: {
+      target: { apiVersion: "apps/v1", kind: "Deployment", namespace: RSS_NS, name: target },
+      changeHash,
+      policies: [POLICY],
+      requester: {
+        username: "system:serviceaccount:argocd:argocd-application-controller",
+        groups: ["system:serviceaccounts", "system:serviceaccounts:argocd", "system:authenticated"],
+      },
+      risk: {
+        score: 35,
+        factors: [
+          { name: "production-namespace", points: 20, detail: `namespace ${RSS_NS} is labelled env=prod` },
+          {
+            name: "image-change",
+            points: 15,
+            detail: `container ${target}: image ghcr.io/acme/${target}:2.14.0 → 2.15.0`,
+          },
+        ],
+      },
+      summary: `Deployment ${RSS_NS}/${target}: image ghcr.io/acme/${target} 2.14.0 → 2.15.0 (containers ${target})`,
+      reason: "release 2.15.0 (JIRA PAY-1432)",
+      decisions: [],
+    },
+  };
+}
+
+/**
+ * CustomObjectsApi as `user` (Impersonate-User, with the admin's client certificate). client-node
+ * builds a new connection pool for every request; this one keeps the first, so thousands of
+ * creates reuse a few keep-alive connections instead of a TLS handshake each.
+ */
+function customObjectsAs(user: string): { api: CustomObjectsApi; close: () => Promise<void> } {
+  const kc = kubeConfig();
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error("the admin kubeconfig names no cluster");
+  let dispatcher: ReturnType<RequestContext["getDispatcher"]>;
+  const api = new CustomObjectsApi(
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: {
+        default: {
+          getName: () => "default",
+          applySecurityAuthentication: async (context: RequestContext) => {
+            await kc.applySecurityAuthentication(context);
+            context.setHeaderParam("Impersonate-User", user);
+            if (dispatcher) context.setDispatcher(dispatcher);
+            else dispatcher = context.getDispatcher();
+          },
+        },
+      },
+    }),
+  );
+  return { api, close: async () => dispatcher?.close() };
+}
+
+interface CreateResult {
+  created: number;
+  existed: number;
+  retries: number;
+  failures: string[];
+}
+
+/** `count` requests through `concurrency` workers; transient failures (429, 5xx, network) are retried. */
+async function createApprovalRequests(
+  api: CustomObjectsApi,
+  count: number,
+  concurrency: number,
+): Promise<CreateResult> {
+  const result: CreateResult = { created: 0, existed: 0, retries: 0, failures: [] };
+  const started = Date.now();
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (result.failures.length < 20) {
+      const index = next++;
+      if (index >= count) return;
+      const body = benchApprovalRequest(index);
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await api.createNamespacedCustomObject({
+            group: "aegis.valina.ai",
+            version: "v1alpha1",
+            namespace: RSS_NS,
+            plural: "approvalrequests",
+            body,
+          });
+          result.created += 1;
+          break;
+        } catch (error) {
+          const code = (error as { code?: number }).code;
+          if (code === 409) {
+            result.existed += 1;
+            break;
+          }
+          const transient = code === undefined || code === 429 || code >= 500;
+          if (!transient || attempt >= 5) {
+            const detail = (error as { body?: unknown }).body ?? (error instanceof Error ? error.message : error);
+            result.failures.push(`#${index} (${code ?? "no status"}): ${String(JSON.stringify(detail)).slice(0, 400)}`);
+            break;
+          }
+          result.retries += 1;
+          await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+        }
+      }
+      done += 1;
+      if (done % 1000 === 0)
+        console.log(`in-cluster: ${done}/${count} ApprovalRequests created (${seconds(Date.now() - started)})`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, () => worker()));
+  return result;
+}
+
+/** The leader's approval.transition records for requests in `namespace` (one per reconciled request). */
+async function reconciledIn(namespace: string): Promise<number> {
+  const rows = await sql<{ n: string }>(
+    databaseUrlFor(new URL(adminDatabaseUrl).hostname),
+    `SELECT count(*) AS n FROM evidence_records WHERE type = 'approval.transition' AND subject LIKE $1`,
+    [`ApprovalRequest/${namespace}/%`],
+  );
+  return Number(rows[0]?.n ?? 0);
+}
+
+/** The container's CPU-quota figures (cgroup cpu.stat): periods, throttled periods, throttled seconds. */
+async function cpuThrottling(pod: V1Pod): Promise<{ periods: number; throttled: number; throttledSeconds: number }> {
+  const onNode = await containerOnNode(pod);
+  const stat = await readText(path.join(onNode.cpuDir, "cpu.stat"));
+  const value = (key: string): number => Number(new RegExp(`^${key} (\\d+)$`, "m").exec(stat)?.[1] ?? NaN);
+  return {
+    periods: value("nr_periods"),
+    throttled: value("nr_throttled"),
+    throttledSeconds: onNode.cgroupVersion === 1 ? value("throttled_time") / 1e9 : value("throttled_usec") / 1e6,
+  };
+}
+
+/** Reads each pod's memory every `intervalMs` until stopped: the cgroup RSS trace and its peak. */
+function memorySampler(pods: V1Pod[], intervalMs: number) {
+  const trace: number[][] = pods.map(() => []);
+  const peak: number[] = pods.map(() => 0);
+  const sample = async (): Promise<void> => {
+    const readings = await Promise.all(pods.map((pod) => memoryOf(pod).catch(() => undefined)));
+    readings.forEach((r, i) => {
+      if (!r) return;
+      trace[i]?.push(Math.round(r.rssBytes / 1024 / 1024));
+      peak[i] = Math.max(peak[i] ?? 0, r.rssBytes);
+    });
+  };
+  let pending = sample();
+  let stopped = false;
+  const timer = setInterval(() => {
+    pending = pending.then(sample);
+  }, intervalMs);
+  return {
+    trace,
+    peak,
+    stop: async (): Promise<void> => {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(timer);
+      await pending;
+      await sample();
+    },
+  };
+}
+
+/** The kernel's record of the container's cgroup: no OOM kill. */
+async function expectNoOomKillOnNode(pod: V1Pod): Promise<void> {
+  const onNode = await containerOnNode(pod);
+  if (onNode.cgroupVersion === 1)
+    expect(await readText(path.join(onNode.memoryDir, "memory.failcnt")), pod.metadata?.name).toBe("0");
+  else
+    expect(await readText(path.join(onNode.memoryDir, "memory.events")), pod.metadata?.name).toMatch(/^oom_kill 0$/m);
+}
+
 // ----- cleanup of this run and of aborted earlier ones -----------------------------------------
 async function removeRelease(release: string, namespace: string): Promise<void> {
   await helm(["uninstall", release, "-n", namespace, "--wait", "--timeout", "120s", "--ignore-not-found"]);
@@ -491,6 +703,8 @@ async function removeStaleRuns(): Promise<void> {
   await kubectl(["delete", "pv", "-l", "aegis.valina.ai/e2e=in-cluster", "--ignore-not-found", "--wait=false"], {
     allowFail: true,
   });
+  // 10 000 ApprovalRequests left by an aborted run would sit in every later AEGIS's caches.
+  await kubectl(["delete", "namespace", "-l", RSS_LABEL, "--ignore-not-found", "--wait=false"], { allowFail: true });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -578,7 +792,7 @@ afterAll(async () => {
   if (!onLocalNode) return;
   if (installed && !uninstalled) await removeRelease(RELEASE, NS).catch(() => undefined);
   await kubectl(["delete", "apol", POLICY, EXPIRING_POLICY, "--ignore-not-found"], { allowFail: true });
-  await kubectl(["delete", "namespace", APP_NS, EXPIRING_NS, "--ignore-not-found", "--wait=false"], {
+  await kubectl(["delete", "namespace", APP_NS, EXPIRING_NS, RSS_NS, "--ignore-not-found", "--wait=false"], {
     allowFail: true,
   });
   // The claims go with the namespace; then the volumes and their directories.
@@ -790,7 +1004,10 @@ describe.skipIf(!onLocalNode)("AEGIS installed with its chart, on the local clus
     expect(approvedEvents[0]?.count ?? 1).toBe(1);
 
     const survivor = (await releasePods()).find((pod) => pod.metadata?.name === other);
-    if (survivor) printMemory("before the upgrade (running since install)", [await memoryOf(survivor)]);
+    if (survivor) {
+      memoryBeforeUpgrade = [await memoryOf(survivor)];
+      printMemory("before the upgrade (running since install)", memoryBeforeUpgrade);
+    }
   }, 180_000);
 
   // Once failed 1 of 245 under the whole suite's load: "read tcp …->10.244.0.2:9443: connection
@@ -893,6 +1110,126 @@ describe.skipIf(!onLocalNode)("AEGIS installed with its chart, on the local clus
     note("admissions counted by the new pods since the upgrade", admissions.join(" + "));
     expect(admissions.reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
   });
+
+  // The brief's memory figure in the cluster: both replicas' informer caches holding 10 000
+  // ApprovalRequests (and the leader reconciling them: a status, an evidence record and an Event
+  // each), against the pod's 256Mi limit. A figure, not a timed test (bench/README.md).
+  it("holds 10 000 ApprovalRequests under the 256Mi limit: RSS measured on the node, no OOMKill", async () => {
+    const started = Date.now();
+    const deadline = started + 320_000;
+    const pods = await bothReady("both replicas Ready", 60_000);
+    expectNeverRestarted(pods);
+    const before = await Promise.all(pods.map((pod) => memoryOf(pod)));
+    printMemory(`before ${RSS_REQUESTS} ApprovalRequests`, before);
+    const baseline = await Promise.all(pods.map(async (pod) => cachedRequests(await scrape(pod.status?.podIP ?? ""))));
+    const cpuBefore = await Promise.all(pods.map((pod) => cpuThrottling(pod)));
+    const sampler = memorySampler(pods, 10_000);
+    let client: ReturnType<typeof customObjectsAs> | undefined;
+    try {
+      await kubectl(["create", "namespace", RSS_NS]);
+      await kubectl(["label", "namespace", RSS_NS, RSS_LABEL]);
+      client = customObjectsAs(`system:serviceaccount:${NS}:${AEGIS_SERVICE_ACCOUNT}`);
+      const created = await createApprovalRequests(client.api, RSS_REQUESTS, RSS_CONCURRENCY);
+      const createMs = Date.now() - started;
+      note(
+        `${RSS_REQUESTS} ApprovalRequests created as AEGIS's ServiceAccount`,
+        `${seconds(createMs)} (${RSS_CONCURRENCY} concurrent; ${created.created} created, ${created.existed} existed, ${created.retries} retried)`,
+      );
+      expect(created.failures, created.failures.slice(0, 5).join("\n")).toEqual([]);
+      expect(created.created + created.existed).toBe(RSS_REQUESTS);
+
+      // Each replica's informer cache holds them (aegis_approval_requests counts the cache).
+      const cached = await eventually(
+        async () => {
+          const counts = await Promise.all(
+            pods.map(async (pod) => cachedRequests(await scrape(pod.status?.podIP ?? ""))),
+          );
+          return counts.every((n, i) => n >= (baseline[i] ?? 0) + RSS_REQUESTS) ? counts : undefined;
+        },
+        `both replicas' caches to hold the ${RSS_REQUESTS} ApprovalRequests`,
+        { timeoutMs: 120_000, intervalMs: 2000 },
+      );
+      const cachedMs = Date.now() - started;
+      note("ApprovalRequests in each replica's cache", `${cached.join(", ")} after ${seconds(cachedMs)}`);
+      const withCache = await Promise.all(pods.map((pod) => memoryOf(pod).catch(() => undefined)));
+      const measured = (readings: (MemoryReading | undefined)[]): MemoryReading[] =>
+        readings.filter((r): r is MemoryReading => r !== undefined);
+      printMemory(`with ${RSS_REQUESTS} ApprovalRequests cached`, measured(withCache));
+
+      // The leader converges each one (Pending: status, evidence, Event); wait for that, bounded,
+      // and no longer once a replica restarted (an OOM kill shows in its lastState).
+      const restarts = (list: V1Pod[]): number =>
+        list.flatMap((pod) => pod.status?.containerStatuses ?? []).reduce((sum, c) => sum + c.restartCount, 0);
+      let reconciled = await reconciledIn(RSS_NS);
+      while (reconciled < RSS_REQUESTS && Date.now() < deadline && restarts(await releasePods()) === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        reconciled = await reconciledIn(RSS_NS);
+      }
+      note("ApprovalRequests reconciled by the leader", `${reconciled} after ${seconds(Date.now() - started)}`);
+      await sampler.stop();
+      // Readings of the containers measured from the start (none for one that was replaced).
+      const afterReconcile = await Promise.all(pods.map((pod) => memoryOf(pod).catch(() => undefined)));
+      printMemory(`with ${RSS_REQUESTS} ApprovalRequests, ${reconciled} reconciled`, measured(afterReconcile));
+      const cpuAfter = await Promise.all(pods.map((pod) => cpuThrottling(pod).catch(() => undefined)));
+      const now = await releasePods();
+      const leader = podOfHolder(await leaseHolder());
+
+      const toMiB = (bytes: number | undefined): number | null =>
+        bytes === undefined ? null : Math.round((bytes / 1024 / 1024) * 10) / 10;
+      const rss = pods.map((_, i) =>
+        Math.max(withCache[i]?.rssBytes ?? 0, afterReconcile[i]?.rssBytes ?? 0, sampler.peak[i] ?? 0),
+      );
+      console.log(
+        JSON.stringify({
+          bench: "in-cluster-rss",
+          approvalRequests: RSS_REQUESTS,
+          pods: pods.map((pod) => `${pod.metadata?.name}${pod.metadata?.name === leader ? " (leader)" : ""}`),
+          rssMiB: rss.map(toMiB),
+          rssMiBCached: withCache.map((r) => toMiB(r?.rssBytes)),
+          rssMiBReconciled: afterReconcile.map((r) => toMiB(r?.rssBytes)),
+          rssTraceMiBEvery10s: sampler.trace,
+          processRssMiB: afterReconcile.map((r) => toMiB(r?.processRssBytes)),
+          peakRssMiB: afterReconcile.map((r) => toMiB(r?.processPeakRssBytes)),
+          cgroupUsageMiB: afterReconcile.map((r) => toMiB(r?.usageBytes)),
+          rssMiBBefore: before.map((r) => toMiB(r.rssBytes)),
+          rssMiBBeforeUpgrade: memoryBeforeUpgrade.map((r) => toMiB(r.rssBytes)),
+          ratioToLimit: rss.map((bytes) => Math.round((bytes / MEMORY_LIMIT_BYTES) * 100) / 100),
+          growthOverBefore: rss.map((bytes, i) => Math.round((bytes / (before[i]?.rssBytes ?? bytes)) * 100) / 100),
+          limitMiB: 256,
+          reconciled,
+          terminations: now.map((pod) => {
+            const status = pod.status?.containerStatuses?.[0];
+            return `${pod.metadata?.name}: ${status?.restartCount ?? "?"} restarts, last ${status?.lastState?.terminated?.reason ?? "none"}`;
+          }),
+          cpuThrottledPeriods: cpuAfter.map((c, i) =>
+            c ? `${c.throttled - (cpuBefore[i]?.throttled ?? 0)}/${c.periods - (cpuBefore[i]?.periods ?? 0)}` : null,
+          ),
+          cpuThrottledSeconds: cpuAfter.map((c, i) =>
+            c ? Math.round(c.throttledSeconds - (cpuBefore[i]?.throttledSeconds ?? 0)) : null,
+          ),
+          createSeconds: Math.round(createMs / 100) / 10,
+          cachedSeconds: Math.round(cachedMs / 100) / 10,
+        }),
+      );
+
+      expect(now.map((pod) => pod.metadata?.uid).sort()).toEqual(pods.map((pod) => pod.metadata?.uid).sort());
+      expectNeverRestarted(now);
+      for (const pod of now) await expectNoOomKillOnNode(pod);
+      for (const [i, pod] of pods.entries()) {
+        const reading = afterReconcile[i];
+        expect(reading, `${pod.metadata?.name}: the container measured from the start`).toBeDefined();
+        if (!reading) continue;
+        expect(reading.limitBytes, reading.pod).toBe(MEMORY_LIMIT_BYTES);
+        expect(rss[i], `${reading.pod} RSS (cgroup)`).toBeLessThan(MEMORY_LIMIT_BYTES);
+        expect(reading.processRssBytes, `${reading.pod} VmRSS`).toBeLessThan(MEMORY_LIMIT_BYTES);
+        expect(reading.processPeakRssBytes, `${reading.pod} VmHWM`).toBeLessThan(MEMORY_LIMIT_BYTES);
+      }
+    } finally {
+      await sampler.stop().catch(() => undefined);
+      await client?.close().catch(() => undefined);
+      await kubectl(["delete", "namespace", RSS_NS, "--ignore-not-found", "--wait=false"], { allowFail: true });
+    }
+  }, 360_000);
 
   it("the pods stayed under their 256Mi limit and were never OOMKilled (measured on the node)", async () => {
     const pods = await releasePods();

@@ -27,6 +27,7 @@ import {
   type V1StatefulSet,
 } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Redis } from "ioredis";
 import { stringify } from "yaml";
 import { approvalRequestName } from "../src/changehash/approval-request-name.js";
 import { buildHelm, chartDir, helm as runHelm, type HelmResult, repoRoot } from "../test/integration/chart/helm.js";
@@ -68,8 +69,19 @@ const databaseUrlFor = (host: string): string => {
   url.pathname = `/${databaseName}`;
   return url.toString();
 };
-const redisUrl = (() => {
+/**
+ * A Redis database of this suite's own: the threat state AEGIS shares between replicas (windows,
+ * lockdown, first-seen registries) outlives a run, and another run's lockdown would ask this one's
+ * changes for an extra approval. Emptied before the install.
+ */
+const REDIS_DB = 7;
+const localRedisUrl = (() => {
   const url = new URL(process.env["REDIS_URL"] || "redis://127.0.0.1:6379");
+  url.pathname = `/${REDIS_DB}`;
+  return url.toString();
+})();
+const redisUrl = (() => {
+  const url = new URL(localRedisUrl);
   url.hostname = NODE_IP;
   return url.toString();
 })();
@@ -717,6 +729,12 @@ beforeAll(async () => {
   const node = await kubectl(["get", "node", NODE], { allowFail: true });
   if (node.code !== 0)
     throw new Error(`no Node ${NODE}: scripts/cluster.sh up starts it (not with AEGIS_NODE=0); this suite needs it`);
+  const redis = new Redis(localRedisUrl);
+  try {
+    await redis.flushdb();
+  } finally {
+    redis.disconnect();
+  }
 
   // The image from the Dockerfile, loaded into the node (scripts/image.sh; cached by its sources).
   const version = (JSON.parse(await readFile(path.join(repoRoot, "package.json"), "utf8")) as { version: string })

@@ -335,7 +335,8 @@ export const INTEGRATION_ENV = {
   SLACK_SIGNING_SECRET: "Slack signing secret: verify POST /slack/interactions",
   SLACK_API_URL: "Slack Web API base URL (default https://slack.com/api/)",
   AEGIS_SLACK_RESPONSE_URL_PREFIX: "response_url prefix AEGIS may call back (default https://hooks.slack.com/)",
-  GITHUB_TOKEN: "GitHub token: commit statuses (repo:status) and answers to deployment protection rules (actions: read and write, deployments)",
+  GITHUB_TOKEN:
+    "GitHub token: commit statuses (repo:status) and answers to deployment protection rules (actions: read and write, deployments)",
   GITHUB_API_URL: "GitHub API base URL (default https://api.github.com)",
   GITHUB_WEBHOOK_SECRET: "GitHub webhook secret: verify POST /github/webhook",
   AEGIS_DASHBOARD_URL: "public URL of the dashboard, for links in Slack and GitHub statuses",

@@ -23,16 +23,14 @@ beforeAll(async () => {
       return;
     }
     const name = /\/configmaps\/([^/?]+)/.exec(req.url ?? "")?.[1] ?? "";
-    res
-      .writeHead(200, { "content-type": "application/json" })
-      .end(
-        JSON.stringify({
-          apiVersion: "v1",
-          kind: "ConfigMap",
-          metadata: { name, namespace: "aegis-system" },
-          data: {},
-        }),
-      );
+    res.writeHead(200, { "content-type": "application/json" }).end(
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name, namespace: "aegis-system" },
+        data: {},
+      }),
+    );
   });
   server.on("secureConnection", () => (connections += 1));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

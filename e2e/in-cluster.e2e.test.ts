@@ -336,6 +336,8 @@ interface MemoryReading {
   limitBytes: number;
   processRssBytes: number;
   processPeakRssBytes: number;
+  /** The process's private memory (RssAnon): VmRSS also counts the node binary's file pages. */
+  processAnonBytes: number;
 }
 
 const statusField = (status: string, field: string): string =>
@@ -360,6 +362,7 @@ async function memoryOf(pod: V1Pod): Promise<MemoryReading> {
     limitBytes: Number(await readText(path.join(dir, v1 ? "memory.limit_in_bytes" : "memory.max"))),
     processRssBytes: kib(statusField(status, "VmRSS")),
     processPeakRssBytes: kib(statusField(status, "VmHWM")),
+    processAnonBytes: kib(statusField(status, "RssAnon")),
   };
 }
 
@@ -367,9 +370,9 @@ function printMemory(when: string, readings: MemoryReading[]): void {
   for (const r of readings) {
     note(
       `memory ${when} ${r.pod}`,
-      `RSS ${mib(r.rssBytes)} (cgroup rss; process VmRSS ${mib(r.processRssBytes)}, peak VmHWM ${mib(r.processPeakRssBytes)}), ` +
+      `RSS ${mib(r.rssBytes)} (cgroup rss; process VmRSS ${mib(r.processRssBytes)} of which RssAnon ${mib(r.processAnonBytes)}, peak VmHWM ${mib(r.processPeakRssBytes)}), ` +
         `cgroup usage ${mib(r.usageBytes)}, peak ${mib(r.peakBytes)}, limit ${mib(r.limitBytes)} ` +
-        `(${((r.processPeakRssBytes / MEMORY_LIMIT_BYTES) * 100).toFixed(0)} % of 256Mi at peak RSS)`,
+        `(${((r.peakBytes / MEMORY_LIMIT_BYTES) * 100).toFixed(0)} % of 256Mi at peak cgroup usage)`,
     );
   }
 }
@@ -1208,6 +1211,8 @@ describe.skipIf(!onLocalNode)("AEGIS installed with its chart, on the local clus
           rssTraceMiBEvery10s: sampler.trace,
           processRssMiB: afterReconcile.map((r) => toMiB(r?.processRssBytes)),
           peakRssMiB: afterReconcile.map((r) => toMiB(r?.processPeakRssBytes)),
+          processAnonMiB: afterReconcile.map((r) => toMiB(r?.processAnonBytes)),
+          peakCgroupUsageMiB: afterReconcile.map((r) => toMiB(r?.peakBytes)),
           cgroupUsageMiB: afterReconcile.map((r) => toMiB(r?.usageBytes)),
           rssMiBBefore: before.map((r) => toMiB(r.rssBytes)),
           rssMiBBeforeUpgrade: memoryBeforeUpgrade.map((r) => toMiB(r.rssBytes)),
@@ -1238,9 +1243,12 @@ describe.skipIf(!onLocalNode)("AEGIS installed with its chart, on the local clus
         expect(reading, `${pod.metadata?.name}: the container measured from the start`).toBeDefined();
         if (!reading) continue;
         expect(reading.limitBytes, reading.pod).toBe(MEMORY_LIMIT_BYTES);
+        // What the kernel holds against the limit: the cgroup's anonymous memory and its peak
+        // charge (page cache included). VmRSS/VmHWM are printed, not asserted: they count the
+        // node binary's file pages, which are shared page cache, evictable, and charged once.
         expect(rss[i], `${reading.pod} RSS (cgroup)`).toBeLessThan(MEMORY_LIMIT_BYTES);
-        expect(reading.processRssBytes, `${reading.pod} VmRSS`).toBeLessThan(MEMORY_LIMIT_BYTES);
-        expect(reading.processPeakRssBytes, `${reading.pod} VmHWM`).toBeLessThan(MEMORY_LIMIT_BYTES);
+        expect(reading.peakBytes, `${reading.pod} peak cgroup usage`).toBeLessThan(MEMORY_LIMIT_BYTES);
+        expect(reading.processAnonBytes, `${reading.pod} RssAnon`).toBeLessThan(MEMORY_LIMIT_BYTES);
       }
     } finally {
       await sampler.stop().catch(() => undefined);
@@ -1256,7 +1264,9 @@ describe.skipIf(!onLocalNode)("AEGIS installed with its chart, on the local clus
     printMemory("at the end", readings);
     for (const reading of readings) {
       expect(reading.limitBytes).toBe(MEMORY_LIMIT_BYTES);
-      expect(reading.processPeakRssBytes).toBeLessThan(MEMORY_LIMIT_BYTES);
+      // The cgroup's peak charge and the process's private memory (see the 10 000-request test).
+      expect(reading.peakBytes, `${reading.pod} peak cgroup usage`).toBeLessThan(MEMORY_LIMIT_BYTES);
+      expect(reading.processAnonBytes, `${reading.pod} RssAnon`).toBeLessThan(MEMORY_LIMIT_BYTES);
       expect(reading.rssBytes).toBeGreaterThan(0);
     }
     // The kernel's own record: no OOM kill in either container's cgroup.

@@ -626,7 +626,10 @@ function keptView(kept: KeptCheckpoint): KeptView | { error: string } {
       });
       const opened = trusted.map((pem) => openCheckpointNote(kept.note, parsePublicKeyPem(pem)));
       if (opened.some((result) => result.ok)) return { ok: true };
-      const reason = opened.find((result) => !result.ok)?.reason ?? "no trusted key in this bundle signed it";
+      // No trusted key at all means the bundle lost every checkpoint that key signed: say so.
+      const reason =
+        opened.find((result) => !result.ok)?.reason ??
+        `the bundle holds no checkpoint signed by ${options.trustedKeyIds?.join(" or ") ?? "a trusted key"}, so nothing in it vouches for this note (were the stored checkpoints deleted?)`;
       return { ok: false, reason: `your checkpoint note: ${reason}` };
     },
   };

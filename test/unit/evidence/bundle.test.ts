@@ -14,6 +14,7 @@ import {
 import { canonicalJson } from "../../../src/json/canonical-json.js";
 import type { EvidenceRecord } from "../../../src/ports/evidence.js";
 import { EMPTY_CHAIN_HEAD, sealChain, sealRecord } from "../../../src/evidence/chain/record.js";
+import { signCheckpointNote } from "../../../src/evidence/chain/note.js";
 import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import { verifyChain } from "../../../src/evidence/chain/verify-chain.js";
 import { chain, draft, FIXED_NOW, TEST_KEY, TEST_ORIGIN } from "./fixtures.js";
@@ -299,6 +300,28 @@ describe("stored checkpoints (signed by aegis serve, shipped by export)", () => 
     expect(verifyBundle(resigned, { ...trusted, keptCheckpoint: kept })).toMatchObject({
       ok: false,
       reason: expect.stringMatching(/log rewritten: .* at size 12/) as unknown,
+    });
+  });
+
+  it("with a kept note whose log lost every checkpoint the trusted key signed: say that nothing vouches for it", () => {
+    const checkpoint = stored[1]?.checkpoint.checkpoint;
+    const note = signCheckpointNote(
+      { origin: TEST_ORIGIN, size: checkpoint?.size ?? 0, rootHash: checkpoint?.rootHash ?? "" },
+      TEST_KEY.privateKey,
+    );
+    // The records are intact (so neither truncated nor rewritten), but a superuser deleted the
+    // stored checkpoints before the export.
+    const reExported = buildFullBundle(LONG, { checkpoints: [] });
+    expect(verifyBundle(reExported, { ...trusted, keptCheckpoint: { note } })).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(
+        new RegExp(`holds no checkpoint signed by ${TEST_KEY.keyId}.*were the stored checkpoints deleted`),
+      ) as unknown,
+    });
+    expect(
+      verifyBundle(buildFullBundle(LONG, { checkpoints: stored }), { ...trusted, keptCheckpoint: { note } }),
+    ).toMatchObject({
+      ok: true,
     });
   });
 });

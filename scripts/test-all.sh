@@ -28,13 +28,24 @@ done < <(bash scripts/services.sh up)
 
 echo "== tests"
 mkdir -p .test-results
+rm -f .test-results/vitest*.json
 status=0
 # One test run at a time on a machine: the e2e suites share one control plane and one
-# ValidatingWebhookConfiguration.
-flock /tmp/aegis-e2e.lock npx vitest run --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@" || status=$?
+# ValidatingWebhookConfiguration. The unit tests need no server and go first on both cores;
+# integration and e2e files then run one at a time (vitest.config.ts).
+flock /tmp/aegis-e2e.lock npx vitest run --project unit --maxWorkers=2 --passWithNoTests \
+  --reporter=default --reporter=json --outputFile.json=.test-results/vitest-unit.json "$@" || status=$?
+flock /tmp/aegis-e2e.lock npx vitest run --project integration --project e2e --passWithNoTests \
+  --reporter=default --reporter=json --outputFile.json=.test-results/vitest.json "$@" || status=$?
 node -e '
-  const r = JSON.parse(require("fs").readFileSync(".test-results/vitest.json", "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  const fs = require("fs");
+  let passed = 0, failed = 0, skipped = 0;
+  for (const file of [".test-results/vitest-unit.json", ".test-results/vitest.json"]) {
+    if (!fs.existsSync(file)) { console.log(`${file}: missing (vitest did not finish)`); failed++; continue; }
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    passed += r.numPassedTests; failed += r.numFailedTests; skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`${passed} passed, ${failed} failed` + (skipped ? `, ${skipped} skipped` : ""));
+  process.exit(failed ? 1 : 0);
 ' || status=1
 exit "$status"

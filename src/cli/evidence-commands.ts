@@ -10,12 +10,10 @@ import { serializeBundle, verifyBundleText, verifyExtends } from "../evidence/ch
 import { signedCheckpointSchema } from "../evidence/chain/checkpoint.js";
 import { keyIdOf, parsePublicKeyPem } from "../evidence/chain/signing.js";
 import { DEFAULT_ORIGIN, exportBundle } from "../evidence/export.js";
-import { openEvidenceReader } from "../wiring/ledger.js";
 import { readSigningKey } from "../evidence/signing-key-file.js";
 import type { PackageVerification } from "../evidence/chain/custody.js";
 import { isPackage, verifyPackageText } from "../evidence/chain/custody.js";
 import type { EvidenceCollectOptions } from "./evidence-collect.js";
-import { evidenceCollect } from "./evidence-collect.js";
 import { writeFileAtomically } from "./write-file.js";
 
 export const DEFAULT_DATA_DIR = "./.aegis-data";
@@ -49,6 +47,7 @@ export async function evidenceExport(opts: EvidenceExportOptions): Promise<void>
 
 async function liveBundle(opts: Omit<EvidenceExportOptions, "out">): Promise<EvidenceBundle> {
   // Read access only: no signing key is loaded or created, and nothing is migrated.
+  const { openEvidenceReader } = await import("../wiring/ledger.js");
   const reader = await openEvidenceReader({ dataDir: opts.dataDir, databaseUrl: opts.databaseUrl });
   try {
     return await exportBundle(
@@ -346,6 +345,7 @@ export function registerEvidenceCommands(evidence: Command): void {
     .addOption(databaseUrl())
     .addOption(dataDir())
     .action(async (flags: EvidenceCollectOptions) => {
+      const { evidenceCollect } = await import("./evidence-collect.js");
       process.exitCode = await evidenceCollect(flags);
     });
 

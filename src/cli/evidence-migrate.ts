@@ -2,11 +2,8 @@
 // so that `aegis serve` can run with a login holding only the writer role (SELECT, INSERT).
 import type { Command } from "commander";
 import { Option } from "commander";
-import { createPgDatabase } from "../evidence/store/pg-database.js";
 import { EVIDENCE_WRITER_ROLE } from "../evidence/store/database-roles.js";
-import { migrate } from "../evidence/store/migrations.js";
 import type { MigrationReport } from "../evidence/store/migrations.js";
-import { migrateAsAdmin } from "../wiring/ledger.js";
 
 export interface EvidenceMigrateOptions {
   /** Owner login: runs the migrations and the grants. */
@@ -20,6 +17,12 @@ export interface EvidenceMigrateOptions {
 /** Returns the exit code: 0 migrated (and granted, when a serving role was named), 1 otherwise. */
 export async function evidenceMigrate(opts: EvidenceMigrateOptions): Promise<number> {
   const out = opts.stdout ?? process.stdout;
+  // Loaded here, not at the top: every other aegis command starts without the database drivers.
+  const [{ createPgDatabase }, { migrate }, { migrateAsAdmin }] = await Promise.all([
+    import("../evidence/store/pg-database.js"),
+    import("../evidence/store/migrations.js"),
+    import("../wiring/ledger.js"),
+  ]);
   let report: MigrationReport;
   if (opts.databaseRole !== undefined) {
     report = await migrateAsAdmin(opts.databaseAdminUrl, opts.databaseRole);

@@ -10,6 +10,12 @@ export interface ApprovalView {
   expiresAt: string;
   decidedAt: string | null;
   createdAt: string;
+  /** Users whose approval stands (given and not revoked), in order. */
+  approvers: string[];
+  /** Each quorum group with the approvers counted for it. */
+  quorum: { group: string; min: number; counted: string[] }[];
+  /** What approval still lacks ("1 more from security"); empty once decided. */
+  missing: string[];
   target: ApprovalRequest["spec"]["target"];
   changeHash: string;
   summary: string;

@@ -2,9 +2,9 @@ import type { ApprovalRequest, Decision, DecisionChannel } from "../api/v1alpha1
 import type { Identity } from "../api/identity.js";
 import type { AccessReviewer } from "../ports/auth.js";
 import type { ObjectStore } from "../ports/kube.js";
-import { approverProblems } from "./rules.js";
+import { approverProblems, phaseProblemOf } from "./rules.js";
 import { requestPoliciesOf, type PolicyLookup } from "./settings.js";
-import type { RequestPolicies } from "./state.js";
+import { computeApprovalState, requestCreatedAt, type RequestPolicies } from "./state.js";
 import type { ApprovalView } from "../api/approval-view.js";
 import { approvalView } from "./view.js";
 
@@ -65,16 +65,18 @@ export function findRequest(approvals: ObjectStore<ApprovalRequest>, namespace: 
 
 /**
  * The one decision path AEGIS itself writes through (API, dashboard, Slack): RBAC (verb
- * `approve`), the request still Pending, the policies' approver rules, then the append. A write
+ * `approve`), the phase taking this decision (Revoke: the user's own standing approval), the
+ * policies' approver rules, then the append. A write
  * that fails while the cache has meanwhile seen a newer version of the request (another decision,
  * a notification annotation) is checked and tried once more against that version.
  */
 export async function recordDecision(input: DecisionInput, deps: DecisionDependencies): Promise<ApprovalView> {
   let request = findRequest(deps.approvals, input.namespace, input.name);
-  await authorize(input.identity, request, deps);
+  await authorize(input, request, deps);
   const decision: Decision = {
     user: input.identity.username,
     decision: input.decision,
+    groups: [...input.identity.groups],
     comment: input.comment,
     at: deps.now().toISOString(),
     via: input.via,
@@ -85,7 +87,7 @@ export async function recordDecision(input: DecisionInput, deps: DecisionDepende
     const fresher = await fresherVersion(request, deps);
     if (!fresher) throw error;
     request = fresher;
-    checkRules(input.identity, request, deps);
+    checkRules(input, request, deps);
     await deps.appendDecision(request, { ...decision, at: deps.now().toISOString() });
   }
   return viewOf({ ...request, spec: { ...request.spec, decisions: [...request.spec.decisions, decision] } }, deps);
@@ -106,7 +108,8 @@ async function fresherVersion(
   return read();
 }
 
-async function authorize(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): Promise<void> {
+async function authorize(input: DecisionInput, request: ApprovalRequest, deps: DecisionDependencies): Promise<void> {
+  const { identity } = input;
   const namespace = request.metadata.namespace ?? "";
   if (!(await deps.auth.canApprove(identity, namespace))) {
     throw new DecisionRefusedError(
@@ -114,18 +117,17 @@ async function authorize(identity: Identity, request: ApprovalRequest, deps: Dec
       `${identity.username} may not approve approvalrequests.aegis.valina.ai in namespace ${namespace} (needs verb "approve"; bind the aegis-approver ClusterRole)`,
     );
   }
-  checkRules(identity, request, deps);
+  checkRules(input, request, deps);
 }
 
-function checkRules(identity: Identity, request: ApprovalRequest, deps: DecisionDependencies): void {
-  const view = viewOf(request, deps);
-  if (view.phase !== "Pending")
-    throw new DecisionRefusedError("NotPending", `the request is ${view.phase} and takes no more decisions`);
-  const problems = approverProblems(
-    identity,
-    request.spec.requester.username,
-    requestPolicies(deps, request),
-    request.spec.policies,
-  );
+function checkRules(input: DecisionInput, request: ApprovalRequest, deps: DecisionDependencies): void {
+  const { identity } = input;
+  const policies = requestPolicies(deps, request);
+  const createdAt = requestCreatedAt(request.metadata, deps.now());
+  const state = computeApprovalState(request.spec, createdAt, policies, deps.now());
+  const phaseProblem = phaseProblemOf({ decision: input.decision, user: identity.username }, state);
+  if (phaseProblem) throw new DecisionRefusedError("NotPending", phaseProblem);
+  if (input.decision === "Revoke") return;
+  const problems = approverProblems(identity, request.spec.requester.username, policies, request.spec.policies);
   if (problems.length > 0) throw new DecisionRefusedError("NotAnApprover", problems.join("; "));
 }

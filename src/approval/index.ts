@@ -3,3 +3,4 @@ export * from "./rules.js";
 export * from "./settings.js";
 export * from "./view.js";
 export * from "./decisions.js";
+export * from "./quorum.js";

@@ -1,7 +1,7 @@
 import canonicalize from "canonicalize";
 import type { ApprovalRequestSpec, ApprovalSettings, Decision } from "../api/v1alpha1/index.js";
 import type { Identity } from "../api/identity.js";
-import { computeApprovalState, type RequestPolicies } from "./state.js";
+import { computeApprovalState, type ApprovalState, type RequestPolicies } from "./state.js";
 
 /** Channels through which AEGIS itself writes a decision for a user it authenticated. */
 const DELEGATED_CHANNELS: ReadonlySet<Decision["via"]> = new Set(["api", "slack", "web"]);
@@ -27,7 +27,8 @@ export interface DecisionUpdate {
  */
 export function isAllowedApprover(identity: Identity, settings: ApprovalSettings): boolean {
   if (settings.approvers.users.includes(identity.username)) return true;
-  return identity.groups.some((group) => settings.approvers.groups.includes(group));
+  const groups = [...settings.approvers.groups, ...(settings.quorum ?? []).map((entry) => entry.group)];
+  return identity.groups.some((group) => groups.includes(group));
 }
 
 /**
@@ -49,6 +50,7 @@ export function approverProblems(
       const allowed = [
         ...settings.approvers.users.map((u) => `user ${u}`),
         ...settings.approvers.groups.map((g) => `group ${g}`),
+        ...(settings.quorum ?? []).map((q) => `group ${q.group}`),
       ];
       problems.push(
         `${identity.username} is not an approver of policy ${policyNames[index] ?? "?"} (allowed: ${allowed.join(", ") || "nobody"})`,
@@ -65,8 +67,9 @@ export function approverProblems(
 
 /**
  * The rules of DESIGN §2 for an UPDATE of an ApprovalRequest: only spec.decisions may change,
- * by appending exactly one entry, made by (or, through AEGIS, for) an allowed approver, on a
- * request that is still Pending. Returns every problem found; empty means allowed.
+ * by appending exactly one entry, made by (or, through AEGIS, for) an allowed approver. Approve
+ * and Reject need a Pending request; Revoke withdraws the decider's own standing approval while
+ * the request is Pending or Approved. Returns every problem found; empty means allowed.
  */
 export function decisionUpdateProblems(update: DecisionUpdate): string[] {
   const { oldSpec, newSpec } = update;
@@ -78,9 +81,11 @@ export function decisionUpdateProblems(update: DecisionUpdate): string[] {
   if (appended === null) return [];
 
   const state = computeApprovalState(oldSpec, update.createdAt, update.policies, update.now);
-  if (state.phase !== "Pending") return [`the request is ${state.phase} and takes no more decisions`];
+  const phaseProblem = phaseProblemOf(appended, state);
+  if (phaseProblem) return [phaseProblem];
 
-  const problems = authorshipProblems(appended, update);
+  const problems = [...authorshipProblems(appended, update), ...claimedGroupProblems(appended, update)];
+  if (appended.decision === "Revoke") return problems; // withdrawing one's own approval needs no approver rights
   const decider: Identity =
     appended.user === update.caller.username ? update.caller : { username: appended.user, groups: [] };
   if (decider === update.caller || update.caller.username !== update.aegisUsername) {
@@ -96,6 +101,35 @@ export function decisionUpdateProblems(update: DecisionUpdate): string[] {
     problems.push(`${appended.user} has already approved; approvals must come from distinct users`);
   }
   return problems;
+}
+
+/** Why a request in this state takes no such decision, or undefined when it does. */
+export function phaseProblemOf(
+  decision: Pick<Decision, "decision" | "user">,
+  state: ApprovalState,
+): string | undefined {
+  if (decision.decision !== "Revoke") {
+    return state.phase === "Pending" ? undefined : `the request is ${state.phase} and takes no more decisions`;
+  }
+  if (state.phase !== "Pending" && state.phase !== "Approved") {
+    return `the request is ${state.phase}; there is no approval left to revoke`;
+  }
+  return state.approvers.includes(decision.user) ? undefined : `${decision.user} has no standing approval to revoke`;
+}
+
+/**
+ * A decision's groups fill quorum slots, so they must be groups the API server authenticated
+ * the caller in. AEGIS writing for a user it authenticated (TokenReview, OIDC, Slack mapping)
+ * vouches for them itself.
+ */
+function claimedGroupProblems(decision: Decision, update: DecisionUpdate): string[] {
+  if (update.caller.username === update.aegisUsername && DELEGATED_CHANNELS.has(decision.via)) return [];
+  const unproven = (decision.groups ?? []).filter((group) => !update.caller.groups.includes(group));
+  return unproven.length === 0
+    ? []
+    : [
+        `decision claims group${unproven.length === 1 ? "" : "s"} ${unproven.join(", ")} the caller ${update.caller.username} is not in`,
+      ];
 }
 
 function withoutDecisions(spec: ApprovalRequestSpec): Omit<ApprovalRequestSpec, "decisions"> {

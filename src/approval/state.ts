@@ -1,17 +1,29 @@
 import type { ApprovalPhase, ApprovalRequestSpec, ApprovalSettings, Decision } from "../api/v1alpha1/index.js";
 import { durationToMs } from "../api/v1alpha1/index.js";
+import {
+  assignQuorum,
+  missingApprovals,
+  quorumOf,
+  quorumSize,
+  type QuorumApprover,
+  type QuorumStanding,
+} from "./quorum.js";
 
 /** What a request's decisions add up to at a given moment. */
 export interface ApprovalState {
   phase: ApprovalPhase;
-  /** Distinct users who approved. */
+  /** Distinct users whose approval stands (given and not revoked). */
   approvals: number;
   requiredApprovals: number;
   expiresAt: Date;
   /** When the request was decided (the deciding decision's time, or the expiry); null while Pending. */
   decidedAt: Date | null;
-  /** Users who approved, in order; useful for "what is still missing". */
+  /** Users whose approval stands, in the order they gave it. */
   approvers: string[];
+  /** Each quorum group, and who is counted for it. */
+  quorum: QuorumStanding[];
+  /** What approval still lacks ("1 more from security"); empty once Approved or Rejected. */
+  missing: string[];
 }
 
 /** The approval settings of the policies named by a request, as the gate and the controller see them. */
@@ -22,10 +34,13 @@ export interface RequestPolicies {
   extraApprovals?: number;
 }
 
-/** The strictest combination: the most approvals any policy asks for, the shortest expiry. */
+/**
+ * The strictest combination: the most approvals any policy asks for (plus any lockdown
+ * surcharge), and never fewer people than the combined quorum has slots.
+ */
 export function requiredApprovalsOf(policies: RequestPolicies): number {
   const fromPolicies = Math.max(1, ...policies.settings.map((settings) => settings.minApprovals));
-  return fromPolicies + (policies.extraApprovals ?? 0);
+  return Math.max(fromPolicies + (policies.extraApprovals ?? 0), quorumSize(quorumOf(policies.settings)));
 }
 
 export function expiresAtOf(createdAt: Date, policies: RequestPolicies): Date {
@@ -35,9 +50,11 @@ export function expiresAtOf(createdAt: Date, policies: RequestPolicies): Date {
 }
 
 /**
- * Derives the phase from the append-only decisions: one Reject rejects; `required` distinct
- * approvers approve; otherwise Pending until `expiresAt`, then Expired. A decision recorded
- * after expiry cannot exist (the webhook refuses it), so decisions are read in order.
+ * Derives the phase from the append-only decisions, read in order: one Reject rejects for good;
+ * an Approve counts its user once, a Revoke withdraws that user's approval. The request is
+ * Approved while `required` distinct approvals stand and every quorum group is met; otherwise
+ * Pending until `expiresAt`, then Expired. A revoked Approved request falls back to Pending (or
+ * Expired), so it no longer admits. The webhook refuses decisions the phase does not take.
  */
 export function computeApprovalState(
   spec: Pick<ApprovalRequestSpec, "decisions">,
@@ -47,9 +64,18 @@ export function computeApprovalState(
 ): ApprovalState {
   const requiredApprovals = requiredApprovalsOf(policies);
   const expiresAt = expiresAtOf(createdAt, policies);
-  const approvers: string[] = [];
+  const quorum = quorumOf(policies.settings);
+  const standing = new Map<string, QuorumApprover>();
+  const tally = () => {
+    const approvers = [...standing.values()];
+    const standings = assignQuorum(quorum, approvers);
+    const missing = missingApprovals(standings, approvers.length, requiredApprovals);
+    return { approvers: approvers.map((a) => a.user), standings, missing };
+  };
+  let approvedAt: Date | null = null;
   for (const decision of spec.decisions) {
     if (decision.decision === "Reject") {
+      const { approvers, standings } = tally();
       return {
         phase: "Rejected",
         approvals: approvers.length,
@@ -57,31 +83,22 @@ export function computeApprovalState(
         expiresAt,
         decidedAt: decisionTime(decision, now),
         approvers,
+        quorum: standings,
+        missing: [],
       };
     }
-    if (!approvers.includes(decision.user)) approvers.push(decision.user);
-    if (approvers.length >= requiredApprovals) {
-      return {
-        phase: "Approved",
-        approvals: approvers.length,
-        requiredApprovals,
-        expiresAt,
-        decidedAt: decisionTime(decision, now),
-        approvers,
-      };
-    }
+    if (decision.decision === "Revoke") standing.delete(decision.user);
+    else if (!standing.has(decision.user))
+      standing.set(decision.user, { user: decision.user, groups: decision.groups ?? [] });
+    const met = tally().missing.length === 0;
+    if (!met) approvedAt = null;
+    else approvedAt ??= decisionTime(decision, now);
   }
-  if (now.getTime() >= expiresAt.getTime()) {
-    return {
-      phase: "Expired",
-      approvals: approvers.length,
-      requiredApprovals,
-      expiresAt,
-      decidedAt: expiresAt,
-      approvers,
-    };
-  }
-  return { phase: "Pending", approvals: approvers.length, requiredApprovals, expiresAt, decidedAt: null, approvers };
+  const { approvers, standings, missing } = tally();
+  const common = { approvals: approvers.length, requiredApprovals, expiresAt, approvers, quorum: standings, missing };
+  if (approvedAt) return { ...common, phase: "Approved", decidedAt: approvedAt, missing: [] };
+  if (now.getTime() >= expiresAt.getTime()) return { ...common, phase: "Expired", decidedAt: expiresAt };
+  return { ...common, phase: "Pending", decidedAt: null };
 }
 
 function decisionTime(decision: Decision, fallback: Date): Date {

@@ -4,7 +4,7 @@ import { decideCommand, describeCommand, listCommand, type KubectlGlobals } from
 
 const program = new Command()
   .name("kubectl aegis")
-  .description("list, inspect, approve and reject AEGIS ApprovalRequests")
+  .description("list, inspect, approve, reject and revoke AEGIS ApprovalRequests")
   .option("-n, --namespace <ns>", "namespace of the request")
   .option("-A, --all-namespaces", "list requests in every namespace")
   .option("--context <name>", "kubeconfig context")
@@ -27,14 +27,32 @@ program
   .argument("<name>")
   .description("show a request: target, change, risk, decisions, what is missing")
   .action(async (name: string) => describeCommand(globals(), name));
-for (const decision of ["approve", "reject"] as const) {
+const DECISION_COMMANDS = [
+  {
+    command: "approve",
+    decision: "Approve",
+    description: "approve a pending request as the current (or impersonated) user",
+  },
+  {
+    command: "reject",
+    decision: "Reject",
+    description: "reject a pending request as the current (or impersonated) user",
+  },
+  {
+    command: "revoke",
+    decision: "Revoke",
+    description:
+      "withdraw your own approval of a pending or approved request (it no longer admits unless approval still stands)",
+  },
+] as const;
+for (const { command, decision, description } of DECISION_COMMANDS) {
   program
-    .command(decision)
+    .command(command)
     .argument("<name>")
     .option("-m, --message <comment>", "comment recorded with the decision", "")
-    .description(`${decision} a pending request as the current (or impersonated) user`)
+    .description(description)
     .action(async (name: string, options: { message: string }) =>
-      decideCommand(globals(), name, decision === "approve" ? "Approve" : "Reject", options.message),
+      decideCommand(globals(), name, decision, options.message),
     );
 }
 

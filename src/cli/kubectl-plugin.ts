@@ -1,7 +1,7 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
-import { approvalRequestSchema, type ApprovalRequest } from "../api/v1alpha1/index.js";
+import { approvalRequestSchema, type ApprovalRequest, type DecisionKind } from "../api/v1alpha1/index.js";
 
 const run = promisify(execFile);
 
@@ -68,24 +68,31 @@ export async function describeCommand(globals: KubectlGlobals, name: string): Pr
   process.stdout.write(describeRequest(request));
 }
 
-/** Appends one decision with a JSON patch guarded by resourceVersion; the webhook checks the rules. */
+const DECISION_VERB: Record<DecisionKind, string> = { Approve: "approved", Reject: "rejected", Revoke: "revoked" };
+
+/**
+ * Appends one decision with a JSON patch guarded by resourceVersion; the webhook checks the rules.
+ * The decision carries the groups the API server authenticates this caller in (they fill quorum
+ * slots; the webhook refuses any group the caller is not in).
+ */
 export async function decideCommand(
   globals: KubectlGlobals,
   name: string,
-  decision: "Approve" | "Reject",
+  decision: DecisionKind,
   comment: string,
 ): Promise<void> {
   const request = await getRequest(globals, name);
-  const user = await whoAmI(globals);
-  const entry = { user, decision, comment, at: new Date().toISOString(), via: "kubectl" };
+  const { username: user, groups } = await whoAmI(globals);
+  const entry = { user, decision, groups, comment, at: new Date().toISOString(), via: "kubectl" };
   const patch = [
     { op: "test", path: "/metadata/resourceVersion", value: request.metadata.resourceVersion },
     ...(request.spec.decisions.length === 0 ? [{ op: "add", path: "/spec/decisions", value: [] }] : []),
     { op: "add", path: "/spec/decisions/-", value: entry },
   ];
   await kubectl(globals, ["patch", RESOURCE, name, "--type=json", "-p", JSON.stringify(patch)]);
-  const verb = decision === "Approve" ? "approved" : "rejected";
-  process.stdout.write(`approvalrequest ${request.metadata.namespace ?? ""}/${name} ${verb} by ${user}\n`);
+  process.stdout.write(
+    `approvalrequest ${request.metadata.namespace ?? ""}/${name} ${DECISION_VERB[decision]} by ${user}\n`,
+  );
 }
 
 async function getRequest(globals: KubectlGlobals, name: string): Promise<ApprovalRequest> {
@@ -98,17 +105,19 @@ async function getRequest(globals: KubectlGlobals, name: string): Promise<Approv
 }
 
 /** The identity the API server sees for these flags (SelfSubjectReview), never a local guess. */
-async function whoAmI(globals: KubectlGlobals): Promise<string> {
+async function whoAmI(globals: KubectlGlobals): Promise<{ username: string; groups: string[] }> {
   const { namespace: _namespace, allNamespaces: _all, ...clusterWide } = globals;
   const review = z
-    .object({ status: z.object({ userInfo: z.object({ username: z.string() }) }) })
+    .object({
+      status: z.object({ userInfo: z.object({ username: z.string(), groups: z.array(z.string()).default([]) }) }),
+    })
     .parse(JSON.parse(await kubectl(clusterWide, ["auth", "whoami", "-o", "json"])));
-  return review.status.userInfo.username;
+  return review.status.userInfo;
 }
 
 export function describeRequest(request: ApprovalRequest): string {
   const { spec, status } = request;
-  const approvals = status?.approvals ?? spec.decisions.filter((d) => d.decision === "Approve").length;
+  const approvals = status?.approvals ?? 0;
   const required = status?.requiredApprovals;
   const lines = [
     `Name:        ${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`,
@@ -130,7 +139,10 @@ export function describeRequest(request: ApprovalRequest): string {
           (d) => `  ${d.at} ${d.decision} by ${d.user} via ${d.via}${d.comment ? `: ${d.comment}` : ""}`,
         )),
   ];
-  if ((status?.phase ?? "Pending") === "Pending" && required !== undefined && approvals < required) {
+  const missing = status?.missing ?? [];
+  if ((status?.phase ?? "Pending") === "Pending" && missing.length > 0) {
+    lines.push(`Missing:     ${missing.join(", ")} (approvers of ${spec.policies.join(", ")})`);
+  } else if ((status?.phase ?? "Pending") === "Pending" && required !== undefined && approvals < required) {
     lines.push(
       `Missing:     ${required - approvals} more approval${required - approvals === 1 ? "" : "s"} from an approver of ${spec.policies.join(", ")}`,
     );

@@ -80,6 +80,11 @@ export interface SlackInteractionSettings {
 const decisionBodySchema = z
   .object({ comment: z.string().max(2000).default(""), via: z.enum(["api", "web"]).default("api") })
   .strict();
+const DECISION_OF_ACTION: Readonly<Record<string, Decision["decision"]>> = {
+  approve: "Approve",
+  reject: "Reject",
+  revoke: "Revoke",
+};
 const phaseQuerySchema = z.enum(["Pending", "Approved", "Rejected", "Expired"]).optional();
 const evidenceLimitSchema = z.coerce.number().int().min(1).max(500).default(50);
 const RAW_BODY_LIMIT = "256kb";
@@ -168,7 +173,8 @@ export function createApiApp(deps: ApiDependencies): express.Express {
   });
   app.post("/api/approvals/:namespace/:name/:action", async (req, res) => {
     const action = req.params.action;
-    if (action !== "approve" && action !== "reject") throw new ApiError(404, "NotFound", "use /approve or /reject");
+    const decision = DECISION_OF_ACTION[action ?? ""];
+    if (!decision) throw new ApiError(404, "NotFound", "use /approve, /reject or /revoke");
     const { identity } = scopeOf(res);
     const body = decisionBodySchema.safeParse(req.body ?? {});
     if (!body.success)
@@ -177,7 +183,6 @@ export function createApiApp(deps: ApiDependencies): express.Express {
         "BadBody",
         `body must be {"comment": string, "via"?: "api"|"web"}: ${body.error.issues[0]?.message ?? ""}`,
       );
-    const decision = action === "approve" ? "Approve" : "Reject";
     const input = {
       identity,
       namespace: req.params.namespace,

@@ -11,6 +11,9 @@ const approvalViewSchema = z.object({
   expiresAt: z.string(),
   decidedAt: z.string().nullable(),
   createdAt: z.string(),
+  approvers: z.array(z.string()).meta({ description: "users whose approval stands (given, not revoked)" }),
+  quorum: z.array(z.object({ group: z.string(), min: z.number().int(), counted: z.array(z.string()) })),
+  missing: z.array(z.string()).meta({ description: 'what approval still lacks, e.g. "1 more from security"' }),
   target: approvalRequestSpecSchema.shape.target,
   changeHash: z.string(),
   summary: z.string(),
@@ -67,7 +70,10 @@ const pathParams = [
 
 function decisionOperation(verb: string): unknown {
   return {
-    summary: `${verb} a pending request as the token's user (via: api)`,
+    summary:
+      verb === "Revoke"
+        ? "Withdraw the token user's own standing approval (Pending or Approved request; via: api)"
+        : `${verb} a pending request as the token's user (via: api)`,
     security: [{ bearer: [] }],
     parameters: pathParams,
     requestBody: { required: false, content: json(decisionBodySchema) },
@@ -76,7 +82,10 @@ function decisionOperation(verb: string): unknown {
       ...errors,
       "401": reply("no or invalid bearer token", errorSchema),
       "403": reply("not allowed to approve", errorSchema),
-      "409": reply("the request is decided or changed meanwhile", errorSchema),
+      "409": reply(
+        "the request is decided, has no approval of the user's to revoke, or changed meanwhile",
+        errorSchema,
+      ),
       "429": reply("too many failed authentications", errorSchema),
     },
   };
@@ -302,6 +311,7 @@ export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Reco
       },
       "/api/approvals/{namespace}/{name}/approve": { post: decisionOperation("Approve") },
       "/api/approvals/{namespace}/{name}/reject": { post: decisionOperation("Reject") },
+      "/api/approvals/{namespace}/{name}/revoke": { post: decisionOperation("Revoke") },
       ...integrationPaths(features),
     }),
   };

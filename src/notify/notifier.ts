@@ -145,7 +145,8 @@ async function notifySlack(slack: NotificationChannel, step: Step): Promise<void
   let marks = step.marks;
   for (const channel of slackChannels(request, deps)) {
     const entry = marks.slack[channel];
-    if (view.phase === "Pending" && !entry) {
+    // A revoked approval takes a request back to Pending: approvers get a fresh message to act on.
+    if (view.phase === "Pending" && (!entry || entry.phase !== "Pending")) {
       const ref = await slack.postPending(channel, view, deps.dashboardUrl);
       marks = { ...marks, slack: { ...marks.slack, [channel]: { ...ref, phase: "Pending" } } };
       await save(marks);
@@ -171,13 +172,13 @@ export function commitDescription(view: ApprovalView): string {
   const deciders = [...new Set(view.decisions.map((decision) => decision.user))].join(", ");
   switch (view.phase) {
     case "Approved":
-      return `Approved by ${deciders}`;
+      return `Approved by ${view.approvers.join(", ") || deciders}`;
     case "Rejected":
       return `Rejected by ${view.decisions.find((decision) => decision.decision === "Reject")?.user ?? deciders}`;
     case "Expired":
       return `Approval expired with ${view.approvals}/${view.requiredApprovals} approvals`;
     default:
-      return `Waiting for ${view.requiredApprovals - view.approvals} approval(s): ${view.policies.join(", ")}, risk ${view.risk.score}/100`;
+      return `Waiting for ${view.quorum.length > 0 ? view.missing.join(", ") : `${view.requiredApprovals - view.approvals} approval(s)`}: ${view.policies.join(", ")}, risk ${view.risk.score}/100`;
   }
 }
 

@@ -76,6 +76,7 @@ function desiredStatus(request: ApprovalRequest, state: ApprovalState, now: Date
     requiredApprovals: state.requiredApprovals,
     expiresAt: state.expiresAt.toISOString(),
     decidedAt: state.decidedAt?.toISOString() ?? null,
+    missing: state.missing,
     observedGeneration: request.metadata.generation ?? 0,
     conditions,
   };
@@ -90,7 +91,7 @@ function conditionMessage(state: ApprovalState): string {
     case "Expired":
       return `expired at ${state.expiresAt.toISOString()} with ${state.approvals}/${state.requiredApprovals} approvals`;
     default:
-      return `waiting for ${state.requiredApprovals - state.approvals} more approval(s) until ${state.expiresAt.toISOString()}`;
+      return `waiting for ${state.missing.join(", ") || "approval"} until ${state.expiresAt.toISOString()}`;
   }
 }
 
@@ -103,6 +104,7 @@ function statusChanged(current: ApprovalRequestStatus | undefined, desired: Appr
       status.requiredApprovals,
       status.expiresAt,
       status.decidedAt ?? null,
+      status.missing ?? [],
       status.observedGeneration,
       (status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message]),
     ]);
@@ -118,7 +120,9 @@ async function recordTransition(
   const { namespace = "", name = "", uid = "" } = request.metadata;
   const expired = state.phase === "Expired";
   await deps.evidence.record({
-    id: `approval-transition:${uid || `${namespace}/${name}`}:${state.phase}`,
+    // A revocation can take a request back from Approved to Pending and on to Approved again:
+    // the decision count tells those transitions apart, yet keeps each one recorded once.
+    id: `approval-transition:${uid || `${namespace}/${name}`}:${state.phase}:${request.spec.decisions.length}`,
     type: expired ? "approval.expired" : "approval.transition",
     subject: `ApprovalRequest/${namespace}/${name}`,
     actor: deps.actor,

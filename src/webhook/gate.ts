@@ -199,6 +199,11 @@ async function gateOnApproval(
     );
   }
   const phase = await ensurePendingRequest(admission, change, deps, { name, existing, state, stale, needing, risk });
+  // A request made just now (or replaced) has no decisions yet: it stands where an empty one would.
+  const standing =
+    state && phase === "Pending" && state.phase === "Pending"
+      ? state
+      : computeApprovalState({ decisions: [] }, deps.now(), policies, deps.now());
   await recordDecision(deps, admission, change, {
     allowed: false,
     reason: DENIAL_REASON[phase],
@@ -212,7 +217,8 @@ async function gateOnApproval(
     risk,
     name,
     phase,
-    required: state?.requiredApprovals ?? requiredOf(needing, deps),
+    required: standing.requiredApprovals,
+    missing: standing.approvals > 0 || standing.quorum.length > 0 ? standing.missing : [],
   });
   return deny(
     admission.uid,
@@ -295,10 +301,6 @@ function needsApproval(verdict: PolicyVerdict, riskScore: number): boolean {
   return false;
 }
 
-function requiredOf(needing: readonly PolicyVerdict[], deps: GateDependencies): number {
-  return Math.max(1, ...needing.map((verdict) => verdict.approval?.minApprovals ?? 1)) + deps.extraApprovals();
-}
-
 interface DenialParts {
   request: GateRequest;
   changeHash: string;
@@ -307,6 +309,8 @@ interface DenialParts {
   name: string;
   phase: RequestOutcome;
   required: number;
+  /** What approval still lacks; said only once someone approved or a quorum applies. */
+  missing?: readonly string[];
 }
 
 /** The DESIGN §3 denial: names the request and the command that approves it. */
@@ -322,7 +326,8 @@ export function denialMessage(parts: DenialParts): string {
   if (parts.phase === "Rejected") {
     return `${head} ApprovalRequest ${request.namespace}/${name} was Rejected; change the spec to request a new approval, see: kubectl aegis describe ${name} -n ${request.namespace}`;
   }
-  return `${head} ApprovalRequest ${request.namespace}/${name} is ${parts.phase}; approve with: kubectl aegis approve ${name} -n ${request.namespace}`;
+  const missing = parts.missing?.length ? ` (still missing: ${parts.missing.join(", ")})` : "";
+  return `${head} ApprovalRequest ${request.namespace}/${name} is ${parts.phase}${missing}; approve with: kubectl aegis approve ${name} -n ${request.namespace}`;
 }
 
 interface DecisionFacts {

@@ -58,6 +58,12 @@ export const policyCheckSchema = z
   });
 export type PolicyCheck = z.infer<typeof policyCheckSchema>;
 
+export const approvalQuorumSchema = z.object({
+  group: z.string().min(1).max(253),
+  min: z.number().int().min(1).max(10),
+});
+export type ApprovalQuorum = z.infer<typeof approvalQuorumSchema>;
+
 export const approvalSettingsSchema = z
   .object({
     mode: z.enum(["Always", "RiskBased", "Never"]).default("Always"),
@@ -66,6 +72,17 @@ export const approvalSettingsSchema = z
     approvers: z
       .object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) })
       .default({ users: [], groups: [] }),
+    quorum: z
+      .array(approvalQuorumSchema)
+      .max(10)
+      .optional()
+      .meta({
+        description:
+          "Approvals needed from members of particular groups, on top of minApprovals. One person fills at most one slot.",
+        "x-kubernetes-validations": [
+          { rule: "self.all(q, self.exists_one(r, r.group == q.group))", message: "each quorum group may appear once" },
+        ],
+      }),
     allowSelfApproval: z.boolean().default(false),
     expiresAfter: durationSchema.default("24h"),
   })
@@ -76,6 +93,11 @@ export const approvalSettingsSchema = z
         path: ["riskThreshold"],
         message: "riskThreshold is required when mode is RiskBased",
       });
+    }
+    const groups = (approval.quorum ?? []).map((entry) => entry.group);
+    const repeated = groups.find((group, index) => groups.indexOf(group) !== index);
+    if (repeated !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["quorum"], message: `quorum group ${repeated} appears more than once` });
     }
   })
   .meta({

@@ -16,9 +16,16 @@ export const riskFactorSchema = z.object({
 });
 export type RiskFactor = z.infer<typeof riskFactorSchema>;
 
+export const DECISION_KINDS = ["Approve", "Reject", "Revoke"] as const;
+export type DecisionKind = (typeof DECISION_KINDS)[number];
+
 export const decisionSchema = z.object({
   user: z.string().min(1),
-  decision: z.enum(["Approve", "Reject"]),
+  decision: z.enum(DECISION_KINDS).meta({ description: "Revoke withdraws the same user's earlier Approve." }),
+  groups: z.array(z.string()).max(256).optional().meta({
+    description:
+      "Groups the decider belonged to when deciding, as the API server authenticated them; quorum slots are filled from these.",
+  }),
   comment: z.string().default(""),
   at: z.string().meta({ format: "date-time" }),
   via: z.enum(DECISION_CHANNELS),
@@ -51,6 +58,10 @@ export const approvalRequestStatusSchema = z.object({
   requiredApprovals: z.number().int().min(1).optional(),
   expiresAt: z.string().meta({ format: "date-time" }).optional(),
   decidedAt: z.string().meta({ format: "date-time" }).nullable().optional(),
+  missing: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'What approval still lacks, e.g. "1 more from security"; empty once Approved.' }),
   observedGeneration: z.number().int().min(0).optional(),
   conditions: z.array(conditionSchema).optional(),
 });

@@ -9,6 +9,7 @@ export const APP_JS = String.raw`"use strict";
   var refreshTimer = null;
   var focusKey = null;
   var signedIn = false;
+  var me = "";
   var stream = null;
   var viaSso = false;
 
@@ -51,6 +52,7 @@ export const APP_JS = String.raw`"use strict";
   function showSession(username) {
     var changed = signedIn !== !!username;
     signedIn = !!username;
+    me = username || "";
     $("login").classList.toggle("hidden", !!username);
     $("session").classList.toggle("hidden", !username);
     $("whoami").textContent = username || "";
@@ -294,11 +296,12 @@ export const APP_JS = String.raw`"use strict";
 
   function decide(item, action, card) {
     if (!signedIn) { flash("Sign in to approve or reject.", true); return; }
-    var comment = card.querySelector("textarea.comment").value;
+    var box = card.querySelector("textarea.comment");
+    var comment = box ? box.value : "";
     card.querySelectorAll("button").forEach(function (b) { b.disabled = true; });
     var path = "/api/approvals/" + encodeURIComponent(item.namespace) + "/" + encodeURIComponent(item.name) + "/" + action;
     api(path, { method: "POST", body: { comment: comment, via: "web" } }).then(function (res) {
-      if (res.ok) flash((action === "approve" ? "Approved " : "Rejected ") + keyOf(item) + ": now " + res.body.phase + ".", false);
+      if (res.ok) flash(({ approve: "Approved ", reject: "Rejected ", revoke: "Revoked your approval of " })[action] + keyOf(item) + ": now " + res.body.phase + ".", false);
       else flash("Could not " + action + " " + keyOf(item) + ": " + ((res.body && res.body.message) || res.status), true);
       card.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
       refresh();
@@ -326,13 +329,22 @@ export const APP_JS = String.raw`"use strict";
       el("div", { className: "meta policies", text: "Policy: " + item.policies.join(", ") + " · approvals " + item.approvals + "/" + item.requiredApprovals + " · expires " + when(item.expiresAt) }),
       el("textarea", { className: "comment", placeholder: "comment (optional)", maxlength: "2000" }),
     ]);
+    if (item.missing && item.missing.length) card.insertBefore(el("div", { className: "meta missing", text: "Missing: " + item.missing.join(", ") }), card.querySelector("textarea.comment"));
     var approve = el("button", { className: "approve", type: "button", text: "Approve" });
     var reject = el("button", { className: "reject", type: "button", text: "Reject" });
     approve.addEventListener("click", function () { decide(item, "approve", card); });
     reject.addEventListener("click", function () { decide(item, "reject", card); });
-    card.appendChild(el("div", { className: "actions" }, [approve, reject]));
+    var buttons = [approve, reject];
+    if (item.approvers && item.approvers.indexOf(me) >= 0) buttons.push(revokeButton(item, card));
+    card.appendChild(el("div", { className: "actions" }, buttons));
     if (focusKey === keyOf(item)) card.classList.add("focus");
     return card;
+  }
+
+  function revokeButton(item, container) {
+    var revoke = el("button", { className: "revoke", type: "button", text: "Revoke my approval" });
+    revoke.addEventListener("click", function () { decide(item, "revoke", container); });
+    return revoke;
   }
 
   function renderApprovals(items) {
@@ -352,7 +364,7 @@ export const APP_JS = String.raw`"use strict";
       body.appendChild(el("tr", { "data-key": keyOf(item) }, [
         cell("Request", "", [el("code", { text: keyOf(item) })]), el("td", { "data-label": "Target", text: targetText(item.target) }),
         el("td", { "data-label": "Phase", className: "phase phase-" + item.phase, text: item.phase }),
-        el("td", { "data-label": "Decided by", text: deciders || "—" }), el("td", { "data-label": "When", className: "time", text: when(item.decidedAt) }),
+        el("td", { "data-label": "Decided by", text: deciders || "—" }), el("td", { "data-label": "When", className: "time", text: when(item.decidedAt) }, item.phase === "Approved" && item.approvers && item.approvers.indexOf(me) >= 0 ? [revokeButton(item, body)] : []),
       ]));
     });
     renderDecisionTimeChart(items);

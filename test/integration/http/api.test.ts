@@ -85,6 +85,33 @@ describe("decisions through the API", () => {
     expect(again.status).toBe(409);
   });
 
+  it("revokes the caller's own approval, records the token's groups, and refuses a second revoke", async () => {
+    const h = setup();
+    const base = await start(h);
+    const url = (action: string): string => `${base}/api/approvals/prod/deployment-web-3f2a9c1b0d/${action}`;
+    expect(await (await post(url("approve"), "alice-token")).json()).toMatchObject({
+      phase: "Approved",
+      approvers: ["alice"],
+      decisions: [{ user: "alice", decision: "Approve", groups: ["sre-leads"] }],
+    });
+    const revoked = await post(url("revoke"), "alice-token", { comment: "wrong image" });
+    expect(revoked.status).toBe(200);
+    expect(await revoked.json()).toMatchObject({ phase: "Pending", approvals: 0, approvers: [] });
+    expect(h.evidence.records.at(-1)).toMatchObject({
+      type: "approval.decision",
+      actor: "alice",
+      data: { decision: "Revoke", via: "api" },
+    });
+    expect(h.approvals.get("deployment-web-3f2a9c1b0d", "prod")?.spec.decisions.at(-1)).toMatchObject({
+      user: "alice",
+      decision: "Revoke",
+      comment: "wrong image",
+    });
+    const again = await post(url("revoke"), "alice-token");
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { message: string }).message).toMatch(/alice has no standing approval to revoke/);
+  });
+
   it("refuses a via other than api or web, and unknown body fields", async () => {
     const h = setup();
     const base = await start(h);

@@ -1,0 +1,229 @@
+// Quorum by group and revocation on the real kube-apiserver (DESIGN §2): a change approved by
+// two sre-leads but no one from security stays denied and says what is missing; a decision that
+// claims a group its caller is not in is refused by the webhook; a revoked approval no longer
+// admits; a quorum with min 0 is refused by the API server with the field path.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  AEGIS_NAMESPACE,
+  removeWebhookConfiguration,
+  replicaIdOf,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
+import { eventually, kubectl } from "./helpers/kube.js";
+
+const suffix = randomBytes(3).toString("hex");
+const ns = `quorum-${suffix}`;
+const policyName = `${ns}-gate`;
+const dev = { as: "dev", asGroups: ["developers"] };
+const alice = { as: "alice", asGroups: ["sre-leads"] };
+const bob = { as: "bob", asGroups: ["sre-leads"] };
+const carol = { as: "carol", asGroups: ["sre-leads"] };
+const sam = { as: "sam", asGroups: ["security"] };
+
+const deployment = (image: string): string =>
+  JSON.stringify({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "web", namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: "web" } },
+      template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image }] } },
+    },
+  });
+
+const policy = (approval: Record<string, unknown>, name = policyName): string =>
+  JSON.stringify({
+    apiVersion: "aegis.valina.ai/v1alpha1",
+    kind: "AegisPolicy",
+    metadata: { name },
+    spec: { enforcement: "Enforce", match: { kinds: ["Deployment"], namespaces: [ns] }, checks: [], approval },
+  });
+
+let aegis: RunningAegisProcess;
+
+const apply = (image: string) => kubectl(["apply", "-f", "-"], { ...dev, input: deployment(image), allowFail: true });
+
+function requestNameFrom(message: string): string {
+  const match = /ApprovalRequest [^/]+\/(\S+) (is|was)/.exec(message);
+  if (!match?.[1]) throw new Error(`no ApprovalRequest named in: ${message}`);
+  return match[1];
+}
+
+async function phaseOf(name: string): Promise<string | undefined> {
+  const result = await kubectl(["get", "areq", name, "-n", ns, "-o", "jsonpath={.status.phase}"], { allowFail: true });
+  return result.code === 0 ? result.stdout : undefined;
+}
+
+async function waitForPhase(name: string, phase: string): Promise<void> {
+  await eventually(async () => ((await phaseOf(name)) === phase ? true : undefined), `${name} to be ${phase}`, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
+}
+
+/** Applies until the gate's answer satisfies `done` (the gate reads requests from its watch cache). */
+async function applyUntil(image: string, done: (result: { code: number; stderr: string }) => boolean, what: string) {
+  return eventually(async () => {
+    const result = await apply(image);
+    return done(result) ? result : undefined;
+  }, what);
+}
+
+beforeAll(async () => {
+  await kubectl(["create", "namespace", ns]);
+  await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", ns]);
+  for (const group of ["sre-leads", "security"]) {
+    await kubectl([
+      "create",
+      "rolebinding",
+      `approvers-${group}`,
+      "--clusterrole=aegis-approver",
+      `--group=${group}`,
+      "-n",
+      ns,
+    ]);
+  }
+  aegis = await startAegisProcess({ apiPort: 18772, webhookPort: 19473 });
+  // status.missing is the leader's work (the approval reconciler): lead first.
+  const replica = replicaIdOf(aegis);
+  await eventually(
+    async () =>
+      (
+        await kubectl(
+          ["get", "lease", "aegis-controller", "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"],
+          { allowFail: true },
+        )
+      ).stdout.trim() === replica
+        ? true
+        : undefined,
+    `${replica} to hold the Lease (a leftover aegis serve holding it blocks this)`,
+    { timeoutMs: 45_000 },
+  );
+  await kubectl(["apply", "-f", "-"], {
+    input: policy({
+      mode: "Always",
+      minApprovals: 1,
+      quorum: [
+        { group: "sre-leads", min: 1 },
+        { group: "security", min: 1 },
+      ],
+    }),
+  });
+  await eventually(
+    async () =>
+      (await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
+        ? true
+        : undefined,
+    "the policy to be Ready",
+  );
+}, 300_000);
+
+afterAll(async () => {
+  await removeWebhookConfiguration();
+  await aegis?.stop();
+  await kubectl(["delete", "apol", policyName, "--ignore-not-found"], { allowFail: true });
+  await kubectl(["delete", "namespace", ns, "--wait=false"], { allowFail: true });
+});
+
+describe("approval quorum by group", () => {
+  it("refuses a quorum with min 0 at the API server, naming the field", async () => {
+    const refused = await kubectl(["apply", "-f", "-"], {
+      input: policy({ mode: "Always", quorum: [{ group: "security", min: 0 }] }, `${ns}-bad`),
+      allowFail: true,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/spec\.approval\.quorum\[0\]\.min/);
+  });
+
+  it("denies a change approved by two sre-leads and no one from security, saying what is missing", async () => {
+    const first = await apply("ghcr.io/acme/web:1.0");
+    expect(first.code).not.toBe(0);
+    expect(first.stderr).toContain("needs 2 approvals");
+    const name = requestNameFrom(first.stderr);
+
+    expect((await kubectl(["aegis", "approve", name, "-n", ns], alice)).stdout).toMatch(/approved by alice/);
+    expect((await kubectl(["aegis", "approve", name, "-n", ns], bob)).stdout).toMatch(/approved by bob/);
+
+    const denied = await applyUntil(
+      "ghcr.io/acme/web:1.0",
+      (result) => result.stderr.includes("1 more from security") && !result.stderr.includes("sre-leads"),
+      "the denial to name only the missing security approval",
+    );
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toContain(`ApprovalRequest ${ns}/${name} is Pending (still missing: 1 more from security)`);
+    expect(await phaseOf(name)).toBe("Pending");
+    const described = await eventually(async () => {
+      const out = (await kubectl(["aegis", "describe", name, "-n", ns])).stdout;
+      return out.includes("Missing:     1 more from security") ? out : undefined;
+    }, "kubectl aegis describe to say 1 more from security");
+    expect(described).toMatch(/Approvals: {3}2\/2/);
+
+    // carol is a sre-lead, not in security: a hand-made decision claiming security is refused.
+    const current = JSON.parse((await kubectl(["get", "areq", name, "-n", ns, "-o", "json"])).stdout) as {
+      metadata: { resourceVersion: string };
+    };
+    const forged = [
+      { op: "test", path: "/metadata/resourceVersion", value: current.metadata.resourceVersion },
+      {
+        op: "add",
+        path: "/spec/decisions/-",
+        value: {
+          user: "carol",
+          decision: "Approve",
+          groups: ["security"],
+          comment: "",
+          at: new Date().toISOString(),
+          via: "kubectl",
+        },
+      },
+    ];
+    const refused = await kubectl(["patch", "areq", name, "-n", ns, "--type=json", "-p", JSON.stringify(forged)], {
+      ...carol,
+      allowFail: true,
+    });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain("decision claims group security the caller carol is not in");
+
+    expect((await kubectl(["aegis", "approve", name, "-n", ns], sam)).stdout).toMatch(/approved by sam/);
+    await waitForPhase(name, "Approved");
+    await applyUntil("ghcr.io/acme/web:1.0", (result) => result.code === 0, "the approved change to be admitted");
+  });
+
+  it("no longer admits a change once an approval it needed is revoked", async () => {
+    const first = await apply("ghcr.io/acme/web:1.1");
+    expect(first.code).not.toBe(0);
+    const name = requestNameFrom(first.stderr);
+    await kubectl(["aegis", "approve", name, "-n", ns], alice);
+    await kubectl(["aegis", "approve", name, "-n", ns], sam);
+    await waitForPhase(name, "Approved");
+
+    expect((await kubectl(["aegis", "revoke", name, "-n", ns, "-m", "wrong image"], sam)).stdout).toMatch(
+      /revoked by sam/,
+    );
+    await waitForPhase(name, "Pending");
+    const denied = await applyUntil(
+      "ghcr.io/acme/web:1.1",
+      (result) => result.code !== 0 && result.stderr.includes("still missing: 1 more from security"),
+      "the revoked change to be denied again",
+    );
+    expect(denied.stderr).toContain(`ApprovalRequest ${ns}/${name} is Pending`);
+    const image = await kubectl([
+      "get",
+      "deployment",
+      "web",
+      "-n",
+      ns,
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    expect(image.stdout).toBe("ghcr.io/acme/web:1.0");
+
+    // Revoking twice, or someone else's approval, is refused by the webhook.
+    const again = await kubectl(["aegis", "revoke", name, "-n", ns], { ...sam, allowFail: true });
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toContain("sam has no standing approval to revoke");
+  });
+});

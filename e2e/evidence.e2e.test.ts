@@ -5,8 +5,7 @@
 // the live object and its Events, and the package verifies offline.
 import { capture } from "../test/helpers/capture.js";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { evidenceCollect } from "../src/cli/evidence-collect.js";
@@ -23,6 +22,7 @@ import {
 } from "./helpers/aegis.js";
 import { eventually, kubeconfigPath, kubectl } from "./helpers/kube.js";
 import { sql } from "./helpers/postgres.js";
+import { e2eTempDir } from "./helpers/tmp.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `evidence-${suffix}`;
@@ -59,7 +59,7 @@ async function recordCount(): Promise<number> {
 }
 
 beforeAll(async () => {
-  workDir = await mkdtemp(path.join(tmpdir(), "aegis-evidence-e2e-"));
+  workDir = await e2eTempDir("aegis-evidence-e2e-");
   await sql(adminDatabaseUrl, `CREATE DATABASE ${databaseName}`);
   // The witness trusts the key AEGIS will sign with: generated now, handed to aegis serve as a file.
   const keyFile = path.join(workDir, "signing-key.pem");

@@ -14,9 +14,8 @@
 // scripts/image.sh (a cache hit when the sources did not change, minutes when they did).
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chown, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { request as httpsRequest, Agent as HttpsAgent, type RequestOptions } from "node:https";
-import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   createConfiguration,
@@ -33,6 +32,7 @@ import { approvalRequestName } from "../src/changehash/approval-request-name.js"
 import { buildHelm, chartDir, helm as runHelm, type HelmResult, repoRoot } from "../test/integration/chart/helm.js";
 import { eventually, kubeConfig, kubeconfigPath, kubectl } from "./helpers/kube.js";
 import { sql } from "./helpers/postgres.js";
+import { e2eTempDir } from "./helpers/tmp.js";
 
 const run = randomBytes(3).toString("hex");
 const RELEASE = `aegis-ic-${run}`;
@@ -774,7 +774,7 @@ beforeAll(async () => {
 
   // Two hostPath PersistentVolumes bound in advance to the StatefulSet's claims (no provisioner
   // here), in directories AEGIS's user owns (hostPath volumes get no fsGroup).
-  workDir = await mkdtemp(path.join(tmpdir(), `${RELEASE}-`));
+  workDir = await e2eTempDir(`${RELEASE}-`);
   await kubectl(["create", "namespace", NS]);
   for (const ordinal of [0, 1]) {
     const dir = path.join(workDir, `data-${ordinal}`);

@@ -7,8 +7,7 @@
 // the real kube adapters and a real evidence ledger (embedded PostgreSQL); then the same story
 // runs through `aegis serve` (the gate, AEGIS's own service account and RBAC, the approval flow).
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -37,6 +36,7 @@ import {
 import { removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
 import { eventually, kubeConfig, kubectl } from "./helpers/kube.js";
 import { ClusterObserver, type ObservedPod } from "./helpers/observed.js";
+import { e2eTempDir } from "./helpers/tmp.js";
 
 const NODE = "aegis-node";
 const TAINT_KEY = "aegis.valina.ai/real-node";
@@ -342,7 +342,7 @@ let missingAppliedAt = 0;
 describe("the healer running in this process (real kube adapters, real ledger, real pods)", () => {
   beforeAll(async () => {
     await removeWebhookConfiguration();
-    dataDir = await mkdtemp(path.join(tmpdir(), "aegis-heal-"));
+    dataDir = await e2eTempDir("aegis-heal-");
     db = await openPgliteDatabase(path.join(dataDir, "pglite"));
     ledger = await createEvidenceLedger(db, generateSigningKey(), { dataDir, closeDatabase: false });
     await Promise.all(Object.values(ns).map(namespaceReady));

@@ -2,12 +2,12 @@
 // least-privilege service account (deploy/rbac.yaml), the way a user would run it locally.
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { eventually, kubeconfigPath, kubectl } from "./kube.js";
+import { e2eTempDir } from "./tmp.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const AEGIS_NAMESPACE = "aegis-system";
@@ -39,7 +39,7 @@ export async function aegisKubeconfig(): Promise<string> {
   };
   const cluster = admin.clusters[0]?.cluster;
   if (!cluster) throw new Error("admin kubeconfig has no cluster");
-  const file = path.join(await mkdtemp(path.join(tmpdir(), "aegis-sa-")), "kubeconfig");
+  const file = path.join(await e2eTempDir("aegis-sa-"), "kubeconfig");
   const kubeconfig = {
     apiVersion: "v1",
     kind: "Config",
@@ -69,7 +69,7 @@ export function webhookClientCaPath(): string | undefined {
 export async function startAegisProcess(options: StartOptions = {}): Promise<RunningAegisProcess> {
   const apiPort = options.apiPort ?? 18750;
   const webhookPort = options.webhookPort ?? 19443;
-  const dataDir = options.dataDir ?? (await mkdtemp(path.join(tmpdir(), "aegis-data-")));
+  const dataDir = options.dataDir ?? (await e2eTempDir("aegis-data-"));
   const kubeconfig = await aegisKubeconfig();
   const webhookUrl = `https://127.0.0.1:${webhookPort}`;
   const clientCa = webhookClientCaPath();

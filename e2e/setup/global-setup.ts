@@ -5,11 +5,13 @@
 // AEGIS_E2E_KUBECONFIG=/path/to/kubeconfig skips the local control plane and uses that cluster
 // instead (for example a kind cluster, see docs/kind.md).
 import { spawn } from "node:child_process";
-import { chmod, mkdir, readdir, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
+import { E2E_TMPDIR_ENV } from "../helpers/tmp.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -109,7 +111,11 @@ async function preparePath(kubeconfig: string): Promise<void> {
   process.env["PATH"] = [...dirs, process.env["PATH"] ?? ""].join(path.delimiter);
 }
 
+let runTmpDir: string | undefined;
+
 export async function setup(project: TestProject): Promise<void> {
+  runTmpDir = await mkdtemp(path.join(tmpdir(), "aegis-e2e-run-"));
+  process.env[E2E_TMPDIR_ENV] = runTmpDir;
   const kubeconfig = await clusterUp();
   await preparePath(kubeconfig);
   process.env["KUBECONFIG"] = kubeconfig;
@@ -127,6 +133,8 @@ export async function setup(project: TestProject): Promise<void> {
   ]);
 }
 
-export function teardown(): void {
-  // The cluster is shared between runs; `npm run cluster:down` stops it.
+export async function teardown(): Promise<void> {
+  // The cluster is shared between runs; `npm run cluster:down` stops it. The run's temporary
+  // folders (data dirs, kubeconfigs, bundles) go.
+  if (runTmpDir && !process.env["AEGIS_E2E_KEEP_TMP"]) await rm(runTmpDir, { recursive: true, force: true });
 }

@@ -4,6 +4,7 @@
 --   Approved -> Healthy
 --   Rejected -> Degraded    (a new change needs a new request)
 --   Expired  -> Degraded    (the next apply of the change opens a fresh request)
+--   Used     -> Healthy     (a singleUse approval admitted its change once)
 --   no status/phase yet -> Progressing
 local hs = {}
 
@@ -55,6 +56,9 @@ elseif phase == "Rejected" then
   else
     hs.message = "Rejected (" .. target() .. ")"
   end
+elseif phase == "Used" then
+  hs.status = "Healthy"
+  hs.message = "Used (" .. approvals() .. ") for " .. target() .. "; singleUse: applying the change again needs a new approval"
 elseif phase == "Expired" then
   hs.status = "Degraded"
   hs.message = "Expired"

@@ -83,6 +83,7 @@ export function decisionUpdateProblems(update: DecisionUpdate): string[] {
   const state = computeApprovalState(oldSpec, update.createdAt, update.policies, update.now);
   const phaseProblem = phaseProblemOf(appended, state);
   if (phaseProblem) return [phaseProblem];
+  if (appended.decision === "Consume") return consumeProblems(appended, update);
 
   const problems = [...authorshipProblems(appended, update), ...claimedGroupProblems(appended, update)];
   if (appended.decision === "Revoke") return problems; // withdrawing one's own approval needs no approver rights
@@ -108,6 +109,9 @@ export function phaseProblemOf(
   decision: Pick<Decision, "decision" | "user">,
   state: ApprovalState,
 ): string | undefined {
+  if (decision.decision === "Consume") {
+    return state.phase === "Approved" ? undefined : `the request is ${state.phase}; only an Approved one can be used`;
+  }
   if (decision.decision !== "Revoke") {
     return state.phase === "Pending" ? undefined : `the request is ${state.phase} and takes no more decisions`;
   }
@@ -115,6 +119,19 @@ export function phaseProblemOf(
     return `the request is ${state.phase}; there is no approval left to revoke`;
   }
   return state.approvers.includes(decision.user) ? undefined : `${decision.user} has no standing approval to revoke`;
+}
+
+/** Only AEGIS's gate uses up an approval, as itself and through the admission it allowed. */
+function consumeProblems(decision: Decision, update: DecisionUpdate): string[] {
+  const problems: string[] = [];
+  if (update.caller.username !== update.aegisUsername || decision.user !== update.aegisUsername) {
+    problems.push(
+      `only AEGIS (${update.aegisUsername}) records that an approval was used; the caller is ${update.caller.username}`,
+    );
+  }
+  if (decision.via !== "admission") problems.push(`a Consume is recorded via admission, not via ${decision.via}`);
+  problems.push(...clockProblems(decision, update));
+  return problems;
 }
 
 /**
@@ -161,9 +178,13 @@ function authorshipProblems(decision: Decision, update: DecisionUpdate): string[
   if (!actingForUser && decision.via !== "kubectl") {
     problems.push(`via ${decision.via} is reserved for AEGIS acting for a user it authenticated; use via kubectl`);
   }
-  const at = new Date(decision.at).getTime();
-  if (Number.isNaN(at) || Math.abs(at - update.now.getTime()) > DECISION_CLOCK_SKEW_MS) {
-    problems.push(`decision time ${decision.at} is more than 5 minutes from the server's clock`);
-  }
+  problems.push(...clockProblems(decision, update));
   return problems;
+}
+
+function clockProblems(decision: Decision, update: DecisionUpdate): string[] {
+  const at = new Date(decision.at).getTime();
+  return Number.isNaN(at) || Math.abs(at - update.now.getTime()) > DECISION_CLOCK_SKEW_MS
+    ? [`decision time ${decision.at} is more than 5 minutes from the server's clock`]
+    : [];
 }

@@ -24,6 +24,8 @@ export interface ApprovalState {
   quorum: QuorumStanding[];
   /** What approval still lacks ("1 more from security"); empty once Approved or Rejected. */
   missing: string[];
+  /** When a singleUse approval admitted its change (phase Used); null otherwise. */
+  usedAt: Date | null;
 }
 
 /** The approval settings of the policies named by a request, as the gate and the controller see them. */
@@ -43,6 +45,11 @@ export function requiredApprovalsOf(policies: RequestPolicies): number {
   return Math.max(fromPolicies + (policies.extraApprovals ?? 0), quorumSize(quorumOf(policies.settings)));
 }
 
+/** Does any of the request's policies make its approval good for one admission only? */
+export function isSingleUse(policies: RequestPolicies): boolean {
+  return policies.settings.some((settings) => settings.singleUse);
+}
+
 export function expiresAtOf(createdAt: Date, policies: RequestPolicies): Date {
   const durations = policies.settings.map((settings) => durationToMs(settings.expiresAfter));
   const shortest = durations.length > 0 ? Math.min(...durations) : durationToMs("24h");
@@ -54,7 +61,8 @@ export function expiresAtOf(createdAt: Date, policies: RequestPolicies): Date {
  * an Approve counts its user once, a Revoke withdraws that user's approval. The request is
  * Approved while `required` distinct approvals stand and every quorum group is met; otherwise
  * Pending until `expiresAt`, then Expired. A revoked Approved request falls back to Pending (or
- * Expired), so it no longer admits. The webhook refuses decisions the phase does not take.
+ * Expired), so it no longer admits. A Consume (AEGIS, when a singleUse approval admits its
+ * change) ends it as Used. The webhook refuses decisions the phase does not take.
  */
 export function computeApprovalState(
   spec: Pick<ApprovalRequestSpec, "decisions">,
@@ -73,20 +81,24 @@ export function computeApprovalState(
     return { approvers: approvers.map((a) => a.user), standings, missing };
   };
   let approvedAt: Date | null = null;
+  const summary = (phase: ApprovalPhase, decidedAt: Date | null) => {
+    const { approvers, standings, missing } = tally();
+    const decided = phase !== "Pending" && phase !== "Expired";
+    return {
+      phase,
+      approvals: approvers.length,
+      requiredApprovals,
+      expiresAt,
+      decidedAt,
+      approvers,
+      quorum: standings,
+      missing: decided ? [] : missing,
+      usedAt: phase === "Used" ? decidedAt : null,
+    };
+  };
   for (const decision of spec.decisions) {
-    if (decision.decision === "Reject") {
-      const { approvers, standings } = tally();
-      return {
-        phase: "Rejected",
-        approvals: approvers.length,
-        requiredApprovals,
-        expiresAt,
-        decidedAt: decisionTime(decision, now),
-        approvers,
-        quorum: standings,
-        missing: [],
-      };
-    }
+    if (decision.decision === "Reject") return summary("Rejected", decisionTime(decision, now));
+    if (decision.decision === "Consume") return summary("Used", decisionTime(decision, now));
     if (decision.decision === "Revoke") standing.delete(decision.user);
     else if (!standing.has(decision.user))
       standing.set(decision.user, { user: decision.user, groups: decision.groups ?? [] });
@@ -94,11 +106,9 @@ export function computeApprovalState(
     if (!met) approvedAt = null;
     else approvedAt ??= decisionTime(decision, now);
   }
-  const { approvers, standings, missing } = tally();
-  const common = { approvals: approvers.length, requiredApprovals, expiresAt, approvers, quorum: standings, missing };
-  if (approvedAt) return { ...common, phase: "Approved", decidedAt: approvedAt, missing: [] };
-  if (now.getTime() >= expiresAt.getTime()) return { ...common, phase: "Expired", decidedAt: expiresAt };
-  return { ...common, phase: "Pending", decidedAt: null };
+  if (approvedAt) return summary("Approved", approvedAt);
+  if (now.getTime() >= expiresAt.getTime()) return summary("Expired", expiresAt);
+  return summary("Pending", null);
 }
 
 function decisionTime(decision: Decision, fallback: Date): Date {

@@ -68,7 +68,8 @@ export async function describeCommand(globals: KubectlGlobals, name: string): Pr
   process.stdout.write(describeRequest(request));
 }
 
-const DECISION_VERB: Record<DecisionKind, string> = { Approve: "approved", Reject: "rejected", Revoke: "revoked" };
+type PersonalDecision = Exclude<DecisionKind, "Consume">;
+const DECISION_VERB: Record<PersonalDecision, string> = { Approve: "approved", Reject: "rejected", Revoke: "revoked" };
 
 /**
  * Appends one decision with a JSON patch guarded by resourceVersion; the webhook checks the rules.
@@ -78,7 +79,7 @@ const DECISION_VERB: Record<DecisionKind, string> = { Approve: "approved", Rejec
 export async function decideCommand(
   globals: KubectlGlobals,
   name: string,
-  decision: DecisionKind,
+  decision: PersonalDecision,
   comment: string,
 ): Promise<void> {
   const request = await getRequest(globals, name);

@@ -1,6 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { z } from "zod";
-import type { ApprovalRequest, Decision } from "../api/v1alpha1/index.js";
+import { APPROVAL_PHASES, type ApprovalRequest, type Decision } from "../api/v1alpha1/index.js";
 import type { Identity } from "../api/identity.js";
 import { githubWebhookHandler } from "./github-webhook.js";
 import { slackInteractionsHandler } from "./slack-interactions.js";
@@ -85,7 +85,7 @@ const DECISION_OF_ACTION: Readonly<Record<string, Decision["decision"]>> = {
   reject: "Reject",
   revoke: "Revoke",
 };
-const phaseQuerySchema = z.enum(["Pending", "Approved", "Rejected", "Expired"]).optional();
+const phaseQuerySchema = z.enum(APPROVAL_PHASES).optional();
 const evidenceLimitSchema = z.coerce.number().int().min(1).max(500).default(50);
 const RAW_BODY_LIMIT = "256kb";
 
@@ -152,8 +152,7 @@ export function createApiApp(deps: ApiDependencies): express.Express {
   });
   app.get("/api/approvals", async (req, res) => {
     const phase = phaseQuerySchema.safeParse(req.query.phase);
-    if (!phase.success)
-      throw new ApiError(400, "BadQuery", "phase must be one of Pending, Approved, Rejected, Expired");
+    if (!phase.success) throw new ApiError(400, "BadQuery", `phase must be one of ${APPROVAL_PHASES.join(", ")}`);
     const readable = await scopeOf(res).filter(deps.approvals.list(), (request) => request.metadata.namespace ?? null);
     const items = readable.map((request) => viewOf(request, deps));
     res.json({ items: phase.data ? items.filter((item) => item.phase === phase.data) : items });

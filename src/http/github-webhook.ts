@@ -382,7 +382,7 @@ export class DeploymentGate {
     }
     const refused = views.filter((view) => view.phase === "Rejected" || view.phase === "Expired");
     if (refused.length > 0) return { state: "rejected", requests, comment: describe(refused) };
-    const open = views.filter((view) => view.phase !== "Approved");
+    const open = views.filter((view) => view.phase !== "Approved" && view.phase !== "Used");
     if (open.length > 0) {
       return {
         state: "waiting",

@@ -1,11 +1,11 @@
 import { z } from "zod";
-import { approvalRequestSpecSchema } from "../api/v1alpha1/index.js";
+import { APPROVAL_PHASES, approvalRequestSpecSchema } from "../api/v1alpha1/index.js";
 
 const errorSchema = z.object({ error: z.string(), message: z.string() });
 const approvalViewSchema = z.object({
   namespace: z.string(),
   name: z.string(),
-  phase: z.enum(["Pending", "Approved", "Rejected", "Expired"]),
+  phase: z.enum(APPROVAL_PHASES),
   approvals: z.number().int(),
   requiredApprovals: z.number().int(),
   expiresAt: z.string(),
@@ -293,7 +293,7 @@ export function buildOpenApiDocument(features: ApiFeatures = ALL_FEATURES): Reco
               name: "phase",
               in: "query",
               required: false,
-              schema: { type: "string", enum: ["Pending", "Approved", "Rejected", "Expired"] },
+              schema: { type: "string", enum: [...APPROVAL_PHASES] },
             },
           ],
           responses: {

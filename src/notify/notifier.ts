@@ -42,6 +42,7 @@ const COMMIT_STATE: Record<string, CommitState> = {
   Approved: "success",
   Rejected: "failure",
   Expired: "failure",
+  Used: "success",
 };
 
 /**
@@ -171,6 +172,7 @@ function defaultRepository(request: ApprovalRequest, deps: Pick<NotifierDependen
 export function commitDescription(view: ApprovalView): string {
   const deciders = [...new Set(view.decisions.map((decision) => decision.user))].join(", ");
   switch (view.phase) {
+    case "Used":
     case "Approved":
       return `Approved by ${view.approvers.join(", ") || deciders}`;
     case "Rejected":

@@ -1,4 +1,4 @@
-import type { AegisPolicy, ApprovalRequest } from "../api/v1alpha1/index.js";
+import type { AegisPolicy, ApprovalRequest, Decision } from "../api/v1alpha1/index.js";
 
 /** A read-only view of an informer's cache. Reads never call the API server. */
 export interface ObjectStore<T> {
@@ -24,8 +24,15 @@ export type CreateOutcome = "created" | "exists";
 export interface ApprovalRequestWriter {
   /** Creates the request; an existing one with that name is left alone ("exists"). */
   create(request: ApprovalRequest): Promise<CreateOutcome>;
-  /** Deletes an Expired request (by uid precondition) and creates its fresh successor. */
+  /** Deletes an Expired (or Used) request (by uid precondition) and creates its fresh successor. */
   replace(expired: ApprovalRequest, fresh: ApprovalRequest): Promise<void>;
+  /**
+   * Appends AEGIS's Consume to exactly this version of the request (resourceVersion guard):
+   * "conflict" when the request changed meanwhile, so that two admissions never share one use.
+   */
+  consume(request: ApprovalRequest, decision: Decision): Promise<"consumed" | "conflict">;
+  /** The request as the API server holds it now (not the cache); undefined when gone. */
+  read(namespace: string, name: string): Promise<ApprovalRequest | undefined>;
 }
 
 /** Reads one workload from the API server (not a cache): the gate's view behind a `scale` request. */

@@ -88,6 +88,8 @@ function conditionMessage(state: ApprovalState): string {
       return `approved by ${state.approvers.join(", ")}`;
     case "Rejected":
       return "rejected";
+    case "Used":
+      return `approved by ${state.approvers.join(", ")} and used by the admission at ${state.usedAt?.toISOString() ?? "?"} (singleUse): applying the change again needs a new approval`;
     case "Expired":
       return `expired at ${state.expiresAt.toISOString()} with ${state.approvals}/${state.requiredApprovals} approvals`;
     default:

@@ -1,7 +1,14 @@
 import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
 import { API_VERSION } from "../api/v1alpha1/index.js";
 import { gitAnnotationsOf } from "../api/git-reference.js";
-import { computeApprovalState, requestCreatedAt, requestPoliciesOf, type ApprovalState } from "../approval/index.js";
+import {
+  computeApprovalState,
+  isSingleUse,
+  requestCreatedAt,
+  requestPoliciesOf,
+  type ApprovalState,
+  type RequestPolicies,
+} from "../approval/index.js";
 import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
 import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "../policy/index.js";
 import {
@@ -37,6 +44,8 @@ export const DecisionReason = {
   ApprovalRejected: "ApprovalRejected",
   /** Denied on a dry run: the ApprovalRequest for this change has Expired (not replaced on a dry run). */
   ApprovalExpired: "ApprovalExpired",
+  /** Denied on a dry run: the singleUse approval of this change was used (not replaced on a dry run). */
+  ApprovalUsed: "ApprovalUsed",
   /** Denied on a dry run: the change needs approval, and no ApprovalRequest was created for it. */
   ApprovalNotCreated: "ApprovalNotCreated",
   /** AEGIS's own rollback to a revision the ledger or an ApprovalRequest shows approved. */
@@ -47,12 +56,13 @@ export const DecisionReason = {
 export type DecisionReason = (typeof DecisionReason)[keyof typeof DecisionReason];
 
 /** Where the ApprovalRequest of a denied change stands after the gate made sure of it. */
-type RequestOutcome = "Pending" | "Rejected" | "Expired" | "NotCreated";
+type RequestOutcome = "Pending" | "Rejected" | "Expired" | "Used" | "NotCreated";
 
 const DENIAL_REASON: Readonly<Record<RequestOutcome, DecisionReason>> = {
   Pending: DecisionReason.ApprovalPending,
   Rejected: DecisionReason.ApprovalRejected,
   Expired: DecisionReason.ApprovalExpired,
+  Used: DecisionReason.ApprovalUsed,
   NotCreated: DecisionReason.ApprovalNotCreated,
 };
 
@@ -183,7 +193,10 @@ async function gateOnApproval(
     current !== undefined &&
     computed?.phase !== "Rejected" &&
     !needing.every((verdict) => current.spec.policies.includes(verdict.policy));
-  const state = stale ? null : computed;
+  let state = stale ? null : computed;
+  if (current && state?.phase === "Approved" && isSingleUse(policies) && !admission.dryRun) {
+    state = await useApproval(current, admission, policies, deps);
+  }
 
   if (existing && state?.phase === "Approved") {
     await recordDecision(deps, admission, change, {
@@ -227,6 +240,49 @@ async function gateOnApproval(
   );
 }
 
+/**
+ * Uses up a singleUse approval before admitting: AEGIS appends its Consume to exactly the version
+ * it judged Approved, so of two admissions racing for one approval only one wins. On a conflict
+ * (a decision, a notification mark, the other admission) it judges the API server's current
+ * version again. Returns the state to admit or deny by: Approved only if this admission used it.
+ */
+async function useApproval(
+  request: ApprovalRequest,
+  admission: AdmissionRequest,
+  policies: RequestPolicies,
+  deps: GateDependencies,
+): Promise<ApprovalState | null> {
+  let current: ApprovalRequest | undefined = request;
+  for (let attempt = 0; attempt < 3 && current; attempt++) {
+    const state = computeApprovalState(
+      current.spec,
+      requestCreatedAt(current.metadata, deps.now()),
+      policies,
+      deps.now(),
+    );
+    if (state.phase !== "Approved") return state;
+    const outcome = await deps.requestWriter.consume(current, {
+      user: deps.aegisUsername,
+      decision: "Consume",
+      comment: `singleUse approval used by ${admission.operation} ${admission.uid} from ${admission.userInfo.username}`,
+      at: deps.now().toISOString(),
+      via: "admission",
+    });
+    if (outcome === "consumed") return state;
+    const { namespace = "", name = "" } = current.metadata;
+    current = await deps.requestWriter.read(namespace, name);
+  }
+  if (!current) return null;
+  const state = computeApprovalState(
+    current.spec,
+    requestCreatedAt(current.metadata, deps.now()),
+    policies,
+    deps.now(),
+  );
+  // Still Approved after three lost races: deny rather than admit without having used it.
+  return state.phase === "Approved" ? { ...state, phase: "Pending" } : state;
+}
+
 interface PendingPlan {
   name: string;
   existing: ApprovalRequest | undefined;
@@ -247,10 +303,10 @@ async function ensurePendingRequest(
   if (plan.state?.phase === "Rejected") return "Rejected";
   if (admission.dryRun) {
     if (!plan.state) return "NotCreated";
-    return plan.state.phase === "Expired" ? "Expired" : "Pending";
+    return plan.state.phase === "Expired" || plan.state.phase === "Used" ? plan.state.phase : "Pending";
   }
   const fresh = buildApprovalRequest(admission, change, plan);
-  if (plan.existing && (plan.stale || plan.state?.phase === "Expired")) {
+  if (plan.existing && (plan.stale || plan.state?.phase === "Expired" || plan.state?.phase === "Used")) {
     await deps.requestWriter.replace(plan.existing, fresh);
   } else if (!plan.existing) {
     await deps.requestWriter.create(fresh);
@@ -322,6 +378,9 @@ export function denialMessage(parts: DenialParts): string {
   const head = `aegis: ${request.kind} ${request.namespace}/${request.name} change ${shortChangeHash(parts.changeHash)} needs ${parts.required} approval${parts.required === 1 ? "" : "s"} (${why}).`;
   if (parts.phase === "NotCreated") {
     return `${head} ApprovalRequest ${request.namespace}/${name} was not created (dry run); apply without --dry-run to request approval`;
+  }
+  if (parts.phase === "Used") {
+    return `${head} ApprovalRequest ${request.namespace}/${name} was Used: its singleUse approval admitted this change once; apply without --dry-run to request a new approval`;
   }
   if (parts.phase === "Rejected") {
     return `${head} ApprovalRequest ${request.namespace}/${name} was Rejected; change the spec to request a new approval, see: kubectl aegis describe ${name} -n ${request.namespace}`;

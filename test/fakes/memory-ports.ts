@@ -100,6 +100,20 @@ export class MemoryApprovalRequests extends MemoryObjectStore<ApprovalRequest> i
     await this.create(fresh);
   }
 
+  async consume(request: ApprovalRequest, decision: Decision): Promise<"consumed" | "conflict"> {
+    try {
+      await this.appendDecision(request, decision);
+      return "consumed";
+    } catch (error) {
+      if (error instanceof Error && error.message.includes("409")) return "conflict";
+      throw error;
+    }
+  }
+
+  read(namespace: string, name: string): Promise<ApprovalRequest | undefined> {
+    return Promise.resolve(this.get(name, namespace));
+  }
+
   /** What the API server does with appendDecision's JSON patch: test resourceVersion, then append. */
   appendDecision(request: ApprovalRequest, decision: Decision): Promise<void> {
     const current = this.get(request.metadata.name ?? "", request.metadata.namespace);

@@ -1,7 +1,13 @@
 import { CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig } from "@kubernetes/client-node";
-import { GROUP, VERSION, type ApprovalRequest } from "../../api/v1alpha1/index.js";
+import {
+  approvalRequestSchema,
+  GROUP,
+  VERSION,
+  type ApprovalRequest,
+  type Decision,
+} from "../../api/v1alpha1/index.js";
 import type { ApprovalRequestWriter, CreateOutcome } from "../../ports/kube.js";
-import { isAlreadyExists, isNotFound, kubeErrorMessage } from "./errors.js";
+import { isAlreadyExists, isConflict, isNotFound, kubeErrorMessage, statusCodeOf } from "./errors.js";
 
 export const APPROVAL_REQUEST_PLURAL = "approvalrequests";
 
@@ -55,29 +61,66 @@ export class KubeApprovalRequestWriter implements ApprovalRequestWriter {
     }
     await this.create(fresh);
   }
+
+  async consume(request: ApprovalRequest, decision: Decision): Promise<"consumed" | "conflict"> {
+    try {
+      await patchDecision(this.api, request, decision);
+      return "consumed";
+    } catch (error) {
+      // A failed resourceVersion test: 409 from the API server (422 from some versions).
+      if (isConflict(error) || statusCodeOf(error) === 422) return "conflict";
+      throw new Error(
+        `using the approval of ApprovalRequest ${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}: ${kubeErrorMessage(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async read(namespace: string, name: string): Promise<ApprovalRequest | undefined> {
+    try {
+      const object: unknown = await this.api.getNamespacedCustomObject({
+        group: GROUP,
+        version: VERSION,
+        namespace,
+        plural: APPROVAL_REQUEST_PLURAL,
+        name,
+      });
+      const parsed = approvalRequestSchema.safeParse(object);
+      if (!parsed.success)
+        throw new Error(`ApprovalRequest ${namespace}/${name} is malformed: ${parsed.error.message}`);
+      return parsed.data;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw new Error(`reading ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+    }
+  }
 }
 
 /** Appends one decision as AEGIS (for a user it authenticated), guarded by resourceVersion. */
 export async function appendDecision(
   kubeConfig: KubeConfig,
   request: ApprovalRequest,
-  decision: ApprovalRequest["spec"]["decisions"][number],
+  decision: Decision,
 ): Promise<void> {
-  const api = kubeConfig.makeApiClient(CustomObjectsApi);
+  const { namespace = "", name = "" } = request.metadata;
+  try {
+    await patchDecision(kubeConfig.makeApiClient(CustomObjectsApi), request, decision);
+  } catch (error) {
+    throw new Error(`recording decision on ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
+      cause: error,
+    });
+  }
+}
+
+function patchDecision(api: CustomObjectsApi, request: ApprovalRequest, decision: Decision): Promise<unknown> {
   const { namespace = "", name = "", resourceVersion } = request.metadata;
   const body = [
     { op: "test", path: "/metadata/resourceVersion", value: resourceVersion },
     ...(request.spec.decisions.length === 0 ? [{ op: "add", path: "/spec/decisions", value: [] }] : []),
     { op: "add", path: "/spec/decisions/-", value: decision },
   ];
-  try {
-    await api.patchNamespacedCustomObject(
-      { group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, name, body },
-      setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
-    );
-  } catch (error) {
-    throw new Error(`recording decision on ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
-      cause: error,
-    });
-  }
+  return api.patchNamespacedCustomObject(
+    { group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, name, body },
+    setHeaderOptions("Content-Type", PatchStrategy.JsonPatch),
+  );
 }

@@ -17,6 +17,7 @@ const OUTCOME_ICON: Record<string, string> = {
   Approved: ":white_check_mark:",
   Rejected: ":no_entry:",
   Expired: ":hourglass:",
+  Used: ":white_check_mark:",
   Pending: ":lock:",
 };
 

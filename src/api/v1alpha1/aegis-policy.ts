@@ -84,6 +84,10 @@ export const approvalSettingsSchema = z
         ],
       }),
     allowSelfApproval: z.boolean().default(false),
+    singleUse: z.boolean().default(false).meta({
+      description:
+        "An approval admits its change once: the first admission it allows uses it up (phase Used); applying the change again needs a new approval.",
+    }),
     expiresAfter: durationSchema.default("24h"),
   })
   .superRefine((approval, ctx) => {

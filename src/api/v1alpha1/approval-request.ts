@@ -3,10 +3,10 @@ import { API_VERSION, conditionSchema, objectMetaSchema } from "./common.js";
 
 export const CHANGE_HASH_PATTERN = "^sha256:[0-9a-f]{64}$";
 
-export const APPROVAL_PHASES = ["Pending", "Approved", "Rejected", "Expired"] as const;
+export const APPROVAL_PHASES = ["Pending", "Approved", "Rejected", "Expired", "Used"] as const;
 export type ApprovalPhase = (typeof APPROVAL_PHASES)[number];
 
-export const DECISION_CHANNELS = ["kubectl", "api", "slack", "web"] as const;
+export const DECISION_CHANNELS = ["kubectl", "api", "slack", "web", "admission"] as const;
 export type DecisionChannel = (typeof DECISION_CHANNELS)[number];
 
 export const riskFactorSchema = z.object({
@@ -16,12 +16,15 @@ export const riskFactorSchema = z.object({
 });
 export type RiskFactor = z.infer<typeof riskFactorSchema>;
 
-export const DECISION_KINDS = ["Approve", "Reject", "Revoke"] as const;
+export const DECISION_KINDS = ["Approve", "Reject", "Revoke", "Consume"] as const;
 export type DecisionKind = (typeof DECISION_KINDS)[number];
 
 export const decisionSchema = z.object({
   user: z.string().min(1),
-  decision: z.enum(DECISION_KINDS).meta({ description: "Revoke withdraws the same user's earlier Approve." }),
+  decision: z.enum(DECISION_KINDS).meta({
+    description:
+      "Revoke withdraws the same user's earlier Approve. Consume is written by AEGIS (via admission) when a singleUse approval admits its change.",
+  }),
   groups: z.array(z.string()).max(256).optional().meta({
     description:
       "Groups the decider belonged to when deciding, as the API server authenticated them; quorum slots are filled from these.",

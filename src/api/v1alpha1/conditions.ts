@@ -28,6 +28,8 @@ export const ConditionReason = {
   Approved: "Approved",
   Rejected: "Rejected",
   Expired: "Expired",
+  /** A singleUse approval admitted its change once; the next apply needs a new request. */
+  Used: "Used",
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
 
@@ -37,6 +39,7 @@ export const DECIDED_REASON: Readonly<Record<ApprovalPhase, ConditionReason>> = 
   Approved: ConditionReason.Approved,
   Rejected: ConditionReason.Rejected,
   Expired: ConditionReason.Expired,
+  Used: ConditionReason.Used,
 };
 
 /** A condition AEGIS writes: its type and reason are constants from above. */

@@ -22,6 +22,7 @@ const settings = (overrides: Partial<ApprovalSettings> = {}): ApprovalSettings =
     { group: "security", min: 1 },
   ],
   allowSelfApproval: false,
+  singleUse: false,
   expiresAfter: "24h",
   ...overrides,
 });
@@ -244,5 +245,64 @@ describe("revocation", () => {
       }),
     );
     expect(late.join()).toMatch(/the request is Approved and takes no more decisions/);
+  });
+});
+
+describe("single use", () => {
+  const single = {
+    settings: [settings({ quorum: [], approvers: { users: [], groups: ["sre-leads"] }, singleUse: true })],
+  };
+  const consume = (user = AEGIS, via: Decision["via"] = "admission"): Decision => ({
+    user,
+    decision: "Consume",
+    comment: "singleUse approval used by UPDATE uid-1 from dev",
+    at: now.toISOString(),
+    via,
+  });
+
+  it("ends an Approved request as Used, after which nothing more is taken, a Revoke neither", () => {
+    const used = computeApprovalState(spec([approve("alice", ["sre-leads"]), consume()]), createdAt, single, now);
+    expect(used).toMatchObject({ phase: "Used", usedAt: now, decidedAt: now, approvers: ["alice"] });
+    const oldSpec = spec([approve("alice", ["sre-leads"]), consume()]);
+    const revoked = decisionUpdateProblems(
+      update({
+        oldSpec,
+        policies: single,
+        newSpec: spec([...oldSpec.decisions, revoke("alice")]),
+        caller: { username: "alice", groups: ["sre-leads"] },
+      }),
+    );
+    expect(revoked.join()).toMatch(/the request is Used; there is no approval left to revoke/);
+  });
+
+  it("lets only AEGIS record a use, via admission, and only of an Approved request", () => {
+    const approved = spec([approve("alice", ["sre-leads"])]);
+    const asAegis = decisionUpdateProblems(
+      update({
+        oldSpec: approved,
+        policies: single,
+        newSpec: spec([...approved.decisions, consume()]),
+        caller: { username: AEGIS, groups: [] },
+      }),
+    );
+    expect(asAegis).toEqual([]);
+    const asAlice = decisionUpdateProblems(
+      update({
+        oldSpec: approved,
+        policies: single,
+        newSpec: spec([...approved.decisions, consume("alice", "kubectl")]),
+        caller: { username: "alice", groups: ["sre-leads"] },
+      }),
+    );
+    expect(asAlice.join()).toMatch(/only AEGIS .* records that an approval was used; the caller is alice/);
+    const onPending = decisionUpdateProblems(
+      update({
+        oldSpec: spec(),
+        policies: single,
+        newSpec: spec([consume()]),
+        caller: { username: AEGIS, groups: [] },
+      }),
+    );
+    expect(onPending.join()).toMatch(/the request is Pending; only an Approved one can be used/);
   });
 });

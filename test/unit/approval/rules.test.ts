@@ -11,6 +11,7 @@ const settings = (overrides: Partial<ApprovalSettings> = {}): ApprovalSettings =
   minApprovals: 1,
   approvers: { users: [], groups: ["sre-leads"] },
   allowSelfApproval: false,
+  singleUse: false,
   expiresAfter: "24h",
   ...overrides,
 });

@@ -352,3 +352,51 @@ describe("the gate", () => {
     expect(forged.status?.message).toMatch(/dev may not create one/);
   });
 });
+
+describe("a singleUse approval", () => {
+  const singleUseSpec = {
+    ...approvalSpec,
+    approval: { ...approvalSpec.approval, singleUse: true },
+  };
+
+  it("admits its change once: the admission uses it up (Used), the next apply opens a new request", async () => {
+    const { handler, requests, decisions } = setup(singleUseSpec);
+    await handler(admission(deployment("ghcr.io/acme/web:1")));
+    approveAsAlice(requests.list()[0]);
+    const dry = await handler(admission(deployment("ghcr.io/acme/web:1"), { dryRun: true }));
+    expect(dry.allowed).toBe(true); // a dry run never uses the approval
+    expect((await handler(admission(deployment("ghcr.io/acme/web:1")))).allowed).toBe(true);
+    const used = requests.list()[0];
+    expect(used?.spec.decisions.at(-1)).toMatchObject({ user: AEGIS, decision: "Consume", via: "admission" });
+
+    const dryAgain = await handler(admission(deployment("ghcr.io/acme/web:1"), { dryRun: true }));
+    expect(dryAgain.status?.message).toMatch(/was Used: its singleUse approval admitted this change once/);
+    const again = await handler(admission(deployment("ghcr.io/acme/web:1")));
+    expect(again.allowed).toBe(false);
+    expect(again.status?.message).toMatch(/is Pending; approve with/);
+    const fresh = requests.list()[0];
+    expect(fresh?.metadata.uid).not.toBe(used?.metadata.uid);
+    expect(fresh?.spec.decisions).toEqual([]);
+    expect(decisions.slice(-2)).toEqual(["ApprovalUsed:false", "ApprovalPending:false"]);
+  });
+
+  it("is used by one admission only: one that loses the race to use it is denied", async () => {
+    const { handler, requests } = setup(singleUseSpec);
+    await handler(admission(deployment("ghcr.io/acme/web:1")));
+    approveAsAlice(requests.list()[0]);
+    // Another replica's admission uses the approval between this one's read and its write.
+    const consume = requests.consume.bind(requests);
+    let raced = false;
+    requests.consume = async (request, decision) => {
+      if (!raced) {
+        raced = true;
+        await consume(request, { ...decision, comment: "the other admission" });
+      }
+      return consume(request, decision);
+    };
+    const response = await handler(admission(deployment("ghcr.io/acme/web:1")));
+    expect(response.allowed).toBe(false);
+    // The used request was replaced by a fresh one to approve again.
+    expect(requests.list()[0]?.spec.decisions).toEqual([]);
+  });
+});

@@ -1,11 +1,13 @@
-// Quorum by group and revocation on the real kube-apiserver (DESIGN §2): a change approved by
-// two sre-leads but no one from security stays denied and says what is missing; a decision that
-// claims a group its caller is not in is refused by the webhook; a revoked approval no longer
-// admits; a quorum with min 0 is refused by the API server with the field path.
+// Quorum by group, revocation and single use on the real kube-apiserver (DESIGN §2): a change
+// approved by two sre-leads but no one from security stays denied and says what is missing; a
+// decision that claims a group its caller is not in is refused by the webhook; a revoked approval
+// no longer admits; a singleUse approval admits once, so a rolled-back and re-applied change needs
+// a new one; a quorum with min 0 is refused by the API server with the field path.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   AEGIS_NAMESPACE,
+  AEGIS_USERNAME,
   removeWebhookConfiguration,
   replicaIdOf,
   startAegisProcess,
@@ -225,5 +227,46 @@ describe("approval quorum by group", () => {
     const again = await kubectl(["aegis", "revoke", name, "-n", ns], { ...sam, allowFail: true });
     expect(again.code).not.toBe(0);
     expect(again.stderr).toContain("sam has no standing approval to revoke");
+  });
+
+  it("admits a change once under singleUse: rolled back and re-applied, it needs a new approval", async () => {
+    await kubectl(["apply", "-f", "-"], {
+      input: policy({
+        mode: "Always",
+        minApprovals: 1,
+        singleUse: true,
+        quorum: [
+          { group: "sre-leads", min: 1 },
+          { group: "security", min: 1 },
+        ],
+      }),
+    });
+    const first = await applyUntil("ghcr.io/acme/web:1.2", (result) => result.code !== 0, "1.2 to be denied");
+    const name = requestNameFrom(first.stderr);
+    await kubectl(["aegis", "approve", name, "-n", ns], alice);
+    await kubectl(["aegis", "approve", name, "-n", ns], sam);
+    await waitForPhase(name, "Approved");
+    await applyUntil("ghcr.io/acme/web:1.2", (result) => result.code === 0, "the approved 1.2 to be admitted");
+    await waitForPhase(name, "Used");
+    const used = JSON.parse((await kubectl(["get", "areq", name, "-n", ns, "-o", "json"])).stdout) as {
+      metadata: { uid: string };
+      spec: { decisions: { user: string; decision: string; via: string }[] };
+    };
+    expect(used.spec.decisions.at(-1)).toMatchObject({ user: AEGIS_USERNAME, decision: "Consume", via: "admission" });
+
+    // Back to 1.0 (approved in the first test, now used up by this rollback), then 1.2 again.
+    await applyUntil("ghcr.io/acme/web:1.0", (result) => result.code === 0, "the rollback to the approved 1.0");
+    const again = await applyUntil(
+      "ghcr.io/acme/web:1.2",
+      (result) => result.code !== 0 && result.stderr.includes(`ApprovalRequest ${ns}/${name} is Pending`),
+      "re-applying the used 1.2 to be denied with a fresh request",
+    );
+    expect(again.stderr).toContain("still missing: 1 more from sre-leads, 1 more from security");
+    const fresh = JSON.parse((await kubectl(["get", "areq", name, "-n", ns, "-o", "json"])).stdout) as {
+      metadata: { uid: string };
+      spec: { decisions: unknown[] };
+    };
+    expect(fresh.metadata.uid).not.toBe(used.metadata.uid);
+    expect(fresh.spec.decisions).toEqual([]);
   });
 });

@@ -2,7 +2,8 @@
 // approved by two sre-leads but no one from security stays denied and says what is missing; a
 // decision that claims a group its caller is not in is refused by the webhook; a revoked approval
 // no longer admits; a singleUse approval admits once, so a rolled-back and re-applied change needs
-// a new one; a quorum with min 0 is refused by the API server with the field path.
+// a new one; a freeze window denies even an approved change until it closes; a quorum with min 0
+// and a recurring freeze window without a time zone are refused by the API server.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -269,4 +270,51 @@ describe("approval quorum by group", () => {
     expect(fresh.metadata.uid).not.toBe(used.metadata.uid);
     expect(fresh.spec.decisions).toEqual([]);
   });
+
+  it("denies an approved change while a freeze window is open, and admits it after the window", async () => {
+    const singleUse = {
+      mode: "Always",
+      minApprovals: 1,
+      singleUse: true,
+      quorum: [
+        { group: "sre-leads", min: 1 },
+        { group: "security", min: 1 },
+      ],
+    };
+    const first = await applyUntil("ghcr.io/acme/web:1.3", (result) => result.code !== 0, "1.3 to be denied");
+    const name = requestNameFrom(first.stderr);
+    await kubectl(["aegis", "approve", name, "-n", ns], alice);
+    await kubectl(["aegis", "approve", name, "-n", ns], sam);
+    await waitForPhase(name, "Approved");
+
+    const end = new Date(Date.now() + 25_000);
+    const policyWithFreeze = JSON.parse(policy(singleUse)) as { spec: Record<string, unknown> };
+    policyWithFreeze.spec["freezeWindows"] = [
+      { name: "release-freeze", start: new Date(Date.now() - 60_000).toISOString(), end: end.toISOString() },
+    ];
+    await kubectl(["apply", "-f", "-"], { input: JSON.stringify(policyWithFreeze) });
+    const frozen = await applyUntil(
+      "ghcr.io/acme/web:1.3",
+      (result) => result.code !== 0 && result.stderr.includes("is frozen"),
+      "the approved change to be denied by the freeze",
+    );
+    expect(frozen.stderr).toContain(
+      `is frozen by policy ${policyName}: freeze window release-freeze is open until ${end.toISOString()}`,
+    );
+    expect(await phaseOf(name)).toBe("Approved"); // a freeze does not use up the approval
+
+    const bad = JSON.parse(policy(singleUse, `${ns}-bad-freeze`)) as { spec: Record<string, unknown> };
+    bad.spec["freezeWindows"] = [{ schedule: "0 18 * * 5", duration: "62h" }];
+    const refused = await kubectl(["apply", "-f", "-"], { input: JSON.stringify(bad), allowFail: true });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/spec\.freezeWindows\[0\]: Invalid value.*timeZone/);
+
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, end.getTime() - Date.now() + 500)));
+    await applyUntil(
+      "ghcr.io/acme/web:1.3",
+      (result) => result.code === 0,
+      "the change to be admitted after the freeze",
+    );
+    await waitForPhase(name, "Used");
+  }, 120_000);
 });

@@ -93,6 +93,7 @@ export function brokenPolicyVerdicts(entries: readonly PolicyEntry[], request: G
       enforcement: scoped.enforcement,
       violations: [violation],
       approval: undefined,
+      freezeWindows: [],
       scope: matchScopeOf(scoped, request.kind) ?? "listed",
     };
     verdicts.push(verdict);

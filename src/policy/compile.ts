@@ -8,6 +8,7 @@ import type {
 import { CelCompileError } from "./cel.js";
 import { RegistryEntryError } from "./image.js";
 import { checkFieldsOf, runnerFor, type CompiledCheck } from "./checks/index.js";
+import { freezeWindowProblems } from "./freeze.js";
 import { specHashOf } from "./policy-hash.js";
 import { compileLabelSelector, labelSelectorProblems, type LabelMatcher } from "./selector.js";
 import type { Enforcement } from "./types.js";
@@ -126,6 +127,12 @@ export function compilePolicy(policy: AegisPolicy): CompiledPolicy {
     ...(spec.match.kinds.length === 0 ? [{ path: "spec.match.kinds", message: "at least one kind is needed" }] : []),
     ...selectorProblems(spec.match.namespaceSelector, "spec.match.namespaceSelector"),
     ...selectorProblems(spec.match.objectSelector, "spec.match.objectSelector"),
+    ...(spec.freezeWindows ?? []).flatMap((window, index) =>
+      freezeWindowProblems(window).map((problem) => ({
+        path: `spec.freezeWindows[${index}].${problem.field}`,
+        message: problem.message,
+      })),
+    ),
   ];
   const checks = compileChecks(spec.checks, problems);
   if (problems.length > 0) throw new PolicyCompileError(name, problems);

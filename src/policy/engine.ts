@@ -26,6 +26,7 @@ function verdictFor(policy: CompiledPolicy, context: CheckContext, scope: MatchS
     enforcement: policy.enforcement,
     violations,
     approval: policy.approval,
+    freezeWindows: policy.spec.freezeWindows ?? [],
     scope,
   };
 }

@@ -11,3 +11,4 @@ export * from "./provenance.js";
 export * from "./broken-policies.js";
 export * from "./side-doors.js";
 export * from "./policy-change.js";
+export * from "./freeze.js";

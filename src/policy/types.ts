@@ -1,4 +1,4 @@
-import type { ApprovalSettings } from "../api/v1alpha1/index.js";
+import type { ApprovalSettings, FreezeWindow } from "../api/v1alpha1/index.js";
 
 export type GateOperation = "CREATE" | "UPDATE";
 export type Enforcement = "Enforce" | "Audit";
@@ -41,6 +41,8 @@ export interface PolicyVerdict {
   readonly enforcement: Enforcement;
   readonly violations: readonly Violation[];
   readonly approval: ApprovalSettings | undefined;
+  /** The policy's freeze windows: while one is open, the changes it gates are denied. */
+  readonly freezeWindows: readonly FreezeWindow[];
   /** Whether the request's kind is one the policy lists, or a side door to the pods it governs. */
   readonly scope: "listed" | "sideDoor";
 }

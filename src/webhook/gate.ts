@@ -10,13 +10,22 @@ import {
   type RequestPolicies,
 } from "../approval/index.js";
 import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
-import type { CompiledPolicy, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "../policy/index.js";
+import type {
+  CompiledPolicy,
+  GateEvaluation,
+  GateRequest,
+  OpenFreeze,
+  PolicyVerdict,
+  Violation,
+} from "../policy/index.js";
 import {
   brokenPolicyVerdicts,
   containersOf,
+  describeEnd,
   evaluate,
   formatViolation,
   isControlPlaneWrite,
+  openFreeze,
   podTemplateOf,
   withVerdicts,
 } from "../policy/index.js";
@@ -52,6 +61,8 @@ export const DecisionReason = {
   AegisRollbackApproved: "AegisRollbackApproved",
   /** An UPDATE that passed the checks and changes nothing that runs (scale, restart, labels, re-apply). */
   Unchanged: "Unchanged",
+  /** Denied: a freeze window of a policy that gates this change is open (approved or not). */
+  Frozen: "Frozen",
 } as const;
 export type DecisionReason = (typeof DecisionReason)[keyof typeof DecisionReason];
 
@@ -144,7 +155,27 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.AegisRollbackApproved });
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "aegis-rollback-approved" }));
   }
+  const frozen = freezeOf(evaluation, deps.now());
+  if (frozen) {
+    await recordDecision(deps, admission, change, { allowed: false, reason: DecisionReason.Frozen });
+    return deny(
+      admission.uid,
+      `aegis: ${describeTarget(request)} change ${shortChangeHash(changeHash)} is frozen by policy ${frozen.policy}: freeze window ${frozen.freeze.label} is open until ${describeEnd(frozen.freeze)}; changes are admitted again after it (approvals do not lift a freeze)`,
+      withWarnings(warnings, { "aegis.valina.ai/decision": "frozen" }),
+    );
+  }
   return gateOnApproval(admission, change, deps, warnings);
+}
+
+/** The open freeze of an Enforce policy that gates this change, the one that closes last. */
+function freezeOf(evaluation: GateEvaluation, now: Date): { policy: string; freeze: OpenFreeze } | undefined {
+  let found: { policy: string; freeze: OpenFreeze } | undefined;
+  for (const verdict of evaluation.matched) {
+    if (verdict.enforcement !== "Enforce") continue;
+    const freeze = openFreeze(verdict.freezeWindows, now);
+    if (freeze && (!found || freeze.endsAt > found.freeze.endsAt)) found = { policy: verdict.policy, freeze };
+  }
+  return found;
 }
 
 async function rollbackApprovedBefore(

@@ -114,6 +114,54 @@ export const approvalSettingsSchema = z
   });
 export type ApprovalSettings = z.infer<typeof approvalSettingsSchema>;
 
+// A window is a recurring schedule (cron, a duration, an IANA time zone) or an absolute range;
+// the API server enforces the shape with these rules, zod with the refinement below, and policy
+// compilation checks that the cron and the time zone are ones AEGIS can evaluate.
+const FREEZE_SHAPE_RULE =
+  "has(self.schedule) ? (has(self.duration) && has(self.timeZone) && !has(self.start) && !has(self.end)) : (has(self.start) && has(self.end) && !has(self.duration) && !has(self.timeZone))";
+const FREEZE_SHAPE_MESSAGE =
+  "a freeze window is either a schedule with a duration and a timeZone, or a start and an end (RFC 3339)";
+
+export const freezeWindowSchema = z
+  .object({
+    name: z.string().min(1).max(63).optional(),
+    schedule: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .meta({ description: 'Cron expression of when each window starts, e.g. "0 18 * * 5" (Fridays 18:00).' }),
+    duration: durationSchema.optional(),
+    timeZone: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .meta({ description: "IANA time zone of the schedule, e.g. Europe/Berlin." }),
+    start: z.string().max(64).meta({ format: "date-time" }).optional(),
+    end: z.string().max(64).meta({ format: "date-time" }).optional(),
+  })
+  .superRefine((window, ctx) => {
+    const recurring = window.schedule !== undefined;
+    const ok = recurring
+      ? window.duration !== undefined && window.timeZone !== undefined && !window.start && !window.end
+      : window.start !== undefined && window.end !== undefined && !window.duration && !window.timeZone;
+    if (!ok) ctx.addIssue({ code: "custom", message: FREEZE_SHAPE_MESSAGE });
+    if (window.start && window.end && !(Date.parse(window.start) < Date.parse(window.end))) {
+      ctx.addIssue({ code: "custom", path: ["end"], message: "end must be a time after start" });
+    }
+  })
+  .meta({
+    "x-kubernetes-validations": [
+      { rule: FREEZE_SHAPE_RULE, message: FREEZE_SHAPE_MESSAGE },
+      {
+        rule: "!has(self.start) || !has(self.end) || timestamp(self.start) < timestamp(self.end)",
+        message: "end must be a time after start",
+      },
+    ],
+  });
+export type FreezeWindow = z.infer<typeof freezeWindowSchema>;
+
 const healingActionSchema = z.object({
   enabled: z.boolean().default(false),
   maxActionsPerHour: z.number().int().min(1).max(60).default(3),
@@ -142,6 +190,10 @@ export const aegisPolicySpecSchema = z.object({
     .optional(),
   checks: z.array(policyCheckSchema).max(64).default([]),
   approval: approvalSettingsSchema.optional(),
+  freezeWindows: z.array(freezeWindowSchema).max(20).optional().meta({
+    description:
+      "While one is open, every change this policy gates (Enforce) is denied, approved or not; scaling, restarts and AEGIS's own approved rollbacks still pass.",
+  }),
   selfHealing: selfHealingSchema.optional(),
   notifications: z
     .object({

@@ -400,3 +400,42 @@ describe("a singleUse approval", () => {
     expect(requests.list()[0]?.spec.decisions).toEqual([]);
   });
 });
+
+describe("a freeze window", () => {
+  const frozenSpec = {
+    ...approvalSpec,
+    // The test clock is 2026-11-26T12:00:00Z: inside this range.
+    freezeWindows: [{ name: "release-freeze", start: "2026-11-26T00:00:00Z", end: "2026-11-27T00:00:00Z" }],
+  };
+
+  it("denies a gated change even when approved, saying when it ends; scaling still passes", async () => {
+    const { handler, requests } = setup(approvalSpec);
+    await handler(admission(deployment("ghcr.io/acme/web:1")));
+    approveAsAlice(requests.list()[0]);
+    const { handler: frozenHandler, decisions } = setup(frozenSpec, {
+      approvalRequests: requests,
+      requestWriter: requests,
+    });
+    const denied = await frozenHandler(admission(deployment("ghcr.io/acme/web:1")));
+    expect(denied.allowed).toBe(false);
+    expect(denied.status?.message).toMatch(
+      /is frozen by policy prod-gate: freeze window release-freeze is open until 2026-11-27T00:00:00.000Z; changes are admitted again after it/,
+    );
+    expect(decisions).toEqual(["Frozen:false"]);
+    const scaled = await frozenHandler(
+      admission(deployment("ghcr.io/acme/web:1", { replicas: 5 }), {
+        operation: "UPDATE",
+        oldObject: deployment("ghcr.io/acme/web:1"),
+      }),
+    );
+    expect(scaled.allowed).toBe(true);
+  });
+
+  it("admits the approved change once the window has closed", async () => {
+    const after = () => new Date("2026-11-27T00:00:01Z");
+    const { handler, requests } = setup(frozenSpec, { now: after });
+    await handler(admission(deployment("ghcr.io/acme/web:1")));
+    approveAsAlice(requests.list()[0]);
+    expect((await handler(admission(deployment("ghcr.io/acme/web:1")))).allowed).toBe(true);
+  });
+});

@@ -23,5 +23,9 @@ describe("npm run demo", () => {
     expect(result.stdout).toMatch(/approved by alice/);
     expect(result.stdout).toMatch(/deployment.apps\/web created/);
     expect(result.stdout).toMatch(/OK .*full bundle, \d+ records verified/);
+    // The bundle is the ledger this demo's aegis serve wrote, not one named by the caller's DATABASE_URL.
+    expect(result.stdout).toMatch(
+      /approval\.decision\s+ApprovalRequest\/demo-prod\/deployment-web-[0-9a-f]{10}\s+by alice/,
+    );
   }, 300_000);
 });

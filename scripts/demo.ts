@@ -35,12 +35,20 @@ interface Run {
   stderr: string;
 }
 
+// The demo runs on embedded storage only: a DATABASE_URL or REDIS_URL in the caller's environment
+// (npm test exports both) would make the evidence commands read another ledger than the one
+// aegis serve wrote here.
+function embeddedEnv(): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _databaseUrl, REDIS_URL: _redisUrl, ...env } = process.env;
+  return env;
+}
+
 function run(command: string, args: string[], input?: string): Run {
   const result = spawnSync(command, args, {
     cwd: repo,
     encoding: "utf8",
     input,
-    env: process.env,
+    env: embeddedEnv(),
     maxBuffer: 64 * 1024 * 1024,
   });
   if (result.error) throw new Error(`${command}: ${result.error.message}`);

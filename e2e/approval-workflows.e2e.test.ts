@@ -89,7 +89,7 @@ beforeAll(async () => {
       ns,
     ]);
   }
-  aegis = await startAegisProcess({ apiPort: 18772, webhookPort: 19473 });
+  aegis = await startAegisProcess({ apiPort: 18772, webhookPort: 19473, env: { AEGIS_LOG_LEVEL: "info" } });
   // status.missing is the leader's work (the approval reconciler): lead first.
   const replica = replicaIdOf(aegis);
   await eventually(

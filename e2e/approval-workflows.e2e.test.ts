@@ -3,7 +3,8 @@
 // decision that claims a group its caller is not in is refused by the webhook; a revoked approval
 // no longer admits; a singleUse approval admits once, so a rolled-back and re-applied change needs
 // a new one; a freeze window denies even an approved change until it closes; a quorum with min 0
-// and a recurring freeze window without a time zone are refused by the API server.
+// and a recurring freeze window without a time zone are refused by the API server; break-glass
+// admits an on-call member at once, raises an Event and a metric, and its review falls overdue.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -316,5 +317,77 @@ describe("approval quorum by group", () => {
       "the change to be admitted after the freeze",
     );
     await waitForPhase(name, "Used");
+  }, 120_000);
+
+  it("admits a break-glass change at once, alerts, and shows its review as overdue", async () => {
+    await kubectl(["create", "rolebinding", "oncall-edit", "--clusterrole=edit", "--group=oncall", "-n", ns]);
+    await kubectl(["apply", "-f", "-"], {
+      input: policy({
+        mode: "Always",
+        minApprovals: 1,
+        approvers: { groups: ["sre-leads"] },
+        breakGlass: { groups: ["oncall"], reviewWithin: "5s" },
+      }),
+    });
+    const emergency = (image: string): string => {
+      const object = JSON.parse(deployment(image)) as { metadata: Record<string, unknown> };
+      object.metadata["annotations"] = { "aegis.valina.ai/break-glass": "INC-77: checkout down" };
+      return JSON.stringify(object);
+    };
+    // dev may edit the namespace but is not on call: refused, and told why.
+    const refused = await eventually(async () => {
+      const result = await kubectl(["apply", "-f", "-"], {
+        ...dev,
+        input: emergency("ghcr.io/acme/web:9.9"),
+        allowFail: true,
+      });
+      return result.stderr.includes("break-glass refused") ? result : undefined;
+    }, "a break-glass by someone not on call to be refused");
+    expect(refused.stderr).toContain("dev is in none of policy");
+
+    const olga = { as: "olga", asGroups: ["oncall"] };
+    const admitted = await kubectl(["apply", "-f", "-"], {
+      ...olga,
+      input: emergency("ghcr.io/acme/web:9.9"),
+      allowFail: true,
+    });
+    expect(admitted.code, admitted.stderr).toBe(0);
+    expect(admitted.stderr).toMatch(/admitted by BREAK-GLASS \(INC-77: checkout down\)/);
+    const name = /ApprovalRequest [^/]+\/(breakglass-\S+) within/.exec(admitted.stderr)?.[1] ?? "";
+    expect(name).toMatch(/^breakglass-deployment-web-/);
+    const image = await kubectl([
+      "get",
+      "deployment",
+      "web",
+      "-n",
+      ns,
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    expect(image.stdout).toBe("ghcr.io/acme/web:9.9");
+
+    await waitForPhase(name, "ReviewRequired");
+    const events = await eventually(async () => {
+      const out = (
+        await kubectl(["get", "events", "-n", ns, "--field-selector", `involvedObject.name=${name}`, "-o", "json"])
+      ).stdout;
+      const items = (JSON.parse(out) as { items: { type: string; reason: string }[] }).items;
+      return items.some((e) => e.reason === "ReviewOverdue") ? items : undefined;
+    }, "a ReviewOverdue Warning Event once reviewWithin (5 s) has passed");
+    expect(events).toEqual(
+      expect.arrayContaining([expect.objectContaining({ type: "Warning", reason: "ReviewRequired" })]),
+    );
+    const status = JSON.parse((await kubectl(["get", "areq", name, "-n", ns, "-o", "json"])).stdout) as {
+      status: { reviewOverdue?: boolean; conditions: { reason: string }[] };
+    };
+    expect(status.status.reviewOverdue).toBe(true);
+    expect(status.status.conditions.map((c) => c.reason)).toContain("ReviewOverdue");
+    const metrics = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
+    expect(metrics).toMatch(/aegis_break_glass_unreviewed\{overdue="true"\} 1/);
+    expect(metrics).toMatch(new RegExp(`aegis_break_glass_total\\{policy="${policyName}"\\} 1`));
+
+    // Reviewed by an approver: no longer awaiting review.
+    await kubectl(["aegis", "approve", name, "-n", ns, "-m", "ok, postmortem INC-77"], alice);
+    await waitForPhase(name, "Approved");
   }, 120_000);
 });

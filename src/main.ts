@@ -23,6 +23,7 @@ import { loadKubeConfig } from "./adapters/kube/kube-config.js";
 import { ensureWebhookConfiguration } from "./adapters/kube/webhook-configuration.js";
 import { buildWebhookConfiguration, type WebhookEndpoint } from "./webhook/configuration.js";
 import { compilePolicy, type CompiledPolicy } from "./policy/index.js";
+import { breakGlassReviewCounts } from "./approval/index.js";
 import { registerBusMetrics } from "./bus/bus-metrics.js";
 import { createEventBus } from "./wiring/event-bus.js";
 import { decisionHint } from "./bus/resource-hints.js";
@@ -172,6 +173,7 @@ export async function startAegis(
   metrics.observeApprovalPhases(() =>
     countBy(caches.approvals.list(), (request) => request.status?.phase ?? "Pending"),
   );
+  metrics.observeBreakGlassReviews(() => breakGlassReviewCounts(caches.approvals.list()));
   caches.informers.forEach((informer) => informer.start());
   const threats = createThreatDetection({
     evidence: ledger,
@@ -214,6 +216,8 @@ export async function startAegis(
     onDecision: (decision) => {
       for (const policy of decision.policies)
         metrics.policyDecisions.inc({ policy, decision: decision.allowed ? "allowed" : "denied" });
+      if (decision.reason === "BreakGlass")
+        for (const policy of decision.policies) metrics.breakGlassAdmissions.inc({ policy });
       threats.onDecision(decision);
     },
   });

@@ -16,6 +16,10 @@ export interface ApprovalView {
   quorum: { group: string; min: number; counted: string[] }[];
   /** What approval still lacks ("1 more from security"); empty once decided. */
   missing: string[];
+  /** Set when break-glass admitted the change: who, why, and the review deadline. */
+  breakGlass: ApprovalRequest["spec"]["breakGlass"] | null;
+  reviewDueAt: string | null;
+  reviewOverdue: boolean;
   target: ApprovalRequest["spec"]["target"];
   changeHash: string;
   summary: string;

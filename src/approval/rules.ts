@@ -113,9 +113,11 @@ export function phaseProblemOf(
     return state.phase === "Approved" ? undefined : `the request is ${state.phase}; only an Approved one can be used`;
   }
   if (decision.decision !== "Revoke") {
-    return state.phase === "Pending" ? undefined : `the request is ${state.phase} and takes no more decisions`;
+    return state.phase === "Pending" || state.phase === "ReviewRequired"
+      ? undefined
+      : `the request is ${state.phase} and takes no more decisions`;
   }
-  if (state.phase !== "Pending" && state.phase !== "Approved") {
+  if (state.phase !== "Pending" && state.phase !== "Approved" && state.phase !== "ReviewRequired") {
     return `the request is ${state.phase}; there is no approval left to revoke`;
   }
   return state.approvers.includes(decision.user) ? undefined : `${decision.user} has no standing approval to revoke`;

@@ -26,6 +26,10 @@ export interface ApprovalState {
   missing: string[];
   /** When a singleUse approval admitted its change (phase Used); null otherwise. */
   usedAt: Date | null;
+  /** A break-glass request's review deadline; null for any other request. */
+  reviewDueAt: Date | null;
+  /** A break-glass change still unreviewed after its deadline. */
+  reviewOverdue: boolean;
 }
 
 /** The approval settings of the policies named by a request, as the gate and the controller see them. */
@@ -62,16 +66,20 @@ export function expiresAtOf(createdAt: Date, policies: RequestPolicies): Date {
  * Approved while `required` distinct approvals stand and every quorum group is met; otherwise
  * Pending until `expiresAt`, then Expired. A revoked Approved request falls back to Pending (or
  * Expired), so it no longer admits. A Consume (AEGIS, when a singleUse approval admits its
- * change) ends it as Used. The webhook refuses decisions the phase does not take.
+ * change) ends it as Used. A break-glass request (its change already admitted) waits in
+ * ReviewRequired for the same approvals, never expires, and is overdue after its review
+ * deadline; a Reject there says the emergency change was wrong. The webhook refuses decisions
+ * the phase does not take.
  */
 export function computeApprovalState(
-  spec: Pick<ApprovalRequestSpec, "decisions">,
+  spec: Pick<ApprovalRequestSpec, "decisions" | "breakGlass">,
   createdAt: Date,
   policies: RequestPolicies,
   now: Date,
 ): ApprovalState {
   const requiredApprovals = requiredApprovalsOf(policies);
-  const expiresAt = expiresAtOf(createdAt, policies);
+  const reviewDueAt = spec.breakGlass ? reviewDueOf(spec.breakGlass, createdAt) : null;
+  const expiresAt = reviewDueAt ?? expiresAtOf(createdAt, policies);
   const quorum = quorumOf(policies.settings);
   const standing = new Map<string, QuorumApprover>();
   const tally = () => {
@@ -83,7 +91,7 @@ export function computeApprovalState(
   let approvedAt: Date | null = null;
   const summary = (phase: ApprovalPhase, decidedAt: Date | null) => {
     const { approvers, standings, missing } = tally();
-    const decided = phase !== "Pending" && phase !== "Expired";
+    const decided = phase !== "Pending" && phase !== "Expired" && phase !== "ReviewRequired";
     return {
       phase,
       approvals: approvers.length,
@@ -94,6 +102,8 @@ export function computeApprovalState(
       quorum: standings,
       missing: decided ? [] : missing,
       usedAt: phase === "Used" ? decidedAt : null,
+      reviewDueAt,
+      reviewOverdue: phase === "ReviewRequired" && reviewDueAt !== null && now.getTime() >= reviewDueAt.getTime(),
     };
   };
   for (const decision of spec.decisions) {
@@ -107,8 +117,19 @@ export function computeApprovalState(
     else approvedAt ??= decisionTime(decision, now);
   }
   if (approvedAt) return summary("Approved", approvedAt);
+  if (reviewDueAt) return summary("ReviewRequired", null);
   if (now.getTime() >= expiresAt.getTime()) return summary("Expired", expiresAt);
   return summary("Pending", null);
+}
+
+function reviewDueOf(breakGlass: NonNullable<ApprovalRequestSpec["breakGlass"]>, createdAt: Date): Date {
+  const at = Date.parse(breakGlass.at);
+  const from = Number.isNaN(at) ? createdAt.getTime() : at;
+  try {
+    return new Date(from + durationToMs(breakGlass.reviewWithin));
+  } catch {
+    return new Date(from); // an unreadable deadline is due at once: never a review that can wait forever
+  }
 }
 
 function decisionTime(decision: Decision, fallback: Date): Date {

@@ -17,6 +17,9 @@ export function approvalView(request: ApprovalRequest, policies: RequestPolicies
     approvers: state.approvers,
     quorum: state.quorum,
     missing: state.missing,
+    breakGlass: request.spec.breakGlass ?? null,
+    reviewDueAt: state.reviewDueAt?.toISOString() ?? null,
+    reviewOverdue: state.reviewOverdue,
     target: request.spec.target,
     changeHash: request.spec.changeHash,
     summary: request.spec.summary,
@@ -26,4 +29,14 @@ export function approvalView(request: ApprovalRequest, policies: RequestPolicies
     risk: request.spec.risk,
     decisions: request.spec.decisions,
   };
+}
+
+/** Break-glass changes awaiting review, as the approval controller last wrote their status. */
+export function breakGlassReviews(requests: readonly ApprovalRequest[]): ApprovalRequest[] {
+  return requests.filter((request) => request.spec.breakGlass && request.status?.phase === "ReviewRequired");
+}
+
+export function breakGlassReviewCounts(requests: readonly ApprovalRequest[]): { pending: number; overdue: number } {
+  const pending = breakGlassReviews(requests);
+  return { pending: pending.length, overdue: pending.filter((request) => request.status?.reviewOverdue).length };
 }

@@ -12,6 +12,7 @@ import type { ObjectStore, PolicySource } from "../ports/kube.js";
 import type { AegisMetrics } from "../observability/metrics.js";
 import { FailedAuthThrottle } from "./auth-throttle.js";
 import {
+  breakGlassReviews,
   DecisionRefusedError,
   findRequest,
   recordDecision,
@@ -275,14 +276,33 @@ function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
   if (securityStatus) {
     app.get("/api/security/status", async (_req, res) => {
       const status = await securityStatus();
-      if (await scopeOf(res).readsEveryNamespace()) {
-        res.json(status);
+      const scope = scopeOf(res);
+      // Break-glass changes waiting for review, in the namespaces the caller may read.
+      const readable = await scope.filter(
+        breakGlassReviews(deps.approvals.list()),
+        (r) => r.metadata.namespace ?? null,
+      );
+      const breakGlass = {
+        unreviewed: readable.length,
+        overdue: readable.filter((request) => request.status?.reviewOverdue).length,
+        requests: readable.map((request) => ({
+          namespace: request.metadata.namespace ?? "",
+          name: request.metadata.name ?? "",
+          target: request.spec.target,
+          user: request.spec.breakGlass?.user ?? "",
+          reason: request.spec.breakGlass?.reason ?? "",
+          reviewDueAt: request.status?.reviewDueAt ?? null,
+          overdue: request.status?.reviewOverdue === true,
+        })),
+      };
+      if (await scope.readsEveryNamespace()) {
+        res.json({ ...status, breakGlass });
         return;
       }
       // Threats name users and namespaces: those scoped to some namespaces see only what
       // applies to everyone (why more approvals are asked for now).
       const { mode, lockdown, extraApprovals } = status;
-      res.json({ mode, lockdown: withoutThreatDetails(lockdown), extraApprovals, scoped: true });
+      res.json({ mode, lockdown: withoutThreatDetails(lockdown), extraApprovals, breakGlass, scoped: true });
     });
   }
 }

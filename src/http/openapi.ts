@@ -14,6 +14,9 @@ const approvalViewSchema = z.object({
   approvers: z.array(z.string()).meta({ description: "users whose approval stands (given, not revoked)" }),
   quorum: z.array(z.object({ group: z.string(), min: z.number().int(), counted: z.array(z.string()) })),
   missing: z.array(z.string()).meta({ description: 'what approval still lacks, e.g. "1 more from security"' }),
+  breakGlass: approvalRequestSpecSchema.shape.breakGlass.unwrap().nullable(),
+  reviewDueAt: z.string().nullable(),
+  reviewOverdue: z.boolean(),
   target: approvalRequestSpecSchema.shape.target,
   changeHash: z.string(),
   summary: z.string(),
@@ -173,7 +176,10 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
     },
     securityStatus: {
       "/api/security/status": {
-        get: { summary: "threat status", responses: { "200": reply("status", z.record(z.string(), z.unknown())) } },
+        get: {
+          summary: "threat status, lockdown, and break-glass changes awaiting review (in the namespaces you may read)",
+          responses: { "200": reply("status", z.record(z.string(), z.unknown())) },
+        },
       },
     },
     slack: {

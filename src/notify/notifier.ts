@@ -147,12 +147,13 @@ async function notifySlack(slack: NotificationChannel, step: Step): Promise<void
   for (const channel of slackChannels(request, deps)) {
     const entry = marks.slack[channel];
     // A revoked approval takes a request back to Pending: approvers get a fresh message to act on.
-    if (view.phase === "Pending" && (!entry || entry.phase !== "Pending")) {
+    const waiting = view.phase === "Pending" || view.phase === "ReviewRequired";
+    if (waiting && (!entry || entry.phase !== view.phase)) {
       const ref = await slack.postPending(channel, view, deps.dashboardUrl);
       marks = { ...marks, slack: { ...marks.slack, [channel]: { ...ref, phase: "Pending" } } };
       await save(marks);
       deps.logger.info({ request: keyOf(request), channel }, "Slack: approval message posted");
-    } else if (view.phase !== "Pending" && entry && entry.phase !== view.phase) {
+    } else if (!waiting && entry && entry.phase !== view.phase) {
       await slack.updateDecided({ channel: entry.channel, ts: entry.ts }, view);
       marks = { ...marks, slack: { ...marks.slack, [channel]: { ...entry, phase: view.phase } } };
       await save(marks);

@@ -54,6 +54,38 @@ export class AegisMetrics {
     registers: [this.registry],
   });
 
+  readonly breakGlassAdmissions = new Counter({
+    name: "aegis_break_glass_total",
+    help: "Changes admitted by break-glass, by the policy whose gate was broken",
+    labelNames: ["policy"] as const,
+    registers: [this.registry],
+  });
+
+  /** Break-glass changes awaiting review, read at scrape time. */
+  private breakGlassReviews: (() => { pending: number; overdue: number }) | undefined;
+
+  readonly breakGlassUnreviewed = this.breakGlassGauge();
+
+  observeBreakGlassReviews(source: () => { pending: number; overdue: number }): void {
+    this.breakGlassReviews = source;
+  }
+
+  private breakGlassGauge(): Gauge<"overdue"> {
+    const read = (): { pending: number; overdue: number } | undefined => this.breakGlassReviews?.();
+    return new Gauge({
+      name: "aegis_break_glass_unreviewed",
+      help: "Break-glass changes (ApprovalRequests in ReviewRequired) not yet reviewed; overdue=true past their reviewWithin",
+      labelNames: ["overdue"] as const,
+      registers: [this.registry],
+      collect() {
+        const figures = read();
+        if (!figures) return;
+        this.set({ overdue: "false" }, figures.pending - figures.overdue);
+        this.set({ overdue: "true" }, figures.overdue);
+      },
+    });
+  }
+
   /** Counts of ApprovalRequests by phase, read at scrape time. */
   private approvalPhases: (() => Record<string, number>) | undefined;
 

@@ -1,4 +1,5 @@
 import {
+  ConditionReason,
   ConditionType,
   DECIDED_REASON,
   setCondition,
@@ -43,11 +44,17 @@ export async function reconcileApprovalRequest(
 
   if (previousPhase !== state.phase) {
     await recordTransition(request, state, previousPhase, deps);
+  } else if (state.reviewOverdue && request.status?.reviewOverdue !== true) {
+    await recordOverdue(request, state, deps);
   }
   if (statusChanged(request.status, status)) await deps.actions.patchStatus(request, status);
 
   if (state.phase === "Pending")
     return { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
+  if (state.phase === "ReviewRequired") {
+    // Never deleted unreviewed; woken once more when the review falls due.
+    return state.reviewOverdue ? {} : { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
+  }
   const decidedAt = state.decidedAt ?? now;
   const deleteAt = decidedAt.getTime() + deps.retentionMs;
   if (now.getTime() >= deleteAt) {
@@ -58,13 +65,13 @@ export async function reconcileApprovalRequest(
 }
 
 function desiredStatus(request: ApprovalRequest, state: ApprovalState, now: Date): ApprovalRequestStatus {
-  const decided = state.phase !== "Pending";
+  const decided = state.phase !== "Pending" && state.phase !== "ReviewRequired";
   const conditions = setCondition(
     request.status?.conditions,
     {
       type: ConditionType.Decided,
       status: decided ? "True" : "False",
-      reason: DECIDED_REASON[state.phase],
+      reason: state.reviewOverdue ? ConditionReason.ReviewOverdue : DECIDED_REASON[state.phase],
       message: conditionMessage(state),
       observedGeneration: request.metadata.generation ?? 0,
     },
@@ -77,6 +84,7 @@ function desiredStatus(request: ApprovalRequest, state: ApprovalState, now: Date
     expiresAt: state.expiresAt.toISOString(),
     decidedAt: state.decidedAt?.toISOString() ?? null,
     missing: state.missing,
+    ...(state.reviewDueAt ? { reviewDueAt: state.reviewDueAt.toISOString(), reviewOverdue: state.reviewOverdue } : {}),
     observedGeneration: request.metadata.generation ?? 0,
     conditions,
   };
@@ -88,6 +96,8 @@ function conditionMessage(state: ApprovalState): string {
       return `approved by ${state.approvers.join(", ")}`;
     case "Rejected":
       return "rejected";
+    case "ReviewRequired":
+      return `admitted by break-glass; ${state.reviewOverdue ? "review OVERDUE since" : "approvers must review it by"} ${state.reviewDueAt?.toISOString() ?? "?"} (${state.missing.join(", ") || "approval"})`;
     case "Used":
       return `approved by ${state.approvers.join(", ")} and used by the admission at ${state.usedAt?.toISOString() ?? "?"} (singleUse): applying the change again needs a new approval`;
     case "Expired":
@@ -107,6 +117,8 @@ function statusChanged(current: ApprovalRequestStatus | undefined, desired: Appr
       status.expiresAt,
       status.decidedAt ?? null,
       status.missing ?? [],
+      status.reviewDueAt ?? null,
+      status.reviewOverdue ?? null,
       status.observedGeneration,
       (status.conditions ?? []).map((c) => [c.type, c.status, c.reason, c.message]),
     ]);
@@ -137,10 +149,39 @@ async function recordTransition(
       target: request.spec.target,
     },
   });
-  const type = state.phase === "Approved" || state.phase === "Pending" ? "Normal" : "Warning";
+  const type = state.phase === "Approved" || state.phase === "Pending" || state.phase === "Used" ? "Normal" : "Warning";
   await deps.actions.emitEvent(request, {
     type,
     reason: DECIDED_REASON[state.phase],
+    message: conditionMessage(state),
+  });
+}
+
+/** A break-glass change left unreviewed past its deadline: evidence once, and a Warning Event. */
+async function recordOverdue(
+  request: ApprovalRequest,
+  state: ApprovalState,
+  deps: ApprovalReconcilerDependencies,
+): Promise<void> {
+  const { namespace = "", name = "", uid = "" } = request.metadata;
+  await deps.evidence.record({
+    id: `break-glass-overdue:${uid || `${namespace}/${name}`}`,
+    type: "approval.transition",
+    subject: `ApprovalRequest/${namespace}/${name}`,
+    actor: deps.actor,
+    data: {
+      from: "ReviewRequired",
+      to: "ReviewRequired",
+      reviewOverdue: true,
+      reviewDueAt: state.reviewDueAt?.toISOString() ?? null,
+      breakGlass: request.spec.breakGlass ?? null,
+      changeHash: request.spec.changeHash,
+      target: request.spec.target,
+    },
+  });
+  await deps.actions.emitEvent(request, {
+    type: "Warning",
+    reason: ConditionReason.ReviewOverdue,
     message: conditionMessage(state),
   });
 }

@@ -1,5 +1,5 @@
 import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
-import { API_VERSION } from "../api/v1alpha1/index.js";
+import { API_VERSION, durationToMs } from "../api/v1alpha1/index.js";
 import { gitAnnotationsOf } from "../api/git-reference.js";
 import {
   computeApprovalState,
@@ -35,6 +35,7 @@ import { scoreRisk, summarizeChange } from "../risk/index.js";
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
 
 export const REASON_ANNOTATION = "aegis.valina.ai/reason";
+export const BREAK_GLASS_ANNOTATION = "aegis.valina.ai/break-glass";
 
 /**
  * Why the gate decided as it did: `data.reason` of each admission.decision evidence record and
@@ -63,6 +64,10 @@ export const DecisionReason = {
   Unchanged: "Unchanged",
   /** Denied: a freeze window of a policy that gates this change is open (approved or not). */
   Frozen: "Frozen",
+  /** Admitted at once by break-glass; an ApprovalRequest in ReviewRequired asks for its review. */
+  BreakGlass: "BreakGlass",
+  /** Denied: the break-glass annotation was set by someone no gating policy lets use it, or without a reason. */
+  BreakGlassRefused: "BreakGlassRefused",
 } as const;
 export type DecisionReason = (typeof DecisionReason)[keyof typeof DecisionReason];
 
@@ -155,6 +160,17 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.AegisRollbackApproved });
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "aegis-rollback-approved" }));
   }
+  const risk = riskOf(request, deps);
+  const breakGlass = breakGlassClaim(request.object);
+  if (breakGlass !== undefined) {
+    const blocking = evaluation.matched.filter(
+      (verdict) =>
+        verdict.enforcement === "Enforce" &&
+        (needsApproval(verdict, risk.score) || openFreeze(verdict.freezeWindows, deps.now()) !== undefined),
+    );
+    if (blocking.length > 0)
+      return admitByBreakGlass(admission, change, deps, warnings, { breakGlass, blocking, risk });
+  }
   const frozen = freezeOf(evaluation, deps.now());
   if (frozen) {
     await recordDecision(deps, admission, change, { allowed: false, reason: DecisionReason.Frozen });
@@ -164,7 +180,100 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
       withWarnings(warnings, { "aegis.valina.ai/decision": "frozen" }),
     );
   }
-  return gateOnApproval(admission, change, deps, warnings);
+  return gateOnApproval(admission, change, deps, warnings, risk);
+}
+
+/** The break-glass annotation's reason (trimmed; "" when empty), or undefined when it is not set. */
+function breakGlassClaim(object: Record<string, unknown>): string | undefined {
+  const annotations = (object.metadata as { annotations?: Record<string, unknown> } | undefined)?.annotations;
+  const value = annotations?.[BREAK_GLASS_ANNOTATION];
+  return typeof value === "string" ? value.trim() : undefined;
+}
+
+interface BreakGlassPlan {
+  breakGlass: string;
+  /** The Enforce policies that would stop this change now (approval or freeze). */
+  blocking: readonly PolicyVerdict[];
+  risk: { score: number; factors: readonly RiskFactor[] };
+}
+
+/**
+ * Break-glass: admitted at once when every policy that would stop the change lets the caller's
+ * (authenticated) groups break glass and the annotation gives a reason; the checks have already
+ * passed, so break-glass never skips them. AEGIS opens a request in ReviewRequired for approvers
+ * to review, records the decision and warns the caller; anything short of that is denied.
+ */
+async function admitByBreakGlass(
+  admission: AdmissionRequest,
+  change: Change,
+  deps: GateDependencies,
+  warnings: string[],
+  plan: BreakGlassPlan,
+): Promise<AdmissionResponse> {
+  const { request } = change;
+  const { username, groups } = admission.userInfo;
+  const refusals = plan.blocking.flatMap((verdict) => {
+    const allowed = verdict.approval?.breakGlass?.groups;
+    if (!allowed) return [`policy ${verdict.policy} allows no break-glass`];
+    return groups.some((group) => allowed.includes(group))
+      ? []
+      : [`${username} is in none of policy ${verdict.policy}'s break-glass groups (${allowed.join(", ")})`];
+  });
+  if (plan.breakGlass === "") {
+    refusals.unshift(
+      `the annotation ${BREAK_GLASS_ANNOTATION} needs a reason and a ticket, e.g. "INC-123: checkout down"`,
+    );
+  }
+  if (refusals.length > 0) {
+    await recordDecision(deps, admission, change, {
+      allowed: false,
+      reason: DecisionReason.BreakGlassRefused,
+      risk: plan.risk,
+    });
+    return deny(
+      admission.uid,
+      `aegis: break-glass refused for ${describeTarget(request)}: ${refusals.join("; ")}. Remove the annotation to ask for approval instead`,
+      withWarnings(warnings, { "aegis.valina.ai/decision": "break-glass-refused" }),
+    );
+  }
+  const name = approvalRequestName(`breakglass-${request.kind}`, approvalTargetName(request), change.changeHash);
+  const reviewWithin = shortestDuration(
+    plan.blocking.map((verdict) => verdict.approval?.breakGlass?.reviewWithin ?? "24h"),
+  );
+  if (!admission.dryRun) {
+    const review = buildApprovalRequest(admission, change, {
+      name,
+      existing: undefined,
+      state: null,
+      stale: false,
+      needing: [...plan.blocking],
+      risk: plan.risk,
+    });
+    review.spec.breakGlass = { user: username, reason: plan.breakGlass, at: deps.now().toISOString(), reviewWithin };
+    review.metadata.labels = { ...review.metadata.labels, "aegis.valina.ai/break-glass": "true" };
+    await deps.requestWriter.create(review);
+  }
+  await recordDecision(deps, admission, change, {
+    allowed: true,
+    reason: DecisionReason.BreakGlass,
+    risk: plan.risk,
+    approvalRequest: name,
+    breakGlass: plan.breakGlass,
+  });
+  return allow(
+    admission.uid,
+    withWarnings(
+      [
+        ...warnings,
+        `aegis: admitted by BREAK-GLASS (${plan.breakGlass}); approvers must review ApprovalRequest ${request.namespace}/${name} within ${reviewWithin}: kubectl aegis describe ${name} -n ${request.namespace}`,
+      ],
+      { "aegis.valina.ai/decision": "break-glass", "aegis.valina.ai/approval-request": name },
+    ),
+  );
+}
+
+function shortestDuration(durations: readonly string[]): string {
+  return [...durations].sort((a, b) => durationToMs(a) - durationToMs(b))[0] ?? "24h";
 }
 
 /** The open freeze of an Enforce policy that gates this change, the one that closes last. */
@@ -187,14 +296,8 @@ async function rollbackApprovedBefore(
   return deps.approvedBefore({ kind: request.kind, namespace: request.namespace, name: request.name }, changeHash);
 }
 
-async function gateOnApproval(
-  admission: AdmissionRequest,
-  change: Change,
-  deps: GateDependencies,
-  warnings: string[],
-): Promise<AdmissionResponse> {
-  const { request } = change;
-  const risk = scoreRisk({
+function riskOf(request: GateRequest, deps: GateDependencies): { score: number; factors: readonly RiskFactor[] } {
+  return scoreRisk({
     operation: request.operation,
     kind: request.kind,
     object: request.object,
@@ -202,6 +305,16 @@ async function gateOnApproval(
     namespaceLabels: request.namespaceLabels,
     now: deps.now(),
   });
+}
+
+async function gateOnApproval(
+  admission: AdmissionRequest,
+  change: Change,
+  deps: GateDependencies,
+  warnings: string[],
+  risk: { score: number; factors: readonly RiskFactor[] },
+): Promise<AdmissionResponse> {
+  const { request } = change;
   const needing = change.evaluation.matched.filter((verdict) => needsApproval(verdict, risk.score));
   if (needing.length === 0) {
     await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.ChecksPassed, risk });
@@ -426,6 +539,8 @@ interface DecisionFacts {
   risk?: { score: number; factors: readonly RiskFactor[] };
   approvalRequest?: string;
   approvers?: readonly string[];
+  /** The break-glass annotation's reason, when break-glass admitted the change. */
+  breakGlass?: string;
 }
 
 async function recordDecision(

@@ -18,6 +18,7 @@ const OUTCOME_ICON: Record<string, string> = {
   Rejected: ":no_entry:",
   Expired: ":hourglass:",
   Used: ":white_check_mark:",
+  ReviewRequired: ":rotating_light:",
   Pending: ":lock:",
 };
 
@@ -32,7 +33,9 @@ function describe(view: ApprovalView): KnownBlock[] {
       type: "section",
       text: {
         type: "mrkdwn",
-        text: `${OUTCOME_ICON[view.phase] ?? ""} *${escapeMrkdwn(target)}* change needs approval`,
+        text: view.breakGlass
+          ? `:rotating_light: *${escapeMrkdwn(target)}* was changed by BREAK-GLASS (${escapeMrkdwn(view.breakGlass.user)}: “${escapeMrkdwn(view.breakGlass.reason)}”); review it by ${view.reviewDueAt ?? "?"}`
+          : `${OUTCOME_ICON[view.phase] ?? ""} *${escapeMrkdwn(target)}* change needs approval`,
       },
     },
     {
@@ -94,7 +97,7 @@ export function pendingMessage(view: ApprovalView, dashboardUrl?: string): Slack
     ],
   });
   return {
-    text: `Approval needed: ${view.target.kind} ${view.target.namespace}/${view.target.name} (risk ${view.risk.score}/100, request ${value})`,
+    text: `${view.breakGlass ? "Break-glass review needed" : "Approval needed"}: ${view.target.kind} ${view.target.namespace}/${view.target.name} (risk ${view.risk.score}/100, request ${value})`,
     blocks,
   };
 }

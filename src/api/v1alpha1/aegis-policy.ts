@@ -83,6 +83,16 @@ export const approvalSettingsSchema = z
           { rule: "self.all(q, self.exists_one(r, r.group == q.group))", message: "each quorum group may appear once" },
         ],
       }),
+    breakGlass: z
+      .object({
+        groups: z.array(z.string().min(1)).min(1),
+        reviewWithin: durationSchema.default("24h"),
+      })
+      .optional()
+      .meta({
+        description:
+          "Members of these groups may set the annotation aegis.valina.ai/break-glass to be admitted at once (checks still apply); AEGIS records it, alerts, and opens a request in phase ReviewRequired that approvers must review within reviewWithin.",
+      }),
     allowSelfApproval: z.boolean().default(false),
     singleUse: z.boolean().default(false).meta({
       description:

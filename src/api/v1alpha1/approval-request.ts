@@ -3,7 +3,7 @@ import { API_VERSION, conditionSchema, objectMetaSchema } from "./common.js";
 
 export const CHANGE_HASH_PATTERN = "^sha256:[0-9a-f]{64}$";
 
-export const APPROVAL_PHASES = ["Pending", "Approved", "Rejected", "Expired", "Used"] as const;
+export const APPROVAL_PHASES = ["Pending", "Approved", "Rejected", "Expired", "Used", "ReviewRequired"] as const;
 export type ApprovalPhase = (typeof APPROVAL_PHASES)[number];
 
 export const DECISION_CHANNELS = ["kubectl", "api", "slack", "web", "admission"] as const;
@@ -52,6 +52,18 @@ export const approvalRequestSpecSchema = z.object({
   summary: z.string().default(""),
   reason: z.string().default(""),
   decisions: z.array(decisionSchema).default([]),
+  breakGlass: z
+    .object({
+      user: z.string().min(1),
+      reason: z.string().min(1),
+      at: z.string().meta({ format: "date-time" }),
+      reviewWithin: z.string().min(1),
+    })
+    .optional()
+    .meta({
+      description:
+        "Set by AEGIS when the change was admitted by break-glass: the request then asks approvers to review what already runs.",
+    }),
 });
 export type ApprovalRequestSpec = z.infer<typeof approvalRequestSpecSchema>;
 
@@ -61,6 +73,8 @@ export const approvalRequestStatusSchema = z.object({
   requiredApprovals: z.number().int().min(1).optional(),
   expiresAt: z.string().meta({ format: "date-time" }).optional(),
   decidedAt: z.string().meta({ format: "date-time" }).nullable().optional(),
+  reviewDueAt: z.string().meta({ format: "date-time" }).optional(),
+  reviewOverdue: z.boolean().optional(),
   missing: z
     .array(z.string())
     .optional()

@@ -30,6 +30,10 @@ export const ConditionReason = {
   Expired: "Expired",
   /** A singleUse approval admitted its change once; the next apply needs a new request. */
   Used: "Used",
+  /** A break-glass change was admitted at once and waits for approvers to review it. */
+  ReviewRequired: "ReviewRequired",
+  /** A break-glass change is still unreviewed after its policy's reviewWithin. */
+  ReviewOverdue: "ReviewOverdue",
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
 
@@ -40,6 +44,7 @@ export const DECIDED_REASON: Readonly<Record<ApprovalPhase, ConditionReason>> = 
   Rejected: ConditionReason.Rejected,
   Expired: ConditionReason.Expired,
   Used: ConditionReason.Used,
+  ReviewRequired: ConditionReason.ReviewRequired,
 };
 
 /** A condition AEGIS writes: its type and reason are constants from above. */

@@ -65,6 +65,9 @@ p.mode { margin: 0 0 10px; }
 p.mode-normal { color: var(--muted); }
 p.mode-lockdown strong { color: var(--bad); }
 .warn-line { background: #fffaeb; border: 1px solid #fedf89; border-radius: 4px; padding: 6px 8px; color: var(--warn); font-size: 12px; }
+.card.break-glass { border-left: 4px solid var(--warn); }
+.meta.break-glass { color: var(--warn); font-weight: 600; }
+.meta.break-glass.overdue { color: var(--bad); }
 .sev-counts { display: flex; flex-wrap: wrap; gap: 6px; margin: 0 0 10px; }
 .sev { display: inline-block; font-size: 11px; font-weight: 600; padding: 1px 8px; border-radius: 10px; border: 1px solid transparent; text-transform: uppercase; letter-spacing: .3px; white-space: nowrap; }
 .sev-low { background: #eef4ff; color: #3538cd; border-color: #c7d7fe; }

@@ -329,6 +329,10 @@ export const APP_JS = String.raw`"use strict";
       el("div", { className: "meta policies", text: "Policy: " + item.policies.join(", ") + " · approvals " + item.approvals + "/" + item.requiredApprovals + " · expires " + when(item.expiresAt) }),
       el("textarea", { className: "comment", placeholder: "comment (optional)", maxlength: "2000" }),
     ]);
+    if (item.breakGlass) {
+      card.classList.add("break-glass");
+      card.insertBefore(el("div", { className: "meta break-glass" + (item.reviewOverdue ? " overdue" : ""), text: "BREAK-GLASS by " + item.breakGlass.user + ": " + item.breakGlass.reason + " · already admitted; review " + (item.reviewOverdue ? "OVERDUE since " : "by ") + when(item.reviewDueAt) }), card.querySelector("textarea.comment"));
+    }
     if (item.missing && item.missing.length) card.insertBefore(el("div", { className: "meta missing", text: "Missing: " + item.missing.join(", ") }), card.querySelector("textarea.comment"));
     var approve = el("button", { className: "approve", type: "button", text: "Approve" });
     var reject = el("button", { className: "reject", type: "button", text: "Reject" });
@@ -348,8 +352,9 @@ export const APP_JS = String.raw`"use strict";
   }
 
   function renderApprovals(items) {
-    var pending = items.filter(function (i) { return i.phase === "Pending"; });
-    var decided = items.filter(function (i) { return i.phase !== "Pending"; })
+    var waiting = function (i) { return i.phase === "Pending" || i.phase === "ReviewRequired"; };
+    var pending = items.filter(waiting);
+    var decided = items.filter(function (i) { return !waiting(i); })
       .sort(function (a, b) { return (b.decidedAt || "").localeCompare(a.decidedAt || ""); });
     var box = $("pending");
     clear(box);
@@ -487,6 +492,9 @@ export const APP_JS = String.raw`"use strict";
     var status = res.body;
     renderBanner(status);
     box.appendChild(modeLine(status));
+    if (status.breakGlass && status.breakGlass.unreviewed) {
+      box.appendChild(el("p", { className: "warn-line break-glass-status", text: "Break-glass: " + status.breakGlass.unreviewed + " change(s) awaiting review, " + status.breakGlass.overdue + " overdue." }));
+    }
     if (status.scoped) {
       box.appendChild(el("p", { className: "meta", text: "Threat details name users and namespaces, so they are shown only to those who may read every namespace." }));
       return;

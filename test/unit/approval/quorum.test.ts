@@ -306,3 +306,40 @@ describe("single use", () => {
     expect(onPending.join()).toMatch(/the request is Pending; only an Approved one can be used/);
   });
 });
+
+describe("break-glass review", () => {
+  const reviewers = { settings: [settings({ quorum: [], approvers: { users: [], groups: ["sre-leads"] } })] };
+  const breakGlassSpec = (decisions: Decision[] = []): ApprovalRequestSpec => ({
+    ...spec(decisions),
+    breakGlass: { user: "olga", reason: "INC-42", at: createdAt.toISOString(), reviewWithin: "2h" },
+  });
+
+  it("waits in ReviewRequired, never expires, and is overdue after reviewWithin", () => {
+    const fresh = computeApprovalState(breakGlassSpec(), createdAt, reviewers, now);
+    expect(fresh).toMatchObject({
+      phase: "ReviewRequired",
+      reviewOverdue: false,
+      reviewDueAt: new Date("2026-11-26T13:00:00Z"),
+    });
+    const late = computeApprovalState(breakGlassSpec(), createdAt, reviewers, new Date("2026-11-28T00:00:00Z"));
+    expect(late).toMatchObject({ phase: "ReviewRequired", reviewOverdue: true });
+  });
+
+  it("is reviewed by the approvals the policy asks for, and a Reject says the change was wrong", () => {
+    expect(
+      computeApprovalState(breakGlassSpec([approve("alice", ["sre-leads"])]), createdAt, reviewers, now).phase,
+    ).toBe("Approved");
+    const rejected = breakGlassSpec([{ ...approve("alice", ["sre-leads"]), decision: "Reject" }]);
+    expect(computeApprovalState(rejected, createdAt, reviewers, now).phase).toBe("Rejected");
+    const problems = decisionUpdateProblems(
+      update({
+        oldSpec: breakGlassSpec(),
+        policies: reviewers,
+        newSpec: breakGlassSpec([approve("olga", ["sre-leads"])]),
+        caller: { username: "olga", groups: ["sre-leads"] },
+      }),
+    );
+    // olga is not the requester here (dev is), so she may review; the guard takes ReviewRequired decisions.
+    expect(problems).toEqual([]);
+  });
+});

@@ -439,3 +439,71 @@ describe("a freeze window", () => {
     expect((await handler(admission(deployment("ghcr.io/acme/web:1")))).allowed).toBe(true);
   });
 });
+
+describe("break-glass", () => {
+  const breakGlassSpec = {
+    ...approvalSpec,
+    approval: { ...approvalSpec.approval, breakGlass: { groups: ["oncall"], reviewWithin: "2h" } },
+  };
+  const withBreakGlass = (reason: string) => {
+    const object = deployment("ghcr.io/acme/web:9");
+    (object.metadata as Record<string, unknown>)["annotations"] = { "aegis.valina.ai/break-glass": reason };
+    return object;
+  };
+  const oncall = { userInfo: { username: "olga", groups: ["oncall", "developers"] } };
+
+  it("admits a member at once, warns, records it, and opens a ReviewRequired request", async () => {
+    const { handler, requests, evidence, decisions } = setup(breakGlassSpec);
+    const response = await handler(admission(withBreakGlass("INC-42: checkout down"), oncall));
+    expect(response.allowed).toBe(true);
+    expect(response.warnings?.join()).toMatch(
+      /admitted by BREAK-GLASS \(INC-42: checkout down\); approvers must review/,
+    );
+    const [review] = requests.list();
+    expect(review?.metadata.name).toMatch(/^breakglass-deployment-web-[0-9a-f]{10}$/);
+    expect(review?.spec.breakGlass).toMatchObject({
+      user: "olga",
+      reason: "INC-42: checkout down",
+      reviewWithin: "2h",
+    });
+    expect(evidence.records.at(-1)).toMatchObject({
+      type: "admission.decision",
+      data: { allowed: true, reason: "BreakGlass", breakGlass: "INC-42: checkout down" },
+    });
+    expect(decisions).toEqual(["BreakGlass:true"]);
+  });
+
+  it("refuses a caller outside the break-glass groups, an empty reason, and a policy without break-glass", async () => {
+    const { handler, requests } = setup(breakGlassSpec);
+    const outsider = await handler(
+      admission(withBreakGlass("INC-42"), { userInfo: { username: "dev", groups: ["developers"] } }),
+    );
+    expect(outsider.allowed).toBe(false);
+    expect(outsider.status?.message).toMatch(
+      /break-glass refused .*dev is in none of policy prod-gate's break-glass groups \(oncall\)/,
+    );
+    const empty = await handler(admission(withBreakGlass("  "), oncall));
+    expect(empty.status?.message).toMatch(/needs a reason and a ticket/);
+    expect(requests.list()).toEqual([]);
+    const { handler: plain } = setup(approvalSpec);
+    const none = await plain(admission(withBreakGlass("INC-42"), oncall));
+    expect(none.status?.message).toMatch(/policy prod-gate allows no break-glass/);
+  });
+
+  it("never skips the checks", async () => {
+    const { handler } = setup({ ...breakGlassSpec, checks: [{ name: "registries", allowedRegistries: ["quay.io/"] }] });
+    const response = await handler(admission(withBreakGlass("INC-42"), oncall));
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toMatch(/violates policy: prod-gate\/registries/);
+  });
+
+  it("passes a freeze window for a member", async () => {
+    const frozen = {
+      ...breakGlassSpec,
+      freezeWindows: [{ start: "2026-11-26T00:00:00Z", end: "2026-11-27T00:00:00Z" }],
+    };
+    const { handler } = setup(frozen);
+    expect((await handler(admission(withBreakGlass("INC-42"), oncall))).allowed).toBe(true);
+    expect((await handler(admission(deployment("ghcr.io/acme/web:9"), oncall))).status?.message).toMatch(/is frozen/);
+  });
+});

@@ -4,7 +4,8 @@
 // no longer admits; a singleUse approval admits once, so a rolled-back and re-applied change needs
 // a new one; a freeze window denies even an approved change until it closes; a quorum with min 0
 // and a recurring freeze window without a time zone are refused by the API server; break-glass
-// admits an on-call member at once, raises an Event and a metric, and its review falls overdue.
+// admits an on-call member at once, raises an Event and a metric, and its review falls overdue;
+// kubectl exec into a pod on the real node needs an approved AccessRequest, valid for its ttl.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -390,4 +391,85 @@ describe("approval quorum by group", () => {
     await kubectl(["aegis", "approve", name, "-n", ns, "-m", "ok, postmortem INC-77"], alice);
     await waitForPhase(name, "Approved");
   }, 120_000);
+
+  it("denies kubectl exec into a gated pod, allows it once approved, and denies it again after the ttl", async () => {
+    const accessNs = `${ns}-x`;
+    const accessPolicy = `${ns}-access`;
+    await kubectl(["create", "namespace", accessNs]);
+    await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", accessNs]);
+    await kubectl([
+      "create",
+      "rolebinding",
+      "approvers",
+      "--clusterrole=aegis-approver",
+      "--group=sre-leads",
+      "-n",
+      accessNs,
+    ]);
+    try {
+      await eventually(
+        async () =>
+          (await kubectl(["get", "sa", "default", "-n", accessNs], { allowFail: true })).code === 0 ? true : undefined,
+        "the namespace's default ServiceAccount",
+      );
+      const nodes = JSON.parse((await kubectl(["get", "nodes", "-o", "json"])).stdout) as {
+        items: { status?: { images?: { names?: string[] }[] } }[];
+      };
+      const image = nodes.items
+        .flatMap((node) => node.status?.images ?? [])
+        .flatMap((entry) => entry.names ?? [])
+        .find((name) => name.startsWith("localhost/aegis-busybox:"));
+      expect(image, "the real node's busybox image (npm run cluster:up imports it)").toBeDefined();
+      await kubectl(["apply", "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "shell", namespace: accessNs },
+          spec: {
+            terminationGracePeriodSeconds: 1,
+            tolerations: [{ key: "aegis.valina.ai/real-node", operator: "Exists", effect: "NoSchedule" }],
+            containers: [{ name: "c", image, imagePullPolicy: "Never", command: ["sh", "-c", "exec sleep 3600"] }],
+          },
+        }),
+      });
+      await kubectl(["wait", "--for=condition=Ready", "pod/shell", "-n", accessNs, "--timeout=90s"]);
+      await kubectl(["apply", "-f", "-"], {
+        input: JSON.stringify({
+          apiVersion: "aegis.valina.ai/v1alpha1",
+          kind: "AegisPolicy",
+          metadata: { name: accessPolicy },
+          spec: {
+            match: { kinds: ["Deployment"], namespaces: [accessNs] },
+            approval: { mode: "Always", approvers: { groups: ["sre-leads"] } },
+            access: { exec: "RequireApproval", ttl: "20s" },
+          },
+        }),
+      });
+      const exec = () =>
+        kubectl(["exec", "-n", accessNs, "shell", "--", "echo", "inside"], { ...dev, allowFail: true });
+      const denied = await eventually(async () => {
+        const result = await exec();
+        return result.code !== 0 && result.stderr.includes("needs approval") ? result : undefined;
+      }, "kubectl exec to be denied by the access policy");
+      expect(denied.stderr).toContain(`exec into pod ${accessNs}/shell needs approval (policy ${accessPolicy})`);
+      const name = /AccessRequest [^/]+\/(\S+) is Pending/.exec(denied.stderr)?.[1] ?? "";
+      expect(name).toMatch(/^access-exec-shell-/);
+
+      await kubectl(["aegis", "approve", name, "-n", accessNs], alice);
+      const approvedAt = Date.now();
+      const inside = await eventually(async () => {
+        const result = await exec();
+        return result.code === 0 ? result : undefined;
+      }, "kubectl exec to be let in once approved");
+      expect(inside.stdout.trim()).toBe("inside");
+
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, approvedAt + 21_000 - Date.now())));
+      const again = await exec();
+      expect(again.code).not.toBe(0);
+      expect(again.stderr).toContain("needs approval");
+    } finally {
+      await kubectl(["delete", "apol", accessPolicy, "--ignore-not-found"], { allowFail: true });
+      await kubectl(["delete", "namespace", accessNs, "--wait=false"], { allowFail: true });
+    }
+  }, 180_000);
 });

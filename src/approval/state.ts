@@ -30,6 +30,8 @@ export interface ApprovalState {
   reviewDueAt: Date | null;
   /** A break-glass change still unreviewed after its deadline. */
   reviewOverdue: boolean;
+  /** Until when an Approved AccessRequest lets its user in; null for any other request. */
+  accessUntil: Date | null;
 }
 
 /** The approval settings of the policies named by a request, as the gate and the controller see them. */
@@ -72,7 +74,7 @@ export function expiresAtOf(createdAt: Date, policies: RequestPolicies): Date {
  * the phase does not take.
  */
 export function computeApprovalState(
-  spec: Pick<ApprovalRequestSpec, "decisions" | "breakGlass">,
+  spec: Pick<ApprovalRequestSpec, "decisions" | "breakGlass" | "access">,
   createdAt: Date,
   policies: RequestPolicies,
   now: Date,
@@ -89,6 +91,7 @@ export function computeApprovalState(
     return { approvers: approvers.map((a) => a.user), standings, missing };
   };
   let approvedAt: Date | null = null;
+  let accessEnds: Date | null = null;
   const summary = (phase: ApprovalPhase, decidedAt: Date | null) => {
     const { approvers, standings, missing } = tally();
     const decided = phase !== "Pending" && phase !== "Expired" && phase !== "ReviewRequired";
@@ -103,6 +106,7 @@ export function computeApprovalState(
       missing: decided ? [] : missing,
       usedAt: phase === "Used" ? decidedAt : null,
       reviewDueAt,
+      accessUntil: phase === "Approved" ? accessEnds : null,
       reviewOverdue: phase === "ReviewRequired" && reviewDueAt !== null && now.getTime() >= reviewDueAt.getTime(),
     };
   };
@@ -116,10 +120,21 @@ export function computeApprovalState(
     if (!met) approvedAt = null;
     else approvedAt ??= decisionTime(decision, now);
   }
+  // An approved AccessRequest lets its user in for its ttl from the approval, then expires.
+  accessEnds = approvedAt && spec.access ? accessEndOf(approvedAt, spec.access.ttl) : null;
+  if (accessEnds && now.getTime() >= accessEnds.getTime()) return summary("Expired", accessEnds);
   if (approvedAt) return summary("Approved", approvedAt);
   if (reviewDueAt) return summary("ReviewRequired", null);
   if (now.getTime() >= expiresAt.getTime()) return summary("Expired", expiresAt);
   return summary("Pending", null);
+}
+
+function accessEndOf(approvedAt: Date, ttl: string): Date {
+  try {
+    return new Date(approvedAt.getTime() + durationToMs(ttl));
+  } catch {
+    return approvedAt; // an unreadable ttl lets nobody in
+  }
 }
 
 function reviewDueOf(breakGlass: NonNullable<ApprovalRequestSpec["breakGlass"]>, createdAt: Date): Date {

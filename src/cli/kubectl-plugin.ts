@@ -129,6 +129,14 @@ export function describeRequest(request: ApprovalRequest): string {
     `Policies:    ${spec.policies.join(", ")}`,
     `Requester:   ${spec.requester.username}${spec.requester.groups.length ? ` (groups: ${spec.requester.groups.join(", ")})` : ""}`,
     `Reason:      ${spec.reason || "-"}`,
+    ...(spec.access
+      ? [`Access:      ${spec.access.action} for ${spec.access.user}, ${spec.access.ttl} from approval`]
+      : []),
+    ...(spec.breakGlass
+      ? [
+          `Break-glass: admitted for ${spec.breakGlass.user} at ${spec.breakGlass.at}: ${spec.breakGlass.reason}; review due ${status?.reviewDueAt ?? "?"}${status?.reviewOverdue ? " (OVERDUE)" : ""}`,
+        ]
+      : []),
     `Risk:        ${spec.risk.score}/100`,
     ...spec.risk.factors.map((factor) => `  +${factor.points} ${factor.name}: ${factor.detail}`),
     `Approvals:   ${approvals}/${required ?? "?"}`,

@@ -12,3 +12,4 @@ export * from "./broken-policies.js";
 export * from "./side-doors.js";
 export * from "./policy-change.js";
 export * from "./freeze.js";
+export * from "./access.js";

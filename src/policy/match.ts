@@ -40,7 +40,7 @@ export function matchScopeOf(policy: CompiledPolicy, kind: string): MatchScope |
   return GATED.has(kind) ? "sideDoor" : undefined;
 }
 
-function exclusionOf(policy: CompiledPolicy, request: MatchRequest): PolicyMismatch | undefined {
+export function exclusionOf(policy: CompiledPolicy, request: MatchRequest): PolicyMismatch | undefined {
   const { excludeNamespaces, excludeUsers, excludeGroups } = policy.match;
   if (excludeNamespaces.has(request.namespace))
     return { cause: "excludeNamespaces", message: `namespace ${request.namespace} is in exclude.namespaces` };

@@ -7,6 +7,7 @@ export type EvidenceType =
   | "approval.decision"
   | "approval.transition"
   | "approval.expired"
+  | "access.session"
   | "policy.change"
   | "selfhealing.action"
   | "threat.detected";

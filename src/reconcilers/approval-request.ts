@@ -51,6 +51,10 @@ export async function reconcileApprovalRequest(
 
   if (state.phase === "Pending")
     return { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
+  if (state.accessUntil) {
+    // An approved AccessRequest expires at its ttl: wake then so its status says so.
+    return { requeueAfterMs: Math.max(100, state.accessUntil.getTime() - now.getTime() + 50) };
+  }
   if (state.phase === "ReviewRequired") {
     // Never deleted unreviewed; woken once more when the review falls due.
     return state.reviewOverdue ? {} : { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };

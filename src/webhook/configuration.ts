@@ -1,5 +1,5 @@
 import type { V1ValidatingWebhook, V1ValidatingWebhookConfiguration } from "@kubernetes/client-node";
-import { GROUP } from "../api/v1alpha1/index.js";
+import { ACCESS_ACTIONS, GROUP } from "../api/v1alpha1/index.js";
 import { PUBLISHED_CHECKPOINT_NAME } from "../evidence/chain/published-checkpoint.js";
 import { CONTROL_PLANE_GROUPS, exemptUsernames } from "../policy/index.js";
 import { SLACK_USERS_CONFIGMAP } from "../ports/notify.js";
@@ -102,6 +102,13 @@ export function buildWebhookConfiguration(
             apiVersions: ["v1"],
             operations: ["CREATE", "UPDATE"],
             resources: ["pods", "pods/ephemeralcontainers"],
+            scope: "Namespaced",
+          },
+          {
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            operations: ["CONNECT"],
+            resources: ACCESS_ACTIONS.map((action) => `pods/${action}`),
             scope: "Namespaced",
           },
         ],

@@ -4,6 +4,7 @@ import { allow, type AdmissionRequest, type AdmissionResponse } from "./admissio
 import { PUBLISHED_CHECKPOINT_NAME } from "../evidence/chain/published-checkpoint.js";
 import { admitPublishedCheckpoint, type CheckpointGuardDependencies } from "./checkpoint-guard.js";
 import { admitWorkload, type GateDependencies } from "./gate.js";
+import { accessActionOf, admitAccess } from "./access.js";
 import { admitAegisPolicy, type PolicyGuardDependencies } from "./policy-guard.js";
 import { SLACK_USERS_CONFIGMAP } from "../ports/notify.js";
 import { admitSlackUsersMap, type SlackUsersGuardDependencies } from "./slack-users-guard.js";
@@ -51,6 +52,9 @@ export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHand
     }
     // Defence in depth: the configuration's namespaceSelector already keeps these out.
     if (ungated.has(request.namespace)) return allow(request.uid);
+    const action = accessActionOf(request);
+    if (action) return admitAccess(request, action, deps);
+    if (request.operation === "CONNECT") return allow(request.uid);
     return admitWorkload(request, deps);
   };
 }

@@ -1,5 +1,12 @@
 import { z } from "zod";
-import { API_VERSION, conditionSchema, durationSchema, labelSelectorSchema, objectMetaSchema } from "./common.js";
+import {
+  API_VERSION,
+  conditionSchema,
+  durationSchema,
+  durationToMs,
+  labelSelectorSchema,
+  objectMetaSchema,
+} from "./common.js";
 
 /** Kinds a policy can match. Pods are gated only when bare (no controller ownerReference). */
 export const GATED_KINDS = ["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"] as const;
@@ -172,6 +179,39 @@ export const freezeWindowSchema = z
   });
 export type FreezeWindow = z.infer<typeof freezeWindowSchema>;
 
+export const ACCESS_ACTIONS = ["exec", "attach", "portforward"] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+const ACCESS_REQUIREMENT = z.enum(["Allow", "RequireApproval"]).default("Allow");
+const MAX_ACCESS_TTL_MS = 24 * 3_600_000;
+
+export const accessSettingsSchema = z
+  .object({
+    exec: ACCESS_REQUIREMENT,
+    attach: ACCESS_REQUIREMENT,
+    portforward: ACCESS_REQUIREMENT,
+    ttl: z
+      .string()
+      .regex(/^([0-9]+h)?([0-9]+m)?([0-9]+s)?$/, "a duration in h, m and s, e.g. 30m")
+      .refine((ttl) => ttl !== "" && durationToMs(ttl) > 0 && durationToMs(ttl) <= MAX_ACCESS_TTL_MS, {
+        message: "ttl must be more than 0 and at most 24h",
+      })
+      .default("30m")
+      .meta({
+        description: "How long an approved access lets its user in, from the approval (at most 24h).",
+        "x-kubernetes-validations": [
+          {
+            rule: "duration(self) > duration('0s') && duration(self) <= duration('24h')",
+            message: "ttl must be more than 0 and at most 24h",
+          },
+        ],
+      }),
+  })
+  .meta({
+    description:
+      "Actions on running pods in this policy's namespaces that need an approved AccessRequest (CONNECT admission of pods/exec, pods/attach, pods/portforward).",
+  });
+export type AccessSettings = z.infer<typeof accessSettingsSchema>;
+
 const healingActionSchema = z.object({
   enabled: z.boolean().default(false),
   maxActionsPerHour: z.number().int().min(1).max(60).default(3),
@@ -183,35 +223,48 @@ export const selfHealingSchema = z.object({
   dryRun: z.boolean().default(false).meta({ description: "Record and announce actions without acting." }),
 });
 
-export const aegisPolicySpecSchema = z.object({
-  enforcement: z.enum(["Enforce", "Audit"]).default("Enforce"),
-  match: z.object({
-    kinds: z.array(z.enum(GATED_KINDS)).min(1),
-    namespaces: z.array(z.string().min(1)).optional(),
-    namespaceSelector: labelSelectorSchema.optional(),
-    objectSelector: labelSelectorSchema.optional(),
-  }),
-  exclude: z
-    .object({
-      namespaces: z.array(z.string()).default([]),
-      users: z.array(z.string()).default([]),
-      groups: z.array(z.string()).default([]),
-    })
-    .optional(),
-  checks: z.array(policyCheckSchema).max(64).default([]),
-  approval: approvalSettingsSchema.optional(),
-  freezeWindows: z.array(freezeWindowSchema).max(20).optional().meta({
-    description:
-      "While one is open, every change this policy gates (Enforce) is denied, approved or not; scaling, restarts and AEGIS's own approved rollbacks still pass.",
-  }),
-  selfHealing: selfHealingSchema.optional(),
-  notifications: z
-    .object({
-      slack: z.object({ channel: z.string().min(1) }).optional(),
-      github: z.object({ repository: z.string().regex(/^[^/\s]+\/[^/\s]+$/, "owner/name") }).optional(),
-    })
-    .optional(),
-});
+const ACCESS_NEEDS_APPROVAL = "access needs approval: its approvers decide the AccessRequests";
+
+export const aegisPolicySpecSchema = z
+  .object({
+    enforcement: z.enum(["Enforce", "Audit"]).default("Enforce"),
+    match: z.object({
+      kinds: z.array(z.enum(GATED_KINDS)).min(1),
+      namespaces: z.array(z.string().min(1)).optional(),
+      namespaceSelector: labelSelectorSchema.optional(),
+      objectSelector: labelSelectorSchema.optional(),
+    }),
+    exclude: z
+      .object({
+        namespaces: z.array(z.string()).default([]),
+        users: z.array(z.string()).default([]),
+        groups: z.array(z.string()).default([]),
+      })
+      .optional(),
+    checks: z.array(policyCheckSchema).max(64).default([]),
+    approval: approvalSettingsSchema.optional(),
+    access: accessSettingsSchema.optional(),
+    freezeWindows: z.array(freezeWindowSchema).max(20).optional().meta({
+      description:
+        "While one is open, every change this policy gates (Enforce) is denied, approved or not; scaling, restarts and AEGIS's own approved rollbacks still pass.",
+    }),
+    selfHealing: selfHealingSchema.optional(),
+    notifications: z
+      .object({
+        slack: z.object({ channel: z.string().min(1) }).optional(),
+        github: z.object({ repository: z.string().regex(/^[^/\s]+\/[^/\s]+$/, "owner/name") }).optional(),
+      })
+      .optional(),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.access && !spec.approval) {
+      ctx.addIssue({ code: "custom", path: ["access"], message: ACCESS_NEEDS_APPROVAL });
+    }
+  })
+  .meta({
+    "x-kubernetes-validations": [{ rule: "!has(self.access) || has(self.approval)", message: ACCESS_NEEDS_APPROVAL }],
+  });
+
 export type AegisPolicySpec = z.infer<typeof aegisPolicySpecSchema>;
 
 export const aegisPolicyStatusSchema = z.object({

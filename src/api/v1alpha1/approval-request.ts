@@ -52,6 +52,17 @@ export const approvalRequestSpecSchema = z.object({
   summary: z.string().default(""),
   reason: z.string().default(""),
   decisions: z.array(decisionSchema).default([]),
+  access: z
+    .object({
+      action: z.enum(["exec", "attach", "portforward"]),
+      user: z.string().min(1),
+      ttl: z.string().min(1),
+    })
+    .optional()
+    .meta({
+      description:
+        "Set by AEGIS on an AccessRequest: the action on the target Pod it asks for, for whom, and how long an approval lets them in.",
+    }),
   breakGlass: z
     .object({
       user: z.string().min(1),

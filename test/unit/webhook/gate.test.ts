@@ -507,3 +507,64 @@ describe("break-glass", () => {
     expect((await handler(admission(deployment("ghcr.io/acme/web:9"), oncall))).status?.message).toMatch(/is frozen/);
   });
 });
+
+describe("approved access (CONNECT pods/exec)", () => {
+  const accessSpec = { ...approvalSpec, access: { exec: "RequireApproval", ttl: "30m" } };
+  const exec = (user = "dev", overrides: Partial<AdmissionRequest> = {}): AdmissionRequest =>
+    admission(
+      { kind: "PodExecOptions", apiVersion: "v1", command: ["sh"] },
+      {
+        kind: { group: "", version: "v1", kind: "PodExecOptions" },
+        resource: { group: "", version: "v1", resource: "pods" },
+        subResource: "exec",
+        name: "web-7d9f-abcde",
+        operation: "CONNECT",
+        userInfo: { username: user, groups: ["developers"] },
+        ...overrides,
+      },
+    );
+
+  it("denies the first exec with a Pending AccessRequest, admits it once approved, records the session", async () => {
+    let now = new Date("2026-11-26T12:00:00Z");
+    const { handler, requests, evidence } = setup(accessSpec, { now: () => now });
+    const first = await handler(exec());
+    expect(first.allowed).toBe(false);
+    expect(first.status?.message).toMatch(
+      /exec into pod prod\/web-7d9f-abcde needs approval \(policy prod-gate\); AccessRequest prod\/access-exec-web-7d9f-abcde-[0-9a-f]{10} is Pending/,
+    );
+    const [request] = requests.list();
+    expect(request?.spec).toMatchObject({
+      target: { kind: "Pod", name: "web-7d9f-abcde" },
+      access: { action: "exec", user: "dev", ttl: "30m" },
+    });
+    approveAsAlice(request);
+    const approved = await handler(exec());
+    expect(approved.allowed).toBe(true);
+    expect(evidence.records.at(-1)).toMatchObject({
+      type: "access.session",
+      subject: "Pod/prod/web-7d9f-abcde",
+      actor: "dev",
+    });
+
+    // Bound to the user and the action: someone else, or attach, needs an approval of their own.
+    expect((await handler(exec("mallory"))).allowed).toBe(false);
+    expect((await handler(exec("dev", { subResource: "attach" }))).allowed).toBe(true); // attach is Allow here
+
+    now = new Date("2026-11-26T12:30:01Z"); // 30 m after alice's approval at 12:00
+    const expired = await handler(exec());
+    expect(expired.allowed).toBe(false);
+    expect(expired.status?.message).toMatch(/is Pending/);
+  });
+
+  it("leaves exec alone where no policy asks for it, and refuses a policy with access but no approval", async () => {
+    const { handler } = setup(approvalSpec);
+    expect((await handler(exec())).allowed).toBe(true);
+    const { aegisPolicySpecSchema } = await import("../../../src/api/v1alpha1/index.js");
+    const parsed = aegisPolicySpecSchema.safeParse({ match: { kinds: ["Pod"] }, access: { exec: "RequireApproval" } });
+    expect(parsed.error?.issues.map((issue) => issue.message)).toContain(
+      "access needs approval: its approvers decide the AccessRequests",
+    );
+    const tooLong = aegisPolicySpecSchema.safeParse({ ...accessSpec, access: { exec: "RequireApproval", ttl: "25h" } });
+    expect(tooLong.success).toBe(false);
+  });
+});

@@ -129,6 +129,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeWebhookConfiguration();
   await aegis?.stop();
+  // Requests first: judged without their policy they would change phase under later files' AEGIS.
+  await kubectl(["delete", "areq", "--all", "-n", ns], { allowFail: true });
   await kubectl(["delete", "apol", policyName, "--ignore-not-found"], { allowFail: true });
   await kubectl(["delete", "namespace", ns, "--wait=false"], { allowFail: true });
 });
@@ -468,6 +470,7 @@ describe("approval quorum by group", () => {
       expect(again.code).not.toBe(0);
       expect(again.stderr).toContain("needs approval");
     } finally {
+      await kubectl(["delete", "areq", "--all", "-n", accessNs], { allowFail: true });
       await kubectl(["delete", "apol", accessPolicy, "--ignore-not-found"], { allowFail: true });
       await kubectl(["delete", "namespace", accessNs, "--wait=false"], { allowFail: true });
     }

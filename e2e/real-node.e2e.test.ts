@@ -130,15 +130,26 @@ describe("the local cluster's real node", () => {
   });
 
   it("restarts a container that exits 1 and backs off (CrashLoopBackOff)", async () => {
+    let last: V1ContainerStatus | undefined;
     const status = await eventually(
       async () => {
         const s = await containerStatus("crash");
+        last = s;
         return s && s.restartCount >= 1 && s.state?.waiting?.reason === "CrashLoopBackOff" ? s : undefined;
       },
       "Pod crash in CrashLoopBackOff after a restart",
       // The kubelet's first back-off is 10 s; a busy two-core machine (the whole npm test) adds a lot.
       { timeoutMs: 150_000 },
-    );
+    ).catch(async (error: unknown) => {
+      // Say what the kubelet last reported and what the node says about the pod, for the next reader.
+      const events = await kubectl(["get", "events", "-n", ns, "--field-selector", "involvedObject.name=crash"], {
+        allowFail: true,
+      });
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}; last container status: ${JSON.stringify(last)}; events:\n${events.stdout}`,
+        { cause: error },
+      );
+    });
     expect(status.restartCount).toBeGreaterThanOrEqual(1);
     expect(status.lastState?.terminated?.exitCode).toBe(1);
     expect(await readLog("crash")).toContain("crashing");

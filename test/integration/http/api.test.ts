@@ -196,6 +196,7 @@ describe("read endpoints", () => {
       mode: "normal",
       lockdown: null,
       extraApprovals: 0,
+      breakGlass: { unreviewed: 0, overdue: 0, requests: [] },
     });
   });
 

@@ -120,13 +120,23 @@ describe("reads scoped by RBAC", () => {
   });
 
   it("gives threat details to those who read every namespace, and only the mode and lockdown to others", async () => {
-    const { base } = await scene();
-    expect(await json(await fetch(`${base}/api/security/status`, as("alice-token")))).toEqual(FULL_STATUS);
+    const { base, h } = await scene();
+    // An overdue break-glass review in prod: alice (every namespace) sees it, carol (staging) does not.
+    const breakGlass = approvalRequest("breakglass-deployment-web-3f2a9c1b0d", { namespace: "prod" });
+    breakGlass.spec.breakGlass = { user: "olga", reason: "INC-9", at: "2026-11-26T10:00:00Z", reviewWithin: "1h" };
+    breakGlass.status = { phase: "ReviewRequired", reviewDueAt: "2026-11-26T11:00:00Z", reviewOverdue: true };
+    h.approvals.put(breakGlass);
+    const full = await json(await fetch(`${base}/api/security/status`, as("alice-token")));
+    expect(full).toMatchObject({ ...FULL_STATUS, breakGlass: { unreviewed: 1, overdue: 1 } });
+    expect(full["breakGlass"]).toMatchObject({
+      requests: [{ namespace: "prod", user: "olga", reason: "INC-9", overdue: true }],
+    });
     const scoped = await json(await fetch(`${base}/api/security/status`, as("carol-token")));
     expect(scoped).toEqual({
       mode: "lockdown",
       lockdown: { ...FULL_STATUS.lockdown, reason: expect.stringContaining("a threat was detected") as unknown },
       extraApprovals: 1,
+      breakGlass: { unreviewed: 0, overdue: 0, requests: [] },
       scoped: true,
     });
     expect(JSON.stringify(scoped)).not.toContain("mallory");

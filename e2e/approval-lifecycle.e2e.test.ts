@@ -4,14 +4,8 @@
 // denied and the denial says why.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  AEGIS_NAMESPACE,
-  removeWebhookConfiguration,
-  replicaIdOf,
-  startAegisProcess,
-  type RunningAegisProcess,
-} from "./helpers/aegis.js";
-import { eventually, kubectl } from "./helpers/kube.js";
+import { removeWebhookConfiguration, leading, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import { eventually, kubectl, policyReady } from "./helpers/kube.js";
 import { sql } from "./helpers/postgres.js";
 
 const suffix = randomBytes(3).toString("hex");
@@ -91,20 +85,7 @@ beforeAll(async () => {
     env: { DATABASE_URL: databaseUrl, AEGIS_LOG_LEVEL: "info" },
   });
   // Expiry is the leader's job and its evidence goes to the leader's database: lead first.
-  const replica = replicaIdOf(aegis);
-  await eventually(
-    async () =>
-      (
-        await kubectl(
-          ["get", "lease", "aegis-controller", "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"],
-          { allowFail: true },
-        )
-      ).stdout.trim() === replica
-        ? true
-        : undefined,
-    `${replica} to hold the Lease (a leftover aegis serve holding it blocks this)`,
-    { timeoutMs: 45_000 },
-  );
+  await leading(aegis);
   await kubectl(["create", "rolebinding", "approvers", "--clusterrole=aegis-approver", "--group=sre-leads", "-n", ns]);
   await kubectl(["apply", "-f", "-"], {
     input: JSON.stringify({
@@ -124,13 +105,7 @@ beforeAll(async () => {
       },
     }),
   });
-  await eventually(
-    async () =>
-      (await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
-        ? true
-        : undefined,
-    "the policy to be Ready",
-  );
+  await policyReady(policyName);
 }, 300_000);
 
 afterAll(async () => {

@@ -9,14 +9,13 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  AEGIS_NAMESPACE,
   AEGIS_USERNAME,
   removeWebhookConfiguration,
-  replicaIdOf,
+  leading,
   startAegisProcess,
   type RunningAegisProcess,
 } from "./helpers/aegis.js";
-import { eventually, kubectl } from "./helpers/kube.js";
+import { eventually, kubectl, policyReady } from "./helpers/kube.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `quorum-${suffix}`;
@@ -46,6 +45,16 @@ const policy = (approval: Record<string, unknown>, name = policyName): string =>
     metadata: { name },
     spec: { enforcement: "Enforce", match: { kinds: ["Deployment"], namespaces: [ns] }, checks: [], approval },
   });
+
+const singleUseQuorum = {
+  mode: "Always",
+  minApprovals: 1,
+  singleUse: true,
+  quorum: [
+    { group: "sre-leads", min: 1 },
+    { group: "security", min: 1 },
+  ],
+};
 
 let aegis: RunningAegisProcess;
 
@@ -93,20 +102,7 @@ beforeAll(async () => {
   }
   aegis = await startAegisProcess({ apiPort: 18772, webhookPort: 19473, env: { AEGIS_LOG_LEVEL: "info" } });
   // status.missing is the leader's work (the approval reconciler): lead first.
-  const replica = replicaIdOf(aegis);
-  await eventually(
-    async () =>
-      (
-        await kubectl(
-          ["get", "lease", "aegis-controller", "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"],
-          { allowFail: true },
-        )
-      ).stdout.trim() === replica
-        ? true
-        : undefined,
-    `${replica} to hold the Lease (a leftover aegis serve holding it blocks this)`,
-    { timeoutMs: 45_000 },
-  );
+  await leading(aegis);
   await kubectl(["apply", "-f", "-"], {
     input: policy({
       mode: "Always",
@@ -117,13 +113,7 @@ beforeAll(async () => {
       ],
     }),
   });
-  await eventually(
-    async () =>
-      (await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
-        ? true
-        : undefined,
-    "the policy to be Ready",
-  );
+  await policyReady(policyName);
 }, 300_000);
 
 afterAll(async () => {
@@ -236,15 +226,7 @@ describe("approval quorum by group", () => {
 
   it("admits a change once under singleUse: rolled back and re-applied, it needs a new approval", async () => {
     await kubectl(["apply", "-f", "-"], {
-      input: policy({
-        mode: "Always",
-        minApprovals: 1,
-        singleUse: true,
-        quorum: [
-          { group: "sre-leads", min: 1 },
-          { group: "security", min: 1 },
-        ],
-      }),
+      input: policy(singleUseQuorum),
     });
     const first = await applyUntil("ghcr.io/acme/web:1.2", (result) => result.code !== 0, "1.2 to be denied");
     const name = requestNameFrom(first.stderr);
@@ -276,15 +258,6 @@ describe("approval quorum by group", () => {
   });
 
   it("denies an approved change while a freeze window is open, and admits it after the window", async () => {
-    const singleUse = {
-      mode: "Always",
-      minApprovals: 1,
-      singleUse: true,
-      quorum: [
-        { group: "sre-leads", min: 1 },
-        { group: "security", min: 1 },
-      ],
-    };
     const first = await applyUntil("ghcr.io/acme/web:1.3", (result) => result.code !== 0, "1.3 to be denied");
     const name = requestNameFrom(first.stderr);
     await kubectl(["aegis", "approve", name, "-n", ns], alice);
@@ -292,7 +265,7 @@ describe("approval quorum by group", () => {
     await waitForPhase(name, "Approved");
 
     const end = new Date(Date.now() + 25_000);
-    const policyWithFreeze = JSON.parse(policy(singleUse)) as { spec: Record<string, unknown> };
+    const policyWithFreeze = JSON.parse(policy(singleUseQuorum)) as { spec: Record<string, unknown> };
     policyWithFreeze.spec["freezeWindows"] = [
       { name: "release-freeze", start: new Date(Date.now() - 60_000).toISOString(), end: end.toISOString() },
     ];
@@ -307,7 +280,7 @@ describe("approval quorum by group", () => {
     );
     expect(await phaseOf(name)).toBe("Approved"); // a freeze does not use up the approval
 
-    const bad = JSON.parse(policy(singleUse, `${ns}-bad-freeze`)) as { spec: Record<string, unknown> };
+    const bad = JSON.parse(policy(singleUseQuorum, `${ns}-bad-freeze`)) as { spec: Record<string, unknown> };
     bad.spec["freezeWindows"] = [{ schedule: "0 18 * * 5", duration: "62h" }];
     const refused = await kubectl(["apply", "-f", "-"], { input: JSON.stringify(bad), allowFail: true });
     expect(refused.code).not.toBe(0);

@@ -24,7 +24,7 @@ import {
   startAegisProcess,
   type RunningAegisProcess,
 } from "./helpers/aegis.js";
-import { eventually, kubectl } from "./helpers/kube.js";
+import { eventually, kubectl, policyReady } from "./helpers/kube.js";
 
 const ns = `dash-${randomBytes(3).toString("hex")}`;
 const policyName = `${ns}-gate`;
@@ -129,13 +129,7 @@ beforeAll(async () => {
       AEGIS_DASHBOARD_URL: "http://127.0.0.1:18750/",
     },
   });
-  await eventually(
-    async () =>
-      (await kubectl(["get", "apol", policyName, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
-        ? true
-        : undefined,
-    "the policy to be Ready",
-  );
+  await policyReady(policyName);
   approverToken = (
     await kubectl(["create", "token", "approver", "-n", ns, "--duration=1h", "--audience", "aegis"])
   ).stdout.trim();

@@ -157,3 +157,21 @@ export function replicaIdOf(aegis: RunningAegisProcess): string {
 export async function removeWebhookConfiguration(): Promise<void> {
   await kubectl(["delete", "validatingwebhookconfiguration", "aegis", "--ignore-not-found"]);
 }
+
+/** Waits until `aegis` holds the controller Lease (its controllers run); start it at log level info. */
+export async function leading(aegis: RunningAegisProcess): Promise<void> {
+  const replica = replicaIdOf(aegis);
+  await eventually(
+    async () =>
+      (
+        await kubectl(
+          ["get", "lease", "aegis-controller", "-n", AEGIS_NAMESPACE, "-o", "jsonpath={.spec.holderIdentity}"],
+          { allowFail: true },
+        )
+      ).stdout.trim() === replica
+        ? true
+        : undefined,
+    `${replica} to hold the Lease (a leftover aegis serve holding it blocks this)`,
+    { timeoutMs: 45_000 },
+  );
+}

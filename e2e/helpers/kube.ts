@@ -89,3 +89,14 @@ export async function eventually<T>(
   const detail = lastError instanceof Error ? `: ${lastError.message}` : "";
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${detail}`);
 }
+
+/** Waits until the AegisPolicy's Ready condition is True (AEGIS compiled it). */
+export async function policyReady(name: string): Promise<void> {
+  await eventually(
+    async () =>
+      (await kubectl(["get", "apol", name, "-o", "jsonpath={.status.conditions[0].status}"])).stdout === "True"
+        ? true
+        : undefined,
+    `policy ${name} to be Ready`,
+  );
+}

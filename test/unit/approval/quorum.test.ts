@@ -1,6 +1,7 @@
 // Quorum by group and revocation (DESIGN §2): pure rules, no servers.
 import { describe, expect, it } from "vitest";
 import type { ApprovalRequestSpec, ApprovalSettings, Decision } from "../../../src/api/v1alpha1/index.js";
+import { AEGIS, createdAt, now, settings as baseSettings, spec } from "./fixtures.js";
 import { aegisPolicySpecSchema } from "../../../src/api/v1alpha1/index.js";
 import {
   assignQuorum,
@@ -9,35 +10,14 @@ import {
   type DecisionUpdate,
 } from "../../../src/approval/index.js";
 
-const AEGIS = "system:serviceaccount:aegis-system:aegis-sa";
-const now = new Date("2026-11-26T12:00:00Z");
-const createdAt = new Date("2026-11-26T11:00:00Z");
-
-const settings = (overrides: Partial<ApprovalSettings> = {}): ApprovalSettings => ({
-  mode: "Always",
-  minApprovals: 1,
-  approvers: { users: [], groups: [] },
-  quorum: [
-    { group: "sre-leads", min: 1 },
-    { group: "security", min: 1 },
-  ],
-  allowSelfApproval: false,
-  singleUse: false,
-  expiresAfter: "24h",
-  ...overrides,
-});
+const QUORUM = [
+  { group: "sre-leads", min: 1 },
+  { group: "security", min: 1 },
+];
+/** Quorum groups only: members of sre-leads and security approve. */
+const settings = (overrides: Partial<ApprovalSettings> = {}): ApprovalSettings =>
+  baseSettings({ approvers: { users: [], groups: [] }, quorum: QUORUM, ...overrides });
 const policies = { settings: [settings()] };
-
-const spec = (decisions: Decision[] = []): ApprovalRequestSpec => ({
-  target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "prod", name: "web" },
-  changeHash: `sha256:${"ab".repeat(32)}`,
-  policies: ["prod-gate"],
-  requester: { username: "dev", groups: ["developers"] },
-  risk: { score: 42, factors: [] },
-  summary: "",
-  reason: "",
-  decisions,
-});
 
 const approve = (user: string, groups: string[], via: Decision["via"] = "kubectl"): Decision => ({
   user,

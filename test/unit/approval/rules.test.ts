@@ -1,31 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { ApprovalRequestSpec, ApprovalSettings, Decision } from "../../../src/api/v1alpha1/index.js";
+import type { Decision } from "../../../src/api/v1alpha1/index.js";
 import { computeApprovalState, decisionUpdateProblems, type DecisionUpdate } from "../../../src/approval/index.js";
-
-const AEGIS = "system:serviceaccount:aegis-system:aegis-sa";
-const now = new Date("2026-11-26T12:00:00Z");
-const createdAt = new Date("2026-11-26T11:00:00Z");
-
-const settings = (overrides: Partial<ApprovalSettings> = {}): ApprovalSettings => ({
-  mode: "Always",
-  minApprovals: 1,
-  approvers: { users: [], groups: ["sre-leads"] },
-  allowSelfApproval: false,
-  singleUse: false,
-  expiresAfter: "24h",
-  ...overrides,
-});
-
-const spec = (decisions: Decision[] = []): ApprovalRequestSpec => ({
-  target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "prod", name: "web" },
-  changeHash: `sha256:${"ab".repeat(32)}`,
-  policies: ["prod-gate"],
-  requester: { username: "dev", groups: ["developers"] },
-  risk: { score: 42, factors: [] },
-  summary: "",
-  reason: "",
-  decisions,
-});
+import { AEGIS, createdAt, now, settings, spec } from "./fixtures.js";
 
 const decision = (
   user: string,

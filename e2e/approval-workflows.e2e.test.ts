@@ -126,13 +126,18 @@ afterAll(async () => {
 });
 
 describe("approval quorum by group", () => {
-  it("refuses a quorum with min 0 at the API server, naming the field", async () => {
+  it("refuses a quorum with min 0 and an access ttl over 24 h at the API server, naming the field", async () => {
     const refused = await kubectl(["apply", "-f", "-"], {
       input: policy({ mode: "Always", quorum: [{ group: "security", min: 0 }] }, `${ns}-bad`),
       allowFail: true,
     });
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/spec\.approval\.quorum\[0\]\.min/);
+    const longTtl = JSON.parse(policy({ mode: "Always" }, `${ns}-bad-ttl`)) as { spec: Record<string, unknown> };
+    longTtl.spec["access"] = { exec: "RequireApproval", ttl: "25h" };
+    const ttl = await kubectl(["apply", "-f", "-"], { input: JSON.stringify(longTtl), allowFail: true });
+    expect(ttl.code).not.toBe(0);
+    expect(ttl.stderr).toContain('spec.access.ttl: Invalid value: "25h": ttl must be more than 0 and at most 24h');
   });
 
   it("denies a change approved by two sre-leads and no one from security, saying what is missing", async () => {

@@ -442,6 +442,8 @@ describe("approval quorum by group", () => {
         return result.code === 0 ? result : undefined;
       }, "kubectl exec to be let in once approved");
       expect(inside.stdout.trim()).toBe("inside");
+      const metrics = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
+      expect(metrics).toMatch(/aegis_access_sessions_total\{[^}]*decision="allowed"[^}]*\} [1-9]/);
 
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, approvedAt + 21_000 - Date.now())));
       const again = await exec();

@@ -220,6 +220,8 @@ export async function startAegis(
         for (const policy of decision.policies) metrics.breakGlassAdmissions.inc({ policy });
       threats.onDecision(decision);
     },
+    onAccess: (access) =>
+      metrics.accessSessions.inc({ action: access.action, decision: access.allowed ? "allowed" : "denied" }),
   });
   const certificates = await servingCertificates(config, kubeConfig, logger);
   const endpoint = certificates.caBundlePem === undefined ? undefined : webhookEndpoint(config);

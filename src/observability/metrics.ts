@@ -199,6 +199,13 @@ export class AegisMetrics {
     this.leaderChanges.inc({ transition: "stopped" });
   }
 
+  readonly accessSessions = new Counter({
+    name: "aegis_access_sessions_total",
+    help: "exec, attach and port-forward tries into pods an access policy gates, by action and outcome (allowed: an approved AccessRequest let the session start)",
+    labelNames: ["action", "decision"] as const,
+    registers: [this.registry],
+  });
+
   readonly threats = new Counter({
     name: "aegis_threats_total",
     help: "Threat events by severity",

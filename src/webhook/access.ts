@@ -67,6 +67,7 @@ export async function admitAccess(
         until: until.toISOString(),
       },
     });
+    deps.onAccess?.({ action, namespace, allowed: true });
     return allow(admission.uid, {
       warnings: [
         `aegis: ${action} into ${namespace}/${pod} approved by ${state.approvers.join(", ")} until ${until.toISOString()} (AccessRequest ${namespace}/${name}); this session is recorded`,
@@ -112,6 +113,7 @@ async function recordDenial(
       approvalRequest: name,
     },
   });
+  deps.onAccess?.({ action, namespace: admission.namespace, allowed: false });
 }
 
 function accessRequest(

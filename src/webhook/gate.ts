@@ -102,6 +102,8 @@ export interface GateDependencies {
   extraApprovals: () => number;
   /** Told of every gated decision after its evidence is durable (metrics, threat detection). Must not throw. */
   onDecision?: (decision: GateDecision) => void;
+  /** Told of every gated exec/attach/port-forward after its evidence is durable (metrics). Must not throw. */
+  onAccess?: (access: { action: string; namespace: string; allowed: boolean }) => void;
 }
 
 /** One gated decision, as observers (metrics, threat detection) see it. */

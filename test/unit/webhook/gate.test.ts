@@ -526,7 +526,11 @@ describe("approved access (CONNECT pods/exec)", () => {
 
   it("denies the first exec with a Pending AccessRequest, admits it once approved, records the session", async () => {
     let now = new Date("2026-11-26T12:00:00Z");
-    const { handler, requests, evidence } = setup(accessSpec, { now: () => now });
+    const seen: string[] = [];
+    const { handler, requests, evidence } = setup(accessSpec, {
+      now: () => now,
+      onAccess: (access) => seen.push(`${access.action}:${access.allowed}`),
+    });
     const first = await handler(exec());
     expect(first.allowed).toBe(false);
     expect(first.status?.message).toMatch(
@@ -545,6 +549,7 @@ describe("approved access (CONNECT pods/exec)", () => {
       subject: "Pod/prod/web-7d9f-abcde",
       actor: "dev",
     });
+    expect(seen).toEqual(["exec:false", "exec:true"]);
 
     // Bound to the user and the action: someone else, or attach, needs an approval of their own.
     expect((await handler(exec("mallory"))).allowed).toBe(false);

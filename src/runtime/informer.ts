@@ -234,7 +234,10 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private wire(gen: Generation<T>): void {
-    const changed = (obj: T): void => this.onObject(gen, obj, "onChange");
+    const changed = (obj: T): void => {
+      stripManagedFields(obj);
+      this.onObject(gen, obj, "onChange");
+    };
     gen.source.on("add", changed);
     gen.source.on("update", changed);
     gen.source.on("delete", (obj: T) => this.onObject(gen, obj, "onDelete"));
@@ -377,4 +380,14 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.logger.warn({ ...this.fields(gen), err, error: describeError(err) }, "stopping an informer source failed");
     }
   }
+}
+
+/**
+ * Drops `metadata.managedFields` from an object as it enters the cache, in place, as
+ * controller-runtime's TransformStripManagedFields does: AEGIS reads field managers with a live
+ * GET where it needs them, and in a cache of 10 000 ApprovalRequests they are a large share of
+ * the memory (each status patch and decision adds a manager entry).
+ */
+export function stripManagedFields(obj: KubernetesObject): void {
+  if (obj.metadata?.managedFields !== undefined) delete obj.metadata.managedFields;
 }

@@ -140,6 +140,21 @@ describe("ResilientInformer", () => {
     await h.informer.stop();
   });
 
+  it("keeps no managedFields in its cache, for listed and watched objects alike", async () => {
+    const withManagers = (name: string, rv: string): Obj => ({
+      ...cm(name, rv),
+      metadata: { ...cm(name, rv).metadata, managedFields: [{ manager: "kubectl", operation: "Apply" }] },
+    });
+    const h = harness({}, [withManagers("a", "1")]);
+    h.informer.start();
+    await flushPromises();
+    h.cluster.put(withManagers("b", "1"));
+    h.cluster.put(withManagers("a", "2"));
+    for (const name of ["a", "b"]) expect(h.informer.get(name, "ns")?.metadata).not.toHaveProperty("managedFields");
+    expect(h.informer.get("a", "ns")?.metadata?.resourceVersion).toBe("2");
+    await h.informer.stop();
+  });
+
   it("forwards watch events: changes to onChange, deletions to onDelete", async () => {
     const h = harness();
     h.informer.start();

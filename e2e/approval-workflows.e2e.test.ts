@@ -58,6 +58,9 @@ const singleUseQuorum = {
 
 let aegis: RunningAegisProcess;
 
+const imageOfWeb = () =>
+  kubectl(["get", "deployment", "web", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+
 const apply = (image: string) => kubectl(["apply", "-f", "-"], { ...dev, input: deployment(image), allowFail: true });
 
 function requestNameFrom(message: string): string {
@@ -212,15 +215,7 @@ describe("approval quorum by group", () => {
       "the revoked change to be denied again",
     );
     expect(denied.stderr).toContain(`ApprovalRequest ${ns}/${name} is Pending`);
-    const image = await kubectl([
-      "get",
-      "deployment",
-      "web",
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.spec.template.spec.containers[0].image}",
-    ]);
+    const image = await imageOfWeb();
     expect(image.stdout).toBe("ghcr.io/acme/web:1.0");
 
     // Revoking twice, or someone else's approval, is refused by the webhook.
@@ -336,15 +331,7 @@ describe("approval quorum by group", () => {
     expect(admitted.stderr).toMatch(/admitted by BREAK-GLASS \(INC-77: checkout down\)/);
     const name = /ApprovalRequest [^/]+\/(breakglass-\S+) within/.exec(admitted.stderr)?.[1] ?? "";
     expect(name).toMatch(/^breakglass-deployment-web-/);
-    const image = await kubectl([
-      "get",
-      "deployment",
-      "web",
-      "-n",
-      ns,
-      "-o",
-      "jsonpath={.spec.template.spec.containers[0].image}",
-    ]);
+    const image = await imageOfWeb();
     expect(image.stdout).toBe("ghcr.io/acme/web:9.9");
 
     await waitForPhase(name, "ReviewRequired");

@@ -6,6 +6,11 @@ import { computeApprovalState, type ApprovalState, type RequestPolicies } from "
 /** Channels through which AEGIS itself writes a decision for a user it authenticated. */
 const DELEGATED_CHANNELS: ReadonlySet<Decision["via"]> = new Set(["api", "slack", "web"]);
 
+/** Is AEGIS itself writing this decision for a user it authenticated (API, Slack, dashboard)? */
+function actsForUser(decision: Decision, update: DecisionUpdate): boolean {
+  return update.caller.username === update.aegisUsername && DELEGATED_CHANNELS.has(decision.via);
+}
+
 /** How far a decision's `at` may stray from the webhook's clock. */
 export const DECISION_CLOCK_SKEW_MS = 5 * 60_000;
 
@@ -142,7 +147,7 @@ function consumeProblems(decision: Decision, update: DecisionUpdate): string[] {
  * vouches for them itself.
  */
 function claimedGroupProblems(decision: Decision, update: DecisionUpdate): string[] {
-  if (update.caller.username === update.aegisUsername && DELEGATED_CHANNELS.has(decision.via)) return [];
+  if (actsForUser(decision, update)) return [];
   const unproven = (decision.groups ?? []).filter((group) => !update.caller.groups.includes(group));
   return unproven.length === 0
     ? []
@@ -173,7 +178,7 @@ function appendedDecision(before: readonly Decision[], after: readonly Decision[
 
 function authorshipProblems(decision: Decision, update: DecisionUpdate): string[] {
   const problems: string[] = [];
-  const actingForUser = update.caller.username === update.aegisUsername && DELEGATED_CHANNELS.has(decision.via);
+  const actingForUser = actsForUser(decision, update);
   if (decision.user !== update.caller.username && !actingForUser) {
     problems.push(`decision names user ${decision.user} but the caller is ${update.caller.username}`);
   }

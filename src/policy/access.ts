@@ -1,4 +1,4 @@
-import { durationToMs, type AccessAction } from "../api/v1alpha1/index.js";
+import { shortestDuration, type AccessAction } from "../api/v1alpha1/index.js";
 import type { CompiledPolicy } from "./compile.js";
 import { exclusionOf } from "./match.js";
 import type { GateRequest } from "./types.js";
@@ -27,6 +27,8 @@ export function accessPoliciesFor(
 
 /** The shortest ttl the policies give an approved access. */
 export function accessTtlOf(policies: readonly CompiledPolicy[]): string {
-  const ttls = policies.map((policy) => policy.spec.access?.ttl ?? "30m");
-  return [...ttls].sort((a, b) => durationToMs(a) - durationToMs(b))[0] ?? "30m";
+  return shortestDuration(
+    policies.map((policy) => policy.spec.access?.ttl ?? "30m"),
+    "30m",
+  );
 }

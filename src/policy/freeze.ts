@@ -18,7 +18,7 @@ export interface OpenFreeze {
 export function freezeWindowProblems(window: FreezeWindow): { field: string; message: string }[] {
   if (window.schedule === undefined) return [];
   try {
-    cronOf(window.schedule, window.timeZone).nextRun(new Date(0));
+    cronOf(window).nextRun(new Date(0));
     return [];
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -51,7 +51,7 @@ function endOfOpenWindow(window: FreezeWindow, now: Date): Date | undefined {
   // The latest start at or before now closes last: all of a schedule's windows are equally long.
   // croner works in whole seconds and looks strictly before its reference: look from a second
   // ahead and drop a start that lies after now.
-  const latestStart = cronOf(window.schedule, window.timeZone)
+  const latestStart = cronOf(window)
     .previousRuns(2, new Date(now.getTime() + 1_000))
     .find((start) => start.getTime() <= now.getTime());
   if (!latestStart) return undefined;
@@ -59,8 +59,17 @@ function endOfOpenWindow(window: FreezeWindow, now: Date): Date | undefined {
   return endsAt.getTime() > now.getTime() ? endsAt : undefined;
 }
 
-function cronOf(schedule: string, timeZone: string | undefined): Cron {
-  return new Cron(schedule, { paused: true, timezone: timeZone ?? "UTC" });
+// A policy's windows are the same objects until the policy changes: parse each cron once, not on
+// every admission the window is checked for.
+const crons = new WeakMap<FreezeWindow, Cron>();
+
+function cronOf(window: FreezeWindow): Cron {
+  let cron = crons.get(window);
+  if (!cron) {
+    cron = new Cron(window.schedule ?? "", { paused: true, timezone: window.timeZone ?? "UTC" });
+    crons.set(window, cron);
+  }
+  return cron;
 }
 
 function labelOf(window: FreezeWindow): string {

@@ -1,22 +1,16 @@
-import { API_VERSION, type AccessAction, type ApprovalRequest } from "../api/v1alpha1/index.js";
+import { ACCESS_ACTIONS, API_VERSION, type AccessAction, type ApprovalRequest } from "../api/v1alpha1/index.js";
 import { computeApprovalState, requestCreatedAt, requestPoliciesOf } from "../approval/index.js";
 import { approvalRequestName, canonicalSha256 } from "../changehash/index.js";
 import { accessPoliciesFor, accessTtlOf } from "../policy/index.js";
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
 import type { GateDependencies } from "./gate.js";
 
-/** The pods subresources CONNECT admission gates, and the action each is. */
-const ACTION_OF_SUBRESOURCE: Readonly<Record<string, AccessAction>> = {
-  exec: "exec",
-  attach: "attach",
-  portforward: "portforward",
-};
-
 /** Is this a CONNECT of an action on a pod that access policies may gate? */
 export function accessActionOf(admission: AdmissionRequest): AccessAction | undefined {
   if (admission.operation !== "CONNECT" || admission.resource.group !== "" || admission.resource.resource !== "pods")
     return undefined;
-  return ACTION_OF_SUBRESOURCE[admission.subResource ?? ""];
+  // The pods subresources are named as the actions are: pods/exec, pods/attach, pods/portforward.
+  return ACCESS_ACTIONS.find((action) => action === admission.subResource);
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
-import { API_VERSION, durationToMs } from "../api/v1alpha1/index.js";
+import { API_VERSION, shortestDuration } from "../api/v1alpha1/index.js";
 import { gitAnnotationsOf } from "../api/git-reference.js";
 import {
   computeApprovalState,
@@ -163,7 +163,7 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "aegis-rollback-approved" }));
   }
   const risk = riskOf(request, deps);
-  const breakGlass = breakGlassClaim(request.object);
+  const breakGlass = annotationOf(request.object, BREAK_GLASS_ANNOTATION)?.trim();
   if (breakGlass !== undefined) {
     const blocking = evaluation.matched.filter(
       (verdict) =>
@@ -183,13 +183,6 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     );
   }
   return gateOnApproval(admission, change, deps, warnings, risk);
-}
-
-/** The break-glass annotation's reason (trimmed; "" when empty), or undefined when it is not set. */
-function breakGlassClaim(object: Record<string, unknown>): string | undefined {
-  const annotations = (object.metadata as { annotations?: Record<string, unknown> } | undefined)?.annotations;
-  const value = annotations?.[BREAK_GLASS_ANNOTATION];
-  return typeof value === "string" ? value.trim() : undefined;
 }
 
 interface BreakGlassPlan {
@@ -241,6 +234,7 @@ async function admitByBreakGlass(
   const name = approvalRequestName(`breakglass-${request.kind}`, approvalTargetName(request), change.changeHash);
   const reviewWithin = shortestDuration(
     plan.blocking.map((verdict) => verdict.approval?.breakGlass?.reviewWithin ?? "24h"),
+    "24h",
   );
   if (!admission.dryRun) {
     const review = buildApprovalRequest(admission, change, {
@@ -272,10 +266,6 @@ async function admitByBreakGlass(
       { "aegis.valina.ai/decision": "break-glass", "aegis.valina.ai/approval-request": name },
     ),
   );
-}
-
-function shortestDuration(durations: readonly string[]): string {
-  return [...durations].sort((a, b) => durationToMs(a) - durationToMs(b))[0] ?? "24h";
 }
 
 /** The open freeze of an Enforce policy that gates this change, the one that closes last. */
@@ -398,8 +388,8 @@ async function useApproval(
   policies: RequestPolicies,
   deps: GateDependencies,
 ): Promise<ApprovalState | null> {
-  let current: ApprovalRequest | undefined = request;
-  for (let attempt = 0; attempt < 3 && current; attempt++) {
+  let current = request;
+  for (let attempt = 0; ; attempt++) {
     const state = computeApprovalState(
       current.spec,
       requestCreatedAt(current.metadata, deps.now()),
@@ -407,6 +397,8 @@ async function useApproval(
       deps.now(),
     );
     if (state.phase !== "Approved") return state;
+    // Still Approved after three lost races: deny rather than admit without having used it.
+    if (attempt === 3) return { ...state, phase: "Pending" };
     const outcome = await deps.requestWriter.consume(current, {
       user: deps.aegisUsername,
       decision: "Consume",
@@ -416,17 +408,10 @@ async function useApproval(
     });
     if (outcome === "consumed") return state;
     const { namespace = "", name = "" } = current.metadata;
-    current = await deps.requestWriter.read(namespace, name);
+    const fresh = await deps.requestWriter.read(namespace, name);
+    if (!fresh) return null;
+    current = fresh;
   }
-  if (!current) return null;
-  const state = computeApprovalState(
-    current.spec,
-    requestCreatedAt(current.metadata, deps.now()),
-    policies,
-    deps.now(),
-  );
-  // Still Approved after three lost races: deny rather than admit without having used it.
-  return state.phase === "Approved" ? { ...state, phase: "Pending" } : state;
 }
 
 interface PendingPlan {
@@ -489,7 +474,7 @@ function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan:
       requester: { username: admission.userInfo.username, groups: admission.userInfo.groups },
       risk: { score: plan.risk.score, factors: [...plan.risk.factors] },
       summary: summarizeChange(request.kind, request.oldObject, request.object),
-      reason: annotationOf(request.object, REASON_ANNOTATION),
+      reason: annotationOf(request.object, REASON_ANNOTATION) ?? "",
       decisions: [],
     },
   };
@@ -671,10 +656,11 @@ export function approvalTargetName(request: GateRequest): string {
   return request.name;
 }
 
-function annotationOf(object: Record<string, unknown>, key: string): string {
+/** An annotation's value, or undefined when the object does not set it. */
+function annotationOf(object: Record<string, unknown>, key: string): string | undefined {
   const annotations = (object.metadata as { annotations?: Record<string, unknown> } | undefined)?.annotations;
   const value = annotations?.[key];
-  return typeof value === "string" ? value : "";
+  return typeof value === "string" ? value : undefined;
 }
 
 function describeTarget(request: GateRequest): string {

@@ -64,3 +64,8 @@ export function durationToMs(duration: string): number {
   }
   return total;
 }
+
+/** The shortest of some durations (the strictest of several policies), or `fallback` when none. */
+export function shortestDuration(durations: readonly string[], fallback: string): string {
+  return [...durations].sort((a, b) => durationToMs(a) - durationToMs(b))[0] ?? fallback;
+}

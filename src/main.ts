@@ -10,6 +10,8 @@ import { KubeSlackMappingReviewer } from "./adapters/slack/mapping-reviewer.js";
 import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
 import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
 import { createWorkloadCaches } from "./adapters/kube/workloads.js";
+import { KubePolicyReportStore } from "./adapters/kube/policy-reports.js";
+import { REPORT_MANAGED_BY, REPORT_MANAGED_BY_LABEL } from "./audit/index.js";
 import { KubeWorkloadReader } from "./adapters/kube/workload-reader.js";
 import {
   anyApprovals,
@@ -298,7 +300,8 @@ export async function startAegis(
     bus,
     evidence: evidenceReaderFromStore(ledger.store),
     evidenceKey: { publicKeyPem: publicKeyToPem(checkpoints.publicKey), keyId: keyIdOf(checkpoints.publicKey) },
-    securityStatus: () => threats.securityStatus(),
+    // The audit's totals are the leader's (its workload caches); other replicas report none.
+    securityStatus: async () => ({ ...(await threats.securityStatus()), audit: metrics.auditTotals() }),
     ...integrations.api,
     ...(sso ? { sso: sso.router, sessionIdentity: sso.sessionIdentity } : {}),
   });
@@ -334,6 +337,18 @@ export async function startAegis(
     createWorkloads: () => createWorkloadCaches(kubeConfig, logger),
     approvedChanges,
     healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs },
+    audit: {
+      reports: new KubePolicyReportStore(kubeConfig, `${REPORT_MANAGED_BY_LABEL}=${REPORT_MANAGED_BY}`),
+      // What runs is covered when a human approved it, or AEGIS rolled back to a revision one approved.
+      approved: anyApprovals(
+        [
+          approvalRequestApprovals(caches.approvals),
+          evidenceApprovals(ledger.store, ["Approved", "AegisRollbackApproved"]),
+        ],
+        (err) => logger.warn({ err }, "approved-change lookup for the audit failed"),
+      ),
+      onResults: (namespace, counts, unapproved) => metrics.recordAuditResults(namespace, counts, unapproved),
+    },
   });
   leading = () => controllers.elector.isLeader();
   const notifier = createNotifier({

@@ -174,6 +174,55 @@ export class AegisMetrics {
     this.breakerSource = source;
   }
 
+  /** The background audit's latest result counts, per namespace then policy (the leader's; empty elsewhere). */
+  private readonly auditResults = new Map<string, ReadonlyMap<string, Readonly<Record<string, number>>>>();
+
+  readonly auditResultsGauge = new Gauge({
+    name: "aegis_audit_results",
+    help: "Results of the background audit in AEGIS's PolicyReports, by result (pass, fail, warn) and policy (the leader's; none elsewhere)",
+    labelNames: ["result", "policy"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.auditResultsGauge.reset();
+      for (const byPolicy of this.auditResults.values())
+        for (const [policy, counts] of byPolicy)
+          for (const [result, count] of Object.entries(counts)) this.auditResultsGauge.inc({ result, policy }, count);
+    },
+  });
+
+  private readonly auditUnapproved = new Map<string, number>();
+
+  readonly auditUnapprovedGauge = new Gauge({
+    name: "aegis_audit_unapproved_changes",
+    help: "Running objects whose spec no approval covers though a policy requires one (the audit's unapproved-change failures; the leader's)",
+    registers: [this.registry],
+    collect: () => {
+      this.auditUnapprovedGauge.set([...this.auditUnapproved.values()].reduce((a, b) => a + b, 0));
+    },
+  });
+
+  /** A namespace's audit counts after a reconcile; an empty map forgets the namespace. */
+  recordAuditResults(
+    namespace: string,
+    counts: ReadonlyMap<string, Readonly<Record<string, number>>>,
+    unapprovedChanges: number,
+  ): void {
+    if (counts.size === 0) this.auditResults.delete(namespace);
+    else this.auditResults.set(namespace, counts);
+    if (unapprovedChanges === 0) this.auditUnapproved.delete(namespace);
+    else this.auditUnapproved.set(namespace, unapprovedChanges);
+  }
+
+  /** Totals by result, and the unapproved-change failures, over every namespace. */
+  auditTotals(): { namespaces: number; results: Record<string, number>; unapprovedChanges: number } {
+    const results: Record<string, number> = {};
+    for (const byPolicy of this.auditResults.values())
+      for (const counts of byPolicy.values())
+        for (const [result, count] of Object.entries(counts)) results[result] = (results[result] ?? 0) + count;
+    const unapprovedChanges = [...this.auditUnapproved.values()].reduce((a, b) => a + b, 0);
+    return { namespaces: this.auditResults.size, results, unapprovedChanges };
+  }
+
   readonly leader = new Gauge({
     name: "aegis_leader",
     help: "1 while this replica holds the aegis-controller Lease and runs the controllers",
@@ -196,6 +245,8 @@ export class AegisMetrics {
   /** This replica stopped leading (the elector's onStoppedLeading). */
   leadershipStopped(): void {
     this.leader.set(0);
+    this.auditResults.clear();
+    this.auditUnapproved.clear();
     this.leaderChanges.inc({ transition: "stopped" });
   }
 

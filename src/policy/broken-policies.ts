@@ -95,6 +95,7 @@ export function brokenPolicyVerdicts(entries: readonly PolicyEntry[], request: G
       approval: undefined,
       freezeWindows: [],
       scope: matchScopeOf(scoped, request.kind) ?? "listed",
+      checked: [BROKEN_POLICY_CHECK],
     };
     verdicts.push(verdict);
   }

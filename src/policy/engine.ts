@@ -28,6 +28,7 @@ function verdictFor(policy: CompiledPolicy, context: CheckContext, scope: MatchS
     approval: policy.approval,
     freezeWindows: policy.spec.freezeWindows ?? [],
     scope,
+    checked: checks.map((check) => check.name),
   };
 }
 

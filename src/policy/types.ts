@@ -45,6 +45,8 @@ export interface PolicyVerdict {
   readonly freezeWindows: readonly FreezeWindow[];
   /** Whether the request's kind is one the policy lists, or a side door to the pods it governs. */
   readonly scope: "listed" | "sideDoor";
+  /** The names of the checks that ran (a passed check is one of these without a violation). */
+  readonly checked: readonly string[];
 }
 
 export interface GateEvaluation {

@@ -3,6 +3,7 @@ import type { JsonPatchOp } from "../api/json-patch.js";
 /** Cache-backed reads of a namespace's workloads, as the API server returned them (raw JSON: hashing needs the exact shape). */
 export interface RawWorkloadSource {
   deployment(namespace: string, name: string): unknown;
+  deployments(namespace: string): readonly unknown[];
   replicaSets(namespace: string): readonly unknown[];
   pods(namespace: string): readonly unknown[];
 }

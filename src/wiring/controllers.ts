@@ -21,6 +21,8 @@ import { reconcileApprovalRequest } from "../reconcilers/approval-request.js";
 import { Controller } from "../runtime/controller.js";
 import { defaultIdentity, LeaderElector } from "../runtime/leader-election.js";
 import type { Logger } from "../ports/logger.js";
+import type { PolicyReportStore } from "../ports/reports.js";
+import { AUDIT_CONTROLLER, reconcileAudit, type AuditDependencies } from "../reconcilers/audit.js";
 
 export const LEADER_LEASE_NAME = "aegis-controller";
 const DECIDED_REQUEST_RETENTION_MS = 7 * 24 * 3_600_000;
@@ -48,6 +50,14 @@ export interface ControllerDependencies {
   /** Where rollbacks learn which revisions were approved (default: Approved ApprovalRequests in the cache). */
   approvedChanges?: ApprovedChanges;
   healingTuning?: HealingTuning;
+  /** The background audit's PolicyReports; absent: no audit. Runs on the leader over the workload caches. */
+  audit?: {
+    reports: PolicyReportStore;
+    /** What counts as approved for `unapproved-change` (default: approvedChanges). */
+    approved?: ApprovedChanges;
+    onResults?: AuditDependencies["onResults"];
+    resyncMs?: number;
+  };
 }
 
 export interface RunningControllers {
@@ -66,6 +76,9 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
   let workloads: WorkloadCaches | undefined;
   const enqueueHealing = (key: string): void => {
     for (const controller of running) if (controller.name === SELF_HEALING_CONTROLLER) controller.enqueue(key);
+  };
+  const enqueueAudit = (namespace: string): void => {
+    for (const controller of running) if (controller.name === AUDIT_CONTROLLER) controller.enqueue(namespace);
   };
   const elector = new LeaderElector({
     api: deps.kubeConfig.makeApiClient(CoordinationV1Api),
@@ -114,12 +127,19 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
       // A policy change can start or stop healing any Deployment.
       if (kind === "AegisPolicy" && controller.name === SELF_HEALING_CONTROLLER)
         workloads?.deploymentKeys().forEach((k) => controller.enqueue(k));
+      // An approval decided covers (or not) what runs in its namespace.
+      if (kind === "ApprovalRequest" && namespace && controller.name === AUDIT_CONTROLLER)
+        controller.enqueue(namespace);
+      // A policy change changes any namespace's audit results.
+      if (kind === "AegisPolicy" && controller.name === AUDIT_CONTROLLER)
+        workloads?.namespaces().forEach((namespace) => controller.enqueue(namespace));
     }
   });
   /** The healer starts once this term's workload caches have synced, so it never judges a half-filled cache. */
   const startHealing = async (termWorkloads: WorkloadCaches, signal: AbortSignal): Promise<void> => {
     workloads = termWorkloads;
     termWorkloads.onDeploymentChange(enqueueHealing);
+    termWorkloads.onNamespaceChange(enqueueAudit);
     termWorkloads.informers.forEach((informer) => informer.start());
     const synced = await Promise.all(termWorkloads.informers.map((informer) => informer.waitForSync(signal)));
     if (signal.aborted || workloads !== termWorkloads || !synced.every(Boolean)) return;
@@ -127,6 +147,12 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
     running.push(healing);
     healing.start();
     deps.logger.info({ replica }, "leading: self-healing started");
+    if (deps.audit) {
+      const audit = buildAuditController(deps, deps.audit, termWorkloads);
+      running.push(audit);
+      audit.start();
+      deps.logger.info({ replica }, "leading: background audit started");
+    }
   };
   // This replica's informer already enqueues what it changed itself; hints from the others let
   // the leader act before its own watch delivers the change.
@@ -212,4 +238,31 @@ function buildHealingController(deps: ControllerDependencies, replica: string, w
     },
     workloads,
   );
+}
+
+function buildAuditController(
+  deps: ControllerDependencies,
+  audit: NonNullable<ControllerDependencies["audit"]>,
+  workloads: WorkloadCaches,
+): Controller {
+  const auditDeps: AuditDependencies = {
+    workloads: workloads.source,
+    policies: deps.caches.policies,
+    namespaceLabels: deps.caches.namespaceLabels,
+    approved: audit.approved ?? deps.approvedChanges ?? anyApprovals([approvalRequestApprovals(deps.caches.approvals)]),
+    reports: audit.reports,
+    now: deps.now,
+    approvedSeen: new Set(),
+    ...(audit.onResults ? { onResults: audit.onResults } : {}),
+    ...(audit.resyncMs ? { resyncMs: audit.resyncMs } : {}),
+  };
+  // One worker: the audit must never compete with admissions for the event loop.
+  const controller = new Controller({
+    name: AUDIT_CONTROLLER,
+    workers: 1,
+    logger: deps.logger,
+    reconcile: (namespace) => reconcileAudit(namespace, auditDeps),
+  });
+  for (const namespace of workloads.namespaces()) controller.enqueue(namespace);
+  return controller;
 }

@@ -34,6 +34,10 @@ export interface WorkloadCaches {
   onDeploymentChange(listener: (key: string) => void): void;
   /** Every Deployment in the cache (a new leadership term, a policy change). */
   deploymentKeys(): string[];
+  /** The namespace of every Deployment, ReplicaSet and Pod that changed or went (for the audit). */
+  onNamespaceChange(listener: (namespace: string) => void): void;
+  /** Every namespace holding a cached workload. */
+  namespaces(): string[];
 }
 
 function keyOf(object: KubernetesObject): string {
@@ -86,9 +90,18 @@ export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): Wo
   on(replicaSets, deploymentOfReplicaSet);
   on(pods, deploymentOfPod);
   const informers = [deployments, replicaSets, pods];
+  const namespaceListeners: ((namespace: string) => void)[] = [];
+  for (const target of informers) {
+    const emitNamespace = (object: KubernetesObject): void => {
+      const namespace = object.metadata?.namespace;
+      if (namespace) namespaceListeners.forEach((listener) => listener(namespace));
+    };
+    target.addEventHandler({ onChange: emitNamespace, onDelete: emitNamespace });
+  }
   return {
     source: {
       deployment: (namespace, name) => deployments.get(name, namespace),
+      deployments: (namespace) => deployments.list(namespace),
       replicaSets: (namespace) => replicaSets.list(namespace),
       pods: (namespace) => pods.list(namespace),
     },
@@ -96,6 +109,11 @@ export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): Wo
     hasSynced: () => informers.every((i) => i.hasSynced()),
     onDeploymentChange: (listener) => listeners.push(listener),
     deploymentKeys: () => deployments.list().map(keyOf),
+    onNamespaceChange: (listener) => namespaceListeners.push(listener),
+    namespaces: () =>
+      [...new Set(informers.flatMap((i) => i.list().map((object) => object.metadata?.namespace ?? "")))].filter(
+        Boolean,
+      ),
   };
 }
 

@@ -1,0 +1,244 @@
+// Background audit (DESIGN §audit): what already runs, judged by today's policies. Pure: the
+// caller gathers the objects, their namespace's labels and whether an approval covers each
+// object's current change hash; this file turns them into PolicyReport results and reports.
+import { canonicalJson } from "../json/canonical-json.js";
+import { evaluate, type CompiledPolicy } from "../policy/index.js";
+import { API_VERSION } from "../api/v1alpha1/common.js";
+import {
+  REPORT_API_VERSION,
+  REPORT_SOURCE,
+  type ObjectReference,
+  type PolicyReport,
+  type ReportResult,
+  type ReportResultValue,
+  type ReportSummary,
+} from "../api/wgpolicyk8s/policy-report.js";
+
+/** The rule of the result that says whether an approval covers what runs. */
+export const UNAPPROVED_CHANGE_RULE = "unapproved-change";
+/** AEGIS's reports carry this label; reports without it belong to another tool and are left alone. */
+export const REPORT_MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const REPORT_MANAGED_BY = "aegis";
+/** The name of a namespace's first AEGIS report; more are `aegis-audit-2`, … when one would be too big. */
+export const REPORT_NAME = "aegis-audit";
+/** Well under etcd's 1.5 MiB request limit, leaving room for metadata and the API server's encoding. */
+export const MAX_REPORT_BYTES = 900 * 1024;
+
+export interface AuditedObject {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly object: Record<string, unknown>;
+}
+
+/** One object's check results, and the matching policies that require approval of what runs. */
+export interface ObjectAudit {
+  readonly findings: readonly AuditFinding[];
+  readonly approvalPolicies: readonly string[];
+  readonly resource: ObjectReference;
+}
+
+export interface AuditFinding {
+  readonly policy: string;
+  readonly rule: string;
+  readonly result: ReportResultValue;
+  readonly message: string;
+  readonly resource: ObjectReference;
+}
+
+function gateRequestOf(object: AuditedObject, namespaceLabels: Readonly<Record<string, string>>) {
+  return {
+    operation: "CREATE" as const,
+    kind: object.kind,
+    apiVersion: object.apiVersion,
+    namespace: object.namespace,
+    name: object.name,
+    object: object.object,
+    oldObject: null,
+    // Matching and checks never read the user for an existing object: nobody is asking.
+    user: { username: "", groups: [] },
+    namespaceLabels,
+  };
+}
+
+/**
+ * The check results for one object: per matching policy, each check that ran passes, or fails
+ * (Enforce) or warns (Audit). `withApprovalFindings` adds whether an approval covers it.
+ */
+export function auditObject(
+  policies: readonly CompiledPolicy[],
+  object: AuditedObject,
+  namespaceLabels: Readonly<Record<string, string>>,
+): ObjectAudit {
+  const evaluation = evaluate(policies, gateRequestOf(object, namespaceLabels));
+  const resource: ObjectReference = {
+    apiVersion: object.apiVersion,
+    kind: object.kind,
+    namespace: object.namespace,
+    name: object.name,
+    uid: object.uid,
+  };
+  const findings: AuditFinding[] = [];
+  for (const verdict of evaluation.matched) {
+    const violated = verdict.enforcement === "Enforce" ? "fail" : "warn";
+    for (const check of verdict.checked) {
+      const violations = verdict.violations.filter((violation) => violation.check === check);
+      findings.push({
+        policy: verdict.policy,
+        rule: check,
+        result: violations.length === 0 ? "pass" : violated,
+        message:
+          violations.length === 0
+            ? "the check passes"
+            : violations.map((violation) => `${violation.rule}: ${violation.message}`).join("; "),
+        resource,
+      });
+    }
+  }
+  const approvalPolicies = evaluation.matched
+    .filter((verdict) => verdict.approval !== undefined && verdict.approval.mode !== "Never")
+    .map((verdict) => verdict.policy);
+  return { findings, approvalPolicies, resource };
+}
+
+/**
+ * The audit's findings plus, for each policy that requires approval, `unapproved-change`:
+ * pass when an approval covers the object's current change hash, else fail.
+ */
+export function withApprovalFindings(audit: ObjectAudit, approved: boolean): AuditFinding[] {
+  return [
+    ...audit.findings,
+    ...audit.approvalPolicies.map((policy): AuditFinding => ({
+      policy,
+      rule: UNAPPROVED_CHANGE_RULE,
+      result: approved ? "pass" : "fail",
+      message: approved
+        ? "an approval covers the spec that runs"
+        : "no approval covers the spec that runs: it changed behind the gate (webhook bypassed, AEGIS down) or before the policy required approval",
+      resource: audit.resource,
+    })),
+  ];
+}
+
+const SEVERITY: Readonly<Record<ReportResultValue, ReportResult["severity"] | undefined>> = {
+  fail: "high",
+  warn: "medium",
+  error: "high",
+  pass: undefined,
+  skip: undefined,
+};
+
+function identityOf(result: ReportResult): string {
+  const resource = result.resources?.[0];
+  return JSON.stringify([result.policy, result.rule, resource?.uid, result.result, result.message]);
+}
+
+/**
+ * The namespace's AEGIS reports for these findings, split so none exceeds `maxBytes`.
+ * A result that the previous reports held unchanged keeps its timestamp, so an unchanged
+ * namespace yields reports equal to the previous ones (and nothing is written).
+ */
+export function buildPolicyReports(
+  namespace: string,
+  findings: readonly AuditFinding[],
+  options: {
+    now: Date;
+    previous: readonly PolicyReport[];
+    maxBytes?: number;
+    /** The AegisPolicies whose results the reports hold: when all are deleted, the API server's GC deletes the reports. */
+    owners?: readonly { name: string; uid: string }[];
+  },
+): PolicyReport[] {
+  const earlier = new Map<string, ReportResult["timestamp"]>();
+  for (const report of options.previous)
+    for (const result of report.results ?? []) earlier.set(identityOf(result), result.timestamp);
+  const nowStamp = { seconds: Math.floor(options.now.getTime() / 1000), nanos: 0 };
+  const results = [...findings]
+    .sort((a, b) =>
+      [a.resource.kind, a.resource.name, a.policy, a.rule]
+        .join("\0")
+        .localeCompare([b.resource.kind, b.resource.name, b.policy, b.rule].join("\0")),
+    )
+    .map((finding): ReportResult => {
+      const severity = SEVERITY[finding.result];
+      const result: ReportResult = {
+        source: REPORT_SOURCE,
+        policy: finding.policy,
+        rule: finding.rule,
+        result: finding.result,
+        ...(severity ? { severity } : {}),
+        scored: true,
+        message: finding.message,
+        resources: [finding.resource],
+      };
+      return { ...result, timestamp: earlier.get(identityOf(result)) ?? nowStamp };
+    });
+  const maxBytes = options.maxBytes ?? MAX_REPORT_BYTES;
+  const chunks: ReportResult[][] = [];
+  let current: ReportResult[] = [];
+  let size = 0;
+  for (const result of results) {
+    const bytes = Buffer.byteLength(JSON.stringify(result)) + 1;
+    if (current.length > 0 && size + bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(result);
+    size += bytes;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks.map((chunk, index) => ({
+    apiVersion: REPORT_API_VERSION,
+    kind: "PolicyReport",
+    metadata: {
+      name: index === 0 ? REPORT_NAME : `${REPORT_NAME}-${index + 1}`,
+      namespace,
+      labels: { [REPORT_MANAGED_BY_LABEL]: REPORT_MANAGED_BY },
+      ...(options.owners?.length
+        ? {
+            ownerReferences: options.owners.map((owner) => ({
+              apiVersion: API_VERSION,
+              kind: "AegisPolicy",
+              name: owner.name,
+              uid: owner.uid,
+            })),
+          }
+        : {}),
+    },
+    summary: summarize(chunk),
+    results: chunk,
+  }));
+}
+
+export function summarize(results: readonly ReportResult[]): Required<ReportSummary> {
+  const summary = { pass: 0, fail: 0, warn: 0, error: 0, skip: 0 };
+  for (const result of results) if (result.result) summary[result.result] += 1;
+  return summary;
+}
+
+/** Whether two reports say the same (metadata other than the name is the writer's business). */
+export function sameReport(a: PolicyReport, b: PolicyReport): boolean {
+  return (
+    a.metadata.name === b.metadata.name &&
+    canonicalJson(a.metadata["ownerReferences"] ?? []) === canonicalJson(b.metadata["ownerReferences"] ?? []) &&
+    canonicalJson(a.results ?? []) === canonicalJson(b.results ?? []) &&
+    canonicalJson(a.summary ?? {}) === canonicalJson(b.summary ?? {})
+  );
+}
+
+/** What to write so the namespace holds exactly `next`: creates, replacements, deletions by name. */
+export function reportChanges(
+  previous: readonly PolicyReport[],
+  next: readonly PolicyReport[],
+): { upsert: PolicyReport[]; remove: string[] } {
+  const byName = new Map(previous.map((report) => [report.metadata.name, report]));
+  const upsert = next.filter((report) => {
+    const old = byName.get(report.metadata.name);
+    return old === undefined || !sameReport(old, report);
+  });
+  const keep = new Set(next.map((report) => report.metadata.name));
+  return { upsert, remove: previous.map((report) => report.metadata.name).filter((name) => !keep.has(name)) };
+}

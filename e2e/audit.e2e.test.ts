@@ -128,6 +128,9 @@ describe("the background audit", () => {
     expect(current?.metadata.ownerReferences).toEqual([
       expect.objectContaining({ kind: "AegisPolicy", name: checksPolicy }),
     ]);
+    const printed = (await kubectl(["aegis", "report", "-n", ns])).stdout;
+    expect(printed).toMatch(new RegExp(`${ns}\\s+Deployment/web\\s+${checksPolicy}\\s+no-latest\\s+FAIL`));
+    expect(printed).not.toContain("kyverno");
     const metrics = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`aegis_audit_results\\{result="fail",policy="${checksPolicy}"\\} 1`));
   });
@@ -187,6 +190,9 @@ describe("the background audit", () => {
     const drift = await resultFor(driftNs, "unapproved-change", "fail");
     expect(drift).toMatchObject({ source: "aegis", policy: approvalPolicy });
     expect(drift.message).toMatch(/no approval covers the spec that runs/);
+    expect((await kubectl(["aegis", "report", "-n", driftNs])).stdout).toMatch(
+      /Deployment\/web\s+\S+\s+unapproved-change\s+FAIL/,
+    );
     await eventually(async () => {
       const metrics = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
       return /aegis_audit_unapproved_changes [1-9]/.test(metrics) ? true : undefined;

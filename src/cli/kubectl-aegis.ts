@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 import { Command } from "commander";
-import { decideCommand, describeCommand, listCommand, type KubectlGlobals } from "./kubectl-plugin.js";
+import { decideCommand, describeCommand, listCommand, reportCommand, type KubectlGlobals } from "./kubectl-plugin.js";
 
 const program = new Command()
   .name("kubectl aegis")
-  .description("list, inspect, approve, reject and revoke AEGIS ApprovalRequests")
+  .description(
+    "list, inspect, approve, reject and revoke AEGIS ApprovalRequests; print the background audit's failures",
+  )
   .option("-n, --namespace <ns>", "namespace of the request")
   .option("-A, --all-namespaces", "list requests in every namespace")
   .option("--context <name>", "kubeconfig context")
@@ -22,6 +24,10 @@ program
   .command("list")
   .description("list ApprovalRequests")
   .action(async () => listCommand(globals()));
+program
+  .command("report")
+  .description("print the failing and warning results of AEGIS's PolicyReports (-n NS, or -A)")
+  .action(async () => reportCommand(globals()));
 program
   .command("describe")
   .argument("<name>")

@@ -2,6 +2,7 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { approvalRequestSchema, type ApprovalRequest, type DecisionKind } from "../api/v1alpha1/index.js";
+import { policyReportSchema, REPORT_SOURCE } from "../api/wgpolicyk8s/policy-report.js";
 
 const run = promisify(execFile);
 
@@ -61,6 +62,47 @@ export async function listCommand(globals: KubectlGlobals): Promise<void> {
   process.stdout.write(
     formatTable(["NAMESPACE", "NAME", "PHASE", "TARGET", "APPROVALS", "RISK", "REQUESTER", "CHANGE"], rows),
   );
+}
+
+/**
+ * The failures (and warnings) in AEGIS's PolicyReports, one line per object and rule; reports of
+ * other tools are left out. Exits non-zero only when kubectl fails.
+ */
+export async function reportCommand(globals: KubectlGlobals): Promise<void> {
+  const list = listSchema.parse(
+    JSON.parse(
+      await kubectl(globals, [
+        "get",
+        "policyreports.wgpolicyk8s.io",
+        "-l",
+        "app.kubernetes.io/managed-by=aegis",
+        "-o",
+        "json",
+      ]),
+    ),
+  );
+  const rows = list.items.flatMap((item) => {
+    const parsed = policyReportSchema.safeParse(item);
+    if (!parsed.success) return [];
+    return (parsed.data.results ?? [])
+      .filter((result) => result.source === REPORT_SOURCE && (result.result === "fail" || result.result === "warn"))
+      .map((result) => {
+        const resource = result.resources?.[0];
+        return [
+          parsed.data.metadata.namespace,
+          `${resource?.kind ?? "?"}/${resource?.name ?? "?"}`,
+          result.policy,
+          result.rule ?? "",
+          (result.result ?? "").toUpperCase(),
+          result.message ?? "",
+        ];
+      });
+  });
+  if (rows.length === 0) {
+    process.stdout.write("No failing or warning audit results.\n");
+    return;
+  }
+  process.stdout.write(formatTable(["NAMESPACE", "OBJECT", "POLICY", "RULE", "RESULT", "MESSAGE"], rows));
 }
 
 export async function describeCommand(globals: KubectlGlobals, name: string): Promise<void> {

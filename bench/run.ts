@@ -9,6 +9,7 @@ import { existsSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { promisify } from "node:util";
 import pg from "pg";
+import { benchAudit, type AuditBenchResult } from "./audit.bench.js";
 import { benchControllers, type ControllersBenchResult } from "./controllers.bench.js";
 import { benchEvidence, type EvidenceBenchResult } from "./evidence.bench.js";
 import { round } from "./lib/load.js";
@@ -21,6 +22,8 @@ const TARGETS = {
   p99At200RpsMsAtMost: 10,
   rssMiBWith10kRequestsBelow: 256,
   soakErrors: 0,
+  auditObjectsPerSecAtLeast: 2_000,
+  auditRssGrowthMiBAtMost: 40,
 } as const;
 
 type Part<T> = T | { error: string };
@@ -79,12 +82,16 @@ function targetsMet(
   webhook: Part<WebhookBenchResult>,
   controllers: Part<ControllersBenchResult>,
   soak: Part<SoakBenchResult>,
+  audit: Part<AuditBenchResult>,
 ): Record<string, boolean> {
   return {
     webhookRatio: isOk(webhook) && webhook.ratio >= TARGETS.webhookRatioAtLeast,
     webhookP99At200Rps: isOk(webhook) && webhook.p99At200RpsMs <= TARGETS.p99At200RpsMsAtMost,
     controllersRss: isOk(controllers) && controllers.rssMiBWith10kRequests < TARGETS.rssMiBWith10kRequestsBelow,
     soakErrors: isOk(soak) && soak.errors === TARGETS.soakErrors,
+    auditThroughput: isOk(audit) && audit.objectsPerSec >= TARGETS.auditObjectsPerSecAtLeast,
+    auditMemory: isOk(audit) && audit.rssGrowthMiB <= TARGETS.auditRssGrowthMiBAtMost,
+    auditUnchangedWritesNothing: isOk(audit) && audit.unchangedWrites === 0,
   };
 }
 
@@ -102,12 +109,14 @@ async function main(): Promise<void> {
     : database;
   if (isOk(evidence)) log(`evidence: ${JSON.stringify(evidence)}`);
   const controllers = await timedPart("controllers", () => benchControllers({ log }));
+  const audit = await timedPart("audit", () => benchAudit({ log }));
   const summary = {
     webhook,
     evidence,
     controllers,
     soak,
-    targetsMet: targetsMet(webhook, controllers, soak),
+    audit,
+    targetsMet: targetsMet(webhook, controllers, soak, audit),
     targets: TARGETS,
     machine: {
       cpus: cpus().length,
@@ -120,7 +129,7 @@ async function main(): Promise<void> {
       seconds: round((performance.now() - started) / 1000, 1),
     },
   };
-  const crashed = [webhook, evidence, controllers, soak].some((part) => !isOk(part));
+  const crashed = [webhook, evidence, controllers, soak, audit].some((part) => !isOk(part));
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   process.exitCode = crashed ? 1 : 0;
 }

@@ -130,9 +130,17 @@ const SEVERITY: Readonly<Record<ReportResultValue, ReportResult["severity"] | un
   skip: undefined,
 };
 
-function identityOf(result: ReportResult): string {
+function identityOf(result: Pick<ReportResult, "policy" | "rule" | "result" | "message" | "resources">): string {
+  return [result.policy, result.rule, result.resources?.[0]?.uid, result.result, result.message].join("\u0000");
+}
+
+/** An upper bound of a result's JSON size, without serialising it (140 000 results per scan are common). */
+function estimatedBytes(result: ReportResult): number {
   const resource = result.resources?.[0];
-  return JSON.stringify([result.policy, result.rule, resource?.uid, result.result, result.message]);
+  const text = [result.policy, result.rule, result.message, resource?.kind, resource?.name, resource?.namespace];
+  // Field names, quotes, the source, severity, timestamp, apiVersion and uid fit in 320 bytes;
+  // the free-text fields may hold non-ASCII (up to 3 bytes per UTF-16 unit).
+  return 320 + text.reduce((n, field) => n + (field?.length ?? 0) * 3, 0);
 }
 
 /**
@@ -170,7 +178,7 @@ export function buildPolicyReports(
         result: finding.result,
         ...(severity ? { severity } : {}),
         scored: true,
-        message: finding.message,
+        ...(finding.result === "pass" ? {} : { message: finding.message }),
         resources: [finding.resource],
       };
       return { ...result, timestamp: earlier.get(identityOf(result)) ?? nowStamp };
@@ -180,7 +188,7 @@ export function buildPolicyReports(
   let current: ReportResult[] = [];
   let size = 0;
   for (const result of results) {
-    const bytes = Buffer.byteLength(JSON.stringify(result)) + 1;
+    const bytes = estimatedBytes(result);
     if (current.length > 0 && size + bytes > maxBytes) {
       chunks.push(current);
       current = [];
@@ -219,13 +227,30 @@ export function summarize(results: readonly ReportResult[]): Required<ReportSumm
   return summary;
 }
 
-/** Whether two reports say the same (metadata other than the name is the writer's business). */
+/**
+ * Whether two reports say the same (metadata other than the name and owners is the writer's
+ * business). Results are compared by what identifies them and their timestamp: the builder
+ * derives every other field from those, and a report of 900 KiB must not be serialised twice.
+ */
 export function sameReport(a: PolicyReport, b: PolicyReport): boolean {
+  const resultsA = a.results ?? [];
+  const resultsB = b.results ?? [];
   return (
     a.metadata.name === b.metadata.name &&
     canonicalJson(a.metadata["ownerReferences"] ?? []) === canonicalJson(b.metadata["ownerReferences"] ?? []) &&
-    canonicalJson(a.results ?? []) === canonicalJson(b.results ?? []) &&
-    canonicalJson(a.summary ?? {}) === canonicalJson(b.summary ?? {})
+    canonicalJson(a.summary ?? {}) === canonicalJson(b.summary ?? {}) &&
+    resultsA.length === resultsB.length &&
+    resultsA.every((result, index) => {
+      const other = resultsB[index];
+      return (
+        other !== undefined &&
+        identityOf(result) === identityOf(other) &&
+        result.source === other.source &&
+        result.resources?.[0]?.kind === other.resources?.[0]?.kind &&
+        result.resources?.[0]?.name === other.resources?.[0]?.name &&
+        result.timestamp?.seconds === other.timestamp?.seconds
+      );
+    })
   );
 }
 

@@ -17,6 +17,7 @@ import {
   UNAPPROVED_CHANGE_RULE,
   type AuditedObject,
   type AuditFinding,
+  type ObjectAudit,
 } from "../audit/index.js";
 import type { ReportResultValue } from "../api/wgpolicyk8s/policy-report.js";
 
@@ -32,6 +33,11 @@ export interface AuditDependencies {
   now: () => Date;
   /** Change hashes known approved, `kind/namespace/name@hash`: an approval, once given, stays given. */
   approvedSeen: Set<string>;
+  /**
+   * Each cached object's audit, for the policies and namespace labels it was made with. The
+   * informer replaces an object when it changes, so a rescan judges only what changed.
+   */
+  memo: WeakMap<object, { policies: readonly CompiledPolicy[]; labels: string; audit: ObjectAudit; hash?: string }>;
   /** Told each namespace's result counts per policy after a reconcile (metrics). */
   onResults?: (
     namespace: string,
@@ -86,7 +92,9 @@ export function auditedObjects(workloads: RawWorkloadSource, namespace: string):
 }
 
 async function isApproved(object: AuditedObject, deps: AuditDependencies): Promise<boolean> {
-  const hash = computeChangeHash(object.object);
+  const memo = deps.memo.get(object.object);
+  const hash = memo?.hash ?? computeChangeHash(object.object);
+  if (memo) memo.hash = hash;
   const seen = `${object.kind}/${object.namespace}/${object.name}@${hash}`;
   if (deps.approvedSeen.has(seen)) return true;
   const found = await deps.approved.approvedAmong(
@@ -101,9 +109,16 @@ async function isApproved(object: AuditedObject, deps: AuditDependencies): Promi
 export async function reconcileAudit(namespace: string, deps: AuditDependencies): Promise<ReconcileResult> {
   const policies = deps.policies.compiled();
   const labels = deps.namespaceLabels(namespace);
+  const labelsKey = JSON.stringify(labels);
   const findings: AuditFinding[] = [];
   for (const object of auditedObjects(deps.workloads, namespace)) {
-    const audit = auditObject(policies, object, labels);
+    const memo = deps.memo.get(object.object);
+    const audit =
+      memo && memo.policies === policies && memo.labels === labelsKey
+        ? memo.audit
+        : auditObject(policies, object, labels);
+    if (memo?.audit !== audit)
+      deps.memo.set(object.object, { policies, labels: labelsKey, audit, ...(memo?.hash ? { hash: memo.hash } : {}) });
     findings.push(
       ...(audit.approvalPolicies.length > 0
         ? withApprovalFindings(audit, await isApproved(object, deps))

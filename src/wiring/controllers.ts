@@ -253,6 +253,7 @@ function buildAuditController(
     reports: audit.reports,
     now: deps.now,
     approvedSeen: new Set(),
+    memo: new WeakMap(),
     ...(audit.onResults ? { onResults: audit.onResults } : {}),
     ...(audit.resyncMs ? { resyncMs: audit.resyncMs } : {}),
   };

@@ -661,14 +661,20 @@ describe("connections and integrations", () => {
     expect(map.data).toEqual({ U0123ABCD: "alice", U0456EFGH: "bob" });
   });
 
-  it("CRDs ship in crds/ (installed by helm before the templates)", async () => {
+  // Helm installs crds/ only when absent, so Kyverno's or Trivy Operator's report CRDs are never replaced.
+  it("CRDs ship in crds/ (installed by helm before the templates), the wgpolicyk8s.io report CRDs too", async () => {
     const { objects } = await render({ includeCrds: true });
     expect(
       objects
         .filter((o) => o.kind === "CustomResourceDefinition")
         .map((o) => o.metadata.name)
         .sort(),
-    ).toEqual(["aegispolicies.aegis.valina.ai", "approvalrequests.aegis.valina.ai"]);
+    ).toEqual([
+      "aegispolicies.aegis.valina.ai",
+      "approvalrequests.aegis.valina.ai",
+      "clusterpolicyreports.wgpolicyk8s.io",
+      "policyreports.wgpolicyk8s.io",
+    ]);
   });
 });
 

@@ -44,14 +44,27 @@ export interface AuditBenchResult {
   unchangedWrites: number;
 }
 
+/**
+ * The API server's side. While the first scan's memory is measured it keeps nothing (what it
+ * stores is the API server's memory, not AEGIS's), only the count and size of what it was sent.
+ */
 class MemoryReports implements PolicyReportStore {
   readonly stored = new Map<string, PolicyReport>();
   writes = 0;
+  sentBytes = 0;
+  sentReports = 0;
+  keep = false;
   list(namespace: string): Promise<PolicyReport[]> {
     return Promise.resolve([...this.stored.values()].filter((r) => r.metadata.namespace === namespace));
   }
   put(report: PolicyReport): Promise<void> {
     this.writes += 1;
+    if (!this.keep) {
+      // client-node serialises the body once per request, as this does.
+      this.sentBytes += Buffer.byteLength(JSON.stringify(report));
+      this.sentReports += 1;
+      return Promise.resolve();
+    }
     // As the API server would hand it back: a copy, with a resourceVersion.
     this.stored.set(report.metadata.name, {
       ...(JSON.parse(JSON.stringify(report)) as PolicyReport),
@@ -123,9 +136,14 @@ export async function benchAudit(
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
+  options.log?.(`audit: ${count} Deployments in ${round(seconds, 2)} s, ${reports.sentReports} reports`);
+  // Now the API server holds the reports, as a rescan finds them.
+  reports.keep = true;
+  deps.approvedSeen.clear();
+  deps.memo = new WeakMap();
+  await reconcileAudit(BENCH_NAMESPACE, deps);
   const firstWrites = reports.writes;
   const stored = [...reports.stored.values()];
-  options.log?.(`audit: ${count} Deployments in ${round(seconds, 2)} s, ${stored.length} reports`);
   // One Deployment changes (the informer hands over a new object): the rescan judges only it.
   raw[1] = { ...raw[1], spec: { ...(raw[1]?.["spec"] as object), replicas: 3, paused: true } };
   started = performance.now();
@@ -141,8 +159,8 @@ export async function benchAudit(
     baselineObjectsPerSec: round(baselineObjectsPerSec, 0),
     ratio: round(objectsPerSec / baselineObjectsPerSec, 3),
     results: stored.reduce((n, report) => n + (report.results?.length ?? 0), 0),
-    reports: stored.length,
-    reportBytes: stored.reduce((n, report) => n + Buffer.byteLength(JSON.stringify(report)), 0),
+    reports: reports.sentReports,
+    reportBytes: reports.sentBytes,
     rssMiBBefore: round(rssBefore / MiB, 1),
     rssGrowthMiB: round((peak - rssBefore) / MiB, 1),
     rescanOneChangedMs: round(rescanMs, 1),

@@ -9,6 +9,7 @@
 // - rescanOneChangedMs: the namespace again after one Deployment changed; the other audits are
 //   memoised per cached object, so it costs the reports, not 10 000 evaluations.
 // - unchangedWrites: a scan with nothing changed writes nothing.
+import { auditRequestOf } from "../src/audit/index.js";
 import { auditedObjects, reconcileAudit, type AuditDependencies } from "../src/reconcilers/audit.js";
 import type { PolicyReport } from "../src/api/wgpolicyk8s/policy-report.js";
 import { computeChangeHash } from "../src/changehash/index.js";
@@ -114,18 +115,7 @@ export async function benchAudit(
   const compiled = policies.compiled();
   const labels = namespaceLabels(BENCH_NAMESPACE);
   let started = performance.now();
-  for (const object of objects)
-    evaluate(compiled, {
-      operation: "CREATE",
-      kind: object.kind,
-      apiVersion: object.apiVersion,
-      namespace: object.namespace,
-      name: object.name,
-      object: object.object,
-      oldObject: null,
-      user: { username: "", groups: [] },
-      namespaceLabels: labels,
-    });
+  for (const object of objects) evaluate(compiled, auditRequestOf(object, labels));
   const baselineSeconds = (performance.now() - started) / 1000;
 
   const rssBefore = process.memoryUsage().rss;

@@ -2,7 +2,7 @@
 // caller gathers the objects, their namespace's labels and whether an approval covers each
 // object's current change hash; this file turns them into PolicyReport results and reports.
 import { canonicalJson } from "../json/canonical-json.js";
-import { evaluate, type CompiledPolicy } from "../policy/index.js";
+import { evaluate, type CompiledPolicy, type GateRequest } from "../policy/index.js";
 import { API_VERSION } from "../api/v1alpha1/common.js";
 import {
   REPORT_API_VERSION,
@@ -48,9 +48,10 @@ export interface AuditFinding {
   readonly resource: ObjectReference;
 }
 
-function gateRequestOf(object: AuditedObject, namespaceLabels: Readonly<Record<string, string>>) {
+/** The gate request an existing object is judged as: its CREATE now, by nobody. */
+export function auditRequestOf(object: AuditedObject, namespaceLabels: Readonly<Record<string, string>>): GateRequest {
   return {
-    operation: "CREATE" as const,
+    operation: "CREATE",
     kind: object.kind,
     apiVersion: object.apiVersion,
     namespace: object.namespace,
@@ -72,7 +73,7 @@ export function auditObject(
   object: AuditedObject,
   namespaceLabels: Readonly<Record<string, string>>,
 ): ObjectAudit {
-  const evaluation = evaluate(policies, gateRequestOf(object, namespaceLabels));
+  const evaluation = evaluate(policies, auditRequestOf(object, namespaceLabels));
   const resource: ObjectReference = {
     apiVersion: object.apiVersion,
     kind: object.kind,

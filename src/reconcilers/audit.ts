@@ -2,6 +2,7 @@
 // and Pod no controller owns is judged by today's policies, and the namespace's AEGIS
 // PolicyReports are made to say exactly that. Level-triggered: reconcile(namespace) reads the
 // caches and converges the reports; writes happen only when a result changed.
+import { setImmediate as nextTurn } from "node:timers/promises";
 import { computeChangeHash } from "../changehash/index.js";
 import type { CompiledPolicy } from "../policy/index.js";
 import type { PolicySource } from "../ports/kube.js";
@@ -58,6 +59,8 @@ interface Meta {
 }
 
 const DEFAULT_RESYNC_MS = 10 * 60_000;
+/** The longest the audit holds the event loop before letting admissions through. */
+const SLICE_MS = 10;
 
 function audited(kind: string, apiVersion: string, raw: unknown): AuditedObject | undefined {
   if (typeof raw !== "object" || raw === null) return undefined;
@@ -111,7 +114,13 @@ export async function reconcileAudit(namespace: string, deps: AuditDependencies)
   const labels = deps.namespaceLabels(namespace);
   const labelsKey = JSON.stringify(labels);
   const findings: AuditFinding[] = [];
+  let sliceStarted = performance.now();
   for (const object of auditedObjects(deps.workloads, namespace)) {
+    // Admissions share this event loop and have a webhook timeout: judge in slices.
+    if (performance.now() - sliceStarted > SLICE_MS) {
+      await nextTurn();
+      sliceStarted = performance.now();
+    }
     const memo = deps.memo.get(object.object);
     const audit =
       memo && memo.policies === policies && memo.labels === labelsKey

@@ -100,7 +100,13 @@ export async function benchAudit(
   const policies = new MemoryPolicySource(benchPolicies());
   const reports = new MemoryReports();
   const deps: AuditDependencies = {
-    workloads: { deployment: () => undefined, deployments: () => raw, replicaSets: () => [], pods: () => [] },
+    workloads: {
+      deployment: () => undefined,
+      deployments: () => raw,
+      otherWorkloads: () => [],
+      replicaSets: () => [],
+      pods: () => [],
+    },
     policies,
     namespaceLabels,
     approved,

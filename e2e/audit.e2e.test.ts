@@ -62,6 +62,22 @@ async function resultFor(namespace: string, rule: string, result: string): Promi
   );
 }
 
+const cronJob = JSON.stringify({
+  apiVersion: "batch/v1",
+  kind: "CronJob",
+  metadata: { name: "nightly", namespace: ns },
+  spec: {
+    schedule: "0 3 1 1 *",
+    jobTemplate: {
+      spec: {
+        template: {
+          spec: { restartPolicy: "Never", containers: [{ name: "job", image: "ghcr.io/acme/report:latest" }] },
+        },
+      },
+    },
+  },
+});
+
 const foreignReport = JSON.stringify({
   apiVersion: "wgpolicyk8s.io/v1alpha2",
   kind: "PolicyReport",
@@ -89,8 +105,9 @@ beforeAll(async () => {
   foreignVersion = (await report(ns, "kyverno-web"))?.metadata.resourceVersion ?? "";
   aegis = await startAegisProcess(START);
   await leading(aegis);
-  // Running before any policy governs it: admitted by a gate with nothing to check.
+  // Running before any policy governs them: admitted by a gate with nothing to check.
   await kubectl(["apply", "-f", "-"], { input: deployment(ns, "ghcr.io/acme/web:latest") });
+  await kubectl(["apply", "-f", "-"], { input: cronJob });
 }, 300_000);
 
 afterAll(async () => {
@@ -112,7 +129,7 @@ describe("the background audit", () => {
         metadata: { name: checksPolicy },
         spec: {
           enforcement: "Enforce",
-          match: { kinds: ["Deployment"], namespaces: [ns] },
+          match: { kinds: ["Deployment", "CronJob"], namespaces: [ns] },
           checks: [{ name: "no-latest", disallowLatestTag: true }],
         },
       }),
@@ -123,8 +140,14 @@ describe("the background audit", () => {
     expect(seconds).toBeLessThan(30);
     expect(failed).toMatchObject({ source: "aegis", policy: checksPolicy });
     expect(failed.message).toMatch(/latest/);
+    // Not only Deployments: the CronJob that predates the policy too.
+    const cron = await eventually(
+      async () => (await report(ns))?.results?.find((r) => r.resources?.[0]?.kind === "CronJob" && r.result === "fail"),
+      "the audit to report CronJob nightly",
+    );
+    expect(cron.resources?.[0]?.name).toBe("nightly");
     const current = await report(ns);
-    expect(current?.summary).toMatchObject({ fail: 1 });
+    expect(current?.summary).toMatchObject({ fail: 2 });
     expect(current?.metadata.ownerReferences).toEqual([
       expect.objectContaining({ kind: "AegisPolicy", name: checksPolicy }),
     ]);
@@ -132,13 +155,14 @@ describe("the background audit", () => {
     expect(printed).toMatch(new RegExp(`${ns}\\s+Deployment/web\\s+${checksPolicy}\\s+no-latest\\s+FAIL`));
     expect(printed).not.toContain("kyverno");
     const metrics = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
-    expect(metrics).toMatch(new RegExp(`aegis_audit_results\\{result="fail",policy="${checksPolicy}"\\} 1`));
+    expect(metrics).toMatch(new RegExp(`aegis_audit_results\\{result="fail",policy="${checksPolicy}"\\} 2`));
   });
 
-  it("turns pass once the Deployment is fixed, and drops it from the report once deleted", async () => {
+  it("turns pass once the Deployment is fixed, and drops the report once nothing is left to judge", async () => {
     await kubectl(["set", "image", "deployment/web", "web=ghcr.io/acme/web:1.0", "-n", ns]);
     await resultFor(ns, "no-latest", "pass");
     await kubectl(["delete", "deployment", "web", "-n", ns, "--wait=true"]);
+    await kubectl(["delete", "cronjob", "nightly", "-n", ns, "--wait=true"]);
     await eventually(
       async () => ((await report(ns)) === undefined ? true : undefined),
       `the audit to delete its report in ${ns} (nothing left to report)`,

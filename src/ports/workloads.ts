@@ -4,6 +4,8 @@ import type { JsonPatchOp } from "../api/json-patch.js";
 export interface RawWorkloadSource {
   deployment(namespace: string, name: string): unknown;
   deployments(namespace: string): readonly unknown[];
+  /** StatefulSets, DaemonSets, Jobs and CronJobs (the audit judges them; self-healing does not). */
+  otherWorkloads(namespace: string): readonly { kind: string; apiVersion: string; object: unknown }[];
   replicaSets(namespace: string): readonly unknown[];
   pods(namespace: string): readonly unknown[];
 }

@@ -79,10 +79,17 @@ function audited(kind: string, apiVersion: string, raw: unknown): AuditedObject 
 const unowned = (raw: unknown): boolean =>
   !((raw as Meta).metadata?.ownerReferences ?? []).some((owner) => owner.controller === true);
 
-/** What the audit judges in a namespace: Deployments, and ReplicaSets and Pods no controller owns. */
+/**
+ * What the audit judges in a namespace: Deployments, StatefulSets, DaemonSets, CronJobs, and
+ * Jobs, ReplicaSets and Pods no controller owns (a controller's are judged through it).
+ */
 export function auditedObjects(workloads: RawWorkloadSource, namespace: string): AuditedObject[] {
   return [
     ...workloads.deployments(namespace).map((raw) => audited("Deployment", "apps/v1", raw)),
+    ...workloads
+      .otherWorkloads(namespace)
+      .filter(({ object }) => unowned(object))
+      .map(({ kind, apiVersion, object }) => audited(kind, apiVersion, object)),
     ...workloads
       .replicaSets(namespace)
       .filter(unowned)

@@ -52,12 +52,13 @@ function controllerOwner(object: KubernetesObject, kind: string): string | undef
 export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): WorkloadCaches {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const listApps = (plural: string) => async (): Promise<KubernetesListObject<KubernetesObject>> =>
+  const listCluster = (group: string, plural: string) => async (): Promise<KubernetesListObject<KubernetesObject>> =>
     (await custom.listClusterCustomObject({
-      group: "apps",
+      group,
       version: "v1",
       plural,
     })) as KubernetesListObject<KubernetesObject>;
+  const listApps = (plural: string) => listCluster("apps", plural);
   const informer = (
     name: string,
     path: string,
@@ -89,7 +90,30 @@ export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): Wo
   on(deployments, keyOf);
   on(replicaSets, deploymentOfReplicaSet);
   on(pods, deploymentOfPod);
-  const informers = [deployments, replicaSets, pods];
+  // Judged by the background audit only.
+  const audited = [
+    {
+      kind: "StatefulSet",
+      apiVersion: "apps/v1",
+      informer: informer("statefulsets", "/apis/apps/v1/statefulsets", listApps("statefulsets")),
+    },
+    {
+      kind: "DaemonSet",
+      apiVersion: "apps/v1",
+      informer: informer("daemonsets", "/apis/apps/v1/daemonsets", listApps("daemonsets")),
+    },
+    {
+      kind: "Job",
+      apiVersion: "batch/v1",
+      informer: informer("jobs", "/apis/batch/v1/jobs", listCluster("batch", "jobs")),
+    },
+    {
+      kind: "CronJob",
+      apiVersion: "batch/v1",
+      informer: informer("cronjobs", "/apis/batch/v1/cronjobs", listCluster("batch", "cronjobs")),
+    },
+  ];
+  const informers = [deployments, replicaSets, pods, ...audited.map((entry) => entry.informer)];
   const namespaceListeners: ((namespace: string) => void)[] = [];
   for (const target of informers) {
     const emitNamespace = (object: KubernetesObject): void => {
@@ -102,6 +126,10 @@ export function createWorkloadCaches(kubeConfig: KubeConfig, logger: Logger): Wo
     source: {
       deployment: (namespace, name) => deployments.get(name, namespace),
       deployments: (namespace) => deployments.list(namespace),
+      otherWorkloads: (namespace) =>
+        audited.flatMap(({ kind, apiVersion, informer: source }) =>
+          source.list(namespace).map((object) => ({ kind, apiVersion, object })),
+        ),
       replicaSets: (namespace) => replicaSets.list(namespace),
       pods: (namespace) => pods.list(namespace),
     },

@@ -113,7 +113,8 @@ export async function benchAudit(
     reports,
     now: () => new Date("2026-12-02T10:00:00Z"),
     approvedSeen: new Set(),
-    memo: new WeakMap(),
+    audits: new WeakMap(),
+    hashes: new WeakMap(),
   };
 
   // Baseline: judging alone.
@@ -136,7 +137,8 @@ export async function benchAudit(
   // Now the API server holds the reports, as a rescan finds them.
   reports.keep = true;
   deps.approvedSeen.clear();
-  deps.memo = new WeakMap();
+  deps.audits = new WeakMap();
+  deps.hashes = new WeakMap();
   await reconcileAudit(BENCH_NAMESPACE, deps);
   const firstWrites = reports.writes;
   const stored = [...reports.stored.values()];

@@ -6,6 +6,8 @@ import { evaluate, type CompiledPolicy, type GateRequest } from "../policy/index
 import { API_VERSION } from "../api/v1alpha1/common.js";
 import {
   REPORT_API_VERSION,
+  REPORT_MANAGED_BY,
+  REPORT_MANAGED_BY_LABEL,
   REPORT_SOURCE,
   type ObjectReference,
   type PolicyReport,
@@ -15,10 +17,8 @@ import {
 } from "../api/wgpolicyk8s/policy-report.js";
 
 /** The rule of the result that says whether an approval covers what runs. */
+export { REPORT_MANAGED_BY, REPORT_MANAGED_BY_LABEL } from "../api/wgpolicyk8s/policy-report.js";
 export const UNAPPROVED_CHANGE_RULE = "unapproved-change";
-/** AEGIS's reports carry this label; reports without it belong to another tool and are left alone. */
-export const REPORT_MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
-export const REPORT_MANAGED_BY = "aegis";
 /** The name of a namespace's first AEGIS report; more are `aegis-audit-2`, … when one would be too big. */
 export const REPORT_NAME = "aegis-audit";
 /** Well under etcd's 1.5 MiB request limit, leaving room for metadata and the API server's encoding. */

@@ -2,7 +2,12 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { approvalRequestSchema, type ApprovalRequest, type DecisionKind } from "../api/v1alpha1/index.js";
-import { policyReportSchema, REPORT_SOURCE } from "../api/wgpolicyk8s/policy-report.js";
+import {
+  policyReportSchema,
+  REPORT_MANAGED_BY,
+  REPORT_MANAGED_BY_LABEL,
+  REPORT_SOURCE,
+} from "../api/wgpolicyk8s/policy-report.js";
 
 const run = promisify(execFile);
 
@@ -75,7 +80,7 @@ export async function reportCommand(globals: KubectlGlobals): Promise<void> {
         "get",
         "policyreports.wgpolicyk8s.io",
         "-l",
-        "app.kubernetes.io/managed-by=aegis",
+        `${REPORT_MANAGED_BY_LABEL}=${REPORT_MANAGED_BY}`,
         "-o",
         "json",
       ]),

@@ -1,6 +1,5 @@
-// The background audit (src/audit): per namespace, every cached Deployment and every ReplicaSet
-// and Pod no controller owns is judged by today's policies, and the namespace's AEGIS
-// PolicyReports are made to say exactly that. Level-triggered: reconcile(namespace) reads the
+// The background audit (src/audit): per namespace, what `auditedObjects` lists is judged by
+// today's policies, and the namespace's AEGIS PolicyReports are made to say exactly that. Level-triggered: reconcile(namespace) reads the
 // caches and converges the reports; writes happen only when a result changed.
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { computeChangeHash } from "../changehash/index.js";
@@ -35,10 +34,11 @@ export interface AuditDependencies {
   /** Change hashes known approved, `kind/namespace/name@hash`: an approval, once given, stays given. */
   approvedSeen: Set<string>;
   /**
-   * Each cached object's audit, for the policies and namespace labels it was made with. The
-   * informer replaces an object when it changes, so a rescan judges only what changed.
+   * Each cached object's audit, for the policies and namespace labels it was made with, and its
+   * change hash. The informer replaces an object when it changes, so a rescan judges only what changed.
    */
-  memo: WeakMap<object, { policies: readonly CompiledPolicy[]; labels: string; audit: ObjectAudit; hash?: string }>;
+  audits: WeakMap<object, { policies: readonly CompiledPolicy[]; labels: string; audit: ObjectAudit }>;
+  hashes: WeakMap<object, string>;
   /** Told each namespace's result counts per policy after a reconcile (metrics). */
   onResults?: (
     namespace: string,
@@ -102,9 +102,11 @@ export function auditedObjects(workloads: RawWorkloadSource, namespace: string):
 }
 
 async function isApproved(object: AuditedObject, deps: AuditDependencies): Promise<boolean> {
-  const memo = deps.memo.get(object.object);
-  const hash = memo?.hash ?? computeChangeHash(object.object);
-  if (memo) memo.hash = hash;
+  let hash = deps.hashes.get(object.object);
+  if (hash === undefined) {
+    hash = computeChangeHash(object.object);
+    deps.hashes.set(object.object, hash);
+  }
   const seen = `${object.kind}/${object.namespace}/${object.name}@${hash}`;
   if (deps.approvedSeen.has(seen)) return true;
   const found = await deps.approved.approvedAmong(
@@ -114,6 +116,20 @@ async function isApproved(object: AuditedObject, deps: AuditDependencies): Promi
   if (!found.has(hash)) return false;
   deps.approvedSeen.add(seen);
   return true;
+}
+
+function auditOf(
+  object: AuditedObject,
+  policies: readonly CompiledPolicy[],
+  labels: Record<string, string>,
+  labelsKey: string,
+  deps: AuditDependencies,
+): ObjectAudit {
+  const memo = deps.audits.get(object.object);
+  if (memo && memo.policies === policies && memo.labels === labelsKey) return memo.audit;
+  const audit = auditObject(policies, object, labels);
+  deps.audits.set(object.object, { policies, labels: labelsKey, audit });
+  return audit;
 }
 
 export async function reconcileAudit(namespace: string, deps: AuditDependencies): Promise<ReconcileResult> {
@@ -128,13 +144,7 @@ export async function reconcileAudit(namespace: string, deps: AuditDependencies)
       await nextTurn();
       sliceStarted = performance.now();
     }
-    const memo = deps.memo.get(object.object);
-    const audit =
-      memo && memo.policies === policies && memo.labels === labelsKey
-        ? memo.audit
-        : auditObject(policies, object, labels);
-    if (memo?.audit !== audit)
-      deps.memo.set(object.object, { policies, labels: labelsKey, audit, ...(memo?.hash ? { hash: memo.hash } : {}) });
+    const audit = auditOf(object, policies, labels, labelsKey, deps);
     findings.push(
       ...(audit.approvalPolicies.length > 0
         ? withApprovalFindings(audit, await isApproved(object, deps))

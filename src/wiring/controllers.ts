@@ -253,7 +253,8 @@ function buildAuditController(
     reports: audit.reports,
     now: deps.now,
     approvedSeen: new Set(),
-    memo: new WeakMap(),
+    audits: new WeakMap(),
+    hashes: new WeakMap(),
     ...(audit.onResults ? { onResults: audit.onResults } : {}),
     ...(audit.resyncMs ? { resyncMs: audit.resyncMs } : {}),
   };

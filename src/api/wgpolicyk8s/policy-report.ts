@@ -7,6 +7,9 @@ export const REPORT_GROUP = "wgpolicyk8s.io";
 export const REPORT_VERSION = "v1alpha2";
 export const REPORT_API_VERSION = `${REPORT_GROUP}/${REPORT_VERSION}`;
 export const REPORT_SOURCE = "aegis";
+/** AEGIS's reports carry this label; reports without it belong to another tool and are left alone. */
+export const REPORT_MANAGED_BY_LABEL = "app.kubernetes.io/managed-by";
+export const REPORT_MANAGED_BY = "aegis";
 
 export const REPORT_RESULTS = ["pass", "fail", "warn", "error", "skip"] as const;
 export type ReportResultValue = (typeof REPORT_RESULTS)[number];

@@ -38,7 +38,8 @@ function deps(objects: unknown[], policies: unknown[], approved = new Set<string
     reports: new Reports(),
     now: () => new Date("2026-12-02T10:00:00Z"),
     approvedSeen: new Set(),
-    memo: new WeakMap(),
+    audits: new WeakMap(),
+    hashes: new WeakMap(),
   };
 }
 

@@ -16,7 +16,8 @@ function object(raw: Record<string, unknown>, uid = "uid-web"): AuditedObject {
   return { apiVersion: "apps/v1", kind: "Deployment", namespace: "prod", name, uid, object: raw };
 }
 
-const latest = deployment({ containers: [{ ...compliantContainer(), image: "ghcr.io/acme/web:latest" }] });
+const latestContainers = [{ ...compliantContainer(), image: "ghcr.io/acme/web:latest" }];
+const latest = deployment({ containers: latestContainers });
 const noLatest = policyWithChecks([{ name: "no-latest", disallowLatestTag: true }]);
 
 describe("auditObject", () => {
@@ -119,10 +120,64 @@ describe("buildPolicyReports", () => {
     expect(reports.length).toBeGreaterThan(1);
     for (const report of reports) expect(JSON.stringify(report.results).length).toBeLessThanOrEqual(4_000 + 50);
     expect(reports.flatMap((r) => r.results ?? [])).toHaveLength(50);
-    expect(reports.map((r) => r.metadata.name).slice(0, 2)).toEqual(["aegis-audit", "aegis-audit-2"]);
+    for (const report of reports) expect(report.metadata.name).toMatch(/^aegis-audit(-\d+)?$/);
     expect(reportChanges(reports, buildPolicyReports("prod", [], { now, previous: reports }))).toEqual({
       upsert: [],
       remove: reports.map((r) => r.metadata.name),
     });
+  });
+
+  it("rewrites only the report of the object whose result changed, and keeps each object's results in one report", () => {
+    const checks = policyWithChecks([
+      { name: "no-latest", disallowLatestTag: true },
+      { name: "digest", requireImageDigest: true },
+    ]);
+    const audits = (fixedIndex?: number) =>
+      Array.from(
+        { length: 200 },
+        (_, i) =>
+          auditObject(
+            [checks],
+            object(
+              deployment({ name: `web-${i}`, containers: i === fixedIndex ? undefined : latestContainers }),
+              `uid-${i}`,
+            ),
+            labels,
+          ).findings,
+      ).flat();
+    const first = buildPolicyReports("prod", audits(), { now, previous: [], maxBytes: 20_000 });
+    expect(first.length).toBeGreaterThan(4);
+    for (const report of first) {
+      const uids = new Set((report.results ?? []).map((r) => r.resources?.[0]?.uid));
+      for (const uid of uids)
+        expect(first.filter((other) => other.results?.some((r) => r.resources?.[0]?.uid === uid))).toEqual([report]);
+    }
+    const later = new Date(now.getTime() + 60_000);
+    const second = buildPolicyReports("prod", audits(17), { now: later, previous: first, maxBytes: 20_000 });
+    expect(second.map((r) => r.metadata.name)).toEqual(first.map((r) => r.metadata.name));
+    const { upsert, remove } = reportChanges(first, second);
+    expect(remove).toEqual([]);
+    expect(upsert).toHaveLength(1);
+    expect(upsert[0]?.results?.some((r) => r.resources?.[0]?.uid === "uid-17")).toBe(true);
+  });
+
+  it("doubles the number of reports as results grow and halves it once half as many would be half full", () => {
+    const many = (count: number) =>
+      Array.from(
+        { length: count },
+        (_, i) => auditObject([noLatest], object(deployment({ name: `web-${i}` }), `uid-${i}`), labels).findings,
+      ).flat();
+    const small = buildPolicyReports("prod", many(10), { now, previous: [], maxBytes: 8_000 });
+    const grown = buildPolicyReports("prod", many(400), { now, previous: small, maxBytes: 8_000 });
+    const count = (reports: readonly { metadata: { name: string } }[]) =>
+      Math.max(...reports.map((r) => Number(/-(\d+)$/.exec(r.metadata.name)?.[1] ?? 1)));
+    expect(grown.length).toBeGreaterThan(small.length);
+    expect(Math.log2(count(grown)) % 1).toBe(0);
+    // Hysteresis: the same ten objects keep two reports; two objects fit half of one.
+    const shrunk = buildPolicyReports("prod", many(10), { now, previous: grown, maxBytes: 8_000 });
+    expect(shrunk.length).toBeLessThan(grown.length);
+    expect(
+      buildPolicyReports("prod", many(2), { now, previous: grown, maxBytes: 8_000 }).map((r) => r.metadata.name),
+    ).toEqual(["aegis-audit"]);
   });
 });

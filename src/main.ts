@@ -281,6 +281,7 @@ export async function startAegis(
       logger,
     },
   });
+  const policyReports = new KubePolicyReportStore(kubeConfig, `${REPORT_MANAGED_BY_LABEL}=${REPORT_MANAGED_BY}`);
   const api = createApiApp({
     readiness,
     metrics,
@@ -300,6 +301,8 @@ export async function startAegis(
     bus,
     evidence: evidenceReaderFromStore(ledger.store),
     evidenceKey: { publicKeyPem: publicKeyToPem(checkpoints.publicKey), keyId: keyIdOf(checkpoints.publicKey) },
+    // Every replica reads the reports the leader writes.
+    reports: policyReports,
     // The audit's totals are the leader's (its workload caches); other replicas report none.
     securityStatus: async () => ({ ...(await threats.securityStatus()), audit: metrics.auditTotals() }),
     ...integrations.api,
@@ -338,7 +341,7 @@ export async function startAegis(
     approvedChanges,
     healingTuning: { ...DEFAULT_HEALING_TUNING, baseBackoffMs: config.healingBackoffMs },
     audit: {
-      reports: new KubePolicyReportStore(kubeConfig, `${REPORT_MANAGED_BY_LABEL}=${REPORT_MANAGED_BY}`),
+      reports: policyReports,
       // What runs is covered when a human approved it, or AEGIS rolled back to a revision one approved.
       approved: anyApprovals(
         [

@@ -2,12 +2,9 @@ import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { z } from "zod";
 import { approvalRequestSchema, type ApprovalRequest, type DecisionKind } from "../api/v1alpha1/index.js";
-import {
-  policyReportSchema,
-  REPORT_MANAGED_BY,
-  REPORT_MANAGED_BY_LABEL,
-  REPORT_SOURCE,
-} from "../api/wgpolicyk8s/policy-report.js";
+import { policyReportSchema, REPORT_MANAGED_BY, REPORT_MANAGED_BY_LABEL } from "../api/wgpolicyk8s/policy-report.js";
+// The view alone: kubectl aegis must not load the policy engine to print reports.
+import { auditViews } from "../audit/view.js";
 
 const run = promisify(execFile);
 
@@ -86,23 +83,20 @@ export async function reportCommand(globals: KubectlGlobals): Promise<void> {
       ]),
     ),
   );
-  const rows = list.items.flatMap((item) => {
+  const reports = list.items.flatMap((item) => {
     const parsed = policyReportSchema.safeParse(item);
-    if (!parsed.success) return [];
-    return (parsed.data.results ?? [])
-      .filter((result) => result.source === REPORT_SOURCE && (result.result === "fail" || result.result === "warn"))
-      .map((result) => {
-        const resource = result.resources?.[0];
-        return [
-          parsed.data.metadata.namespace,
-          `${resource?.kind ?? "?"}/${resource?.name ?? "?"}`,
-          result.policy,
-          result.rule ?? "",
-          (result.result ?? "").toUpperCase(),
-          result.message ?? "",
-        ];
-      });
+    return parsed.success ? [parsed.data] : [];
   });
+  const rows = auditViews(reports, Number.POSITIVE_INFINITY).flatMap((view) =>
+    view.findings.map((finding) => [
+      view.namespace,
+      `${finding.kind || "?"}/${finding.name || "?"}`,
+      finding.policy,
+      finding.rule,
+      finding.result.toUpperCase(),
+      finding.message,
+    ]),
+  );
   if (rows.length === 0) {
     process.stdout.write("No failing or warning audit results.\n");
     return;

@@ -26,6 +26,9 @@ import type { EvidenceRecord } from "../ports/evidence.js";
 import { CachedAccess, ReadScope, subjectNamespace } from "./access.js";
 import { buildOpenApiDocument } from "./openapi.js";
 import type { Logger } from "../ports/logger.js";
+import type { PolicyReportReader } from "../ports/reports.js";
+import type { PolicyReport } from "../api/wgpolicyk8s/policy-report.js";
+import { auditViews } from "../audit/view.js";
 
 export interface Readiness {
   ready: boolean;
@@ -60,6 +63,8 @@ export interface ApiDependencies {
   evidence?: EvidenceReader;
   /** Backs `GET /api/evidence/key`: the key checkpoints are signed with, for auditors to pin. */
   evidenceKey?: { publicKeyPem: string; keyId: string };
+  /** Backs `GET /api/reports`: AEGIS's PolicyReports in every namespace; absent: 404. */
+  reports?: PolicyReportReader;
   /** Backs `GET /api/security/status`; absent: 404 (the dashboard shows "not available"). */
   securityStatus?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** `POST /slack/interactions`; absent: 404. */
@@ -88,6 +93,13 @@ const DECISION_OF_ACTION: Readonly<Record<string, Decision["decision"]>> = {
 };
 const phaseQuerySchema = z.enum(APPROVAL_PHASES).optional();
 const evidenceLimitSchema = z.coerce.number().int().min(1).max(500).default(50);
+const namespaceQuerySchema = z
+  .string()
+  .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/)
+  .max(63)
+  .optional();
+/** One cluster-wide list serves every dashboard for this long (reports change at most per scan). */
+const REPORTS_CACHE_MS = 5_000;
 const RAW_BODY_LIMIT = "256kb";
 
 /** The REST API (DESIGN §4). Built without listening, so tests can drive it directly. */
@@ -121,6 +133,7 @@ export function createApiApp(deps: ApiDependencies): express.Express {
         evidence: !!deps.evidence,
         evidenceKey: !!deps.evidenceKey,
         securityStatus: !!deps.securityStatus,
+        reports: !!deps.reports,
         slack: !!deps.slack,
         github: !!deps.github,
       }),
@@ -271,6 +284,40 @@ function mountReadEndpoints(app: express.Express, deps: ApiDependencies): void {
       const limit = evidenceLimitSchema.safeParse(req.query.limit);
       if (!limit.success) throw new ApiError(400, "BadQuery", "limit must be an integer from 1 to 500");
       res.json({ items: await readableEvidence(evidence, scopeOf(res), limit.data) });
+    });
+  }
+  if (deps.reports) {
+    const reports = deps.reports;
+    let cached: { at: number; items: Promise<PolicyReport[]> } | undefined;
+    const current = (): Promise<PolicyReport[]> => {
+      const now = Date.now();
+      if (cached === undefined || now - cached.at > REPORTS_CACHE_MS) {
+        const items = reports.listAll();
+        cached = { at: now, items };
+        // A failed list is not kept: the next read asks the API server again.
+        items.catch(() => {
+          if (cached?.items === items) cached = undefined;
+        });
+      }
+      return cached.items;
+    };
+    app.get("/api/reports", async (req, res) => {
+      const namespace = namespaceQuerySchema.safeParse(req.query.namespace);
+      if (!namespace.success) throw new ApiError(400, "BadQuery", "namespace must be a namespace name");
+      let items: PolicyReport[];
+      try {
+        items = await current();
+      } catch (error) {
+        deps.logger.warn({ err: error }, "listing PolicyReports for the API failed");
+        throw new ApiError(
+          503,
+          "ReportsUnavailable",
+          `the API server did not list PolicyReports: ${String(error)}; retry shortly`,
+        );
+      }
+      const wanted = namespace.data ? items.filter((report) => report.metadata.namespace === namespace.data) : items;
+      const readable = await scopeOf(res).filter(wanted, (report) => report.metadata.namespace);
+      res.json({ items: auditViews(readable) });
     });
   }
   if (securityStatus) {

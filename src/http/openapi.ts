@@ -50,6 +50,31 @@ const evidenceRecordSchema = z.object({
   prevHash: z.string(),
   hash: z.string(),
 });
+const resultCountsSchema = z.object({
+  pass: z.number().int(),
+  fail: z.number().int(),
+  warn: z.number().int(),
+  error: z.number().int(),
+  skip: z.number().int(),
+});
+const namespaceAuditSchema = z.object({
+  namespace: z.string(),
+  summary: resultCountsSchema,
+  reports: z.number().int(),
+  findings: z.array(
+    z.object({
+      kind: z.string(),
+      name: z.string(),
+      policy: z.string(),
+      rule: z.string(),
+      result: z.enum(["pass", "fail", "warn", "error", "skip"]),
+      severity: z.string().nullable(),
+      message: z.string(),
+      since: z.string().nullable(),
+    }),
+  ),
+  truncated: z.number().int().meta({ description: "findings left out after the first 200" }),
+});
 const identitySchema = z.object({ username: z.string(), groups: z.array(z.string()) });
 const slackReplySchema = z.object({
   ok: z.boolean(),
@@ -100,6 +125,7 @@ export interface ApiFeatures {
   evidence: boolean;
   evidenceKey: boolean;
   securityStatus: boolean;
+  reports: boolean;
   slack: boolean;
   github: boolean;
 }
@@ -109,6 +135,7 @@ const ALL_FEATURES: ApiFeatures = {
   evidence: true,
   evidenceKey: true,
   securityStatus: true,
+  reports: true,
   slack: true,
   github: true,
 };
@@ -182,6 +209,27 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
         },
       },
     },
+    reports: {
+      "/api/reports": {
+        get: {
+          summary:
+            "the background audit's results per namespace you may read (AEGIS's PolicyReports): summary counts and the fail, error and warn results, worst first (at most 200 per namespace)",
+          parameters: [
+            {
+              name: "namespace",
+              in: "query",
+              required: false,
+              schema: { type: "string", pattern: "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", maxLength: 63 },
+            },
+          ],
+          responses: {
+            "200": reply("audit results", z.object({ items: z.array(namespaceAuditSchema) })),
+            "400": errors["400"],
+            "503": reply("the API server did not list PolicyReports", errorSchema),
+          },
+        },
+      },
+    },
     slack: {
       "/slack/interactions": {
         post: {
@@ -222,9 +270,9 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
       },
     },
   };
-  const enabled = (["events", "evidence", "evidenceKey", "securityStatus", "slack", "github"] as const).filter(
-    (feature) => features[feature],
-  );
+  const enabled = (
+    ["events", "evidence", "evidenceKey", "securityStatus", "reports", "slack", "github"] as const
+  ).filter((feature) => features[feature]);
   return Object.assign({}, all.whoami, ...enabled.map((feature) => all[feature])) as Record<string, unknown>;
 }
 

@@ -24,6 +24,10 @@ export function canonicalJson(value: unknown): string {
   // Data already in canonical order (parsed back from canonical text, as verifiers read it) is
   // what JSON.stringify writes: same number and string forms, and key order as stored.
   if (isCanonicallyOrdered(value, 0)) return JSON.stringify(value);
+  // Plain JSON data in any key order (an object from JSON.parse, as the API server sends it):
+  // one recursive pass. The package is the reference for everything else.
+  const plain = plainCanonical(value, 0);
+  if (plain !== undefined) return plain;
   let text: string | undefined;
   try {
     text = canonicalize(value);
@@ -76,5 +80,56 @@ function isCanonicallyOrdered(value: unknown, depth: number): boolean {
     }
     default:
       return false;
+  }
+}
+
+/**
+ * RFC 8785 of plain JSON data (null, booleans, finite numbers, well-formed strings, plain arrays
+ * without holes, plain objects with well-formed keys and no member but undefined outside JSON),
+ * written in one pass; undefined for anything else, which the package then serialises or refuses.
+ * Keys are sorted by `sort()`'s default order, UTF-16 code units, as RFC 8785 requires; strings
+ * and numbers are written by JSON.stringify, whose forms RFC 8785 adopts.
+ */
+function plainCanonical(value: unknown, depth: number): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return value.isWellFormed() ? JSON.stringify(value) : undefined;
+    case "number":
+      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
+    case "boolean":
+      return value ? "true" : "false";
+    case "object": {
+      if (value === null) return "null";
+      if (depth >= MAX_FAST_DEPTH) return undefined;
+      if (Array.isArray(value)) {
+        if (Object.getPrototypeOf(value) !== Array.prototype) return undefined;
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (!(i in value)) return undefined;
+          const item = plainCanonical(value[i], depth + 1);
+          if (item === undefined) return undefined;
+          out += i === 0 ? item : `,${item}`;
+        }
+        return `${out}]`;
+      }
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return undefined;
+      const record = value as Record<string, unknown>;
+      let out = "{";
+      let first = true;
+      for (const key of Object.keys(record).sort()) {
+        const member = record[key];
+        // Dropped, as JSON.stringify and the package drop it.
+        if (member === undefined) continue;
+        if (!key.isWellFormed()) return undefined;
+        const text = plainCanonical(member, depth + 1);
+        if (text === undefined) return undefined;
+        out += `${first ? "" : ","}${JSON.stringify(key)}:${text}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default:
+      return undefined;
   }
 }

@@ -7,3 +7,8 @@ export interface PolicyReportStore {
   put(report: PolicyReport, previous: PolicyReport | undefined): Promise<void>;
   remove(namespace: string, name: string): Promise<void>;
 }
+
+/** Every namespace's AEGIS PolicyReports, for the API and dashboard (read-only). */
+export interface PolicyReportReader {
+  listAll(): Promise<PolicyReport[]>;
+}

@@ -130,6 +130,8 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
       // An approval decided covers (or not) what runs in its namespace.
       if (kind === "ApprovalRequest" && namespace && controller.name === AUDIT_CONTROLLER)
         controller.enqueue(namespace);
+      // Its labels decide which policies match there.
+      if (kind === "Namespace" && controller.name === AUDIT_CONTROLLER) controller.enqueue(name);
       // A policy change changes any namespace's audit results.
       if (kind === "AegisPolicy" && controller.name === AUDIT_CONTROLLER)
         workloads?.namespaces().forEach((namespace) => controller.enqueue(namespace));

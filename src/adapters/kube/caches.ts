@@ -137,14 +137,16 @@ export class InformerPolicySource<Compiled> implements PolicySource<Compiled> {
   }
 }
 
+export type CachedKind = "AegisPolicy" | "ApprovalRequest" | "Namespace";
+
 export interface KubeCaches<Compiled> {
   policies: InformerPolicySource<Compiled>;
   approvals: ObjectStore<ApprovalRequest>;
   namespaceLabels: (namespace: string) => Record<string, string>;
   informers: ResilientInformer<KubernetesObject>[];
   hasSynced(): boolean;
-  /** Called after any ApprovalRequest or AegisPolicy change (dashboards, metrics, controllers). */
-  onChange(listener: (kind: "AegisPolicy" | "ApprovalRequest", object: KubernetesObject) => void): void;
+  /** Called after any ApprovalRequest, AegisPolicy or Namespace change (dashboards, metrics, controllers). */
+  onChange(listener: (kind: CachedKind, object: KubernetesObject) => void): void;
 }
 
 /** Informers for the gate's hot path: policies, approval requests and namespace labels. */
@@ -155,7 +157,7 @@ export function createKubeCaches<Compiled>(
 ): KubeCaches<Compiled> {
   const custom = kubeConfig.makeApiClient(CustomObjectsApi);
   const core = kubeConfig.makeApiClient(CoreV1Api);
-  const listeners: ((kind: "AegisPolicy" | "ApprovalRequest", object: KubernetesObject) => void)[] = [];
+  const listeners: ((kind: CachedKind, object: KubernetesObject) => void)[] = [];
   const listCustom = (plural: string) => async (): Promise<KubernetesListObject<KubernetesObject>> =>
     (await custom.listClusterCustomObject({
       group: GROUP,
@@ -194,12 +196,14 @@ export function createKubeCaches<Compiled>(
   );
   const policies: InformerPolicySource<Compiled> = new InformerPolicySource(policyStore, compile);
   const approvals = new ParsedStore(approvalInformer, parseWith(approvalRequestSchema, "ApprovalRequest", logger));
-  const notify = (kind: "AegisPolicy" | "ApprovalRequest") => ({
+  const notify = (kind: CachedKind) => ({
     onChange: (object: KubernetesObject) => listeners.forEach((listener) => listener(kind, object)),
     onDelete: (object: KubernetesObject) => listeners.forEach((listener) => listener(kind, object)),
   });
   policyInformer.addEventHandler(notify("AegisPolicy"));
   approvalInformer.addEventHandler(notify("ApprovalRequest"));
+  // A namespace's labels decide which policies match in it (the audit judges it again).
+  namespaceInformer.addEventHandler(notify("Namespace"));
 
   const informers = [
     policyInformer,

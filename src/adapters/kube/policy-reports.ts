@@ -7,13 +7,13 @@ import {
   REPORT_VERSION,
   type PolicyReport,
 } from "../../api/wgpolicyk8s/policy-report.js";
-import type { PolicyReportStore } from "../../ports/reports.js";
+import type { PolicyReportReader, PolicyReportStore } from "../../ports/reports.js";
 import { isNotFound, kubeErrorMessage } from "./errors.js";
 
 const PLURAL = "policyreports";
 const listSchema = z.object({ items: z.array(z.unknown()) });
 
-export class KubePolicyReportStore implements PolicyReportStore {
+export class KubePolicyReportStore implements PolicyReportStore, PolicyReportReader {
   private readonly api: CustomObjectsApi;
 
   constructor(
@@ -38,12 +38,23 @@ export class KubePolicyReportStore implements PolicyReportStore {
           throw new Error(`listing PolicyReports in ${namespace}: ${kubeErrorMessage(error)}`, { cause: error });
         }),
     );
-    return body.items.map((item, index) => {
-      const parsed = policyReportSchema.safeParse(item);
-      if (!parsed.success)
-        throw new Error(`PolicyReport ${index} in ${namespace} is not a v1alpha2 report: ${parsed.error.message}`);
-      return parsed.data;
-    });
+    return body.items.map((item, index) => parseReport(item, `${index} in ${namespace}`));
+  }
+
+  async listAll(): Promise<PolicyReport[]> {
+    const body = listSchema.parse(
+      await this.api
+        .listClusterCustomObject({
+          group: REPORT_GROUP,
+          version: REPORT_VERSION,
+          plural: PLURAL,
+          labelSelector: this.labelSelector,
+        })
+        .catch((error: unknown) => {
+          throw new Error(`listing PolicyReports in every namespace: ${kubeErrorMessage(error)}`, { cause: error });
+        }),
+    );
+    return body.items.map((item, index) => parseReport(item, `${index} of every namespace's`));
   }
 
   async put(report: PolicyReport, previous: PolicyReport | undefined): Promise<void> {
@@ -87,4 +98,10 @@ export class KubePolicyReportStore implements PolicyReportStore {
       throw new Error(`deleting PolicyReport ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
     }
   }
+}
+
+function parseReport(item: unknown, where: string): PolicyReport {
+  const parsed = policyReportSchema.safeParse(item);
+  if (!parsed.success) throw new Error(`PolicyReport ${where} is not a v1alpha2 report: ${parsed.error.message}`);
+  return parsed.data;
 }

@@ -13,6 +13,28 @@ const { approvals, auth, deps } = harness({
     replay: new MemoryReplayGuard(),
   },
   github: { webhookSecret: "fuzz-webhook-secret" },
+  reports: {
+    listAll: () =>
+      Promise.resolve([
+        {
+          apiVersion: "wgpolicyk8s.io/v1alpha2" as const,
+          kind: "PolicyReport" as const,
+          metadata: { name: "aegis-audit", namespace: "prod", labels: { "app.kubernetes.io/managed-by": "aegis" } },
+          results: [
+            {
+              source: "aegis",
+              policy: "prod-gate",
+              rule: "no-latest",
+              result: "fail" as const,
+              severity: "high" as const,
+              message: "latest tag",
+              timestamp: { seconds: 1_796_000_000, nanos: 0 },
+              resources: [{ kind: "Deployment", name: "web", namespace: "prod", uid: "u1" }],
+            },
+          ],
+        },
+      ]),
+  },
 });
 approvals.put(approvalRequest("deployment-web-3f2a9c1b0d", { namespace: "prod" }));
 auth.tokens.set("alice-token", { username: "alice", groups: ["sre-leads"] });

@@ -3,6 +3,7 @@
 // lists, the single-object reads, the evidence, the threat status or the event stream.
 import { afterEach, describe, expect, it } from "vitest";
 import { FailedAuthThrottle } from "../../../src/http/auth-throttle.js";
+import type { PolicyReport } from "../../../src/api/wgpolicyk8s/policy-report.js";
 import { approvalRequest, harness, listen, type Harness } from "./harness.js";
 
 let close: (() => Promise<void>) | undefined;
@@ -10,6 +11,36 @@ afterEach(async () => {
   await close?.();
   close = undefined;
 });
+
+/** AEGIS's audit report in a namespace: one failing Deployment, one passing. */
+function auditReport(namespace: string, name = "aegis-audit"): PolicyReport {
+  const resource = (object: string) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    namespace,
+    name: object,
+    uid: `${namespace}-${object}`,
+  });
+  return {
+    apiVersion: "wgpolicyk8s.io/v1alpha2",
+    kind: "PolicyReport",
+    metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "aegis" } },
+    summary: { pass: 1, fail: 1 },
+    results: [
+      {
+        source: "aegis",
+        policy: `${namespace}-gate`,
+        rule: "no-latest",
+        result: "fail",
+        severity: "high",
+        message: `image ${namespace}/web:latest`,
+        timestamp: { seconds: 1_796_000_000, nanos: 0 },
+        resources: [resource("web")],
+      },
+      { source: "aegis", policy: `${namespace}-gate`, rule: "no-latest", result: "pass", resources: [resource("api")] },
+    ],
+  };
+}
 
 const FULL_STATUS = {
   mode: "lockdown",
@@ -22,7 +53,11 @@ const FULL_STATUS = {
 
 /** alice reads every namespace (ClusterRoleBinding), carol only staging (RoleBinding), eve nothing. */
 async function scene(overrides: Parameters<typeof harness>[0] = {}): Promise<{ h: Harness; base: string }> {
-  const h = harness({ securityStatus: () => FULL_STATUS, ...overrides });
+  const h = harness({
+    securityStatus: () => FULL_STATUS,
+    reports: { listAll: () => Promise.resolve([auditReport("prod"), auditReport("staging")]) },
+    ...overrides,
+  });
   h.auth.tokens.set("alice-token", { username: "alice", groups: ["sre"] });
   h.auth.tokens.set("carol-token", { username: "carol", groups: ["staging-devs"] });
   h.auth.tokens.set("eve-token", { username: "eve", groups: [] });
@@ -52,6 +87,7 @@ describe("reads without credentials", () => {
       "/api/approvals/prod/deployment-web-3f2a9c1b0d",
       "/api/evidence",
       "/api/security/status",
+      "/api/reports",
       "/api/events",
       "/api/whoami",
     ];
@@ -140,6 +176,62 @@ describe("reads scoped by RBAC", () => {
       scoped: true,
     });
     expect(JSON.stringify(scoped)).not.toContain("mallory");
+  });
+
+  it("shows audit results of readable namespaces only, worst first, and refuses a bad namespace query", async () => {
+    const { base } = await scene();
+    const reports = async (
+      token: string,
+      query = "",
+    ): Promise<
+      {
+        namespace: string;
+        summary: Record<string, number>;
+        findings: { name: string; result: string; message: string; since: string | null }[];
+      }[]
+    > => (await json(await fetch(`${base}/api/reports${query}`, as(token))))["items"] as never;
+    expect((await reports("alice-token")).map((item) => item.namespace)).toEqual(["prod", "staging"]);
+    const carol = await reports("carol-token");
+    expect(carol).toEqual([
+      expect.objectContaining({
+        namespace: "staging",
+        summary: { pass: 1, fail: 1, warn: 0, error: 0, skip: 0 },
+        findings: [
+          expect.objectContaining({
+            name: "web",
+            result: "fail",
+            message: "image staging/web:latest",
+            since: "2026-11-30T00:53:20.000Z",
+          }),
+        ],
+      }),
+    ]);
+    expect(JSON.stringify(carol)).not.toContain("prod");
+    expect(await reports("carol-token", "?namespace=prod")).toEqual([]);
+    expect(await reports("eve-token")).toEqual([]);
+    expect((await reports("alice-token", "?namespace=staging")).map((item) => item.namespace)).toEqual(["staging"]);
+    const bad = await fetch(`${base}/api/reports?namespace=..%2Fkube-system`, as("alice-token"));
+    expect(bad.status).toBe(400);
+  });
+
+  it("answers 503 naming the cause when the API server does not list reports, and asks again on the next read", async () => {
+    let calls = 0;
+    const { base } = await scene({
+      reports: {
+        listAll: () => {
+          calls += 1;
+          return calls === 1
+            ? Promise.reject(new Error("connect ECONNREFUSED"))
+            : Promise.resolve([auditReport("prod")]);
+        },
+      },
+    });
+    const failed = await fetch(`${base}/api/reports`, as("alice-token"));
+    expect(failed.status).toBe(503);
+    expect(String((await json(failed))["message"])).toContain("ECONNREFUSED");
+    const ok = await fetch(`${base}/api/reports`, as("alice-token"));
+    expect(ok.status).toBe(200);
+    expect(calls).toBe(2);
   });
 
   it("streams only hints the caller may see", async () => {

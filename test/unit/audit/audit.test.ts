@@ -139,7 +139,10 @@ describe("buildPolicyReports", () => {
           auditObject(
             [checks],
             object(
-              deployment({ name: `web-${i}`, containers: i === fixedIndex ? undefined : latestContainers }),
+              deployment({
+                name: `web-${i}`,
+                containers: i === fixedIndex ? [compliantContainer()] : latestContainers,
+              }),
               `uid-${i}`,
             ),
             labels,

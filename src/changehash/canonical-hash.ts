@@ -11,8 +11,21 @@ import { canonicalJson, type JsonValue } from "../json/canonical-json.js";
  * values (what JSON.parse returns) it is a deep copy, `__proto__` keys included.
  */
 export function toJsonValue(value: unknown): JsonValue | undefined {
-  return toJson(value, new Set());
+  // JSON.stringify makes the same conversions natively; only a lone surrogate (which it escapes
+  // as \udXXX, and JSON.parse would bring back) needs the walk below, as do its throws (a cycle,
+  // a BigInt). A false alarm (an escaped backslash before "ud8") only costs the slow path.
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return toJson(value, new Set());
+  }
+  if (text === undefined) return undefined;
+  if (LONE_SURROGATE_ESCAPE.test(text)) return toJson(value, new Set());
+  return JSON.parse(text) as JsonValue;
 }
+
+const LONE_SURROGATE_ESCAPE = /\\ud[89a-f]/i;
 
 function toJson(input: unknown, ancestors: Set<object>): JsonValue | undefined {
   const value = unboxed(input);

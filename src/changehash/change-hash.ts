@@ -1,5 +1,5 @@
-import { canonicalJson, type JsonValue } from "../json/canonical-json.js";
-import { canonicalSha256, toJsonValue } from "./canonical-hash.js";
+import { canonicalCopy, canonicalJson, type JsonValue } from "../json/canonical-json.js";
+import { sha256Hex, toJsonValue } from "./canonical-hash.js";
 
 /** Annotation `kubectl rollout restart` sets on the pod template; a restart is not a change. */
 export const RESTARTED_AT_ANNOTATION = "kubectl.kubernetes.io/restartedAt";
@@ -118,21 +118,31 @@ function jobTemplateOf(spec: JsonObject): JsonValue | undefined {
  * a Pod's randomly named service-account token volume.
  */
 export function gatedSpecOf(object: unknown): JsonValue {
+  return gatedSpec(object).spec;
+}
+
+/** The gated spec, and whether JSON.stringify already writes it canonically. */
+function gatedSpec(object: unknown): { spec: JsonValue; canonical: boolean } {
   const source =
     typeof object === "object" && object !== null ? (object as Record<string, unknown>)["spec"] : undefined;
-  const spec = toJsonValue(source) ?? {};
-  if (!isJsonObject(spec)) return spec;
+  // Plain JSON (what the API server sends) is copied in canonical key order, and deleting members
+  // keeps that order, so the hash's serialisation is JSON.stringify's; anything else gets the API
+  // server's conversions first and the full serialiser.
+  const copy = canonicalCopy(source);
+  const spec = copy ?? toJsonValue(source) ?? {};
+  if (!isJsonObject(spec)) return { spec, canonical: copy !== undefined };
   delete spec["replicas"];
   stripJobServerFields(spec);
   stripTokenVolume(spec);
   stripRestartedAt(spec["template"]);
   stripRestartedAt(jobTemplateOf(spec));
-  return spec;
+  return { spec, canonical: copy !== undefined };
 }
 
 /** DESIGN §3 changeHash: `sha256:` + hex SHA-256 of the JCS of {@link gatedSpecOf}. */
 export function computeChangeHash(object: unknown): string {
-  return canonicalSha256(gatedSpecOf(object));
+  const { spec, canonical } = gatedSpec(object);
+  return `${CHANGE_HASH_PREFIX}${sha256Hex(canonical ? JSON.stringify(spec) : canonicalJson(spec))}`;
 }
 
 export function isChangeHash(value: string): boolean {

@@ -124,16 +124,38 @@ export function compileCel(expression: string): CelProgram {
  * integer fields from the schema, so `object.spec.replicas * 2` works; other numbers stay doubles.
  */
 export function toCelInput(value: unknown): CelInput {
-  if (value === null || value === undefined) return null;
-  if (typeof value === "number") return Number.isSafeInteger(value) ? BigInt(value) : value;
-  if (typeof value === "string" || typeof value === "boolean") return value;
-  if (Array.isArray(value)) return value.map(toCelInput);
-  if (typeof value === "object") {
-    return Object.fromEntries(
-      Object.entries(value)
-        .filter(([, item]) => item !== undefined)
-        .map(([key, item]) => [key, toCelInput(item)]),
-    );
+  switch (typeof value) {
+    case "number":
+      return Number.isSafeInteger(value) ? BigInt(value) : value;
+    case "string":
+    case "boolean":
+      return value;
+    case "object": {
+      if (value === null) return null;
+      // Plain loops: this runs over every admitted object, once per request (checks/context.ts).
+      if (Array.isArray(value)) {
+        const items = new Array<CelInput>(value.length);
+        for (let i = 0; i < value.length; i++) items[i] = toCelInput(value[i]);
+        return items;
+      }
+      const record = value as Record<string, unknown>;
+      const members: Record<string, CelInput> = {};
+      for (const key of Object.keys(record)) {
+        const item = record[key];
+        if (item === undefined) continue;
+        // An assignment to "__proto__" would set the prototype instead of a member.
+        if (key === "__proto__")
+          Object.defineProperty(members, key, {
+            value: toCelInput(item),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+          });
+        else members[key] = toCelInput(item);
+      }
+      return members;
+    }
+    default:
+      return null;
   }
-  return null;
 }

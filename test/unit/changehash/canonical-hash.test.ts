@@ -58,6 +58,8 @@ describe("toJsonValue on values that are not JSON (the documented conversion)", 
     ["boxed primitives are unwrapped", [new Number(1), new String("ab"), new Boolean(true)], '[1,"ab",true]'],
     ["a Map is {}", new Map([["a", 1]]), "{}"],
     ["-0 is 0", [-0], "[0]"],
+    ["a backslash before ud800 is text, not a surrogate", { a: "\\ud800" }, '{"a":"\\\\ud800"}'],
+    ["a BigInt inside an object is dropped (JSON.stringify would throw)", { a: 1, b: { n: 2n } }, '{"a":1,"b":{}}'],
   ])("%s", (_name, value, expected) => {
     expect(canonicalJson(toJsonValue(value) ?? null)).toBe(expected);
     expect(canonicalSha256(value)).toBe(sha256OfJcs(JSON.parse(expected)));

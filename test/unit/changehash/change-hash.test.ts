@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import canonicalize from "canonicalize";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
@@ -113,6 +115,21 @@ describe("computeChangeHash", () => {
     const before = structuredClone(object);
     computeChangeHash(object);
     expect(object).toEqual(before);
+  });
+
+  it("is sha256 of the canonicalize package's RFC 8785 text of the gated spec, whatever the keys (property)", () => {
+    // Integer-like keys, __proto__ and lone surrogates take the slow path; the rest the fast copy.
+    const awkwardKey = fc.oneof(fc.string({ maxLength: 8 }), fc.constantFrom("10", "9", "0", "__proto__", "\ud800"));
+    const awkwardSpec = fc.dictionary(awkwardKey, fc.jsonValue({ maxDepth: 4 }), { maxKeys: 6 });
+    fc.assert(
+      fc.property(fc.oneof(jsonSpec, awkwardSpec), (spec) => {
+        const reference = `sha256:${createHash("sha256")
+          .update(canonicalize(gatedSpecOf({ spec })) ?? "", "utf8")
+          .digest("hex")}`;
+        expect(computeChangeHash({ spec })).toBe(reference);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it("is stable under key order (property)", () => {

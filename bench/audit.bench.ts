@@ -5,7 +5,10 @@
 //   every check, the approval lookup, and the PolicyReports (split under 900 KiB) it writes to
 //   an in-memory store. Baseline: evaluate() alone over the same objects in the same process,
 //   so `ratio` says what the audit costs beyond judging.
-// - rssGrowthMiB: the process's peak RSS during the scan minus its RSS with the objects loaded.
+// - rssGrowthMiB: the process's peak RSS during the scan minus its RSS with the objects loaded
+//   (after a full GC), in a process of its own (`--expose-gc`) so no other part's heap counts;
+//   heapRetainedMiB: what the scan keeps after a full GC (the per-object memo and change hashes),
+//   peakHeapGrowthMiB: the V8 heap's peak during the scan over the loaded one.
 // - rescanOneChangedMs: the namespace again after one Deployment changed; the other audits are
 //   memoised per cached object, so it costs the reports, not 10 000 evaluations.
 // - unchangedWrites: a scan with nothing changed writes nothing.
@@ -25,6 +28,8 @@ import {
   NEW_IMAGE,
   UNTRUSTED_IMAGE,
 } from "./lib/fixtures.js";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { round } from "./lib/load.js";
 
 const MiB = 1024 * 1024;
@@ -39,6 +44,8 @@ export interface AuditBenchResult {
   reportBytes: number;
   rssMiBBefore: number;
   rssGrowthMiB: number;
+  heapRetainedMiB: number;
+  peakHeapGrowthMiB: number;
   /** The namespace again after one Deployment changed (everything else memoised). */
   rescanOneChangedMs: number;
   rescanWrites: number;
@@ -80,18 +87,61 @@ class MemoryReports implements PolicyReportStore {
   }
 }
 
+/** As the informer holds them: each object parsed from its own JSON (no shared substructure). */
 function deployments(count: number): Record<string, unknown>[] {
   return Array.from({ length: count }, (_, index) => {
     const object = checkoutDeployment({ image: index % 3 === 0 ? UNTRUSTED_IMAGE : NEW_IMAGE, withStatus: true });
     const metadata = object["metadata"] as Record<string, unknown>;
-    return { ...object, metadata: { ...metadata, name: `checkout-${index}`, uid: `uid-${index}` } };
+    const text = JSON.stringify({
+      ...object,
+      metadata: { ...metadata, name: `checkout-${index}`, uid: `uid-${index}` },
+    });
+    return JSON.parse(text) as Record<string, unknown>;
   });
 }
 
-export async function benchAudit(
+const CHILD_ENV = "AEGIS_BENCH_AUDIT_CHILD";
+const CHILD_TIMEOUT_MS = 300_000;
+
+/** The audit bench in a Node.js process of its own (`--expose-gc`): memory figures are its alone. */
+export function benchAudit(
   options: { objects?: number; log?: (line: string) => void } = {},
 ): Promise<AuditBenchResult> {
-  const count = options.objects ?? 10_000;
+  const child = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ["--import", "tsx", "--expose-gc"],
+    env: { ...process.env, [CHILD_ENV]: String(options.objects ?? 10_000) },
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  return new Promise((resolve, reject) => {
+    let result: AuditBenchResult | undefined;
+    const timer = setTimeout(() => child.kill("SIGKILL"), CHILD_TIMEOUT_MS);
+    child.on("message", (message: unknown) => {
+      const { log, result: done } = message as { log?: string; result?: AuditBenchResult };
+      if (log !== undefined) options.log?.(log);
+      if (done !== undefined) result = done;
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      if (result) resolve(result);
+      else reject(new Error(`audit bench process exited with ${signal ?? code} without a result`));
+    });
+  });
+}
+
+if (process.env[CHILD_ENV] !== undefined && process.send) {
+  const send = process.send.bind(process);
+  const result = await measureAudit(Number(process.env[CHILD_ENV]), (line) => send({ log: line }));
+  send({ result }, () => process.exit(0));
+}
+
+function fullGc(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error("the audit bench needs node --expose-gc (benchAudit starts it so)");
+  gc();
+  gc();
+}
+
+async function measureAudit(count: number, log: (line: string) => void): Promise<AuditBenchResult> {
   const raw = deployments(count);
   const approvedHashes = new Set(raw.filter((_, i) => i % 2 === 0).map((object) => computeChangeHash(object)));
   const approved: ApprovedChanges = {
@@ -125,15 +175,23 @@ export async function benchAudit(
   for (const object of objects) evaluate(compiled, auditRequestOf(object, labels));
   const baselineSeconds = (performance.now() - started) / 1000;
 
-  const rssBefore = process.memoryUsage().rss;
+  fullGc();
+  const { rss: rssBefore, heapUsed: heapBefore } = process.memoryUsage();
   let peak = rssBefore;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+  let peakHeap = heapBefore;
+  const sampler = setInterval(() => {
+    const usage = process.memoryUsage();
+    peak = Math.max(peak, usage.rss);
+    peakHeap = Math.max(peakHeap, usage.heapUsed);
+  }, 10);
   started = performance.now();
   await reconcileAudit(BENCH_NAMESPACE, deps);
   const seconds = (performance.now() - started) / 1000;
   clearInterval(sampler);
   peak = Math.max(peak, process.memoryUsage().rss);
-  options.log?.(`audit: ${count} Deployments in ${round(seconds, 2)} s, ${reports.sentReports} reports`);
+  fullGc();
+  const heapRetained = process.memoryUsage().heapUsed - heapBefore;
+  log(`audit: ${count} Deployments in ${round(seconds, 2)} s, ${reports.sentReports} reports`);
   // Now the API server holds the reports, as a rescan finds them.
   reports.keep = true;
   deps.approvedSeen.clear();
@@ -161,6 +219,8 @@ export async function benchAudit(
     reportBytes: reports.sentBytes,
     rssMiBBefore: round(rssBefore / MiB, 1),
     rssGrowthMiB: round((peak - rssBefore) / MiB, 1),
+    heapRetainedMiB: round(heapRetained / MiB, 1),
+    peakHeapGrowthMiB: round((peakHeap - heapBefore) / MiB, 1),
     rescanOneChangedMs: round(rescanMs, 1),
     rescanWrites,
     unchangedWrites: reports.writes - firstWrites - rescanWrites,

@@ -74,6 +74,10 @@ p.mode-lockdown strong { color: var(--bad); }
 .sev-medium { background: #fffaeb; color: var(--warn); border-color: #fedf89; }
 .sev-high { background: #fef3f2; color: var(--bad); border-color: #fecdca; }
 .sev-critical { background: var(--bad); color: #fff; }
+.sev-ok { background: #ecfdf3; color: #067647; border-color: #abefc6; }
+.audit-namespace + .audit-namespace { margin-top: 16px; }
+.audit-namespace h3 { font-size: 13px; margin: 0 0 6px; }
+table.audit td.prose { min-width: 24ch; }
 .sev.zero { background: #f2f4f7; color: var(--muted); border-color: var(--line); }
 table.threats td.prose { min-width: 24ch; }
 .top-sources h3 { font-size: 13px; margin: 12px 0 6px; }
@@ -123,7 +127,7 @@ ul.legend { list-style: none; display: flex; flex-wrap: wrap; gap: 4px 14px; mar
   table.stack td.empty { display: block; }
   table.stack td.empty::before { content: none; }
   table.stack td code { white-space: normal; overflow-wrap: anywhere; }
-  #history td:first-child, table.threats td.prose { min-width: 0; }
+  #history td:first-child, table.threats td.prose, table.audit td.prose { min-width: 0; }
   ol.timeline li { grid-template-columns: auto minmax(0, 1fr); gap: 2px 8px; padding: 6px 0; }
   ol.timeline li > strong, ol.timeline li > span:last-child { grid-column: 1 / -1; }
 }

@@ -507,6 +507,60 @@ export const APP_JS = String.raw`"use strict";
     if (Array.isArray(status.topSources) && status.topSources.length) box.appendChild(topSourcesList(status.topSources));
   }
 
+  var RESULT_SEVERITY = { fail: "high", error: "critical", warn: "medium", pass: "ok", skip: "low" };
+  function resultBadge(result) {
+    return el("span", { className: "sev sev-" + (RESULT_SEVERITY[result] || "low"), text: String(result || "") });
+  }
+
+  function auditCounts(summary) {
+    return el("div", { className: "sev-counts", "aria-label": "audit results" }, ["fail", "error", "warn", "pass"].map(function (r) {
+      var n = Number(summary[r]) || 0;
+      return el("span", { className: "sev sev-" + RESULT_SEVERITY[r] + (n ? "" : " zero"), "data-result": r, text: r + " " + n });
+    }));
+  }
+
+  function auditTable(view) {
+    var head = el("thead", {}, [el("tr", {}, ["Object", "Policy", "Check", "Result", "Message", "Since"].map(function (t) { return el("th", { scope: "col", text: t }); }))]);
+    var body = el("tbody", {}, view.findings.map(function (f) {
+      return el("tr", { className: "audit-row", "data-result": f.result }, [
+        cell("Object", "", [el("code", { text: f.kind + "/" + f.name })]),
+        cell("Policy", "nowrap", [document.createTextNode(f.policy)]),
+        cell("Check", "nowrap", [document.createTextNode(f.rule)]),
+        cell("Result", "nowrap", [resultBadge(f.result)]),
+        cell("Message", "prose", [document.createTextNode(f.message)]),
+        cell("Since", "time", [document.createTextNode(when(f.since))]),
+      ]);
+    }));
+    return el("div", { className: "table-scroll" }, [el("table", { className: "audit stack" }, [head, body])]);
+  }
+
+  function renderAudit(res) {
+    var box = $("audit");
+    clear(box);
+    $("audit-count").textContent = "0";
+    if (!res.ok) {
+      box.appendChild(el("p", { className: "empty", text: res.status === 404 ? "The audit is not available on this server." : "Audit results not available (" + ((res.body && res.body.message) || res.status) + ")." }));
+      return;
+    }
+    var items = res.body.items;
+    var failing = items.reduce(function (n, v) { return n + (Number(v.summary.fail) || 0); }, 0);
+    $("audit-count").textContent = String(failing);
+    if (!items.length) {
+      box.appendChild(el("p", { className: "empty", text: "No audit results yet in the namespaces you may read." }));
+      return;
+    }
+    items.forEach(function (view) {
+      var section = el("section", { className: "audit-namespace", "data-namespace": view.namespace }, [
+        el("h3", {}, [el("code", { text: view.namespace }), document.createTextNode(" · " + plural(view.reports, "report"))]),
+        auditCounts(view.summary),
+      ]);
+      if (view.findings.length) section.appendChild(auditTable(view));
+      else section.appendChild(el("p", { className: "meta", text: "Everything that runs here passes its policies." }));
+      if (view.truncated) section.appendChild(el("p", { className: "meta", text: plural(view.truncated, "more result") + " not shown: kubectl aegis report -n " + view.namespace + " lists them all." }));
+      box.appendChild(section);
+    });
+  }
+
   function renderPolicies(res) {
     var list = $("policies");
     clear(list);
@@ -524,6 +578,8 @@ export const APP_JS = String.raw`"use strict";
     clear($("evidence"));
     clear($("threat"));
     clear($("policies"));
+    clear($("audit"));
+    $("audit-count").textContent = "0";
     renderBanner(null);
     ["chart-admissions", "chart-decision-time", "chart-risk"].forEach(function (id) { clear($(id)); });
   }
@@ -537,6 +593,7 @@ export const APP_JS = String.raw`"use strict";
     api("/api/evidence?limit=200").then(renderEvidence);
     api("/api/security/status").then(renderThreat, function () { renderThreat({ ok: false }); });
     api("/api/policies").then(renderPolicies);
+    api("/api/reports").then(renderAudit, function () { renderAudit({ ok: false, status: "unreachable" }); });
   }
 
   function scheduleRefresh() {

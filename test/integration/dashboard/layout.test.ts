@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Browser, BrowserContextOptions, Locator, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApprovalRequest, Decision } from "../../../src/api/v1alpha1/index.js";
+import type { PolicyReport, ReportResult } from "../../../src/api/wgpolicyk8s/policy-report.js";
 import { MemoryEvidence } from "../../fakes/memory-ports.js";
 import { approvalRequest, harness, listen, type Harness } from "../http/harness.js";
 import { launchChromium } from "./browser.js";
@@ -121,6 +122,57 @@ const ADMISSIONS: [minute: number, allowed: boolean][] = [
   [-5, true],
 ];
 
+// The audit: prod has a Deployment failing two checks, a drifted one and passing ones; staging
+// passes everything.
+const auditResult = (
+  namespace: string,
+  name: string,
+  rule: string,
+  result: "pass" | "fail",
+  message = "",
+): ReportResult => ({
+  source: "aegis",
+  policy: `${namespace}-gate`,
+  rule,
+  result,
+  ...(result === "fail" ? { severity: "high" as const, message } : {}),
+  timestamp: { seconds: Math.floor((T - 50 * MIN) / 1000), nanos: 0 },
+  resources: [{ apiVersion: "apps/v1", kind: "Deployment", namespace, name, uid: `${namespace}-${name}` }],
+});
+const auditReport = (namespace: string, results: ReportResult[]): PolicyReport => ({
+  apiVersion: "wgpolicyk8s.io/v1alpha2",
+  kind: "PolicyReport",
+  metadata: { name: "aegis-audit", namespace, labels: { "app.kubernetes.io/managed-by": "aegis" } },
+  results,
+});
+const REPORTS = [
+  auditReport("prod", [
+    auditResult(
+      "prod",
+      "payments-api",
+      "no-latest",
+      "fail",
+      "disallowLatestTag: image ghcr.io/acme/payments:latest uses the latest tag",
+    ),
+    auditResult(
+      "prod",
+      "payments-api",
+      "pod-security",
+      "fail",
+      "podSecurity: container api runs as root (runAsNonRoot != true)",
+    ),
+    auditResult(
+      "prod",
+      "ledger-worker-with-a-rather-long-name",
+      "unapproved-change",
+      "fail",
+      "no approval covers the spec that runs: it changed behind the gate (webhook bypassed, AEGIS down) or before the policy required approval",
+    ),
+    auditResult("prod", "web", "no-latest", "pass"),
+  ]),
+  auditReport("staging", [auditResult("staging", "api", "no-latest", "pass")]),
+];
+
 let browser: Browser;
 let h: Harness;
 let base: string;
@@ -130,7 +182,12 @@ beforeAll(async () => {
   browser = await launchChromium();
   let clock = new Date(T);
   const evidence = new MemoryEvidence({ now: () => clock });
-  h = harness({ securityStatus: () => SECURITY_STATUS, extraApprovals: () => 1, evidence });
+  h = harness({
+    securityStatus: () => SECURITY_STATUS,
+    extraApprovals: () => 1,
+    evidence,
+    reports: { listAll: () => Promise.resolve(REPORTS) },
+  });
   h.auth.tokens.set("alice-token", { username: "alice", groups: ["sre-leads"] });
   h.auth.approvers.add("alice");
   h.auth.readers.set("alice", "all");
@@ -182,6 +239,7 @@ async function openPage(options: BrowserContextOptions, user = "alice"): Promise
   await page.locator("#chart-risk svg").waitFor();
   await page.locator("#chart-decision-time svg").waitFor();
   await page.locator("#live.live").waitFor();
+  await page.locator("#audit .audit-namespace").first().waitFor();
   return { page, problems };
 }
 
@@ -283,6 +341,19 @@ describe("dashboard layout", () => {
       expect(await chart.locator("svg text.axis-label").count()).toBe(2);
     }
 
+    // The audit: per namespace, its counts and the failures, worst first; passing objects unlisted.
+    expect(await page.locator("#audit-count").innerText()).toBe("3");
+    const prod = page.locator('#audit .audit-namespace[data-namespace="prod"]');
+    expect(await prod.locator(".sev-counts .sev").allInnerTexts()).toEqual(["FAIL 3", "ERROR 0", "WARN 0", "PASS 1"]);
+    const auditRows = prod.locator("table.audit tbody tr");
+    expect(await auditRows.count()).toBe(3);
+    expect(await auditRows.first().innerText()).toContain("Deployment/ledger-worker-with-a-rather-long-name");
+    expect(await prod.innerText()).toContain("unapproved-change");
+    expect(await prod.innerText()).not.toContain("Deployment/web");
+    expect(await page.locator('#audit .audit-namespace[data-namespace="staging"]').innerText()).toContain(
+      "Everything that runs here passes its policies.",
+    );
+
     expect(await brokenWords(page)).toEqual([]);
     expect(await page.evaluate<boolean>(FITS)).toBe(true);
     await screenshot(page, "layout-desktop.png");
@@ -363,6 +434,10 @@ describe("dashboard layout", () => {
     const text = await page.evaluate<string>(TEXT);
     for (const raw of RAW) expect(text, `page text contains ${raw}`).not.toContain(raw);
     expect(text).not.toContain("unknown-org"); // threats and top sources are not shown
+    // The audit of staging only: prod's failures are not carol's to read.
+    await page.locator('#audit .audit-namespace[data-namespace="staging"]').waitFor();
+    expect(await page.locator("#audit .audit-namespace").count()).toBe(1);
+    expect(await page.locator("#audit").innerText()).not.toContain("payments");
     expect(await brokenWords(page)).toEqual([]);
     expect(problems).toEqual([]);
     await page.context().close();

@@ -96,6 +96,8 @@ export function harness(overrides: Partial<ApiDependencies> = {}): Harness {
     logger: silentLogger,
     bus,
     evidence,
+    // As aegis serve always has: AEGIS's PolicyReports (none yet).
+    reports: { listAll: () => Promise.resolve([]) },
     ...overrides,
   };
   return { approvals, policies, auth, evidence, bus, deps };

@@ -2,7 +2,9 @@
 // before its policy existed shows `fail` in its namespace's PolicyReport soon after the policy is
 // created, `pass` once fixed, and leaves the report when deleted; a spec changed behind the gate
 // (webhook configuration removed, AEGIS restarted to restore it) is `unapproved-change`; a
-// PolicyReport another tool wrote is never touched.
+// PolicyReport another tool wrote is never touched; labelling a namespace into a policy's
+// namespaceSelector reports what runs there at once; GET /api/reports shows a ServiceAccount only
+// the namespace its RBAC lets it read.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leading, removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
@@ -11,6 +13,8 @@ import { eventually, kubectl, policyReady } from "./helpers/kube.js";
 const suffix = randomBytes(3).toString("hex");
 const ns = `audit-${suffix}`;
 const driftNs = `audit-drift-${suffix}`;
+const labelsNs = `audit-labels-${suffix}`;
+const labelsPolicy = `${labelsNs}-strict`;
 const checksPolicy = `${ns}-checks`;
 const approvalPolicy = `${driftNs}-approval`;
 const dev = { as: "dev", asGroups: ["developers"] };
@@ -90,7 +94,7 @@ let aegis: RunningAegisProcess;
 let foreignVersion = "";
 
 beforeAll(async () => {
-  for (const namespace of [ns, driftNs]) await kubectl(["create", "namespace", namespace]);
+  for (const namespace of [ns, driftNs, labelsNs]) await kubectl(["create", "namespace", namespace]);
   await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", driftNs]);
   await kubectl([
     "create",
@@ -114,8 +118,10 @@ afterAll(async () => {
   await removeWebhookConfiguration();
   await aegis?.stop();
   await kubectl(["delete", "areq", "--all", "-n", driftNs], { allowFail: true });
-  await kubectl(["delete", "apol", checksPolicy, approvalPolicy, "--ignore-not-found"], { allowFail: true });
-  for (const namespace of [ns, driftNs])
+  await kubectl(["delete", "apol", checksPolicy, approvalPolicy, labelsPolicy, "--ignore-not-found"], {
+    allowFail: true,
+  });
+  for (const namespace of [ns, driftNs, labelsNs])
     await kubectl(["delete", "namespace", namespace, "--wait=false"], { allowFail: true });
 });
 
@@ -225,4 +231,58 @@ describe("the background audit", () => {
     const gated = await apply("ghcr.io/acme/web:6.6.7");
     expect(gated.code).not.toBe(0);
   }, 240_000);
+
+  it("judges a namespace again when its labels bring it under a policy, and shows its results to its reader only", async () => {
+    await kubectl(["apply", "-f", "-"], { input: deployment(labelsNs, "ghcr.io/acme/web:latest") });
+    const tier = `strict-${suffix}`;
+    await kubectl(["apply", "-f", "-"], {
+      input: JSON.stringify({
+        apiVersion: "aegis.valina.ai/v1alpha1",
+        kind: "AegisPolicy",
+        metadata: { name: labelsPolicy },
+        spec: {
+          enforcement: "Enforce",
+          match: { kinds: ["Deployment"], namespaceSelector: { matchLabels: { "aegis-audit-tier": tier } } },
+          checks: [{ name: "no-latest", disallowLatestTag: true }],
+        },
+      }),
+    });
+    await policyReady(labelsPolicy);
+    // The policy's own rescan has nothing to judge in the unlabelled namespace.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(await report(labelsNs)).toBeUndefined();
+    const labelled = Date.now();
+    await kubectl(["label", "namespace", labelsNs, `aegis-audit-tier=${tier}`]);
+    const failed = await resultFor(labelsNs, "no-latest", "fail");
+    const seconds = (Date.now() - labelled) / 1000;
+    console.log(`audit: fail reported ${seconds.toFixed(1)} s after the namespace was labelled`);
+    // The full resync is 10 minutes away: only the namespace's change can have caused this.
+    expect(seconds).toBeLessThan(30);
+    expect(failed.policy).toBe(labelsPolicy);
+
+    await kubectl(["create", "serviceaccount", "reader", "-n", labelsNs]);
+    await kubectl([
+      "create",
+      "rolebinding",
+      "reader",
+      "--clusterrole=aegis-viewer",
+      `--serviceaccount=${labelsNs}:reader`,
+      "-n",
+      labelsNs,
+    ]);
+    const token = (
+      await kubectl(["create", "token", "reader", "-n", labelsNs, "--duration=10m", "--audience", "aegis"])
+    ).stdout.trim();
+    const read = await eventually(async () => {
+      const response = await fetch(`${aegis.apiUrl}/api/reports`, { headers: { authorization: `Bearer ${token}` } });
+      if (response.status !== 200) return undefined;
+      const body = (await response.json()) as {
+        items: { namespace: string; findings: { name: string; rule: string; result: string }[] }[];
+      };
+      return body.items.length > 0 ? body.items : undefined;
+    }, "GET /api/reports to show the reader its namespace");
+    expect(read.map((item) => item.namespace)).toEqual([labelsNs]);
+    expect(read[0]?.findings).toEqual([expect.objectContaining({ name: "web", rule: "no-latest", result: "fail" })]);
+    expect((await fetch(`${aegis.apiUrl}/api/reports`)).status).toBe(401);
+  }, 120_000);
 });

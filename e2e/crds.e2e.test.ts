@@ -68,13 +68,25 @@ describe("generated CRDs on the API server", () => {
     expect(result.stderr).toMatch(/spec\.checks\[0\].*exactly one of/);
   });
 
-  it("refuse an unknown enforcement, minApprovals 0 and RiskBased without a threshold", async () => {
+  it("refuse an unknown enforcement, minApprovals 0, RiskBased without a threshold and inverted thresholds", async () => {
     const enforcement = await applyJson(withSpec({ enforcement: "Deny" }));
     expect(enforcement.stderr).toMatch(/spec\.enforcement: Unsupported value: "Deny"/);
     const minApprovals = await applyJson(withSpec({ approval: { minApprovals: 0 } }));
     expect(minApprovals.stderr).toMatch(/spec\.approval\.minApprovals: Invalid value: 0/);
     const riskBased = await applyJson(withSpec({ approval: { mode: "RiskBased" } }));
-    expect(riskBased.stderr).toMatch(/spec\.approval.*riskThreshold is required when mode is RiskBased/);
+    expect(riskBased.stderr).toMatch(
+      /spec\.approval.*autoApproveBelow \(or its earlier name riskThreshold\) is required when mode is RiskBased/,
+    );
+    const inverted = await applyJson(
+      withSpec({ approval: { mode: "RiskBased", autoApproveBelow: 60, blockAbove: 40 } }),
+    );
+    expect(inverted.stderr).toMatch(/spec\.approval.*blockAbove must not be below autoApproveBelow/);
+    const notRiskBased = await applyJson(withSpec({ approval: { mode: "Always", blockAbove: 40 } }));
+    expect(notRiskBased.stderr).toMatch(/spec\.approval.*blockAbove applies to mode RiskBased only/);
+    const both = await applyJson(
+      withSpec({ approval: { mode: "RiskBased", autoApproveBelow: 40, riskThreshold: 40 } }),
+    );
+    expect(both.stderr).toMatch(/riskThreshold is the earlier name of autoApproveBelow/);
   });
 
   it("refuse an ApprovalRequest without a target", async () => {

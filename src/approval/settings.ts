@@ -22,3 +22,18 @@ export function requestPoliciesOf(
 ): RequestPolicies {
   return { settings: approvalSettingsOf(policies, names), extraApprovals };
 }
+
+/** Where a RiskBased policy puts a risk score: no human, approvers decide, or nobody may admit it. */
+export type RiskBand = "auto" | "human" | "blocked";
+
+/**
+ * Below `autoApproveBelow` (or its earlier name `riskThreshold`) a change needs no human; above
+ * `blockAbove` no approval admits it; in between, approvers decide.
+ */
+export function riskBandOf(
+  approval: Pick<ApprovalSettings, "autoApproveBelow" | "riskThreshold" | "blockAbove">,
+  score: number,
+): RiskBand {
+  if (approval.blockAbove !== undefined && score > approval.blockAbove) return "blocked";
+  return score < (approval.autoApproveBelow ?? approval.riskThreshold ?? 0) ? "auto" : "human";
+}

@@ -6,6 +6,7 @@ import {
   isSingleUse,
   requestCreatedAt,
   requestPoliciesOf,
+  riskBandOf,
   type ApprovalState,
   type RequestPolicies,
 } from "../approval/index.js";
@@ -66,6 +67,8 @@ export const DecisionReason = {
   Frozen: "Frozen",
   /** Admitted at once by break-glass; an ApprovalRequest in ReviewRequired asks for its review. */
   BreakGlass: "BreakGlass",
+  /** Denied: the change's risk score is above a RiskBased Enforce policy's blockAbove; no approval admits it. */
+  RiskTooHigh: "RiskTooHigh",
   /** Denied: the break-glass annotation was set by someone no gating policy lets use it, or without a reason. */
   BreakGlassRefused: "BreakGlassRefused",
 } as const;
@@ -163,6 +166,21 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "aegis-rollback-approved" }));
   }
   const risk = riskOf(request, deps);
+  // Too risky for anyone to approve: stopped like a failed check, so break-glass does not pass it.
+  const tooRisky = evaluation.matched.filter(
+    (verdict) => verdict.approval?.mode === "RiskBased" && riskBandOf(verdict.approval, risk.score) === "blocked",
+  );
+  for (const verdict of tooRisky.filter((v) => v.enforcement !== "Enforce"))
+    warnings.push(`aegis (audit): ${riskTooHighText(verdict, risk)}`);
+  const blockedBy = tooRisky.filter((verdict) => verdict.enforcement === "Enforce");
+  if (blockedBy.length > 0) {
+    await recordDecision(deps, admission, change, { allowed: false, reason: DecisionReason.RiskTooHigh, risk });
+    return deny(
+      admission.uid,
+      `aegis: ${describeTarget(request)} change ${shortChangeHash(changeHash)} is blocked: ${blockedBy.map((verdict) => riskTooHighText(verdict, risk)).join("; ")}; no approval admits it: lower the risk or change the policy`,
+      withWarnings(warnings, { "aegis.valina.ai/decision": "risk-too-high" }),
+    );
+  }
   const breakGlass = annotationOf(request.object, BREAK_GLASS_ANNOTATION)?.trim();
   if (breakGlass !== undefined) {
     const blocking = evaluation.matched.filter(
@@ -484,8 +502,13 @@ function needsApproval(verdict: PolicyVerdict, riskScore: number): boolean {
   const approval: ApprovalSettings | undefined = verdict.approval;
   if (verdict.enforcement !== "Enforce" || !approval) return false;
   if (approval.mode === "Always") return true;
-  if (approval.mode === "RiskBased") return riskScore >= (approval.riskThreshold ?? 0);
+  if (approval.mode === "RiskBased") return riskBandOf(approval, riskScore) !== "auto";
   return false;
+}
+
+function riskTooHighText(verdict: PolicyVerdict, risk: { score: number; factors: readonly RiskFactor[] }): string {
+  const factors = risk.factors.map((factor) => `${factor.name} +${factor.points}`).join(", ");
+  return `risk ${risk.score}/100 is above blockAbove ${verdict.approval?.blockAbove ?? 100} of policy ${verdict.policy}${factors ? ` (${factors})` : ""}`;
 }
 
 interface DenialParts {

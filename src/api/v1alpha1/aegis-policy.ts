@@ -74,7 +74,17 @@ export type ApprovalQuorum = z.infer<typeof approvalQuorumSchema>;
 export const approvalSettingsSchema = z
   .object({
     mode: z.enum(["Always", "RiskBased", "Never"]).default("Always"),
-    riskThreshold: z.number().int().min(0).max(100).optional(),
+    riskThreshold: z.number().int().min(0).max(100).optional().meta({
+      description: "RiskBased: the earlier name of autoApproveBelow (a score at or above it needs approval).",
+    }),
+    autoApproveBelow: z.number().int().min(0).max(100).optional().meta({
+      description:
+        "RiskBased: a change scoring below this is admitted without a human; at or above it, approvers decide.",
+    }),
+    blockAbove: z.number().int().min(0).max(100).optional().meta({
+      description:
+        "RiskBased: a change scoring above this is denied (reason RiskTooHigh) and no approval admits it; unset: nothing is blocked for its risk.",
+    }),
     minApprovals: z.number().int().min(1).max(10).default(1),
     approvers: z
       .object({ users: z.array(z.string()).default([]), groups: z.array(z.string()).default([]) })
@@ -108,11 +118,33 @@ export const approvalSettingsSchema = z
     expiresAfter: durationSchema.default("24h"),
   })
   .superRefine((approval, ctx) => {
-    if (approval.mode === "RiskBased" && approval.riskThreshold === undefined) {
+    if (
+      approval.mode === "RiskBased" &&
+      approval.riskThreshold === undefined &&
+      approval.autoApproveBelow === undefined
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["autoApproveBelow"],
+        message: "autoApproveBelow (or its earlier name riskThreshold) is required when mode is RiskBased",
+      });
+    }
+    if (approval.riskThreshold !== undefined && approval.autoApproveBelow !== undefined) {
       ctx.addIssue({
         code: "custom",
         path: ["riskThreshold"],
-        message: "riskThreshold is required when mode is RiskBased",
+        message: "riskThreshold is the earlier name of autoApproveBelow: set one of them",
+      });
+    }
+    if (approval.blockAbove !== undefined && approval.mode !== "RiskBased") {
+      ctx.addIssue({ code: "custom", path: ["blockAbove"], message: "blockAbove applies to mode RiskBased only" });
+    }
+    const autoBelow = approval.autoApproveBelow ?? approval.riskThreshold;
+    if (approval.blockAbove !== undefined && autoBelow !== undefined && approval.blockAbove < autoBelow) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["blockAbove"],
+        message: `blockAbove (${approval.blockAbove}) must not be below autoApproveBelow (${autoBelow})`,
       });
     }
     const groups = (approval.quorum ?? []).map((entry) => entry.group);
@@ -124,8 +156,20 @@ export const approvalSettingsSchema = z
   .meta({
     "x-kubernetes-validations": [
       {
-        rule: "!has(self.mode) || self.mode != 'RiskBased' || has(self.riskThreshold)",
-        message: "riskThreshold is required when mode is RiskBased",
+        rule: "!has(self.mode) || self.mode != 'RiskBased' || has(self.riskThreshold) || has(self.autoApproveBelow)",
+        message: "autoApproveBelow (or its earlier name riskThreshold) is required when mode is RiskBased",
+      },
+      {
+        rule: "!has(self.riskThreshold) || !has(self.autoApproveBelow)",
+        message: "riskThreshold is the earlier name of autoApproveBelow: set one of them",
+      },
+      {
+        rule: "!has(self.blockAbove) || (has(self.mode) && self.mode == 'RiskBased')",
+        message: "blockAbove applies to mode RiskBased only",
+      },
+      {
+        rule: "!has(self.blockAbove) || ((!has(self.autoApproveBelow) || self.blockAbove >= self.autoApproveBelow) && (!has(self.riskThreshold) || self.blockAbove >= self.riskThreshold))",
+        message: "blockAbove must not be below autoApproveBelow",
       },
     ],
   });

@@ -20,10 +20,25 @@ describe("AegisPolicy spec schema", () => {
     expect(result.error?.issues[0]?.message).toMatch(/exactly one.*requireImageDigest, disallowLatestTag/);
   });
 
-  it("requires riskThreshold when mode is RiskBased", () => {
-    const result = aegisPolicySpecSchema.safeParse({ ...designPolicySpec, approval: { mode: "RiskBased" } });
-    expect(result.success).toBe(false);
-    expect(result.error?.issues[0]?.path).toEqual(["approval", "riskThreshold"]);
+  it("requires autoApproveBelow (or its earlier name riskThreshold) when mode is RiskBased, not both", () => {
+    const riskBased = (approval: Record<string, unknown>) =>
+      aegisPolicySpecSchema.safeParse({ ...designPolicySpec, approval: { mode: "RiskBased", ...approval } });
+    const missing = riskBased({});
+    expect(missing.success).toBe(false);
+    expect(missing.error?.issues[0]?.path).toEqual(["approval", "autoApproveBelow"]);
+    expect(riskBased({ riskThreshold: 40 }).success).toBe(true);
+    expect(riskBased({ autoApproveBelow: 40, blockAbove: 80 }).success).toBe(true);
+    expect(riskBased({ autoApproveBelow: 40, riskThreshold: 40 }).error?.issues[0]?.message).toMatch(/set one/);
+  });
+
+  it("refuses blockAbove below autoApproveBelow, or outside RiskBased", () => {
+    const approval = (settings: Record<string, unknown>) =>
+      aegisPolicySpecSchema.safeParse({ ...designPolicySpec, approval: settings });
+    expect(approval({ mode: "RiskBased", autoApproveBelow: 50, blockAbove: 40 }).error?.issues[0]?.message).toMatch(
+      /must not be below autoApproveBelow \(50\)/,
+    );
+    expect(approval({ mode: "RiskBased", riskThreshold: 50, blockAbove: 40 }).success).toBe(false);
+    expect(approval({ mode: "Always", blockAbove: 80 }).error?.issues[0]?.path).toEqual(["approval", "blockAbove"]);
   });
 
   it("refuses minApprovals 0 and an unknown enforcement", () => {

@@ -3,6 +3,7 @@ import { generateSigningKey } from "../../../src/evidence/chain/signing.js";
 import type { ApprovalRequest } from "../../../src/api/v1alpha1/index.js";
 import type { AdmissionRequest } from "../../../src/webhook/admission-review.js";
 import { computeChangeHash } from "../../../src/changehash/index.js";
+import { scoreRisk } from "../../../src/risk/index.js";
 import { createAdmissionHandler, type HandlerDependencies } from "../../../src/webhook/handler.js";
 import { MemoryApprovalRequests, MemoryEvidence, MemoryPolicySource } from "../../fakes/memory-ports.js";
 
@@ -437,6 +438,76 @@ describe("a freeze window", () => {
     await handler(admission(deployment("ghcr.io/acme/web:1")));
     approveAsAlice(requests.list()[0]);
     expect((await handler(admission(deployment("ghcr.io/acme/web:1")))).allowed).toBe(true);
+  });
+});
+
+describe("RiskBased approval: two thresholds", () => {
+  const object = deployment("ghcr.io/acme/web:1");
+  const { score } = scoreRisk({
+    operation: "CREATE",
+    kind: "Deployment",
+    object,
+    oldObject: null,
+    namespaceLabels: { "kubernetes.io/metadata.name": "prod" },
+    now: new Date("2026-11-26T12:00:00Z"),
+  });
+  const riskSpec = (approval: Record<string, unknown>, enforcement = "Enforce") => ({
+    enforcement,
+    match: { kinds: ["Deployment"], namespaces: ["prod"] },
+    approval: {
+      mode: "RiskBased",
+      approvers: { groups: ["sre-leads"] },
+      breakGlass: { groups: ["oncall"], reviewWithin: "2h" },
+      ...approval,
+    },
+  });
+
+  it("admits a change scoring below autoApproveBelow without a human", async () => {
+    expect(score).toBeGreaterThan(0);
+    const { handler, requests, decisions } = setup(riskSpec({ autoApproveBelow: score + 1, blockAbove: 100 }));
+    expect((await handler(admission(object))).allowed).toBe(true);
+    expect(requests.list()).toEqual([]);
+    expect(decisions).toEqual(["ChecksPassed:true"]);
+  });
+
+  it("asks approvers at or above autoApproveBelow up to blockAbove (riskThreshold is its earlier name)", async () => {
+    for (const approval of [{ autoApproveBelow: score, blockAbove: score }, { riskThreshold: score }]) {
+      const { handler, requests, decisions } = setup(riskSpec(approval));
+      const response = await handler(admission(object));
+      expect(response.allowed).toBe(false);
+      expect(response.status?.message).toMatch(/needs 1 approval/);
+      expect(requests.list()).toHaveLength(1);
+      expect(decisions).toEqual(["ApprovalPending:false"]);
+    }
+  });
+
+  it("blocks above blockAbove, saying why; no request is opened, and neither approval nor break-glass admits it", async () => {
+    const { handler, requests, evidence, decisions } = setup(riskSpec({ autoApproveBelow: 0, blockAbove: score - 1 }));
+    const response = await handler(admission(object));
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toMatch(
+      new RegExp(
+        `^aegis: Deployment prod/web change [0-9a-f]{10} is blocked: risk ${score}/100 is above blockAbove ${score - 1} of policy prod-gate \\(new-workload \\+10.*\\); no approval admits it`,
+      ),
+    );
+    expect(requests.list()).toEqual([]);
+    expect(evidence.records.at(-1)).toMatchObject({
+      type: "admission.decision",
+      data: { allowed: false, reason: "RiskTooHigh", risk: { score } },
+    });
+    const glass = structuredClone(object);
+    (glass["metadata"] as Record<string, unknown>)["annotations"] = { "aegis.valina.ai/break-glass": "INC-1: down" };
+    const broken = await handler(admission(glass, { userInfo: { username: "olga", groups: ["oncall"] } }));
+    expect(broken.allowed).toBe(false);
+    expect(broken.status?.message).toMatch(/is blocked: risk/);
+    expect(decisions).toEqual(["RiskTooHigh:false", "RiskTooHigh:false"]);
+  });
+
+  it("only warns under an Audit policy", async () => {
+    const { handler } = setup(riskSpec({ autoApproveBelow: 0, blockAbove: score - 1 }, "Audit"));
+    const response = await handler(admission(object));
+    expect(response.allowed).toBe(true);
+    expect(response.warnings?.join()).toMatch(/aegis \(audit\): risk \d+\/100 is above blockAbove/);
   });
 });
 

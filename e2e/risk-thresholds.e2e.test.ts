@@ -10,6 +10,8 @@ import { eventually, kubectl, policyReady } from "./helpers/kube.js";
 
 const ns = `risk-${randomBytes(3).toString("hex")}`;
 const policyName = `${ns}-risk`;
+const splitNs = `${ns}-split`;
+const splitPolicy = `${splitNs}-risk`;
 const dev = { as: "dev", asGroups: ["developers"] };
 const alice = { as: "alice", asGroups: ["sre-leads"] };
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -17,12 +19,16 @@ const DIGEST = `sha256:${"ab".repeat(32)}`;
 function deployment(
   name: string,
   image: string,
-  { pod = {}, container = {} }: { pod?: Record<string, unknown>; container?: Record<string, unknown> } = {},
+  {
+    pod = {},
+    container = {},
+    namespace = ns,
+  }: { pod?: Record<string, unknown>; container?: Record<string, unknown>; namespace?: string } = {},
 ): string {
   return JSON.stringify({
     apiVersion: "apps/v1",
     kind: "Deployment",
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace },
     spec: {
       replicas: 0,
       selector: { matchLabels: { app: name } },
@@ -44,10 +50,32 @@ const apply = (manifest: string) => kubectl(["apply", "-f", "-"], { ...dev, inpu
 
 let aegis: RunningAegisProcess;
 
+const splitPolicyManifest = (approval: Record<string, unknown>): string =>
+  JSON.stringify({
+    apiVersion: "aegis.valina.ai/v1alpha1",
+    kind: "AegisPolicy",
+    metadata: { name: splitPolicy },
+    spec: {
+      enforcement: "Enforce",
+      match: { kinds: ["Deployment"], namespaces: [splitNs] },
+      approval: { ...approval, approvers: { groups: ["sre-leads"] } },
+    },
+  });
+
 beforeAll(async () => {
-  await kubectl(["create", "namespace", ns]);
-  await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", ns]);
-  await kubectl(["create", "rolebinding", "approvers", "--clusterrole=aegis-approver", "--group=sre-leads", "-n", ns]);
+  for (const namespace of [ns, splitNs]) {
+    await kubectl(["create", "namespace", namespace]);
+    await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", namespace]);
+    await kubectl([
+      "create",
+      "rolebinding",
+      "approvers",
+      "--clusterrole=aegis-approver",
+      "--group=sre-leads",
+      "-n",
+      namespace,
+    ]);
+  }
   await kubectl(["apply", "-f", "-"], {
     input: JSON.stringify({
       apiVersion: "aegis.valina.ai/v1alpha1",
@@ -77,8 +105,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeWebhookConfiguration();
   await aegis?.stop();
-  await kubectl(["delete", "apol", policyName, "--ignore-not-found"], { allowFail: true });
-  await kubectl(["delete", "namespace", ns, "--wait=false"], { allowFail: true });
+  await kubectl(["delete", "apol", policyName, splitPolicy, "--ignore-not-found"], { allowFail: true });
+  for (const namespace of [ns, splitNs])
+    await kubectl(["delete", "namespace", namespace, "--wait=false"], { allowFail: true });
 });
 
 describe("RiskBased approval with autoApproveBelow and blockAbove", () => {
@@ -115,5 +144,44 @@ describe("RiskBased approval with autoApproveBelow and blockAbove", () => {
       /is blocked: risk \d+\/100 is above blockAbove 55 of policy \S+ \(.*privilege-increase \+25.*\); no approval admits it/,
     );
     expect((await kubectl(["get", "areq", "-n", ns, "-o", "name"])).stdout.trim().split("\n").length).toBe(before);
+  });
+});
+
+describe("RiskBased approval scored against what humans last approved", () => {
+  const pinned = `ghcr.io/acme/split@${DIGEST}`;
+  const env = { env: [{ name: "FEATURE", value: "on" }] };
+  const v0 = deployment("split", pinned, { namespace: splitNs });
+  const v1 = deployment("split", pinned, { namespace: splitNs, container: env });
+  const v2 = deployment("split", pinned, {
+    namespace: splitNs,
+    container: { ...env, securityContext: { privileged: true } },
+  });
+
+  it("asks a human for the second of two steps that each score under autoApproveBelow", async () => {
+    // v0 approved by a human (the policy asks for approval of everything at first).
+    await kubectl(["apply", "-f", "-"], { input: splitPolicyManifest({ mode: "Always" }) });
+    await policyReady(splitPolicy);
+    const denied = await eventually(async () => {
+      const result = await apply(v0);
+      return /ApprovalRequest \S+ is Pending/.test(result.stderr) ? result : undefined;
+    }, "the first version to wait for approval");
+    const name = /ApprovalRequest [^/]+\/(\S+) is Pending/.exec(denied.stderr)?.[1] ?? "";
+    await kubectl(["aegis", "approve", name, "-n", splitNs], alice);
+    await eventually(async () => ((await apply(v0)).code === 0 ? true : undefined), "the approved version to pass");
+
+    // Now RiskBased: secret-or-env-change +15, then privilege-increase +25 (+10 off hours each);
+    // alone each is under 38, together (scored against the approved v0) they are not.
+    await kubectl(["apply", "-f", "-"], { input: splitPolicyManifest({ mode: "RiskBased", autoApproveBelow: 38 }) });
+    const step1 = await eventually(async () => {
+      const result = await apply(v1);
+      return result.code === 0 ? result : undefined;
+    }, "the first small step to be admitted under RiskBased");
+    expect(step1.stderr).toBe("");
+    const step2 = await apply(v2);
+    expect(step2.code).not.toBe(0);
+    expect(step2.stderr).toMatch(/needs 1 approval \(policy \S+, risk (\d+)\/100: /);
+    expect(step2.stderr).toMatch(/privilege-increase \+25/);
+    expect(step2.stderr).toMatch(/secret-or-env-change \+15/);
+    expect(Number(/risk (\d+)\/100/.exec(step2.stderr)?.[1])).toBeGreaterThanOrEqual(40);
   });
 });

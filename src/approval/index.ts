@@ -4,3 +4,4 @@ export * from "./settings.js";
 export * from "./view.js";
 export * from "./decisions.js";
 export * from "./quorum.js";
+export * from "./baseline.js";

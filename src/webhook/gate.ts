@@ -5,12 +5,14 @@ import {
   computeApprovalState,
   isSingleUse,
   requestCreatedAt,
+  lastApprovedSpec,
   requestPoliciesOf,
   riskBandOf,
   type ApprovalState,
   type RequestPolicies,
 } from "../approval/index.js";
-import { approvalRequestName, computeChangeHash, shortChangeHash } from "../changehash/index.js";
+import { approvalRequestName, computeChangeHash, shortChangeHash, toJsonValue } from "../changehash/index.js";
+import { canonicalJson } from "../json/canonical-json.js";
 import type {
   CompiledPolicy,
   GateEvaluation,
@@ -165,7 +167,7 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.AegisRollbackApproved });
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "aegis-rollback-approved" }));
   }
-  const risk = riskOf(request, deps);
+  const risk = riskOf(request, evaluation, deps);
   // Too risky for anyone to approve: stopped like a failed check, so break-glass does not pass it.
   const tooRisky = evaluation.matched.filter(
     (verdict) => verdict.approval?.mode === "RiskBased" && riskBandOf(verdict.approval, risk.score) === "blocked",
@@ -306,12 +308,34 @@ async function rollbackApprovedBefore(
   return deps.approvedBefore({ kind: request.kind, namespace: request.namespace, name: request.name }, changeHash);
 }
 
-function riskOf(request: GateRequest, deps: GateDependencies): { score: number; factors: readonly RiskFactor[] } {
+/**
+ * Where a RiskBased policy decides by the score, an UPDATE is scored against the spec humans last
+ * approved for the workload (its ApprovalRequest's changeSpec), not the object it replaces: ten
+ * small auto-approved steps score as the one large change they add up to. Without an approved
+ * spec, against the object it replaces.
+ */
+function riskOf(
+  request: GateRequest,
+  evaluation: GateEvaluation,
+  deps: GateDependencies,
+): { score: number; factors: readonly RiskFactor[] } {
+  const decidesByRisk = evaluation.matched.some((verdict) => verdict.approval?.mode === "RiskBased");
+  const baseline =
+    decidesByRisk && request.oldObject !== null
+      ? lastApprovedSpec(deps.approvalRequests.list(), {
+          kind: request.kind,
+          namespace: request.namespace,
+          name: approvalTargetName(request),
+        })
+      : undefined;
   return scoreRisk({
     operation: request.operation,
     kind: request.kind,
     object: request.object,
-    oldObject: request.oldObject,
+    oldObject:
+      baseline !== undefined && request.oldObject !== null
+        ? { ...request.oldObject, spec: baseline }
+        : request.oldObject,
     namespaceLabels: request.namespaceLabels,
     now: deps.now(),
   });
@@ -494,8 +518,17 @@ function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan:
       summary: summarizeChange(request.kind, request.oldObject, request.object),
       reason: annotationOf(request.object, REASON_ANNOTATION) ?? "",
       decisions: [],
+      ...changeSpecOf(request.object),
     },
   };
+}
+
+const MAX_CHANGE_SPEC = 65_536;
+
+/** The object's spec as RFC 8785 JSON for `spec.changeSpec`, left out when too large to keep. */
+function changeSpecOf(object: Record<string, unknown>): { changeSpec?: string } {
+  const text = canonicalJson(toJsonValue(object["spec"]) ?? {});
+  return text.length <= MAX_CHANGE_SPEC ? { changeSpec: text } : {};
 }
 
 function needsApproval(verdict: PolicyVerdict, riskScore: number): boolean {

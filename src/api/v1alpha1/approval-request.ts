@@ -52,6 +52,10 @@ export const approvalRequestSpecSchema = z.object({
   summary: z.string().default(""),
   reason: z.string().default(""),
   decisions: z.array(decisionSchema).default([]),
+  changeSpec: z.string().max(65_536).optional().meta({
+    description:
+      "Set by AEGIS: the workload's spec as this change would run it (RFC 8785 JSON, when under 64 KiB). Once the request is approved, later changes of the target are risk-scored against it rather than against the object they replace, so splitting a change into small steps does not lower its risk.",
+  }),
   access: z
     .object({
       action: z.enum(["exec", "attach", "portforward"]),

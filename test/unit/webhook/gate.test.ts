@@ -511,6 +511,78 @@ describe("RiskBased approval: two thresholds", () => {
   });
 });
 
+describe("RiskBased approval: scored against what humans last approved", () => {
+  const pinned = `ghcr.io/acme/web@sha256:${"ab".repeat(32)}`;
+  const v0 = deployment(pinned);
+  const withEnv = (object: Record<string, unknown>): Record<string, unknown> => {
+    const copy = structuredClone(object);
+    const containers = (copy["spec"] as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec
+      .containers;
+    containers[0] = { ...containers[0], env: [{ name: "FEATURE", value: "on" }] };
+    return copy;
+  };
+  const privileged = (object: Record<string, unknown>): Record<string, unknown> => {
+    const copy = structuredClone(object);
+    const containers = (copy["spec"] as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec
+      .containers;
+    containers[0] = { ...containers[0], securityContext: { privileged: true } };
+    return copy;
+  };
+  const v1 = withEnv(v0);
+  const v2 = privileged(v1);
+  // secret-or-env-change +15 and privilege-increase +25: each step under 38, the two together not.
+  const spec = {
+    match: { kinds: ["Deployment"], namespaces: ["prod"] },
+    approval: { mode: "RiskBased", autoApproveBelow: 38, approvers: { groups: ["sre-leads"] } },
+  };
+
+  async function withApprovedV0() {
+    const scene = setup(spec);
+    // v0 as a human approved it: AEGIS's request for it, with the spec it would run.
+    const first = await scene.handler(admission(v0));
+    expect(first.allowed).toBe(true); // new-workload +10: under 38, no request
+    const request: ApprovalRequest = {
+      apiVersion: "aegis.valina.ai/v1alpha1",
+      kind: "ApprovalRequest",
+      metadata: { name: "deployment-web-0000000000", namespace: "prod" },
+      spec: {
+        target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "prod", name: "web" },
+        changeHash: computeChangeHash(v0),
+        policies: ["prod-gate"],
+        requester: { username: "dev", groups: [] },
+        risk: { score: 10, factors: [] },
+        summary: "",
+        reason: "",
+        decisions: [],
+        changeSpec: JSON.stringify(v0["spec"]),
+      },
+      status: { phase: "Approved", decidedAt: "2026-11-26T11:00:00Z" },
+    };
+    scene.requests.put(request);
+    return scene;
+  }
+
+  it("asks a human for the second of two small steps that together need one", async () => {
+    const { handler, requests } = await withApprovedV0();
+    const step1 = await handler(admission(v1, { operation: "UPDATE", oldObject: v0 }));
+    expect(step1.allowed).toBe(true);
+    const step2 = await handler(admission(v2, { operation: "UPDATE", oldObject: v1 }));
+    expect(step2.allowed).toBe(false);
+    expect(step2.status?.message).toMatch(
+      /risk 40\/100: .*privilege-increase \+25.*secret-or-env-change \+15|risk 40\/100: .*secret-or-env-change \+15.*privilege-increase \+25/,
+    );
+    const opened = requests.list().find((request) => request.spec.changeHash === computeChangeHash(v2));
+    expect(opened?.spec.risk.score).toBe(40);
+    expect(JSON.parse(opened?.spec.changeSpec ?? "null")).toEqual(v2["spec"]);
+  });
+
+  it("scores against the replaced object when nothing was ever approved (the step alone)", async () => {
+    const { handler } = setup(spec);
+    const step2 = await handler(admission(v2, { operation: "UPDATE", oldObject: v1 }));
+    expect(step2.allowed).toBe(true);
+  });
+});
+
 describe("break-glass", () => {
   const breakGlassSpec = {
     ...approvalSpec,

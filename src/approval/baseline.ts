@@ -1,0 +1,51 @@
+// What risk is scored against: the spec a human last approved for the workload, so a risky
+// change split into small steps, each under autoApproveBelow, still scores as the whole.
+import type { ApprovalRequest } from "../api/v1alpha1/index.js";
+
+export interface ApprovalTarget {
+  kind: string;
+  namespace: string;
+  name: string;
+}
+
+const parsed = new WeakMap<ApprovalRequest, Record<string, unknown> | null>();
+
+function specOf(request: ApprovalRequest): Record<string, unknown> | null {
+  let spec = parsed.get(request);
+  if (spec === undefined) {
+    try {
+      const value: unknown = JSON.parse(request.spec.changeSpec ?? "null");
+      spec =
+        typeof value === "object" && value !== null && !Array.isArray(value)
+          ? (value as Record<string, unknown>)
+          : null;
+    } catch {
+      // Only AEGIS writes changeSpec, and the approval guard keeps it as written: unreadable means absent.
+      spec = null;
+    }
+    parsed.set(request, spec);
+  }
+  return spec;
+}
+
+/**
+ * The spec of the target's most recently decided request that humans approved (phase Approved,
+ * or Used once its single use admitted it; a reviewed break-glass change counts), from its
+ * `changeSpec`; undefined when there is none.
+ */
+export function lastApprovedSpec(
+  requests: readonly ApprovalRequest[],
+  target: ApprovalTarget,
+): Record<string, unknown> | undefined {
+  let latest: { at: string; spec: Record<string, unknown> } | undefined;
+  for (const request of requests) {
+    const { kind, namespace, name } = request.spec.target;
+    if (kind !== target.kind || namespace !== target.namespace || name !== target.name) continue;
+    const phase = request.status?.phase;
+    if ((phase !== "Approved" && phase !== "Used") || request.spec.access) continue;
+    const spec = specOf(request);
+    const at = request.status?.decidedAt ?? "";
+    if (spec !== null && (latest === undefined || at > latest.at)) latest = { at, spec };
+  }
+  return latest?.spec;
+}

@@ -12,6 +12,8 @@ const ns = `risk-${randomBytes(3).toString("hex")}`;
 const policyName = `${ns}-risk`;
 const splitNs = `${ns}-split`;
 const splitPolicy = `${splitNs}-risk`;
+const shadowNs = `${ns}-shadow`;
+const shadowPolicy = `${shadowNs}-risk`;
 const dev = { as: "dev", asGroups: ["developers"] };
 const alice = { as: "alice", asGroups: ["sre-leads"] };
 const DIGEST = `sha256:${"ab".repeat(32)}`;
@@ -50,20 +52,28 @@ const apply = (manifest: string) => kubectl(["apply", "-f", "-"], { ...dev, inpu
 
 let aegis: RunningAegisProcess;
 
-const splitPolicyManifest = (approval: Record<string, unknown>): string =>
+const riskPolicyManifest = (
+  name: string,
+  namespace: string,
+  approval: Record<string, unknown>,
+  risk: Record<string, unknown> = { shadow: false },
+): string =>
   JSON.stringify({
     apiVersion: "aegis.valina.ai/v1alpha1",
     kind: "AegisPolicy",
-    metadata: { name: splitPolicy },
+    metadata: { name },
     spec: {
       enforcement: "Enforce",
-      match: { kinds: ["Deployment"], namespaces: [splitNs] },
+      match: { kinds: ["Deployment"], namespaces: [namespace] },
+      risk,
       approval: { ...approval, approvers: { groups: ["sre-leads"] } },
     },
   });
+const splitPolicyManifest = (approval: Record<string, unknown>): string =>
+  riskPolicyManifest(splitPolicy, splitNs, approval);
 
 beforeAll(async () => {
-  for (const namespace of [ns, splitNs]) {
+  for (const namespace of [ns, splitNs, shadowNs]) {
     await kubectl(["create", "namespace", namespace]);
     await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", namespace]);
     await kubectl([
@@ -84,6 +94,7 @@ beforeAll(async () => {
       spec: {
         enforcement: "Enforce",
         match: { kinds: ["Deployment"], namespaces: [ns] },
+        risk: { shadow: false },
         approval: { mode: "RiskBased", autoApproveBelow: 25, blockAbove: 55, approvers: { groups: ["sre-leads"] } },
       },
     }),
@@ -105,8 +116,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await removeWebhookConfiguration();
   await aegis?.stop();
-  await kubectl(["delete", "apol", policyName, splitPolicy, "--ignore-not-found"], { allowFail: true });
-  for (const namespace of [ns, splitNs])
+  await kubectl(["delete", "apol", policyName, splitPolicy, shadowPolicy, "--ignore-not-found"], { allowFail: true });
+  for (const namespace of [ns, splitNs, shadowNs])
     await kubectl(["delete", "namespace", namespace, "--wait=false"], { allowFail: true });
 });
 
@@ -183,5 +194,45 @@ describe("RiskBased approval scored against what humans last approved", () => {
     expect(step2.stderr).toMatch(/privilege-increase \+25/);
     expect(step2.stderr).toMatch(/secret-or-env-change \+15/);
     expect(Number(/risk (\d+)\/100/.exec(step2.stderr)?.[1])).toBeGreaterThanOrEqual(40);
+  });
+});
+
+describe("RiskBased approval in shadow mode (the default)", () => {
+  async function shadowFigures(): Promise<Record<string, number>> {
+    const text = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
+    const figures: Record<string, number> = {};
+    for (const match of text.matchAll(/^aegis_risk_shadow_requests\{outcome="([^"]+)"\} (\d+)$/gm))
+      figures[match[1] ?? ""] = Number(match[2]);
+    return figures;
+  }
+
+  it("auto-approves nothing, and counts people agreeing and disagreeing with what it would have done", async () => {
+    // No risk section: shadow mode is the default.
+    await kubectl(["apply", "-f", "-"], {
+      input: riskPolicyManifest(shadowPolicy, shadowNs, { mode: "RiskBased", autoApproveBelow: 38 }, {}),
+    });
+    await policyReady(shadowPolicy);
+    expect((await kubectl(["get", "apol", shadowPolicy, "-o", "jsonpath={.spec.risk.shadow}"])).stdout).toBe("true");
+    const before = await shadowFigures();
+    const decide = async (name: string, image: string, verb: "approve" | "reject"): Promise<void> => {
+      // new-workload +10 (+10 off hours): under 38, which shadow mode does not let decide.
+      const denied = await eventually(async () => {
+        const result = await apply(deployment(name, image, { namespace: shadowNs }));
+        return /shadow mode: below autoApproveBelow/.test(result.stderr) ? result : undefined;
+      }, `${name} to wait for a human in shadow mode`);
+      const request = /ApprovalRequest [^/]+\/(\S+) is Pending/.exec(denied.stderr)?.[1] ?? "";
+      await kubectl(["aegis", verb, request, "-n", shadowNs], alice);
+    };
+    await decide("agreed", `ghcr.io/acme/agreed@${DIGEST}`, "approve");
+    await decide("refused", `ghcr.io/acme/refused@${DIGEST}`, "reject");
+    const after = await eventually(async () => {
+      const figures = await shadowFigures();
+      return (figures["agreed"] ?? 0) > (before["agreed"] ?? 0) &&
+        (figures["missed-rejection"] ?? 0) > (before["missed-rejection"] ?? 0)
+        ? figures
+        : undefined;
+    }, "aegis_risk_shadow_requests to count both decisions");
+    expect((after["agreed"] ?? 0) - (before["agreed"] ?? 0)).toBe(1);
+    expect((after["missed-rejection"] ?? 0) - (before["missed-rejection"] ?? 0)).toBe(1);
   });
 });

@@ -25,7 +25,7 @@ import { loadKubeConfig } from "./adapters/kube/kube-config.js";
 import { ensureWebhookConfiguration } from "./adapters/kube/webhook-configuration.js";
 import { buildWebhookConfiguration, type WebhookEndpoint } from "./webhook/configuration.js";
 import { compilePolicy, type CompiledPolicy } from "./policy/index.js";
-import { breakGlassReviewCounts } from "./approval/index.js";
+import { breakGlassReviewCounts, riskShadowCounts, riskShadowStatus } from "./approval/index.js";
 import { registerBusMetrics } from "./bus/bus-metrics.js";
 import { createEventBus } from "./wiring/event-bus.js";
 import { decisionHint } from "./bus/resource-hints.js";
@@ -176,6 +176,7 @@ export async function startAegis(
     countBy(caches.approvals.list(), (request) => request.status?.phase ?? "Pending"),
   );
   metrics.observeBreakGlassReviews(() => breakGlassReviewCounts(caches.approvals.list()));
+  metrics.observeRiskShadow(() => riskShadowCounts(caches.approvals.list()));
   caches.informers.forEach((informer) => informer.start());
   const threats = createThreatDetection({
     evidence: ledger,
@@ -304,7 +305,11 @@ export async function startAegis(
     // Every replica reads the reports the leader writes.
     reports: policyReports,
     // The audit's totals are the leader's (its workload caches); other replicas report none.
-    securityStatus: async () => ({ ...(await threats.securityStatus()), audit: metrics.auditTotals() }),
+    securityStatus: async () => ({
+      ...(await threats.securityStatus()),
+      audit: metrics.auditTotals(),
+      riskShadow: riskShadowStatus(riskShadowCounts(caches.approvals.list())),
+    }),
     ...integrations.api,
     ...(sso ? { sso: sso.router, sessionIdentity: sso.sessionIdentity } : {}),
   });

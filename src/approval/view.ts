@@ -40,3 +40,31 @@ export function breakGlassReviewCounts(requests: readonly ApprovalRequest[]): { 
   const pending = breakGlassReviews(requests);
   return { pending: pending.length, overdue: pending.filter((request) => request.status?.reviewOverdue).length };
 }
+
+/** How people decided the changes shadow-mode risk would have auto-approved. */
+export interface RiskShadowCounts {
+  /** Approved (or used): auto-approving would have agreed with people. */
+  agreed: number;
+  /** Rejected: auto-approving would have admitted what people refused. */
+  missedRejections: number;
+  /** Not decided yet (pending, expired, revoked back to pending). */
+  undecided: number;
+}
+
+export function riskShadowCounts(requests: readonly ApprovalRequest[]): RiskShadowCounts {
+  const counts: RiskShadowCounts = { agreed: 0, missedRejections: 0, undecided: 0 };
+  for (const request of requests) {
+    if (request.spec.risk.shadowAutoApprove !== true) continue;
+    const phase = request.status?.phase;
+    if (phase === "Approved" || phase === "Used") counts.agreed += 1;
+    else if (phase === "Rejected") counts.missedRejections += 1;
+    else counts.undecided += 1;
+  }
+  return counts;
+}
+
+/** The counts with the auto-approve precision people's decisions give it (null before any decision). */
+export function riskShadowStatus(counts: RiskShadowCounts): RiskShadowCounts & { precision: number | null } {
+  const decided = counts.agreed + counts.missedRejections;
+  return { ...counts, precision: decided === 0 ? null : Math.round((counts.agreed / decided) * 1000) / 1000 };
+}

@@ -1,5 +1,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 
+/** How people decided the changes shadow-mode risk would have auto-approved (approval's riskShadowCounts). */
+interface RiskShadowCounts {
+  agreed: number;
+  missedRejections: number;
+  undecided: number;
+}
+
 export interface EvidenceFigures {
   spoolDepth: number;
   lagSeconds: number;
@@ -60,6 +67,32 @@ export class AegisMetrics {
     labelNames: ["policy"] as const,
     registers: [this.registry],
   });
+
+  /** How people decided what shadow-mode risk would have auto-approved, read at scrape time. */
+  private riskShadow: (() => RiskShadowCounts) | undefined;
+
+  readonly riskShadowRequests = this.riskShadowGauge();
+
+  observeRiskShadow(source: () => RiskShadowCounts): void {
+    this.riskShadow = source;
+  }
+
+  private riskShadowGauge(): Gauge<"outcome"> {
+    const read = (): RiskShadowCounts | undefined => this.riskShadow?.();
+    return new Gauge({
+      name: "aegis_risk_shadow_requests",
+      help: "ApprovalRequests that shadow-mode risk would have auto-approved, by how people decided: agreed (approved), missed-rejection (rejected), undecided; auto-approve precision is agreed / (agreed + missed-rejection)",
+      labelNames: ["outcome"] as const,
+      registers: [this.registry],
+      collect() {
+        const counts = read();
+        if (!counts) return;
+        this.set({ outcome: "agreed" }, counts.agreed);
+        this.set({ outcome: "missed-rejection" }, counts.missedRejections);
+        this.set({ outcome: "undecided" }, counts.undecided);
+      },
+    });
+  }
 
   /** Break-glass changes awaiting review, read at scrape time. */
   private breakGlassReviews: (() => { pending: number; overdue: number }) | undefined;

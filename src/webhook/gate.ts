@@ -188,7 +188,7 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     const blocking = evaluation.matched.filter(
       (verdict) =>
         verdict.enforcement === "Enforce" &&
-        (needsApproval(verdict, risk.score) || openFreeze(verdict.freezeWindows, deps.now()) !== undefined),
+        (needsApproval(verdict, risk.score, deps) || openFreeze(verdict.freezeWindows, deps.now()) !== undefined),
     );
     if (blocking.length > 0)
       return admitByBreakGlass(admission, change, deps, warnings, { breakGlass, blocking, risk });
@@ -209,7 +209,7 @@ interface BreakGlassPlan {
   breakGlass: string;
   /** The Enforce policies that would stop this change now (approval or freeze). */
   blocking: readonly PolicyVerdict[];
-  risk: { score: number; factors: readonly RiskFactor[] };
+  risk: GateRisk;
 }
 
 /**
@@ -314,11 +314,7 @@ async function rollbackApprovedBefore(
  * small auto-approved steps score as the one large change they add up to. Without an approved
  * spec, against the object it replaces.
  */
-function riskOf(
-  request: GateRequest,
-  evaluation: GateEvaluation,
-  deps: GateDependencies,
-): { score: number; factors: readonly RiskFactor[] } {
+function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDependencies): GateRisk {
   const decidesByRisk = evaluation.matched.some((verdict) => verdict.approval?.mode === "RiskBased");
   const baseline =
     decidesByRisk && request.oldObject !== null
@@ -346,14 +342,16 @@ async function gateOnApproval(
   change: Change,
   deps: GateDependencies,
   warnings: string[],
-  risk: { score: number; factors: readonly RiskFactor[] },
+  risk: GateRisk,
 ): Promise<AdmissionResponse> {
   const { request } = change;
-  const needing = change.evaluation.matched.filter((verdict) => needsApproval(verdict, risk.score));
+  const needing = change.evaluation.matched.filter((verdict) => needsApproval(verdict, risk.score, deps));
   if (needing.length === 0) {
     await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.ChecksPassed, risk });
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "allowed" }));
   }
+  // Shadow mode: the score would have admitted it; a human decides, and how they decide is counted.
+  if (onlyShadowAsks(needing, risk.score, deps)) risk = { ...risk, shadowAutoApprove: true };
   const name = approvalRequestName(request.kind, approvalTargetName(request), change.changeHash);
   const existing = deps.approvalRequests.get(name, request.namespace);
   const policies = requestPoliciesOf(
@@ -463,7 +461,7 @@ interface PendingPlan {
   /** The existing request was made under fewer policies than apply now. */
   stale: boolean;
   needing: PolicyVerdict[];
-  risk: { score: number; factors: readonly RiskFactor[] };
+  risk: GateRisk;
 }
 
 /** Makes sure a Pending request exists for this change (never on dryRun); says where it stands. */
@@ -514,7 +512,11 @@ function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan:
       changeHash: change.changeHash,
       policies: plan.needing.map((verdict) => verdict.policy),
       requester: { username: admission.userInfo.username, groups: admission.userInfo.groups },
-      risk: { score: plan.risk.score, factors: [...plan.risk.factors] },
+      risk: {
+        score: plan.risk.score,
+        factors: [...plan.risk.factors],
+        ...(plan.risk.shadowAutoApprove ? { shadowAutoApprove: true } : {}),
+      },
       summary: summarizeChange(request.kind, request.oldObject, request.object),
       reason: annotationOf(request.object, REASON_ANNOTATION) ?? "",
       decisions: [],
@@ -531,15 +533,40 @@ function changeSpecOf(object: Record<string, unknown>): { changeSpec?: string } 
   return text.length <= MAX_CHANGE_SPEC ? { changeSpec: text } : {};
 }
 
-function needsApproval(verdict: PolicyVerdict, riskScore: number): boolean {
+function needsApproval(verdict: PolicyVerdict, riskScore: number, deps: Pick<GateDependencies, "policies">): boolean {
   const approval: ApprovalSettings | undefined = verdict.approval;
   if (verdict.enforcement !== "Enforce" || !approval) return false;
   if (approval.mode === "Always") return true;
-  if (approval.mode === "RiskBased") return riskBandOf(approval, riskScore) !== "auto";
+  if (approval.mode === "RiskBased") return riskBandOf(approval, riskScore) !== "auto" || inShadowMode(verdict, deps);
   return false;
 }
 
-function riskTooHighText(verdict: PolicyVerdict, risk: { score: number; factors: readonly RiskFactor[] }): string {
+/** A RiskBased policy in shadow mode (spec.risk.shadow, default true) asks a human even below autoApproveBelow. */
+function inShadowMode(verdict: PolicyVerdict, deps: Pick<GateDependencies, "policies">): boolean {
+  return verdict.approval?.mode === "RiskBased" && deps.policies.get(verdict.policy)?.spec.risk?.shadow !== false;
+}
+
+/**
+ * Whether only shadow mode asks a human for this change: every policy asking is RiskBased, in
+ * shadow mode, and the score is below its autoApproveBelow.
+ */
+function onlyShadowAsks(
+  needing: readonly PolicyVerdict[],
+  riskScore: number,
+  deps: Pick<GateDependencies, "policies">,
+): boolean {
+  return (
+    needing.length > 0 &&
+    needing.every(
+      (verdict) =>
+        verdict.approval?.mode === "RiskBased" &&
+        inShadowMode(verdict, deps) &&
+        riskBandOf(verdict.approval, riskScore) === "auto",
+    )
+  );
+}
+
+function riskTooHighText(verdict: PolicyVerdict, risk: GateRisk): string {
   const factors = risk.factors.map((factor) => `${factor.name} +${factor.points}`).join(", ");
   return `risk ${risk.score}/100 is above blockAbove ${verdict.approval?.blockAbove ?? 100} of policy ${verdict.policy}${factors ? ` (${factors})` : ""}`;
 }
@@ -548,7 +575,7 @@ interface DenialParts {
   request: GateRequest;
   changeHash: string;
   needing: readonly PolicyVerdict[];
-  risk: { score: number; factors: readonly RiskFactor[] };
+  risk: GateRisk;
   name: string;
   phase: RequestOutcome;
   required: number;
@@ -562,7 +589,10 @@ export function denialMessage(parts: DenialParts): string {
   const factors = parts.risk.factors.map((factor) => `${factor.name} +${factor.points}`).join(", ");
   const policyWord = parts.needing.length === 1 ? "policy" : "policies";
   const why = `${policyWord} ${parts.needing.map((v) => v.policy).join(", ")}, risk ${parts.risk.score}/100${factors ? `: ${factors}` : ""}`;
-  const head = `aegis: ${request.kind} ${request.namespace}/${request.name} change ${shortChangeHash(parts.changeHash)} needs ${parts.required} approval${parts.required === 1 ? "" : "s"} (${why}).`;
+  const shadow = parts.risk.shadowAutoApprove
+    ? "; shadow mode: below autoApproveBelow, a human decides while risk is measured"
+    : "";
+  const head = `aegis: ${request.kind} ${request.namespace}/${request.name} change ${shortChangeHash(parts.changeHash)} needs ${parts.required} approval${parts.required === 1 ? "" : "s"} (${why}${shadow}).`;
   if (parts.phase === "NotCreated") {
     return `${head} ApprovalRequest ${request.namespace}/${name} was not created (dry run); apply without --dry-run to request approval`;
   }
@@ -576,10 +606,17 @@ export function denialMessage(parts: DenialParts): string {
   return `${head} ApprovalRequest ${request.namespace}/${name} is ${parts.phase}${missing}; approve with: kubectl aegis approve ${name} -n ${request.namespace}`;
 }
 
+/** The change's risk score and factors; shadowAutoApprove when only shadow mode asks a human. */
+interface GateRisk {
+  score: number;
+  factors: readonly RiskFactor[];
+  shadowAutoApprove?: boolean;
+}
+
 interface DecisionFacts {
   allowed: boolean;
   reason: DecisionReason;
-  risk?: { score: number; factors: readonly RiskFactor[] };
+  risk?: GateRisk;
   approvalRequest?: string;
   approvers?: readonly string[];
   /** The break-glass annotation's reason, when break-glass admitted the change. */

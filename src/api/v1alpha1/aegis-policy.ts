@@ -287,6 +287,14 @@ export const aegisPolicySpecSchema = z
       .optional(),
     checks: z.array(policyCheckSchema).max(64).default([]),
     approval: approvalSettingsSchema.optional(),
+    risk: z
+      .object({
+        shadow: z.boolean().default(true).meta({
+          description:
+            "RiskBased: record what the score would have auto-approved but ask a human anyway, so its agreement with people can be measured (aegis_risk_shadow_requests) before it decides. Default true: set false to let it decide.",
+        }),
+      })
+      .default({ shadow: true }),
     access: accessSettingsSchema.optional(),
     freezeWindows: z.array(freezeWindowSchema).max(20).optional().meta({
       description:

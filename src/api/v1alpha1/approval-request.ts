@@ -48,7 +48,14 @@ export const approvalRequestSpecSchema = z.object({
   changeHash: z.string().regex(new RegExp(CHANGE_HASH_PATTERN), "sha256: followed by 64 lower-case hex digits"),
   policies: z.array(z.string().min(1)).min(1),
   requester: z.object({ username: z.string().min(1), groups: z.array(z.string()).default([]) }),
-  risk: z.object({ score: z.number().int().min(0).max(100), factors: z.array(riskFactorSchema).default([]) }),
+  risk: z.object({
+    score: z.number().int().min(0).max(100),
+    factors: z.array(riskFactorSchema).default([]),
+    shadowAutoApprove: z.boolean().optional().meta({
+      description:
+        "Set by AEGIS: the score was below autoApproveBelow of every policy asking, which are in shadow mode: without it, no human would have been asked.",
+    }),
+  }),
   summary: z.string().default(""),
   reason: z.string().default(""),
   decisions: z.array(decisionSchema).default([]),

@@ -451,8 +451,9 @@ describe("RiskBased approval: two thresholds", () => {
     namespaceLabels: { "kubernetes.io/metadata.name": "prod" },
     now: new Date("2026-11-26T12:00:00Z"),
   });
-  const riskSpec = (approval: Record<string, unknown>, enforcement = "Enforce") => ({
+  const riskSpec = (approval: Record<string, unknown>, enforcement = "Enforce", shadow = false) => ({
     enforcement,
+    risk: { shadow },
     match: { kinds: ["Deployment"], namespaces: ["prod"] },
     approval: {
       mode: "RiskBased",
@@ -503,6 +504,23 @@ describe("RiskBased approval: two thresholds", () => {
     expect(decisions).toEqual(["RiskTooHigh:false", "RiskTooHigh:false"]);
   });
 
+  it("in shadow mode (the default) asks a human for what it would auto-approve, and marks the request so", async () => {
+    const { handler, requests, evidence } = setup(riskSpec({ autoApproveBelow: score + 1 }, "Enforce", true));
+    const response = await handler(admission(object));
+    expect(response.allowed).toBe(false);
+    expect(response.status?.message).toMatch(/shadow mode: below autoApproveBelow, a human decides/);
+    const [request] = requests.list();
+    expect(request?.spec.risk).toMatchObject({ score, shadowAutoApprove: true });
+    expect(evidence.records.at(-1)?.data).toMatchObject({
+      reason: "ApprovalPending",
+      risk: { shadowAutoApprove: true },
+    });
+    // Where the score asks a human anyway, shadow mode changes nothing and marks nothing.
+    const above = setup(riskSpec({ autoApproveBelow: score }, "Enforce", true));
+    await above.handler(admission(object));
+    expect(above.requests.list()[0]?.spec.risk.shadowAutoApprove).toBeUndefined();
+  });
+
   it("only warns under an Audit policy", async () => {
     const { handler } = setup(riskSpec({ autoApproveBelow: 0, blockAbove: score - 1 }, "Audit"));
     const response = await handler(admission(object));
@@ -533,6 +551,7 @@ describe("RiskBased approval: scored against what humans last approved", () => {
   // secret-or-env-change +15 and privilege-increase +25: each step under 38, the two together not.
   const spec = {
     match: { kinds: ["Deployment"], namespaces: ["prod"] },
+    risk: { shadow: false },
     approval: { mode: "RiskBased", autoApproveBelow: 38, approvers: { groups: ["sre-leads"] } },
   };
 

@@ -15,7 +15,7 @@ import {
   startAegisProcess,
   type RunningAegisProcess,
 } from "./helpers/aegis.js";
-import { eventually, kubectl, policyReady } from "./helpers/kube.js";
+import { createTeamNamespace, eventually, kubectl, policyReady } from "./helpers/kube.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `quorum-${suffix}`;
@@ -362,17 +362,7 @@ describe("approval quorum by group", () => {
   it("denies kubectl exec into a gated pod, allows it once approved, and denies it again after the ttl", async () => {
     const accessNs = `${ns}-x`;
     const accessPolicy = `${ns}-access`;
-    await kubectl(["create", "namespace", accessNs]);
-    await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", accessNs]);
-    await kubectl([
-      "create",
-      "rolebinding",
-      "approvers",
-      "--clusterrole=aegis-approver",
-      "--group=sre-leads",
-      "-n",
-      accessNs,
-    ]);
+    await createTeamNamespace(accessNs);
     try {
       await eventually(
         async () =>

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leading, removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
-import { eventually, kubectl, policyReady } from "./helpers/kube.js";
+import { createTeamNamespace, eventually, kubectl, policyReady } from "./helpers/kube.js";
 
 const suffix = randomBytes(3).toString("hex");
 const ns = `audit-${suffix}`;
@@ -94,17 +94,8 @@ let aegis: RunningAegisProcess;
 let foreignVersion = "";
 
 beforeAll(async () => {
-  for (const namespace of [ns, driftNs, labelsNs]) await kubectl(["create", "namespace", namespace]);
-  await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", driftNs]);
-  await kubectl([
-    "create",
-    "rolebinding",
-    "approvers",
-    "--clusterrole=aegis-approver",
-    "--group=sre-leads",
-    "-n",
-    driftNs,
-  ]);
+  for (const namespace of [ns, labelsNs]) await kubectl(["create", "namespace", namespace]);
+  await createTeamNamespace(driftNs);
   await kubectl(["apply", "-f", "-"], { input: foreignReport });
   foreignVersion = (await report(ns, "kyverno-web"))?.metadata.resourceVersion ?? "";
   aegis = await startAegisProcess(START);

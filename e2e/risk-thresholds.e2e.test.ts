@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
-import { eventually, kubectl, policyReady } from "./helpers/kube.js";
+import { createTeamNamespace, eventually, kubectl, policyReady } from "./helpers/kube.js";
 
 const ns = `risk-${randomBytes(3).toString("hex")}`;
 const policyName = `${ns}-risk`;
@@ -73,31 +73,9 @@ const splitPolicyManifest = (approval: Record<string, unknown>): string =>
   riskPolicyManifest(splitPolicy, splitNs, approval);
 
 beforeAll(async () => {
-  for (const namespace of [ns, splitNs, shadowNs]) {
-    await kubectl(["create", "namespace", namespace]);
-    await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", namespace]);
-    await kubectl([
-      "create",
-      "rolebinding",
-      "approvers",
-      "--clusterrole=aegis-approver",
-      "--group=sre-leads",
-      "-n",
-      namespace,
-    ]);
-  }
+  for (const namespace of [ns, splitNs, shadowNs]) await createTeamNamespace(namespace);
   await kubectl(["apply", "-f", "-"], {
-    input: JSON.stringify({
-      apiVersion: "aegis.valina.ai/v1alpha1",
-      kind: "AegisPolicy",
-      metadata: { name: policyName },
-      spec: {
-        enforcement: "Enforce",
-        match: { kinds: ["Deployment"], namespaces: [ns] },
-        risk: { shadow: false },
-        approval: { mode: "RiskBased", autoApproveBelow: 25, blockAbove: 55, approvers: { groups: ["sre-leads"] } },
-      },
-    }),
+    input: riskPolicyManifest(policyName, ns, { mode: "RiskBased", autoApproveBelow: 25, blockAbove: 55 }),
   });
   aegis = await startAegisProcess({ apiPort: 18778, webhookPort: 19479 });
   await policyReady(policyName);

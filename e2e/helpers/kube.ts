@@ -62,6 +62,24 @@ export function kubectl(args: string[], opts: KubectlOptions = {}): Promise<Kube
   });
 }
 
+/**
+ * A namespace as the gate suites use it: group developers may `edit` there, group sre-leads may
+ * approve (aegis-approver).
+ */
+export async function createTeamNamespace(namespace: string): Promise<void> {
+  await kubectl(["create", "namespace", namespace]);
+  await kubectl(["create", "rolebinding", "dev-edit", "--clusterrole=edit", "--group=developers", "-n", namespace]);
+  await kubectl([
+    "create",
+    "rolebinding",
+    "approvers",
+    "--clusterrole=aegis-approver",
+    "--group=sre-leads",
+    "-n",
+    namespace,
+  ]);
+}
+
 /** A client-node KubeConfig for the admin kubeconfig. */
 export function kubeConfig(): KubeConfig {
   const kc = new KubeConfig();

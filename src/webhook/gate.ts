@@ -342,16 +342,16 @@ async function gateOnApproval(
   change: Change,
   deps: GateDependencies,
   warnings: string[],
-  risk: GateRisk,
+  scored: GateRisk,
 ): Promise<AdmissionResponse> {
   const { request } = change;
-  const needing = change.evaluation.matched.filter((verdict) => needsApproval(verdict, risk.score, deps));
+  const needing = change.evaluation.matched.filter((verdict) => needsApproval(verdict, scored.score, deps));
   if (needing.length === 0) {
-    await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.ChecksPassed, risk });
+    await recordDecision(deps, admission, change, { allowed: true, reason: DecisionReason.ChecksPassed, risk: scored });
     return allow(admission.uid, withWarnings(warnings, { "aegis.valina.ai/decision": "allowed" }));
   }
   // Shadow mode: the score would have admitted it; a human decides, and how they decide is counted.
-  if (onlyShadowAsks(needing, risk.score, deps)) risk = { ...risk, shadowAutoApprove: true };
+  const risk = onlyShadowAsks(needing, scored.score, deps) ? { ...scored, shadowAutoApprove: true } : scored;
   const name = approvalRequestName(request.kind, approvalTargetName(request), change.changeHash);
   const existing = deps.approvalRequests.get(name, request.namespace);
   const policies = requestPoliciesOf(

@@ -3,10 +3,14 @@
 // above blockAbove is denied with its score and factors, opening no request that could admit it.
 // Scores are v1's fixed factors; "outside working hours" (+10) depends on the clock, so each
 // change sits at least 10 points inside its band.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
-import { createTeamNamespace, eventually, kubectl, policyReady } from "./helpers/kube.js";
+import { createTeamNamespace, eventually, kubeconfigPath, kubectl, policyReady } from "./helpers/kube.js";
+
+const run = promisify(execFile);
 
 const ns = `risk-${randomBytes(3).toString("hex")}`;
 const policyName = `${ns}-risk`;
@@ -212,5 +216,19 @@ describe("RiskBased approval in shadow mode (the default)", () => {
     }, "aegis_risk_shadow_requests to count both decisions");
     expect((after["agreed"] ?? 0) - (before["agreed"] ?? 0)).toBe(1);
     expect((after["missed-rejection"] ?? 0) - (before["missed-rejection"] ?? 0)).toBe(1);
+    // The same figures from the cluster's ApprovalRequests, per policy.
+    const { stdout } = await run(process.execPath, [
+      "--import",
+      "tsx",
+      "src/cli/aegis.ts",
+      "risk",
+      "report",
+      "--kubeconfig",
+      kubeconfigPath(),
+      "-o",
+      "json",
+    ]);
+    const report = JSON.parse(stdout) as { byPolicy: Record<string, { agreed: number; missedRejections: number }> };
+    expect(report.byPolicy[shadowPolicy]).toMatchObject({ agreed: 1, missedRejections: 1, precision: 0.5 });
   });
 });

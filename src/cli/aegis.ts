@@ -4,6 +4,7 @@ import { SERVE_OPTIONS } from "../wiring/config.js";
 import { registerEvidenceCommands } from "./evidence-commands.js";
 import { registerEvidenceMigrateCommand } from "./evidence-migrate.js";
 import { exitCodeOf, formatResultText, formatSummaryText, loadPolicies, testResources } from "./policy-test.js";
+import { riskReportCommand } from "./risk-report.js";
 
 const program = new Command()
   .name("aegis")
@@ -63,6 +64,18 @@ program
     if (options.output === "json") process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     else process.stdout.write(`${[...results.map(formatResultText), formatSummaryText(results)].join("\n")}\n`);
     process.exitCode = exitCodeOf(results);
+  });
+
+const risk = program.command("risk").description("how risk scoring is doing");
+risk
+  .command("report")
+  .description(
+    "how people decided the changes shadow-mode risk would have auto-approved (agreed, missed rejections, precision), from the cluster's ApprovalRequests",
+  )
+  .option("--kubeconfig <file>", "kubeconfig to read ApprovalRequests with (default: KUBECONFIG or ~/.kube/config)")
+  .addOption(new Option("-o, --output <format>", "text or json").choices(["text", "json"]).default("text"))
+  .action(async (options: { kubeconfig?: string; output: "text" | "json" }) => {
+    await riskReportCommand(options, process.stdout);
   });
 
 const evidence = program.command("evidence").description("export and verify the tamper-evident evidence log");

@@ -12,6 +12,7 @@ export const NOT_AEGIS_IDENTITY = [
   "src/adapters/kube/subject-reader.ts",
   "src/cli/kubectl-plugin.ts",
   "src/cli/kubectl-aegis.ts",
+  "src/cli/risk-report.ts",
   "src/bin/kubectl-aegis.ts",
   "src/dashboard/static/",
 ];

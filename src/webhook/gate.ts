@@ -328,10 +328,7 @@ function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDepe
     operation: request.operation,
     kind: request.kind,
     object: request.object,
-    oldObject:
-      baseline !== undefined && request.oldObject !== null
-        ? { ...request.oldObject, spec: baseline }
-        : request.oldObject,
+    oldObject: baseline === undefined ? request.oldObject : { ...request.oldObject, spec: baseline },
     namespaceLabels: request.namespaceLabels,
     now: deps.now(),
   });

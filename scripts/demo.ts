@@ -190,7 +190,11 @@ async function main(): Promise<void> {
   let aegis: { child: ChildProcess; logs: () => string } | undefined;
   try {
     say("Installing AEGIS's CRDs and its least-privilege service account");
-    for (const file of ["crds/aegis.valina.ai_aegispolicies.yaml", "crds/aegis.valina.ai_approvalrequests.yaml"])
+    for (const file of [
+      "crds/aegis.valina.ai_aegispolicies.yaml",
+      "crds/aegis.valina.ai_approvalrequests.yaml",
+      "crds/aegis.valina.ai_aegisexceptions.yaml",
+    ])
       mustKubectl(["apply", "--server-side", "--force-conflicts", "-f", file]);
     mustKubectl(["wait", "--for=condition=established", "--timeout=60s", "-f", "crds/"]);
     mustKubectl(["apply", "-f", "deploy/rbac.yaml"]);

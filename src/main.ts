@@ -206,6 +206,7 @@ export async function startAegis(
     evidencePublicKey: checkpoints.publicKey,
     namespaceLabels: caches.namespaceLabels,
     approvalRequests: caches.approvals,
+    exceptions: caches.exceptionsIn,
     requestWriter: new KubeApprovalRequestWriter(kubeConfig),
     slackMappingReviewer: new KubeSlackMappingReviewer(kubeConfig),
     evidence: ledger,

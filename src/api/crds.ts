@@ -2,6 +2,7 @@ import { z } from "zod";
 import { GROUP, VERSION } from "./v1alpha1/common.js";
 import { aegisPolicySpecSchema, aegisPolicyStatusSchema } from "./v1alpha1/aegis-policy.js";
 import { approvalRequestSpecSchema, approvalRequestStatusSchema } from "./v1alpha1/approval-request.js";
+import { aegisExceptionSpecSchema, aegisExceptionStatusSchema } from "./v1alpha1/aegis-exception.js";
 import { policyReportBodySchema, REPORT_GROUP, REPORT_VERSION } from "./wgpolicyk8s/policy-report.js";
 
 /** A JSON Schema node as the CRD's openAPIV3Schema holds it. */
@@ -57,6 +58,24 @@ export const CRD_DEFINITIONS: readonly CrdDefinition[] = [
       { name: "Approvals", type: "integer", jsonPath: ".status.approvals" },
       { name: "Required", type: "integer", jsonPath: ".status.requiredApprovals" },
       { name: "Risk", type: "integer", jsonPath: ".spec.risk.score" },
+      { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+    ],
+  },
+  {
+    kind: "AegisException",
+    plural: "aegisexceptions",
+    singular: "aegisexception",
+    shortNames: ["aex"],
+    scope: "Namespaced",
+    spec: aegisExceptionSpecSchema,
+    status: aegisExceptionStatusSchema,
+    printerColumns: [
+      { name: "Phase", type: "string", jsonPath: ".status.phase" },
+      { name: "Kind", type: "string", jsonPath: ".spec.target.kind" },
+      { name: "Target", type: "string", jsonPath: ".spec.target.name" },
+      { name: "Policies", type: "string", jsonPath: ".spec.policies" },
+      { name: "Owner", type: "string", jsonPath: ".spec.owner" },
+      { name: "Expires", type: "string", jsonPath: ".spec.expiresAt" },
       { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
     ],
   },

@@ -47,7 +47,7 @@ export function requestPolicies(
   deps: Pick<DecisionDependencies, "policies" | "extraApprovals">,
   request: ApprovalRequest,
 ): RequestPolicies {
-  return requestPoliciesOf(deps.policies, request.spec.policies, deps.extraApprovals());
+  return requestPoliciesOf(deps.policies, request.spec.policies, deps.extraApprovals(), request.spec.target.kind);
 }
 
 export function viewOf(

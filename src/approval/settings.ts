@@ -3,7 +3,7 @@ import type { RequestPolicies } from "./state.js";
 
 /** Where approval rules look policies up by name: the policy cache, or a fixed set in tests. */
 export interface PolicyLookup {
-  get(name: string): AegisPolicy | undefined;
+  get(name: string): Pick<AegisPolicy, "spec"> | undefined;
 }
 
 /** Approval settings of the named policies that exist and ask for approval. */
@@ -14,13 +14,27 @@ export function approvalSettingsOf(policies: PolicyLookup, names: readonly strin
   });
 }
 
-/** The approval rules a request is judged by: its policies' settings plus any lockdown surcharge. */
+/** The kind of target whose ApprovalRequests decide AegisExceptions rather than changes. */
+export const EXCEPTION_TARGET_KIND = "AegisException";
+
+/**
+ * The approval rules a request is judged by: its policies' settings plus any lockdown surcharge.
+ * A request deciding an AegisException (`targetKind`) is judged by each waived policy's
+ * approvers, quorum and minApprovals whatever its mode (a policy that never asks for approval
+ * of changes still names who may waive its checks), and its approval is never used up.
+ */
 export function requestPoliciesOf(
   policies: PolicyLookup,
   names: readonly string[],
   extraApprovals: number,
+  targetKind?: string,
 ): RequestPolicies {
-  return { settings: approvalSettingsOf(policies, names), extraApprovals };
+  if (targetKind !== EXCEPTION_TARGET_KIND) return { settings: approvalSettingsOf(policies, names), extraApprovals };
+  const settings = names.flatMap((name) => {
+    const approval = policies.get(name)?.spec.approval;
+    return approval ? [{ ...approval, singleUse: false }] : [];
+  });
+  return { settings, extraApprovals };
 }
 
 /** Where a RiskBased policy puts a risk score: no human, approvers decide, or nobody may admit it. */

@@ -3,6 +3,8 @@
 // object's current change hash; this file turns them into PolicyReport results and reports.
 import { canonicalJson } from "../json/canonical-json.js";
 import { evaluate, type CompiledPolicy, type GateRequest } from "../policy/index.js";
+import type { AegisException } from "../api/v1alpha1/index.js";
+import { exceptionCovers, exceptionKey, waiverFor } from "../exceptions/index.js";
 import { API_VERSION } from "../api/v1alpha1/common.js";
 import {
   REPORT_API_VERSION,
@@ -121,6 +123,34 @@ export function withApprovalFindings(audit: ObjectAudit, approved: boolean): Aud
       resource: audit.resource,
     })),
   ];
+}
+
+/**
+ * Failed and warned results an active AegisException covering the object waives become `skip`,
+ * naming the exception, its owner and its expiry; everything else is kept as it is.
+ */
+export function withExceptionFindings(
+  findings: readonly AuditFinding[],
+  object: AuditedObject,
+  active: readonly Pick<AegisException, "metadata" | "spec">[],
+  changeHash: () => string,
+): AuditFinding[] {
+  const labels = (object.object["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+  const subject = { kind: object.kind, namespace: object.namespace, name: object.name, labels, changeHash };
+  const covering = active.filter((exception) => exceptionCovers(exception, subject));
+  if (covering.length === 0) return [...findings];
+  return findings.map((finding) => {
+    if (finding.result !== "fail" && finding.result !== "warn") return finding;
+    if (finding.rule === UNAPPROVED_CHANGE_RULE) return finding;
+    const exception = waiverFor({ policy: finding.policy, check: finding.rule }, covering);
+    if (!exception) return finding;
+    const who = [exception.spec.owner, exception.spec.ticket].filter(Boolean).join(", ");
+    return {
+      ...finding,
+      result: "skip",
+      message: `waived by AegisException ${exceptionKey(exception)} (${who}) until ${exception.spec.expiresAt}: ${finding.message}`,
+    };
+  });
 }
 
 const SEVERITY: Readonly<Record<ReportResultValue, ReportResult["severity"] | undefined>> = {

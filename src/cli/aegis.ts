@@ -3,7 +3,15 @@ import { Command, Option } from "commander";
 import { SERVE_OPTIONS } from "../wiring/config.js";
 import { registerEvidenceCommands } from "./evidence-commands.js";
 import { registerEvidenceMigrateCommand } from "./evidence-migrate.js";
-import { exitCodeOf, formatResultText, formatSummaryText, loadPolicies, testResources } from "./policy-test.js";
+import {
+  exitCodeOf,
+  formatResultText,
+  formatSummaryText,
+  loadExceptions,
+  loadPolicies,
+  PolicyTestInputError,
+  testResources,
+} from "./policy-test.js";
 import { riskReportCommand } from "./risk-report.js";
 
 const program = new Command()
@@ -41,6 +49,13 @@ JSON has "evaluated": false and "reason"; it is not denied, and not a pass.
 Offline, the user is aegis-policy-test and a namespace has only its
 kubernetes.io/metadata.name label.
 
+With --exceptions FILE, the AegisExceptions in FILE waive what they name as if
+approved (offline there is no ApprovalRequest to consult), but one that has
+expired at --now (default: the current time), or that its policies refuse
+(unknown check, longer than maxExceptionDuration, no approvers), waives
+nothing; stderr says which and why. Waived violations are listed with "~" (in
+JSON under "waived") and do not deny.
+
 Exit codes:
   0  every evaluated resource is allowed (not evaluated ones do not count)
   1  at least one resource is denied
@@ -57,14 +72,29 @@ program
   .argument("<policy>", "AegisPolicy YAML (one or more documents)")
   .argument("<resources...>", "resource YAML files, each with one or more documents or kind: List")
   .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+  .option("--exceptions <file>", "AegisException YAML whose unexpired exceptions waive what they name")
+  .option("--now <time>", "the time exceptions' expiry is judged at (RFC 3339; default: now)")
   .addHelpText("after", POLICY_TEST_HELP)
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-  .action(async (policyFile: string, resourceFiles: string[], options: { output: "text" | "json" }) => {
-    const results = await testResources(await loadPolicies(policyFile), resourceFiles);
+  .action(async (policyFile: string, resourceFiles: string[], options: PolicyTestOptions) => {
+    const policies = await loadPolicies(policyFile);
+    const now = options.now === undefined ? new Date() : new Date(options.now);
+    if (Number.isNaN(now.getTime()))
+      throw new PolicyTestInputError(`--now ${JSON.stringify(options.now)} is not an RFC 3339 time`);
+    const exceptions = options.exceptions ? await loadExceptions(options.exceptions, policies, now) : undefined;
+    for (const { exception, why } of exceptions?.ignored ?? [])
+      process.stderr.write(`aegis: AegisException ${exception} waives nothing: ${why}\n`);
+    const results = await testResources(policies, resourceFiles, exceptions);
     if (options.output === "json") process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
     else process.stdout.write(`${[...results.map(formatResultText), formatSummaryText(results)].join("\n")}\n`);
     process.exitCode = exitCodeOf(results);
   });
+
+interface PolicyTestOptions {
+  output: "text" | "json";
+  exceptions?: string;
+  now?: string;
+}
 
 const risk = program.command("risk").description("how risk scoring is doing");
 risk

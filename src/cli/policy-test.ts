@@ -1,6 +1,13 @@
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
-import { aegisPolicySchema, type AegisPolicy } from "../api/v1alpha1/index.js";
+import {
+  aegisExceptionSchema,
+  aegisPolicySchema,
+  type AegisException,
+  type AegisPolicy,
+} from "../api/v1alpha1/index.js";
+import { applyExceptions, exceptionKey, exceptionProblems } from "../exceptions/index.js";
+import { computeChangeHash } from "../changehash/index.js";
 import {
   compilePolicy,
   evaluate,
@@ -23,6 +30,14 @@ export interface PolicyTestResult {
   /** Why no policy evaluated the resource; only when `evaluated` is false. */
   reason?: string;
   violations: { check: string; rule: string; message: string }[];
+  /** Violations an exception given with --exceptions waived (valid and unexpired at --now). */
+  waived?: { exception: string; check: string; rule: string; message: string; expiresAt: string }[];
+}
+
+/** The exceptions `aegis policy test --exceptions` applies, and why the others waive nothing. */
+export interface OfflineExceptions {
+  readonly active: readonly AegisException[];
+  readonly ignored: readonly { exception: string; why: string }[];
 }
 
 /** A non-empty YAML document of a file, numbered from 1 as it appears (empty ones count). */
@@ -156,11 +171,52 @@ export async function readResources(files: readonly string[]): Promise<Resource[
 export async function testResources(
   policies: readonly CompiledPolicy[],
   files: readonly string[],
+  exceptions: OfflineExceptions = { active: [], ignored: [] },
 ): Promise<PolicyTestResult[]> {
-  return (await readResources(files)).map((resource) => testOne(policies, resource));
+  return (await readResources(files)).map((resource) => testOne(policies, resource, exceptions.active));
 }
 
-function testOne(policies: readonly CompiledPolicy[], resource: Resource): PolicyTestResult {
+/**
+ * Reads AegisExceptions for an offline test. Offline there is no ApprovalRequest to consult, so
+ * an exception counts as approved; expiry and validity are enforced as the gate enforces them:
+ * one expired at `now`, or that its policies would refuse, waives nothing (and says why).
+ */
+export async function loadExceptions(
+  file: string,
+  policies: readonly CompiledPolicy[],
+  now: Date,
+): Promise<OfflineExceptions> {
+  const byName = new Map(policies.map((policy) => [policy.name, policy]));
+  const active: AegisException[] = [];
+  const ignored: { exception: string; why: string }[] = [];
+  for (const { number, value } of await readYamlDocuments(file)) {
+    const parsed = aegisExceptionSchema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new PolicyTestInputError(
+        `${file}: document ${number} is not a valid AegisException: ${issue ? `${issue.path.join(".") || "(root)"}: ${issue.message}` : "unreadable"}`,
+      );
+    }
+    const exception = {
+      ...parsed.data,
+      metadata: { ...parsed.data.metadata, namespace: parsed.data.metadata.namespace ?? "default" },
+    };
+    const expires = Date.parse(exception.spec.expiresAt);
+    const problems =
+      Number.isNaN(expires) || expires <= now.getTime()
+        ? [`expired at ${exception.spec.expiresAt} (now ${now.toISOString()})`]
+        : exceptionProblems(exception, byName, now);
+    if (problems.length > 0) ignored.push({ exception: exceptionKey(exception), why: problems.join("; ") });
+    else active.push(exception);
+  }
+  return { active, ignored };
+}
+
+function testOne(
+  policies: readonly CompiledPolicy[],
+  resource: Resource,
+  exceptions: readonly AegisException[],
+): PolicyTestResult {
   const { file, kind, namespace, name } = resource;
   const request: GateRequest = {
     operation: "CREATE",
@@ -173,7 +229,14 @@ function testOne(policies: readonly CompiledPolicy[], resource: Resource): Polic
     user: { username: "aegis-policy-test", groups: [] },
     namespaceLabels: { "kubernetes.io/metadata.name": namespace },
   };
-  const evaluation = evaluate(policies, request);
+  const labels = (resource.object["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+  const { evaluation, waived } = applyExceptions(evaluate(policies, request), exceptions, {
+    kind,
+    namespace,
+    name,
+    labels,
+    changeHash: () => computeChangeHash(resource.object),
+  });
   if (evaluation.matched.length === 0) {
     const reason = unmatchedReason(policies, request) ?? "no policy matches it";
     return { file, kind, namespace, name, allowed: true, evaluated: false, reason, violations: [] };
@@ -190,6 +253,17 @@ function testOne(policies: readonly CompiledPolicy[], resource: Resource): Polic
       rule: v.rule,
       message: v.message,
     })),
+    ...(waived.length > 0
+      ? {
+          waived: waived.map((w) => ({
+            exception: w.exception,
+            check: w.check,
+            rule: w.rule,
+            message: w.message,
+            expiresAt: w.expiresAt,
+          })),
+        }
+      : {}),
   };
 }
 
@@ -197,7 +271,13 @@ export function formatResultText(result: PolicyTestResult): string {
   const resource = `${result.kind} ${result.namespace}/${result.name}`;
   if (!result.evaluated) return `${result.file}: NOT EVALUATED ${resource}: ${result.reason ?? "no policy matches it"}`;
   const head = `${result.file}: ${resource}: ${result.allowed ? "allowed" : "denied"}`;
-  return [head, ...result.violations.map((v) => `  - ${v.check} [${v.rule}]: ${v.message}`)].join("\n");
+  return [
+    head,
+    ...result.violations.map((v) => `  - ${v.check} [${v.rule}]: ${v.message}`),
+    ...(result.waived ?? []).map(
+      (w) => `  ~ ${w.check} [${w.rule}] waived by AegisException ${w.exception} until ${w.expiresAt}: ${w.message}`,
+    ),
+  ].join("\n");
 }
 
 /** `3 resources: 1 allowed, 1 denied, 1 not evaluated`, the last line of the text output. */

@@ -8,6 +8,8 @@ export type EvidenceType =
   | "approval.transition"
   | "approval.expired"
   | "access.session"
+  | "exception.requested"
+  | "exception.transition"
   | "policy.change"
   | "selfhealing.action"
   | "threat.detected";

@@ -6,7 +6,13 @@ import {
   type ApprovalRequest,
   type ApprovalRequestStatus,
 } from "../api/v1alpha1/index.js";
-import { computeApprovalState, requestCreatedAt, requestPoliciesOf, type ApprovalState } from "../approval/index.js";
+import {
+  computeApprovalState,
+  EXCEPTION_TARGET_KIND,
+  requestCreatedAt,
+  requestPoliciesOf,
+  type ApprovalState,
+} from "../approval/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { ObjectStore, PolicySource } from "../ports/kube.js";
 import type { ApprovalRequestActions } from "../ports/status.js";
@@ -37,7 +43,12 @@ export async function reconcileApprovalRequest(
   const request = deps.approvals.get(name, namespace);
   if (!request) return {};
   const now = deps.now();
-  const policies = requestPoliciesOf(deps.policies, request.spec.policies, deps.extraApprovals());
+  const policies = requestPoliciesOf(
+    deps.policies,
+    request.spec.policies,
+    deps.extraApprovals(),
+    request.spec.target.kind,
+  );
   const state = computeApprovalState(request.spec, requestCreatedAt(request.metadata, now), policies, now);
   const status = desiredStatus(request, state, now);
   const previousPhase = request.status?.phase;
@@ -59,6 +70,9 @@ export async function reconcileApprovalRequest(
     // Never deleted unreviewed; woken once more when the review falls due.
     return state.reviewOverdue ? {} : { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
   }
+  // An approved exception lasts until its own expiresAt (up to its policies' maxExceptionDuration):
+  // its request is what makes it valid, so it is not cleaned up after the usual retention.
+  if (state.phase === "Approved" && request.spec.target.kind === EXCEPTION_TARGET_KIND) return {};
   const decidedAt = state.decidedAt ?? now;
   const deleteAt = decidedAt.getTime() + deps.retentionMs;
   if (now.getTime() >= deleteAt) {

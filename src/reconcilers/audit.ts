@@ -14,12 +14,14 @@ import {
   buildPolicyReports,
   reportChanges,
   withApprovalFindings,
+  withExceptionFindings,
   UNAPPROVED_CHANGE_RULE,
   type AuditedObject,
   type AuditFinding,
   type ObjectAudit,
 } from "../audit/index.js";
 import type { ReportResultValue } from "../api/wgpolicyk8s/policy-report.js";
+import type { AegisException } from "../api/v1alpha1/index.js";
 
 export const AUDIT_CONTROLLER = "Audit";
 
@@ -45,6 +47,8 @@ export interface AuditDependencies {
     counts: ReadonlyMap<string, Readonly<Record<ReportResultValue, number>>>,
     unapprovedChanges: number,
   ) => void;
+  /** The namespace's AegisExceptions that waive something now (approved, valid, unexpired); absent: none. */
+  activeExceptions?: (namespace: string) => readonly AegisException[];
   /** Look again this often even without events (an approval recorded only in the ledger). */
   resyncMs?: number;
 }
@@ -101,12 +105,17 @@ export function auditedObjects(workloads: RawWorkloadSource, namespace: string):
   ].filter((object): object is AuditedObject => object !== undefined);
 }
 
-async function isApproved(object: AuditedObject, deps: AuditDependencies): Promise<boolean> {
+function changeHashOf(object: AuditedObject, deps: AuditDependencies): string {
   let hash = deps.hashes.get(object.object);
   if (hash === undefined) {
     hash = computeChangeHash(object.object);
     deps.hashes.set(object.object, hash);
   }
+  return hash;
+}
+
+async function isApproved(object: AuditedObject, deps: AuditDependencies): Promise<boolean> {
+  const hash = changeHashOf(object, deps);
   const seen = `${object.kind}/${object.namespace}/${object.name}@${hash}`;
   if (deps.approvedSeen.has(seen)) return true;
   const found = await deps.approved.approvedAmong(
@@ -137,6 +146,7 @@ export async function reconcileAudit(namespace: string, deps: AuditDependencies)
   const labels = deps.namespaceLabels(namespace);
   const labelsKey = JSON.stringify(labels);
   const findings: AuditFinding[] = [];
+  const active = deps.activeExceptions?.(namespace) ?? [];
   let sliceStarted = performance.now();
   for (const object of auditedObjects(deps.workloads, namespace)) {
     // Admissions share this event loop and have a webhook timeout: judge in slices.
@@ -145,10 +155,10 @@ export async function reconcileAudit(namespace: string, deps: AuditDependencies)
       sliceStarted = performance.now();
     }
     const audit = auditOf(object, policies, labels, labelsKey, deps);
+    const judged =
+      audit.approvalPolicies.length > 0 ? withApprovalFindings(audit, await isApproved(object, deps)) : audit.findings;
     findings.push(
-      ...(audit.approvalPolicies.length > 0
-        ? withApprovalFindings(audit, await isApproved(object, deps))
-        : audit.findings),
+      ...(active.length > 0 ? withExceptionFindings(judged, object, active, () => changeHashOf(object, deps)) : judged),
     );
   }
   const previous = await deps.reports.list(namespace);

@@ -38,7 +38,12 @@ export async function admitApprovalRequest(
     createdAt: requestCreatedAt(oldRequest.metadata, deps.now()),
     caller,
     aegisUsername: deps.aegisUsername,
-    policies: requestPoliciesOf(deps.policies, oldRequest.spec.policies, deps.extraApprovals()),
+    policies: requestPoliciesOf(
+      deps.policies,
+      oldRequest.spec.policies,
+      deps.extraApprovals(),
+      oldRequest.spec.target.kind,
+    ),
     now: deps.now(),
   });
   const appended =

@@ -169,6 +169,21 @@ export function buildWebhookConfiguration(
       },
       {
         ...common,
+        name: `exceptions.${GROUP}`,
+        sideEffects: "NoneOnDryRun",
+        // Opens the ApprovalRequest an exception needs, requested by the AdmissionReview's user (exception-guard.ts).
+        rules: [
+          {
+            apiGroups: [GROUP],
+            apiVersions: ["*"],
+            operations: ["CREATE", "UPDATE"],
+            resources: ["aegisexceptions"],
+            scope: "Namespaced",
+          },
+        ],
+      },
+      {
+        ...common,
         name: `policies.${GROUP}`,
         sideEffects: "NoneOnDryRun",
         rules: [

@@ -1,4 +1,4 @@
-import type { ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
+import type { AegisException, ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
 import { API_VERSION, shortestDuration } from "../api/v1alpha1/index.js";
 import { gitAnnotationsOf } from "../api/git-reference.js";
 import {
@@ -12,6 +12,7 @@ import {
   type RequestPolicies,
 } from "../approval/index.js";
 import { approvalRequestName, computeChangeHash, shortChangeHash, toJsonValue } from "../changehash/index.js";
+import { activeExceptions, applyExceptions, formatWaiver, type Waiver } from "../exceptions/index.js";
 import { canonicalJson } from "../json/canonical-json.js";
 import type {
   CompiledPolicy,
@@ -105,6 +106,8 @@ export interface GateDependencies {
   workloads?: WorkloadReader;
   /** Approvals added on top of minApprovals while lockdown is on. */
   extraApprovals: () => number;
+  /** The AegisExceptions of a namespace (the informer cache); absent: none. Their status is never trusted. */
+  exceptions?: (namespace: string) => readonly AegisException[];
   /** Told of every gated decision after its evidence is durable (metrics, threat detection). Must not throw. */
   onDecision?: (decision: GateDecision) => void;
   /** Told of every gated exec/attach/port-forward after its evidence is durable (metrics). Must not throw. */
@@ -133,6 +136,8 @@ interface Change {
   request: GateRequest;
   changeHash: string;
   evaluation: GateEvaluation;
+  /** Violations an approved, unexpired AegisException waived (evidence of its use). */
+  waived: readonly Waiver[];
 }
 
 /**
@@ -144,14 +149,18 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
   if (request === null) return allow(admission.uid);
   if (isControlPlaneWrite(request)) return allow(admission.uid);
   // A policy that did not compile denies its scope (fail closed) instead of dropping out.
-  const evaluation = withVerdicts(
+  const evaluated = withVerdicts(
     evaluate(deps.policies.compiled(), request),
     brokenPolicyVerdicts(deps.policies.list(), request),
   );
-  if (evaluation.matched.length === 0) return allow(admission.uid);
+  if (evaluated.matched.length === 0) return allow(admission.uid);
   const changeHash = computeChangeHash(request.object);
-  const change: Change = { request, changeHash, evaluation };
-  const warnings = evaluation.warnings.map((violation) => `aegis (audit): ${formatViolation(violation)}`);
+  const { evaluation, waived } = waiveByExceptions(evaluated, request, changeHash, deps);
+  const change: Change = { request, changeHash, evaluation, waived };
+  const warnings = [
+    ...waived.map((waiver) => `aegis: ${formatWaiver(waiver)}`),
+    ...evaluation.warnings.map((violation) => `aegis (audit): ${formatViolation(violation)}`),
+  ];
 
   if (evaluation.denied.length > 0) {
     const message = `aegis: ${describeTarget(request)} violates policy: ${evaluation.denied.map(formatViolation).join("; ")}`;
@@ -203,6 +212,32 @@ export async function admitWorkload(admission: AdmissionRequest, deps: GateDepen
     );
   }
   return gateOnApproval(admission, change, deps, warnings, risk);
+}
+
+/** The evaluation once the namespace's approved, unexpired AegisExceptions have waived what they cover. */
+function waiveByExceptions(
+  evaluation: GateEvaluation,
+  request: GateRequest,
+  changeHash: string,
+  deps: GateDependencies,
+): { evaluation: GateEvaluation; waived: Waiver[] } {
+  const candidates = deps.exceptions?.(request.namespace) ?? [];
+  if (candidates.length === 0 || evaluation.matched.every((verdict) => verdict.violations.length === 0))
+    return { evaluation, waived: [] };
+  const active = activeExceptions(candidates, {
+    approval: (name, namespace) => deps.approvalRequests.get(name, namespace),
+    policies: deps.policies,
+    extraApprovals: deps.extraApprovals(),
+    now: deps.now(),
+  });
+  const labels = (request.object["metadata"] as { labels?: Record<string, string> } | undefined)?.labels ?? {};
+  return applyExceptions(evaluation, active, {
+    kind: request.kind,
+    namespace: request.namespace,
+    name: approvalTargetName(request),
+    labels,
+    changeHash: () => changeHash,
+  });
 }
 
 interface BreakGlassPlan {
@@ -645,6 +680,7 @@ async function recordDecision(
       })),
       violations: evaluation.denied.map(formatViolation),
       warnings: evaluation.warnings.map(formatViolation),
+      ...(change.waived.length > 0 ? { exceptions: change.waived } : {}),
     },
   });
   deps.onDecision?.({

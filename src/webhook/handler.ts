@@ -6,6 +6,7 @@ import { admitPublishedCheckpoint, type CheckpointGuardDependencies } from "./ch
 import { admitWorkload, type GateDependencies } from "./gate.js";
 import { accessActionOf, admitAccess } from "./access.js";
 import { admitAegisPolicy, type PolicyGuardDependencies } from "./policy-guard.js";
+import { admitAegisException, type ExceptionGuardDependencies } from "./exception-guard.js";
 import { SLACK_USERS_CONFIGMAP } from "../ports/notify.js";
 import { admitSlackUsersMap, type SlackUsersGuardDependencies } from "./slack-users-guard.js";
 
@@ -17,6 +18,7 @@ export type AdmissionHandler = (request: AdmissionRequest) => Promise<AdmissionR
 export type HandlerDependencies = GateDependencies &
   ApprovalGuardDependencies &
   PolicyGuardDependencies &
+  ExceptionGuardDependencies &
   CheckpointGuardDependencies &
   SlackUsersGuardDependencies & { aegisNamespace: string };
 
@@ -30,6 +32,8 @@ export function createAdmissionHandler(deps: HandlerDependencies): AdmissionHand
           return admitApprovalRequest(request, deps);
         case "aegispolicies":
           return admitAegisPolicy(request, deps);
+        case "aegisexceptions":
+          return admitAegisException(request, deps);
         default:
           return allow(request.uid);
       }

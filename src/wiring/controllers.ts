@@ -1,5 +1,9 @@
 import { CoordinationV1Api, type KubeConfig } from "@kubernetes/client-node";
-import { KubeAegisPolicyActions, KubeApprovalRequestActions } from "../adapters/kube/status-writers.js";
+import {
+  KubeAegisExceptionActions,
+  KubeAegisPolicyActions,
+  KubeApprovalRequestActions,
+} from "../adapters/kube/status-writers.js";
 import type { KubeCaches } from "../adapters/kube/caches.js";
 import type { CompiledPolicy } from "../policy/index.js";
 import { KubeWorkloadActions, type WorkloadCaches } from "../adapters/kube/workloads.js";
@@ -18,6 +22,10 @@ import type { AegisMetrics } from "../observability/metrics.js";
 import { reconcileAegisPolicy } from "../reconcilers/aegis-policy.js";
 import { openBreakers, workloadViews } from "../reconcilers/self-healing.js";
 import { reconcileApprovalRequest } from "../reconcilers/approval-request.js";
+import { EXCEPTION_CONTROLLER, reconcileAegisException } from "../reconcilers/aegis-exception.js";
+import { EXCEPTION_TARGET_KIND } from "../approval/index.js";
+import { activeExceptions } from "../exceptions/index.js";
+import { approvalRequestSchema } from "../api/v1alpha1/index.js";
 import { Controller } from "../runtime/controller.js";
 import { defaultIdentity, LeaderElector } from "../runtime/leader-election.js";
 import type { Logger } from "../ports/logger.js";
@@ -127,6 +135,17 @@ export function startControllers(deps: ControllerDependencies): RunningControlle
       // A policy change can start or stop healing any Deployment.
       if (kind === "AegisPolicy" && controller.name === SELF_HEALING_CONTROLLER)
         workloads?.deploymentKeys().forEach((k) => controller.enqueue(k));
+      // A decision on an exception's request, or a change of the policies it waives, moves its standing.
+      if (kind === "ApprovalRequest" && controller.name === EXCEPTION_CONTROLLER) {
+        const target = exceptionTargetOf(object);
+        if (target) controller.enqueue(target);
+      }
+      if (kind === "AegisPolicy" && controller.name === EXCEPTION_CONTROLLER)
+        deps.caches.exceptions
+          .list()
+          .forEach((e) => controller.enqueue(`${e.metadata.namespace ?? ""}/${e.metadata.name ?? ""}`));
+      // An exception waives (or stops waiving) results in its namespace.
+      if (kind === "AegisException" && namespace && controller.name === AUDIT_CONTROLLER) controller.enqueue(namespace);
       // An approval decided covers (or not) what runs in its namespace.
       if (kind === "ApprovalRequest" && namespace && controller.name === AUDIT_CONTROLLER)
         controller.enqueue(namespace);
@@ -208,11 +227,35 @@ function buildControllers(deps: ControllerDependencies, replica: string): Contro
         actor: deps.identity,
       }),
   });
+  const exceptions = new Controller({
+    name: EXCEPTION_CONTROLLER,
+    logger: deps.logger,
+    reconcile: (key) =>
+      reconcileAegisException(key, {
+        exceptions: deps.caches.exceptions,
+        approvals: deps.caches.approvals,
+        policies: deps.caches.policies,
+        actions: new KubeAegisExceptionActions(deps.kubeConfig, replica),
+        evidence: deps.ledger,
+        now: deps.now,
+        extraApprovals: deps.extraApprovals,
+        actor: deps.identity,
+      }),
+  });
   // A new term starts from the whole cache: level-triggered, nothing depends on missed events.
+  for (const exception of deps.caches.exceptions.list())
+    exceptions.enqueue(`${exception.metadata.namespace ?? ""}/${exception.metadata.name ?? ""}`);
   for (const request of deps.caches.approvals.list())
     approvals.enqueue(`${request.metadata.namespace ?? ""}/${request.metadata.name ?? ""}`);
   for (const { policy } of deps.caches.policies.list()) policies.enqueue(policy.metadata.name ?? "");
-  return [approvals, policies];
+  return [approvals, policies, exceptions];
+}
+
+/** `namespace/name` of the AegisException an ApprovalRequest decides, if it decides one. */
+function exceptionTargetOf(object: unknown): string | undefined {
+  const parsed = approvalRequestSchema.safeParse(object);
+  if (!parsed.success || parsed.data.spec.target.kind !== EXCEPTION_TARGET_KIND) return undefined;
+  return `${parsed.data.spec.target.namespace}/${parsed.data.spec.target.name}`;
 }
 
 function buildHealingController(deps: ControllerDependencies, replica: string, workloads: WorkloadCaches): Controller {
@@ -254,6 +297,13 @@ function buildAuditController(
     approved: audit.approved ?? deps.approvedChanges ?? anyApprovals([approvalRequestApprovals(deps.caches.approvals)]),
     reports: audit.reports,
     now: deps.now,
+    activeExceptions: (namespace) =>
+      activeExceptions(deps.caches.exceptionsIn(namespace), {
+        approval: (name, ns) => deps.caches.approvals.get(name, ns),
+        policies: deps.caches.policies,
+        extraApprovals: deps.extraApprovals(),
+        now: deps.now(),
+      }),
     approvedSeen: new Set(),
     audits: new WeakMap(),
     hashes: new WeakMap(),

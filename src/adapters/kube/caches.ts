@@ -8,10 +8,12 @@ import {
 } from "@kubernetes/client-node";
 import type { z } from "zod";
 import {
+  aegisExceptionSchema,
   aegisPolicySchema,
   approvalRequestSchema,
   GROUP,
   VERSION,
+  type AegisException,
   type AegisPolicy,
   type ApprovalRequest,
 } from "../../api/v1alpha1/index.js";
@@ -137,19 +139,22 @@ export class InformerPolicySource<Compiled> implements PolicySource<Compiled> {
   }
 }
 
-export type CachedKind = "AegisPolicy" | "ApprovalRequest" | "Namespace";
+export type CachedKind = "AegisPolicy" | "ApprovalRequest" | "AegisException" | "Namespace";
 
 export interface KubeCaches<Compiled> {
   policies: InformerPolicySource<Compiled>;
   approvals: ObjectStore<ApprovalRequest>;
+  exceptions: ObjectStore<AegisException>;
+  /** The AegisExceptions of one namespace, as stored (their status is not trusted by the gate). */
+  exceptionsIn: (namespace: string) => readonly AegisException[];
   namespaceLabels: (namespace: string) => Record<string, string>;
   informers: ResilientInformer<KubernetesObject>[];
   hasSynced(): boolean;
-  /** Called after any ApprovalRequest, AegisPolicy or Namespace change (dashboards, metrics, controllers). */
+  /** Called after any ApprovalRequest, AegisPolicy, AegisException or Namespace change (dashboards, metrics, controllers). */
   onChange(listener: (kind: CachedKind, object: KubernetesObject) => void): void;
 }
 
-/** Informers for the gate's hot path: policies, approval requests and namespace labels. */
+/** Informers for the gate's hot path: policies, approval requests, exceptions and namespace labels. */
 export function createKubeCaches<Compiled>(
   kubeConfig: KubeConfig,
   logger: Logger,
@@ -183,6 +188,15 @@ export function createKubeCaches<Compiled>(
     }),
     logger,
   });
+  const exceptionInformer = new ResilientInformer<KubernetesObject>({
+    name: "aegisexceptions",
+    source: listWatchSource({
+      kubeConfig,
+      path: `/apis/${GROUP}/${VERSION}/aegisexceptions`,
+      list: listCustom("aegisexceptions"),
+    }),
+    logger,
+  });
   const namespaceInformer = new ResilientInformer<V1Namespace>({
     name: "namespaces",
     source: listWatchSource({ kubeConfig, path: "/api/v1/namespaces", list: () => core.listNamespace() }),
@@ -196,23 +210,28 @@ export function createKubeCaches<Compiled>(
   );
   const policies: InformerPolicySource<Compiled> = new InformerPolicySource(policyStore, compile);
   const approvals = new ParsedStore(approvalInformer, parseWith(approvalRequestSchema, "ApprovalRequest", logger));
+  const exceptions = new ParsedStore(exceptionInformer, parseWith(aegisExceptionSchema, "AegisException", logger));
   const notify = (kind: CachedKind) => ({
     onChange: (object: KubernetesObject) => listeners.forEach((listener) => listener(kind, object)),
     onDelete: (object: KubernetesObject) => listeners.forEach((listener) => listener(kind, object)),
   });
   policyInformer.addEventHandler(notify("AegisPolicy"));
   approvalInformer.addEventHandler(notify("ApprovalRequest"));
+  exceptionInformer.addEventHandler(notify("AegisException"));
   // A namespace's labels decide which policies match in it (the audit judges it again).
   namespaceInformer.addEventHandler(notify("Namespace"));
 
   const informers = [
     policyInformer,
     approvalInformer,
+    exceptionInformer,
     namespaceInformer as unknown as ResilientInformer<KubernetesObject>,
   ];
   return {
     policies,
     approvals,
+    exceptions,
+    exceptionsIn: (namespace) => exceptions.list().filter((exception) => exception.metadata.namespace === namespace),
     namespaceLabels: (namespace) => ({
       "kubernetes.io/metadata.name": namespace,
       ...(namespaceInformer.get(namespace)?.metadata?.labels ?? {}),

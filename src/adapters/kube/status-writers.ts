@@ -2,11 +2,13 @@ import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type Kube
 import {
   GROUP,
   VERSION,
+  type AegisException,
+  type AegisExceptionStatus,
   type AegisPolicy,
   type ApprovalRequest,
   type ApprovalRequestStatus,
 } from "../../api/v1alpha1/index.js";
-import type { AegisPolicyActions, ApprovalRequestActions } from "../../ports/status.js";
+import type { AegisExceptionActions, AegisPolicyActions, ApprovalRequestActions } from "../../ports/status.js";
 import { APPROVAL_REQUEST_PLURAL } from "./approval-request-writer.js";
 import { isNotFound, kubeErrorMessage } from "./errors.js";
 import { recordKubeEvent } from "./events.js";
@@ -113,5 +115,53 @@ export class KubeAegisPolicyActions implements AegisPolicyActions {
       if (isNotFound(error)) return;
       throw new Error(`patching status of AegisPolicy ${name}: ${kubeErrorMessage(error)}`, { cause: error });
     }
+  }
+}
+
+/** Status and Events of AegisExceptions. */
+export class KubeAegisExceptionActions implements AegisExceptionActions {
+  private readonly custom: CustomObjectsApi;
+  private readonly core: CoreV1Api;
+
+  constructor(
+    kubeConfig: KubeConfig,
+    private readonly reportingInstance: string,
+  ) {
+    this.custom = kubeConfig.makeApiClient(CustomObjectsApi);
+    this.core = kubeConfig.makeApiClient(CoreV1Api);
+  }
+
+  async patchStatus(exception: AegisException, status: AegisExceptionStatus): Promise<void> {
+    const { namespace = "", name = "" } = exception.metadata;
+    try {
+      await this.custom.patchNamespacedCustomObjectStatus(
+        { group: GROUP, version: VERSION, namespace, plural: "aegisexceptions", name, body: { status } },
+        mergePatch,
+      );
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw new Error(`patching status of AegisException ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async emitEvent(
+    exception: AegisException,
+    event: { type: "Normal" | "Warning"; reason: string; message: string },
+  ): Promise<void> {
+    const { namespace = "", name = "", uid } = exception.metadata;
+    await recordKubeEvent(this.core, {
+      ...event,
+      namespace,
+      reportingInstance: this.reportingInstance,
+      involvedObject: {
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: "AegisException",
+        name,
+        namespace,
+        ...(uid ? { uid } : {}),
+      },
+    });
   }
 }

@@ -301,6 +301,10 @@ export const aegisPolicySpecSchema = z
         "While one is open, every change this policy gates (Enforce) is denied, approved or not; scaling, restarts and AEGIS's own approved rollbacks still pass.",
     }),
     selfHealing: selfHealingSchema.optional(),
+    maxExceptionDuration: durationSchema.optional().meta({
+      description:
+        "Longest an AegisException may waive this policy's checks, from when it is requested (unset: 7d; 0s: no exception waives this policy). Its approvers are this policy's approval.approvers and quorum, whatever approval.mode says.",
+    }),
     notifications: z
       .object({
         slack: z.object({ channel: z.string().min(1) }).optional(),
@@ -316,6 +320,9 @@ export const aegisPolicySpecSchema = z
   .meta({
     "x-kubernetes-validations": [{ rule: "!has(self.access) || has(self.approval)", message: ACCESS_NEEDS_APPROVAL }],
   });
+
+/** How long an AegisException may waive a policy that sets no maxExceptionDuration. */
+export const DEFAULT_MAX_EXCEPTION_DURATION = "7d";
 
 export type AegisPolicySpec = z.infer<typeof aegisPolicySpecSchema>;
 

@@ -1,3 +1,4 @@
+import type { ExceptionPhase } from "./aegis-exception.js";
 import type { ApprovalPhase } from "./approval-request.js";
 import type { Condition } from "./common.js";
 
@@ -11,6 +12,8 @@ export const ConditionType = {
   Ready: "Ready",
   /** ApprovalRequest: the request reached a final phase (Approved, Rejected, Expired). */
   Decided: "Decided",
+  /** AegisException: it waives what it names now (approved, valid, not expired). */
+  Active: "Active",
 } as const;
 export type ConditionType = (typeof ConditionType)[keyof typeof ConditionType];
 
@@ -34,6 +37,16 @@ export const ConditionReason = {
   ReviewRequired: "ReviewRequired",
   /** A break-glass change is still unreviewed after its policy's reviewWithin. */
   ReviewOverdue: "ReviewOverdue",
+  /** AegisException Active=True: approved for exactly its spec and not expired. */
+  ExceptionApproved: "ExceptionApproved",
+  /** AegisException Active=False: its ApprovalRequest waits for approvers. */
+  ExceptionPending: "ExceptionPending",
+  /** AegisException Active=False: past its expiresAt. */
+  ExceptionExpired: "ExceptionExpired",
+  /** AegisException Active=False: its approvers rejected it. */
+  ExceptionRejected: "ExceptionRejected",
+  /** AegisException Active=False: its policies no longer allow it (gone, no approvers, duration too long). */
+  ExceptionInvalid: "ExceptionInvalid",
 } as const;
 export type ConditionReason = (typeof ConditionReason)[keyof typeof ConditionReason];
 
@@ -45,6 +58,15 @@ export const DECIDED_REASON: Readonly<Record<ApprovalPhase, ConditionReason>> = 
   Expired: ConditionReason.Expired,
   Used: ConditionReason.Used,
   ReviewRequired: ConditionReason.ReviewRequired,
+};
+
+/** The reason of an AegisException's Active condition in each phase. */
+export const EXCEPTION_REASON: Readonly<Record<ExceptionPhase, ConditionReason>> = {
+  Pending: ConditionReason.ExceptionPending,
+  Active: ConditionReason.ExceptionApproved,
+  Expired: ConditionReason.ExceptionExpired,
+  Rejected: ConditionReason.ExceptionRejected,
+  Invalid: ConditionReason.ExceptionInvalid,
 };
 
 /** A condition AEGIS writes: its type and reason are constants from above. */

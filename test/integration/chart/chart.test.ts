@@ -670,6 +670,7 @@ describe("connections and integrations", () => {
         .map((o) => o.metadata.name)
         .sort(),
     ).toEqual([
+      "aegisexceptions.aegis.valina.ai",
       "aegispolicies.aegis.valina.ai",
       "approvalrequests.aegis.valina.ai",
       "clusterpolicyreports.wgpolicyk8s.io",

@@ -1,0 +1,3 @@
+export * from "./standing.js";
+export * from "./waive.js";
+export * from "./active.js";

@@ -9,6 +9,7 @@ import { KubeAuth } from "./adapters/kube/auth.js";
 import { KubeSlackMappingReviewer } from "./adapters/slack/mapping-reviewer.js";
 import { ensureNamespace, loadOrCreateCa } from "./adapters/kube/ca-secret.js";
 import { createKubeCaches, type KubeCaches } from "./adapters/kube/caches.js";
+import { SharedRiskModel, startRiskModelUpkeep } from "./wiring/risk-model.js";
 import { createWorkloadCaches } from "./adapters/kube/workloads.js";
 import { KubePolicyReportStore } from "./adapters/kube/policy-reports.js";
 import { REPORT_MANAGED_BY, REPORT_MANAGED_BY_LABEL } from "./audit/index.js";
@@ -168,6 +169,16 @@ export async function startAegis(
     publishFailures: checkpoints.publishFailures(),
     newestSize: checkpoints.newestSize,
   }));
+  // Every replica scores with the newest signed risk model of the ledger; the leader retrains it.
+  const riskModel = new SharedRiskModel({
+    history: ledger.store,
+    evidence: ledger,
+    signingKey: ledger.signingKey,
+    actor: identity.username,
+    logger,
+  });
+  await riskModel.refresh().catch((err: unknown) => logger.warn({ err }, "risk model: reading the ledger failed"));
+  const stopRiskModel = startRiskModelUpkeep(riskModel, () => leading(), logger);
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica, { caFile: config.redisCaFile });
   registerBusMetrics(metrics.registry, () => bus.stats());
@@ -207,6 +218,7 @@ export async function startAegis(
     namespaceLabels: caches.namespaceLabels,
     approvalRequests: caches.approvals,
     exceptions: caches.exceptionsIn,
+    riskModel: () => riskModel.current(),
     requestWriter: new KubeApprovalRequestWriter(kubeConfig),
     slackMappingReviewer: new KubeSlackMappingReviewer(kubeConfig),
     evidence: ledger,
@@ -310,7 +322,12 @@ export async function startAegis(
       ...(await threats.securityStatus()),
       audit: metrics.auditTotals(),
       riskShadow: riskShadowStatus(riskShadowCounts(caches.approvals.list())),
+      riskModel: { version: riskModel.current().version, trainedOn: riskModel.current().model.trainedOn },
     }),
+    riskTraining: {
+      current: () => riskModel.current(),
+      train: () => riskModel.train("on demand"),
+    },
     ...integrations.api,
     ...(sso ? { sso: sso.router, sessionIdentity: sso.sessionIdentity } : {}),
   });
@@ -397,6 +414,7 @@ export async function startAegis(
     bus,
     replica,
     stop: async () => {
+      stopRiskModel();
       stopRenewing();
       stopWatchingClientCa();
       // Admissions keep being served (caches and ledger still open) until the API server has

@@ -13,6 +13,7 @@ import {
   testResources,
 } from "./policy-test.js";
 import { riskReportCommand } from "./risk-report.js";
+import { riskTrainCommand } from "./risk-train.js";
 
 const program = new Command()
   .name("aegis")
@@ -106,6 +107,18 @@ risk
   .addOption(new Option("-o, --output <format>", "text or json").choices(["text", "json"]).default("text"))
   .action(async (options: { kubeconfig?: string; output: "text" | "json" }) => {
     await riskReportCommand(options, process.stdout);
+  });
+
+risk
+  .command("train")
+  .description(
+    "retrain the risk model now from the ledger's human decisions, through AEGIS's REST API (verb update on aegispolicies); a changed model is published to every replica",
+  )
+  .option("--url <url>", "AEGIS's API, e.g. https://aegis.aegis-system:8750 (default: AEGIS_API_URL)")
+  .option("--token <token>", "a token for audience aegis (default: AEGIS_TOKEN)")
+  .addOption(new Option("-o, --output <format>", "text or json").choices(["text", "json"]).default("text"))
+  .action(async (options: { url?: string; token?: string; output: "text" | "json" }) => {
+    await riskTrainCommand(options, process.stdout);
   });
 
 const evidence = program.command("evidence").description("export and verify the tamper-evident evidence log");

@@ -117,6 +117,14 @@ export class EvidenceLedger implements EvidenceRecorder {
     return this.options.signingKey.keyId;
   }
 
+  /**
+   * The evidence key, for what AEGIS signs beside checkpoints so that only its own key can vouch
+   * for it (the published risk model). Never leaves the process.
+   */
+  get signingKey(): SigningKey {
+    return this.options.signingKey;
+  }
+
   /** Resolves once the record is committed to the database or fsync'd to the spool. */
   record(event: EvidenceEvent): Promise<void> {
     if (this.closing) return Promise.reject(new Error("evidence ledger is closed"));

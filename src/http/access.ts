@@ -41,6 +41,11 @@ export class CachedAccess implements TokenAuthenticator, AccessReviewer {
     return this.inner.canApprove(identity, namespace);
   }
 
+  canTrainRisk(identity: Identity): Promise<boolean> {
+    // Rare and consequential, like a decision: always ask.
+    return this.inner.canTrainRisk(identity);
+  }
+
   canRead(identity: Identity, namespace: string | null): Promise<boolean> {
     const key = `read:${identityKey(identity)}:${namespace ?? "*"}`;
     return this.cached(key, () => this.inner.canRead(identity, namespace));

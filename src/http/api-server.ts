@@ -22,6 +22,7 @@ import {
 import { ApiError, REFUSAL_STATUS } from "./errors.js";
 import { eventStreamHandler } from "./events-stream.js";
 import type { EvidenceReader } from "./evidence-reader.js";
+import type { RiskModel } from "../risk/learning/index.js";
 import type { EvidenceRecord } from "../ports/evidence.js";
 import { CachedAccess, ReadScope, subjectNamespace } from "./access.js";
 import { buildOpenApiDocument } from "./openapi.js";
@@ -65,6 +66,11 @@ export interface ApiDependencies {
   evidenceKey?: { publicKeyPem: string; keyId: string };
   /** Backs `GET /api/reports`: AEGIS's PolicyReports in every namespace; absent: 404. */
   reports?: PolicyReportReader;
+  /** Backs `GET /api/risk/model` and `POST /api/risk/train`; absent: 404. */
+  riskTraining?: {
+    current: () => { model: RiskModel; version: string };
+    train: () => Promise<{ model: { model: RiskModel; version: string }; published: boolean; learnt: number }>;
+  };
   /** Backs `GET /api/security/status`; absent: 404 (the dashboard shows "not available"). */
   securityStatus?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
   /** `POST /slack/interactions`; absent: 404. */
@@ -134,6 +140,7 @@ export function createApiApp(deps: ApiDependencies): express.Express {
         evidenceKey: !!deps.evidenceKey,
         securityStatus: !!deps.securityStatus,
         reports: !!deps.reports,
+        riskModel: !!deps.riskTraining,
         slack: !!deps.slack,
         github: !!deps.github,
       }),
@@ -184,6 +191,24 @@ export function createApiApp(deps: ApiDependencies): express.Express {
       readsEveryNamespace: await scope.readsEveryNamespace(),
     });
   });
+  const { riskTraining } = deps;
+  if (riskTraining) {
+    app.get("/api/risk/model", (_req, res) => {
+      res.json(modelReply(riskTraining.current()));
+    });
+    app.post("/api/risk/train", async (_req, res) => {
+      const { identity } = scopeOf(res);
+      if (!(await deps.auth.canTrainRisk(identity)))
+        throw new ApiError(
+          403,
+          "Forbidden",
+          `${identity.username} may not retrain the risk model (RBAC: verb update on aegispolicies.aegis.valina.ai)`,
+        );
+      const outcome = await riskTraining.train();
+      deps.logger.info({ user: identity.username, version: outcome.model.version }, "risk model retrained on demand");
+      res.json({ ...modelReply(outcome.model), published: outcome.published, learnt: outcome.learnt });
+    });
+  }
   app.post("/api/approvals/:namespace/:name/:action", async (req, res) => {
     const action = req.params.action;
     const decision = DECISION_OF_ACTION[action ?? ""];
@@ -228,6 +253,12 @@ export function createApiApp(deps: ApiDependencies): express.Express {
     res.status(500).json({ error: "Internal", message: error instanceof Error ? error.message : String(error) });
   });
   return app;
+}
+
+function modelReply(inForce: { model: RiskModel; version: string }) {
+  const { model, version } = inForce;
+  const points = Object.fromEntries(Object.entries(model.weights).map(([name, w]) => [name, Math.round(w * 100) / 10]));
+  return { version, trainedOn: model.trainedOn, weights: points, bias: Math.round(model.bias * 1000) / 1000 };
 }
 
 /** The caller's read scope, set by the /api authentication middleware. */

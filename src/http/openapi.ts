@@ -1,6 +1,17 @@
 import { z } from "zod";
 import { APPROVAL_PHASES, approvalRequestSpecSchema } from "../api/v1alpha1/index.js";
 
+const riskModelReplySchema = z.object({
+  version: z.string(),
+  trainedOn: z.number().int(),
+  weights: z.record(z.string(), z.number()),
+  bias: z.number(),
+});
+const riskTrainingReplySchema = riskModelReplySchema.extend({
+  published: z.boolean().meta({ description: "a new version was published (the weights changed)" }),
+  learnt: z.number().int().meta({ description: "decisions learnt from since the last training" }),
+});
+
 const errorSchema = z.object({ error: z.string(), message: z.string() });
 const approvalViewSchema = z.object({
   namespace: z.string(),
@@ -126,6 +137,7 @@ export interface ApiFeatures {
   evidenceKey: boolean;
   securityStatus: boolean;
   reports: boolean;
+  riskModel: boolean;
   slack: boolean;
   github: boolean;
 }
@@ -136,6 +148,7 @@ const ALL_FEATURES: ApiFeatures = {
   evidenceKey: true,
   securityStatus: true,
   reports: true,
+  riskModel: true,
   slack: true,
   github: true,
 };
@@ -230,6 +243,22 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
         },
       },
     },
+    riskModel: {
+      "/api/risk/model": {
+        get: {
+          summary:
+            "the risk model every replica scores with: its version (named in ApprovalRequests and evidence), how many human decisions it learnt from, and its weights in v1 points",
+          responses: { "200": reply("the model in force", riskModelReplySchema) },
+        },
+      },
+      "/api/risk/train": {
+        post: {
+          summary:
+            "retrain the risk model from the ledger's human decisions now (verb update on aegispolicies); a changed model is published as a signed risk.model evidence record that every replica picks up",
+          responses: { "200": reply("the model in force after training", riskTrainingReplySchema) },
+        },
+      },
+    },
     slack: {
       "/slack/interactions": {
         post: {
@@ -271,7 +300,7 @@ function integrationPaths(features: ApiFeatures): Record<string, unknown> {
     },
   };
   const enabled = (
-    ["events", "evidence", "evidenceKey", "securityStatus", "reports", "slack", "github"] as const
+    ["events", "evidence", "evidenceKey", "securityStatus", "reports", "riskModel", "slack", "github"] as const
   ).filter((feature) => features[feature]);
   return Object.assign({}, all.whoami, ...enabled.map((feature) => all[feature])) as Record<string, unknown>;
 }

@@ -11,4 +11,6 @@ export interface AccessReviewer {
   canApprove(identity: Identity, namespace: string): Promise<boolean>;
   /** Verb `get` in `namespace`; `null` asks for every namespace (a ClusterRole binding). */
   canRead(identity: Identity, namespace: string | null): Promise<boolean>;
+  /** Verb `update` on aegispolicies: who may change the policies may retrain the risk model they use. */
+  canTrainRisk(identity: Identity): Promise<boolean>;
 }

@@ -10,6 +10,7 @@ export type EvidenceType =
   | "access.session"
   | "exception.requested"
   | "exception.transition"
+  | "risk.model"
   | "policy.change"
   | "selfhealing.action"
   | "threat.detected";
@@ -96,6 +97,11 @@ export interface DecidedRequest {
 }
 
 /** The ledger's decision history, as the learning risk model reads it. */
+/** The newest record about one subject, e.g. the risk model in force (the (subject, seq) index answers it). */
+export interface SubjectHistoryReader {
+  latestForSubject(subject: string): Promise<EvidenceRecord | undefined>;
+}
+
 export interface DecisionHistoryReader {
   /**
    * approval.transition records to Approved or Rejected with seq > `afterSeq` (-1: from the start),

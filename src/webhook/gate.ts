@@ -36,6 +36,7 @@ import {
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { ApprovalRequestWriter, ObjectStore, PolicySource, WorkloadReader } from "../ports/kube.js";
 import { scoreRisk, summarizeChange } from "../risk/index.js";
+import { scoreWithModel, type RiskModel } from "../risk/learning/index.js";
 import { allow, deny, type AdmissionRequest, type AdmissionResponse } from "./admission-review.js";
 
 export const REASON_ANNOTATION = "aegis.valina.ai/reason";
@@ -106,6 +107,11 @@ export interface GateDependencies {
   workloads?: WorkloadReader;
   /** Approvals added on top of minApprovals while lockdown is on. */
   extraApprovals: () => number;
+  /**
+   * The risk model in force (trained from human decisions, shared through the ledger) and its
+   * version; absent: the v1 score, named "v1".
+   */
+  riskModel?: () => { model: RiskModel; version: string };
   /** The AegisExceptions of a namespace (the informer cache); absent: none. Their status is never trusted. */
   exceptions?: (namespace: string) => readonly AegisException[];
   /** Told of every gated decision after its evidence is durable (metrics, threat detection). Must not throw. */
@@ -359,7 +365,7 @@ function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDepe
           name: approvalTargetName(request),
         })
       : undefined;
-  return scoreRisk({
+  const detected = scoreRisk({
     operation: request.operation,
     kind: request.kind,
     object: request.object,
@@ -367,6 +373,11 @@ function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDepe
     namespaceLabels: request.namespaceLabels,
     now: deps.now(),
   });
+  const inForce = deps.riskModel?.();
+  if (!inForce) return { ...detected, model: "v1" };
+  // v1's detectors find the factors and explain them; the learned weights decide what they add up to.
+  const scored = scoreWithModel(inForce.model, detected.factors);
+  return { score: scored.score, factors: scored.factors, model: inForce.version, probability: scored.probability };
 }
 
 async function gateOnApproval(
@@ -547,6 +558,8 @@ function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan:
       risk: {
         score: plan.risk.score,
         factors: [...plan.risk.factors],
+        model: plan.risk.model,
+        ...(plan.risk.probability !== undefined ? { probability: plan.risk.probability } : {}),
         ...(plan.risk.shadowAutoApprove ? { shadowAutoApprove: true } : {}),
       },
       summary: summarizeChange(request.kind, request.oldObject, request.object),
@@ -642,6 +655,10 @@ export function denialMessage(parts: DenialParts): string {
 interface GateRisk {
   score: number;
   factors: readonly RiskFactor[];
+  /** The model that scored it: a learned version (`v2-…`) or "v1". */
+  model: string;
+  /** The model's probability that a human rejects the change (learned models only). */
+  probability?: number;
   shadowAutoApprove?: boolean;
 }
 

@@ -213,13 +213,20 @@ export class MemoryEvidence implements EvidenceRecorder, EvidenceReader {
  * who may read where (`"all"`: a ClusterRole binding; a set: RoleBindings in those namespaces).
  */
 export class TableAuth implements TokenAuthenticator, AccessReviewer {
-  readonly reviews: { verb: "approve" | "get"; username: string; namespace: string | null }[] = [];
+  readonly reviews: { verb: "approve" | "get" | "update"; username: string; namespace: string | null }[] = [];
 
   constructor(
     readonly tokens: Map<string, Identity> = new Map(),
     readonly approvers: Set<string> = new Set(),
     readonly readers: Map<string, ReadonlySet<string> | "all"> = new Map(),
+    /** Who may update aegispolicies (and so retrain the risk model). */
+    readonly policyEditors: Set<string> = new Set(),
   ) {}
+
+  canTrainRisk(identity: Identity): Promise<boolean> {
+    this.reviews.push({ verb: "update", username: identity.username, namespace: null });
+    return Promise.resolve(this.policyEditors.has(identity.username));
+  }
 
   canRead(identity: Identity, namespace: string | null): Promise<boolean> {
     this.reviews.push({ verb: "get", username: identity.username, namespace });

@@ -48,21 +48,30 @@ export class KubeAuth implements TokenAuthenticator, AccessReviewer {
     return this.review(identity, "get", namespace ?? "");
   }
 
-  private async review(identity: Identity, verb: string, namespace: string): Promise<boolean> {
+  canTrainRisk(identity: Identity): Promise<boolean> {
+    return this.review(identity, "update", "", "aegispolicies");
+  }
+
+  private async review(
+    identity: Identity,
+    verb: string,
+    namespace: string,
+    resource = "approvalrequests",
+  ): Promise<boolean> {
     try {
       const review = await this.authorization.createSubjectAccessReview({
         body: {
           spec: {
             user: identity.username,
             groups: [...identity.groups],
-            resourceAttributes: { group: GROUP, resource: "approvalrequests", verb, namespace },
+            resourceAttributes: { group: GROUP, resource, verb, namespace },
           },
         },
       });
       return review.status?.allowed === true;
     } catch (error) {
       throw new Error(
-        `SubjectAccessReview (${verb} approvalrequests in ${namespace || "all namespaces"}) failed: ${kubeErrorMessage(error)}`,
+        `SubjectAccessReview (${verb} ${resource} in ${namespace || "all namespaces"}) failed: ${kubeErrorMessage(error)}`,
         { cause: error },
       );
     }

@@ -51,6 +51,13 @@ export const approvalRequestSpecSchema = z.object({
   risk: z.object({
     score: z.number().int().min(0).max(100),
     factors: z.array(riskFactorSchema).default([]),
+    model: z.string().max(64).optional().meta({
+      description:
+        'The model that scored the change: a learned version ("v2-" and 12 hex digits, its risk.model evidence record holds the weights) or "v1". Each factor\'s points are its contribution under that model.',
+    }),
+    probability: z.number().min(0).max(1).optional().meta({
+      description: "The learned model's probability that a human rejects the change.",
+    }),
     shadowAutoApprove: z.boolean().optional().meta({
       description:
         "Set by AEGIS: the score was below autoApproveBelow of every policy asking, which are in shadow mode: without it, no human would have been asked.",

@@ -12,6 +12,7 @@ import type {
   ApprovedChangeReader,
   DecidedRequest,
   DecisionHistoryReader,
+  SubjectHistoryReader,
   EvidenceRecord,
   EvidenceRecordSource,
 } from "../../ports/evidence.js";
@@ -48,7 +49,9 @@ const PAGE_SIZE = 5_000;
  * The ledger table: appends for the ledger, and the read ports the rest of AEGIS uses. Reads need
  * only `query`, so a second connection pool (self-healing's) can back a store of its own.
  */
-export class EvidenceStore implements EvidenceRecordSource, ApprovedChangeReader, DecisionHistoryReader {
+export class EvidenceStore
+  implements EvidenceRecordSource, ApprovedChangeReader, DecisionHistoryReader, SubjectHistoryReader
+{
   constructor(private readonly db: SqlDatabase) {}
 
   get backend(): SqlDatabase["backend"] {
@@ -139,6 +142,14 @@ export class EvidenceStore implements EvidenceRecordSource, ApprovedChangeReader
       [fromSeq, limit],
     );
     return rows.map(rowToRecord);
+  }
+
+  async latestForSubject(subject: string): Promise<EvidenceRecord | undefined> {
+    const { rows } = await this.db.query(
+      `SELECT ${RECORD_COLUMNS} FROM evidence_records WHERE subject = $1 ORDER BY seq DESC LIMIT 1`,
+      [subject],
+    );
+    return rows[0] === undefined ? undefined : rowToRecord(rows[0]);
   }
 
   admittedChangeHashes(query: AdmittedChangeQuery): Promise<ReadonlySet<string>> {

@@ -3,3 +3,4 @@ export * from "./calibration.js";
 export * from "./history-reader.js";
 export * from "./report.js";
 export * from "./learner.js";
+export * from "./published.js";

@@ -4,7 +4,10 @@
 // exactly as v1 does; training moves each weight by what approvers actually decided, pulled
 // back towards its v1 value (L2 to the prior) so a small history cannot swing it wildly.
 // Every prediction comes with per-factor contributions, in logits and in v1-like points.
+import type { RiskFactor } from "../../api/v1alpha1/index.js";
+import { canonicalSha256 } from "../../changehash/index.js";
 import { RISK_FACTOR_POINTS } from "../factors.js";
+import { clampScore } from "../score.js";
 
 /** 10 v1 points = 1 logit: a 20-point factor doubles the odds about 7 times. */
 export const POINTS_PER_LOGIT = 10;
@@ -131,4 +134,45 @@ export function train(
   for (let epoch = 0; epoch < options.epochs; epoch += 1)
     current = step(current, gradientOf(current, examples), examples.length, options);
   return { ...current, trainedOn: model.trainedOn + examples.length };
+}
+
+/**
+ * The name a model is known by in ApprovalRequests and evidence: `v2-` and the first 12 hex digits
+ * of the SHA-256 of its canonical weights, so the same weights always have the same name.
+ */
+export function modelVersion(model: Pick<RiskModel, "bias" | "weights">): string {
+  return `v2-${canonicalSha256({ bias: model.bias, weights: model.weights }).slice("sha256:".length, "sha256:".length + 12)}`;
+}
+
+/** A change scored by a model: the score the thresholds compare, and what it is made of. */
+export interface ModelRiskScore {
+  /**
+   * 40 + 10 × logit, clamped to 0–100: on the v1 points scale (the initial model gives exactly the
+   * v1 score), so thresholds keep their meaning while the weights learn. 40 = a 50 % rejection risk.
+   */
+  readonly score: number;
+  /** Probability that a human rejects the change. */
+  readonly probability: number;
+  /** The factors with their points as this model weighs them (contribution × 10, rounded). */
+  readonly factors: readonly RiskFactor[];
+  readonly model: string;
+}
+
+/** Scores the factors v1's detectors found with `model`; the details stay the detectors'. */
+export function scoreWithModel(model: RiskModel, factors: readonly RiskFactor[]): ModelRiskScore {
+  const prediction = predict(
+    model,
+    factors.map((factor) => factor.name),
+  );
+  const weightOf = new Map(prediction.contributions.map((c) => [c.name, c.weight]));
+  const logit = model.bias + prediction.contributions.reduce((sum, c) => sum + c.weight, 0);
+  return {
+    score: clampScore(PRIOR_THRESHOLD_POINTS + POINTS_PER_LOGIT * logit),
+    probability: Math.round(prediction.probability * 10_000) / 10_000,
+    factors: factors.map((factor) => ({
+      ...factor,
+      points: Math.round((weightOf.get(factor.name) ?? 0) * POINTS_PER_LOGIT),
+    })),
+    model: modelVersion(model),
+  };
 }

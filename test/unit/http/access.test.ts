@@ -31,6 +31,7 @@ describe("CachedAccess", () => {
     const flaky = {
       authenticate: (token: string) => auth.authenticate(token),
       canApprove: (identity: typeof carol) => auth.canApprove(identity),
+      canTrainRisk: (identity: typeof carol) => auth.canTrainRisk(identity),
       canRead: (identity: typeof carol, ns: string | null) =>
         fail ? Promise.reject(new Error("API server away")) : auth.canRead(identity, ns),
     };

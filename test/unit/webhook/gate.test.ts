@@ -4,6 +4,7 @@ import type { ApprovalRequest } from "../../../src/api/v1alpha1/index.js";
 import type { AdmissionRequest } from "../../../src/webhook/admission-review.js";
 import { computeChangeHash } from "../../../src/changehash/index.js";
 import { scoreRisk } from "../../../src/risk/index.js";
+import { initialModel, modelVersion } from "../../../src/risk/learning/index.js";
 import { createAdmissionHandler, type HandlerDependencies } from "../../../src/webhook/handler.js";
 import { MemoryApprovalRequests, MemoryEvidence, MemoryPolicySource } from "../../fakes/memory-ports.js";
 
@@ -733,5 +734,48 @@ describe("approved access (CONNECT pods/exec)", () => {
     );
     const tooLong = aegisPolicySpecSchema.safeParse({ ...accessSpec, access: { exec: "RequireApproval", ttl: "25h" } });
     expect(tooLong.success).toBe(false);
+  });
+});
+
+describe("RiskBased approval: the learned model decides", () => {
+  const spec = {
+    risk: { shadow: false },
+    match: { kinds: ["Deployment"], namespaces: ["prod"] },
+    approval: { mode: "RiskBased", autoApproveBelow: 30, approvers: { groups: ["sre-leads"] } },
+  };
+  // new-workload and mutable-tag: 20 v1 points (30 outside working hours is not reached at 12:00 UTC).
+  const object = deployment("ghcr.io/acme/web:1");
+
+  it("scores with the model in force and names it in the request and the evidence", async () => {
+    // A model that learnt people reject new workloads: new-workload weighs 4 logits (40 points).
+    const strict = { ...initialModel(), weights: { ...initialModel().weights, "new-workload": 4 } };
+    const version = modelVersion(strict);
+    const { handler, requests, evidence } = setup(spec, { riskModel: () => ({ model: strict, version }) });
+    const denied = await handler(admission(object));
+    expect(denied.allowed).toBe(false);
+    expect(denied.status?.message).toContain("new-workload +40");
+    const [request] = requests.list();
+    expect(request?.spec.risk).toMatchObject({ model: version, score: 50 });
+    expect(request?.spec.risk.probability).toBeCloseTo(0.731, 3);
+    expect(evidence.records.at(-1)?.data).toMatchObject({ risk: { model: version, score: 50 } });
+  });
+
+  it("admits below autoApproveBelow when the model weighs the same factors lightly", async () => {
+    const lenient = { ...initialModel(), weights: { ...initialModel().weights, "new-workload": 0.5 } };
+    const { handler, requests, evidence } = setup(spec, {
+      riskModel: () => ({ model: lenient, version: modelVersion(lenient) }),
+    });
+    expect((await handler(admission(object))).allowed).toBe(true);
+    expect(requests.list()).toEqual([]);
+    expect(evidence.records.at(-1)?.data).toMatchObject({
+      reason: "ChecksPassed",
+      risk: { model: modelVersion(lenient), score: 15 },
+    });
+  });
+
+  it('says "v1" where no model is wired in', async () => {
+    const { handler, evidence } = setup(spec);
+    await handler(admission(object));
+    expect(evidence.records.at(-1)?.data).toMatchObject({ risk: { model: "v1", score: 20 } });
   });
 });

@@ -69,16 +69,12 @@ describe("published models", () => {
       ...published,
       model: { ...published.model, weights: { ...published.model.weights, "privilege-increase": -50 } },
     };
-    expect(
-      "error" in verifyPublishedModel(tampered, key.publicKey) && verifyPublishedModel(tampered, key.publicKey),
-    ).toMatchObject({
-      error: expect.stringContaining("are not those of"),
-    });
+    const tamperedResult = verifyPublishedModel(tampered, key.publicKey);
+    expect("error" in tamperedResult ? tamperedResult.error : "verified").toContain("are not those of");
     const relabelled = publishModel(tampered.model, other);
     expect("error" in verifyPublishedModel({ ...relabelled, keyId: key.keyId }, key.publicKey)).toBe(true);
-    expect(verifyPublishedModel({ nonsense: true }, key.publicKey)).toMatchObject({
-      error: expect.stringContaining("not a published model"),
-    });
+    const nonsense = verifyPublishedModel({ nonsense: true }, key.publicKey);
+    expect("error" in nonsense ? nonsense.error : "verified").toContain("not a published model");
   });
 });
 
@@ -99,10 +95,10 @@ function ledger(decided: DecidedRequest[]) {
         type: event.type,
         subject: event.subject,
         actor: event.actor,
-        data: event.data as Record<string, unknown>,
+        data: event.data,
         prevHash: "",
         hash: "",
-      } as EvidenceRecord);
+      });
       return Promise.resolve();
     },
   };

@@ -99,6 +99,7 @@ afterAll(async () => {
   await removeWebhookConfiguration();
   await aegis?.stop();
   await kubectl(["delete", "apol", policyName, splitPolicy, shadowPolicy, "--ignore-not-found"], { allowFail: true });
+  await kubectl(["delete", "clusterrolebinding,clusterrole", `${ns}-trainer`, "--ignore-not-found"], { allowFail: true });
   for (const namespace of [ns, splitNs, shadowNs])
     await kubectl(["delete", "namespace", namespace, "--wait=false"], { allowFail: true });
 });
@@ -230,5 +231,86 @@ describe("RiskBased approval in shadow mode (the default)", () => {
     ]);
     const report = JSON.parse(stdout) as { byPolicy: Record<string, { agreed: number; missedRejections: number }> };
     expect(report.byPolicy[shadowPolicy]).toMatchObject({ agreed: 1, missedRejections: 1, precision: 0.5 });
+  });
+});
+
+describe("the learned risk model", () => {
+  it("retrains on demand from the human decisions above (update on aegispolicies only); the next change names the new model", async () => {
+    for (const sa of ["trainer", "bystander"]) await kubectl(["create", "serviceaccount", sa, "-n", ns]);
+    await kubectl([
+      "create",
+      "clusterrole",
+      `${ns}-trainer`,
+      "--verb=update",
+      "--resource=aegispolicies.aegis.valina.ai",
+    ]);
+    await kubectl([
+      "create",
+      "clusterrolebinding",
+      `${ns}-trainer`,
+      `--clusterrole=${ns}-trainer`,
+      `--serviceaccount=${ns}:trainer`,
+    ]);
+    await kubectl([
+      "create",
+      "rolebinding",
+      "evidence-reader",
+      "--clusterrole=aegis-approver",
+      `--serviceaccount=${ns}:bystander`,
+      "-n",
+      ns,
+    ]);
+    const token = async (sa: string) =>
+      (await kubectl(["create", "token", sa, "-n", ns, "--duration=10m", "--audience", "aegis"])).stdout.trim();
+    const train = (bearer: string) =>
+      run(process.execPath, [
+        "--import",
+        "tsx",
+        "src/cli/aegis.ts",
+        "risk",
+        "train",
+        "--url",
+        aegis.apiUrl,
+        "--token",
+        bearer,
+        "-o",
+        "json",
+      ]).then(
+        (result) => ({ code: 0, stdout: result.stdout, stderr: result.stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => error,
+      );
+    const refused = await train(await token("bystander"));
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/403: .*may not retrain the risk model \(RBAC: verb update on aegispolicies/);
+
+    const before = (await (
+      await fetch(`${aegis.apiUrl}/api/risk/model`, {
+        headers: { authorization: `Bearer ${await token("bystander")}` },
+      })
+    ).json()) as { version: string };
+    const trained = await train(await token("trainer"));
+    expect(trained.code, trained.stderr).toBe(0);
+    const reply = JSON.parse(trained.stdout) as { version: string; published: boolean; trainedOn: number };
+    // The approvals and the rejection in this file are what it learnt from.
+    expect(reply.trainedOn).toBeGreaterThanOrEqual(3);
+    expect(reply.published).toBe(true);
+    expect(reply.version).not.toBe(before.version);
+    expect(reply.version).toMatch(/^v2-[0-9a-f]{12}$/);
+
+    await apply(
+      deployment("after-training", "ghcr.io/acme/web:1.3", {
+        container: { ports: [{ containerPort: 8080, hostPort: 18081 }] },
+      }),
+    );
+    const evidence = await eventually(async () => {
+      const response = await fetch(`${aegis.apiUrl}/api/evidence?limit=500`, {
+        headers: { authorization: `Bearer ${await token("bystander")}` },
+      });
+      const body = (await response.json()) as {
+        items: { type: string; subject: string; data: { risk?: { model?: string } } }[];
+      };
+      return body.items.find((r) => r.type === "admission.decision" && r.subject === `Deployment/${ns}/after-training`);
+    }, "the admission of the change after training");
+    expect(evidence.data.risk?.model).toBe(reply.version);
   });
 });

@@ -178,7 +178,12 @@ export async function startAegis(
     logger,
   });
   await riskModel.refresh().catch((err: unknown) => logger.warn({ err }, "risk model: reading the ledger failed"));
-  const stopRiskModel = startRiskModelUpkeep(riskModel, () => leading(), logger);
+  const stopRiskModel = startRiskModelUpkeep(
+    riskModel,
+    () => leading(),
+    config.riskTrainInterval * 1000,
+    logger,
+  );
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica, { caFile: config.redisCaFile });
   registerBusMetrics(metrics.registry, () => bus.stats());

@@ -198,6 +198,13 @@ export const SERVE_OPTIONS = [
     default: "10",
   },
   {
+    flag: "--risk-train-interval <seconds>",
+    env: "AEGIS_RISK_TRAIN_INTERVAL",
+    key: "riskTrainInterval",
+    help: "the leader retrains the risk model from the ledger's human decisions this often (0: only on demand, POST /api/risk/train or aegis risk train)",
+    default: "600",
+  },
+  {
     flag: "--evidence-witness <list>",
     env: "AEGIS_EVIDENCE_WITNESSES",
     key: "evidenceWitnesses",
@@ -287,6 +294,7 @@ export const serveConfigSchema = z
     evidenceFailClosed: booleanText,
     evidenceWitnesses: z.string().optional(),
     evidenceCheckpointInterval: z.coerce.number().min(0.1).max(86_400),
+    riskTrainInterval: z.coerce.number().min(0).max(604_800),
     healingBackoffMs: z.coerce.number().int().min(100).max(3_600_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
   })

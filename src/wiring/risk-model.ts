@@ -89,21 +89,24 @@ export class SharedRiskModel {
 
 /** How often every replica looks for a newer published model. */
 export const RISK_MODEL_REFRESH_MS = 30_000;
-/** How often the leader retrains from the decisions appended since. */
-export const RISK_MODEL_TRAIN_MS = 10 * 60_000;
-
 /**
- * Every replica refreshes the model in force every 30 s; the leader also retrains every 10
- * minutes (the first time on its first tick as leader). Returns the stop function.
+ * Every replica refreshes the model in force every 30 s; the leader also retrains every
+ * `trainEveryMs` from the process's start (0: never on a schedule; a new leader picks up the
+ * published model from the ledger meanwhile). Returns the stop function.
  */
-export function startRiskModelUpkeep(shared: SharedRiskModel, isLeader: () => boolean, logger: Logger): () => void {
-  let lastTrained = 0;
+export function startRiskModelUpkeep(
+  shared: SharedRiskModel,
+  isLeader: () => boolean,
+  trainEveryMs: number,
+  logger: Logger,
+): () => void {
+  let lastTrained = Date.now();
   let running = false;
   const tick = async (): Promise<void> => {
     if (running) return;
     running = true;
     try {
-      if (isLeader() && Date.now() - lastTrained >= RISK_MODEL_TRAIN_MS) {
+      if (trainEveryMs > 0 && isLeader() && Date.now() - lastTrained >= trainEveryMs) {
         lastTrained = Date.now();
         await shared.train("schedule");
       } else {

@@ -21,6 +21,8 @@ const ns = `aex-${randomBytes(3).toString("hex")}`;
 const policyName = `${ns}-baseline`;
 const dev = { as: "dev", asGroups: ["developers"] };
 const alice = { as: "alice", asGroups: ["sre-leads"] };
+/** Alice may also edit the namespace: an approver who can ask for an exception herself. */
+const aliceAsDeveloper = { as: "alice", asGroups: ["sre-leads", "developers"] };
 /** The exception's life: long enough for the steps before expiry, short enough to wait out. */
 const LIFETIME_MS = 45_000;
 
@@ -133,7 +135,7 @@ describe("AegisException", () => {
     expect((await apply(deployment("nginx:latest"))).code).not.toBe(0);
 
     // An approver who asked for an exception may not approve it herself.
-    const own = await apply(JSON.stringify(exceptionManifest("alice-own", expiresAt)), alice);
+    const own = await apply(JSON.stringify(exceptionManifest("alice-own", expiresAt)), aliceAsDeveloper);
     expect(own.code, own.stderr).toBe(0);
     const selfApproval = await kubectl(["aegis", "approve", requestOf(own.stderr), "-n", ns], {
       ...alice,
@@ -157,6 +159,7 @@ describe("AegisException", () => {
       ],
       { allowFail: true },
     );
+    expect((await apply(deployment("nginx:latest"))).code).not.toBe(0);
 
     const approved = await kubectl(["aegis", "approve", requestName, "-n", ns], alice);
     expect(approved.stdout).toMatch(/approved by alice/);

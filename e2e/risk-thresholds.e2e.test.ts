@@ -99,7 +99,9 @@ afterAll(async () => {
   await removeWebhookConfiguration();
   await aegis?.stop();
   await kubectl(["delete", "apol", policyName, splitPolicy, shadowPolicy, "--ignore-not-found"], { allowFail: true });
-  await kubectl(["delete", "clusterrolebinding,clusterrole", `${ns}-trainer`, "--ignore-not-found"], { allowFail: true });
+  await kubectl(["delete", "clusterrolebinding,clusterrole", `${ns}-trainer`, "--ignore-not-found"], {
+    allowFail: true,
+  });
   for (const namespace of [ns, splitNs, shadowNs])
     await kubectl(["delete", "namespace", namespace, "--wait=false"], { allowFail: true });
 });

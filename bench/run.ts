@@ -14,6 +14,7 @@ import { benchControllers, type ControllersBenchResult } from "./controllers.ben
 import { benchEvidence, type EvidenceBenchResult } from "./evidence.bench.js";
 import { round } from "./lib/load.js";
 import { adminDatabaseUrl, assertLoopback } from "./lib/scratch-db.js";
+import { benchRisk, type RiskBenchResult } from "./risk.bench.js";
 import { benchSoak, type SoakBenchResult } from "./soak.bench.js";
 import { benchWebhook, type WebhookBenchResult } from "./webhook.bench.js";
 
@@ -24,6 +25,7 @@ const TARGETS = {
   soakErrors: 0,
   auditObjectsPerSecAtLeast: 2_000,
   auditRssGrowthMiBAtMost: 40,
+  riskBrierRatioToTruthAtMost: 1.1,
 } as const;
 
 type Part<T> = T | { error: string };
@@ -83,6 +85,7 @@ function targetsMet(
   controllers: Part<ControllersBenchResult>,
   soak: Part<SoakBenchResult>,
   audit: Part<AuditBenchResult>,
+  risk: Part<RiskBenchResult>,
 ): Record<string, boolean> {
   return {
     webhookRatio: isOk(webhook) && webhook.ratio >= TARGETS.webhookRatioAtLeast,
@@ -92,6 +95,10 @@ function targetsMet(
     auditThroughput: isOk(audit) && audit.objectsPerSec >= TARGETS.auditObjectsPerSecAtLeast,
     auditMemory: isOk(audit) && audit.rssGrowthMiB <= TARGETS.auditRssGrowthMiBAtMost,
     auditUnchangedWritesNothing: isOk(audit) && audit.unchangedWrites === 0,
+    riskTrainedBeatsInitial: isOk(risk) && (risk.trained.brier ?? 1) < (risk.initial.brier ?? 0),
+    riskCalibratedNearTruth: isOk(risk) && risk.brierRatioToTruth <= TARGETS.riskBrierRatioToTruthAtMost,
+    riskAutoApprovePrecisionNotWorse:
+      isOk(risk) && (risk.trained.precision ?? 0) >= (risk.initial.precision ?? Number.POSITIVE_INFINITY),
   };
 }
 
@@ -110,13 +117,15 @@ async function main(): Promise<void> {
   if (isOk(evidence)) log(`evidence: ${JSON.stringify(evidence)}`);
   const controllers = await timedPart("controllers", () => benchControllers({ log }));
   const audit = await timedPart("audit", () => benchAudit({ log }));
+  const risk = await timedPart("risk calibration", () => Promise.resolve(benchRisk()));
   const summary = {
     webhook,
     evidence,
     controllers,
     soak,
     audit,
-    targetsMet: targetsMet(webhook, controllers, soak, audit),
+    risk,
+    targetsMet: targetsMet(webhook, controllers, soak, audit, risk),
     targets: TARGETS,
     machine: {
       cpus: cpus().length,
@@ -129,7 +138,7 @@ async function main(): Promise<void> {
       seconds: round((performance.now() - started) / 1000, 1),
     },
   };
-  const crashed = [webhook, evidence, controllers, soak, audit].some((part) => !isOk(part));
+  const crashed = [webhook, evidence, controllers, soak, audit, risk].some((part) => !isOk(part));
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   process.exitCode = crashed ? 1 : 0;
 }

@@ -507,6 +507,35 @@ export const APP_JS = String.raw`"use strict";
     if (Array.isArray(status.topSources) && status.topSources.length) box.appendChild(topSourcesList(status.topSources));
   }
 
+  function renderRisk(res) {
+    var box = $("risk");
+    clear(box);
+    var status = res.ok && res.body && typeof res.body === "object" ? res.body : null;
+    if (!status || (!status.riskModel && !status.riskShadow)) {
+      box.appendChild(el("p", { className: "empty", text: "Risk figures not available." }));
+      return;
+    }
+    if (status.riskModel) {
+      var trained = Number(status.riskModel.trainedOn) || 0;
+      box.appendChild(el("p", { className: "risk-model" }, [
+        document.createTextNode("Scoring with model "),
+        el("code", { text: String(status.riskModel.version) }),
+        document.createTextNode(trained ? ", learnt from " + plural(trained, "human decision") + "." : ", not trained yet: the fixed v1 points."),
+      ]));
+    }
+    var shadow = status.riskShadow;
+    if (!shadow) return;
+    var decided = (Number(shadow.agreed) || 0) + (Number(shadow.missedRejections) || 0);
+    box.appendChild(el("div", { className: "sev-counts", "aria-label": "shadow mode" }, [
+      el("span", { className: "sev sev-ok", "data-shadow": "agreed", text: "agreed " + (Number(shadow.agreed) || 0) }),
+      el("span", { className: "sev sev-high", "data-shadow": "missed-rejection", text: "missed rejections " + (Number(shadow.missedRejections) || 0) }),
+      el("span", { className: "sev sev-low", "data-shadow": "undecided", text: "undecided " + (Number(shadow.undecided) || 0) }),
+    ]));
+    box.appendChild(el("p", { className: "meta shadow-precision", text: decided
+      ? "Shadow mode: of " + plural(decided, "change") + " the score would have auto-approved and people decided, they approved " + Math.round(Number(shadow.precision) * 100) + "% (auto-approve precision)."
+      : "Shadow mode: no change it would have auto-approved has been decided by a person yet." }));
+  }
+
   var RESULT_SEVERITY = { fail: "high", error: "critical", warn: "medium", pass: "ok", skip: "low" };
   function resultBadge(result) {
     return el("span", { className: "sev sev-" + (RESULT_SEVERITY[result] || "low"), text: String(result || "") });
@@ -577,6 +606,7 @@ export const APP_JS = String.raw`"use strict";
     clear($("history").querySelector("tbody"));
     clear($("evidence"));
     clear($("threat"));
+    clear($("risk"));
     clear($("policies"));
     clear($("audit"));
     $("audit-count").textContent = "0";
@@ -591,7 +621,7 @@ export const APP_JS = String.raw`"use strict";
       else flash("Could not list requests: " + ((res.body && res.body.message) || res.status), true);
     });
     api("/api/evidence?limit=200").then(renderEvidence);
-    api("/api/security/status").then(renderThreat, function () { renderThreat({ ok: false }); });
+    api("/api/security/status").then(function (res) { renderThreat(res); renderRisk(res); }, function () { renderThreat({ ok: false }); renderRisk({ ok: false }); });
     api("/api/policies").then(renderPolicies);
     api("/api/reports").then(renderAudit, function () { renderAudit({ ok: false, status: "unreachable" }); });
   }

@@ -43,6 +43,10 @@ export const INDEX_HTML = String.raw`<!doctype html>
     <h2>Threat status</h2>
     <div id="threat"><p class="empty">loading…</p></div>
   </section>
+  <section class="panel wide" aria-labelledby="risk-title">
+    <h2 id="risk-title">Risk scoring</h2>
+    <div id="risk"><p class="empty">loading…</p></div>
+  </section>
   <section class="panel wide" aria-labelledby="audit-title">
     <h2 id="audit-title">Audit of what runs <span id="audit-count" class="count">0</span></h2>
     <div id="audit"><p class="empty">loading…</p></div>

@@ -39,6 +39,8 @@ const threat = ({ minutesAgo, severity, detector, source, message }: ThreatFixtu
 });
 
 const SECURITY_STATUS = {
+  riskModel: { version: "v2-0123456789ab", trainedOn: 42 },
+  riskShadow: { agreed: 9, missedRejections: 1, undecided: 3, precision: 0.9 },
   mode: "lockdown",
   lockdown: { since: at(-25), until: at(35), reason: LOCKDOWN_REASON, manual: false, scope: "cluster", stale: false },
   extraApprovals: 1,
@@ -340,6 +342,18 @@ describe("dashboard layout", () => {
       expect(await chart.locator("svg").getAttribute("role")).toBe("img");
       expect(await chart.locator("svg text.axis-label").count()).toBe(2);
     }
+
+    // Risk scoring: the model in force and shadow mode's agreement with people.
+    const risk = page.locator("#risk");
+    expect(await risk.locator(".risk-model").innerText()).toBe(
+      "Scoring with model v2-0123456789ab, learnt from 42 human decisions.",
+    );
+    expect(await risk.locator(".sev-counts .sev").allInnerTexts()).toEqual([
+      "AGREED 9",
+      "MISSED REJECTIONS 1",
+      "UNDECIDED 3",
+    ]);
+    expect(await risk.locator(".shadow-precision").innerText()).toContain("they approved 90% (auto-approve precision)");
 
     // The audit: per namespace, its counts and the failures, worst first; passing objects unlisted.
     expect(await page.locator("#audit-count").innerText()).toBe("3");

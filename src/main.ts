@@ -178,12 +178,7 @@ export async function startAegis(
     logger,
   });
   await riskModel.refresh().catch((err: unknown) => logger.warn({ err }, "risk model: reading the ledger failed"));
-  const stopRiskModel = startRiskModelUpkeep(
-    riskModel,
-    () => leading(),
-    config.riskTrainInterval * 1000,
-    logger,
-  );
+  const stopRiskModel = startRiskModelUpkeep(riskModel, () => leading(), config.riskTrainInterval * 1000, logger);
   const replica = defaultIdentity();
   const bus = createEventBus(config.redisUrl, logger, replica, { caFile: config.redisCaFile });
   registerBusMetrics(metrics.registry, () => bus.stats());
@@ -223,6 +218,7 @@ export async function startAegis(
     namespaceLabels: caches.namespaceLabels,
     approvalRequests: caches.approvals,
     exceptions: caches.exceptionsIn,
+    approvalsIn: caches.approvalsIn,
     riskModel: () => riskModel.current(),
     requestWriter: new KubeApprovalRequestWriter(kubeConfig),
     slackMappingReviewer: new KubeSlackMappingReviewer(kubeConfig),

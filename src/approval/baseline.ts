@@ -1,6 +1,8 @@
 // What risk is scored against: the spec a human last approved for the workload, so a risky
 // change split into small steps, each under autoApproveBelow, still scores as the whole.
 import type { ApprovalRequest } from "../api/v1alpha1/index.js";
+import { imageSourceOf } from "../policy/index.js";
+import { workloadView } from "../risk/index.js";
 
 export interface ApprovalTarget {
   kind: string;
@@ -48,4 +50,28 @@ export function lastApprovedSpec(
     if (spec !== null && (latest === undefined || at > latest.at)) latest = { at, spec };
   }
   return latest?.spec;
+}
+
+/** Approved by humans (Approved, or Used by its single admission), and a change rather than access or an exception. */
+function approvedChange(request: ApprovalRequest): boolean {
+  const phase = request.status?.phase;
+  return (phase === "Approved" || phase === "Used") && !request.spec.access && request.spec.changeSpec !== undefined;
+}
+
+/**
+ * The image sources (registry and organisation, see imageSourceOf) of every change humans approved
+ * among these requests (one namespace's), for the new-registry factor of a workload that has no
+ * approved version of its own; undefined when nothing was approved there yet (no baseline).
+ */
+export function approvedImageSources(requests: readonly ApprovalRequest[]): string[] | undefined {
+  const sources = new Set<string>();
+  let approved = false;
+  for (const request of requests) {
+    if (!approvedChange(request)) continue;
+    const spec = specOf(request);
+    if (spec === null) continue;
+    approved = true;
+    for (const image of workloadView(request.spec.target.kind, { spec }).images) sources.add(imageSourceOf(image));
+  }
+  return approved ? [...sources] : undefined;
 }

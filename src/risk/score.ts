@@ -71,7 +71,10 @@ const newRegistry: FactorDetector = ({ input, current, previous }) => {
     ...(input.knownRegistries ?? []).map((k) => k.replace(/\/+$/, "")),
   ];
   const novel = unique(current.images.map(imageSourceOf)).filter((source) => !isKnownSource(source, known));
-  return novel.length === 0 ? undefined : `images from ${listed(novel)}, not used by this ${input.kind} before`;
+  if (novel.length === 0) return undefined;
+  return previous === undefined
+    ? `images from ${listed(novel)}, in no change approved in namespace ${input.namespaceLabels["kubernetes.io/metadata.name"] ?? "of this change"}`
+    : `images from ${listed(novel)}, not used by this ${input.kind} before`;
 };
 
 const mutableTag: FactorDetector = ({ current }) => {

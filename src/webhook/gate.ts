@@ -6,6 +6,7 @@ import {
   isSingleUse,
   requestCreatedAt,
   lastApprovedSpec,
+  approvedImageSources,
   requestPoliciesOf,
   riskBandOf,
   type ApprovalState,
@@ -112,6 +113,8 @@ export interface GateDependencies {
    * version; absent: the v1 score, named "v1".
    */
   riskModel?: () => { model: RiskModel; version: string };
+  /** The ApprovalRequests of a namespace (an index of the cache); absent: a scan of approvalRequests. */
+  approvalsIn?: (namespace: string) => readonly ApprovalRequest[];
   /** The AegisExceptions of a namespace (the informer cache); absent: none. Their status is never trusted. */
   exceptions?: (namespace: string) => readonly AegisException[];
   /** Told of every gated decision after its evidence is durable (metrics, threat detection). Must not throw. */
@@ -246,6 +249,12 @@ function waiveByExceptions(
   });
 }
 
+function approvalsIn(namespace: string, deps: GateDependencies): readonly ApprovalRequest[] {
+  return deps.approvalsIn
+    ? deps.approvalsIn(namespace)
+    : deps.approvalRequests.list().filter((request) => request.metadata.namespace === namespace);
+}
+
 interface BreakGlassPlan {
   breakGlass: string;
   /** The Enforce policies that would stop this change now (approval or freeze). */
@@ -357,14 +366,18 @@ async function rollbackApprovedBefore(
  */
 function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDependencies): GateRisk {
   const decidesByRisk = evaluation.matched.some((verdict) => verdict.approval?.mode === "RiskBased");
+  const history = decidesByRisk ? approvalsIn(request.namespace, deps) : [];
   const baseline =
     decidesByRisk && request.oldObject !== null
-      ? lastApprovedSpec(deps.approvalRequests.list(), {
+      ? lastApprovedSpec(history, {
           kind: request.kind,
           namespace: request.namespace,
           name: approvalTargetName(request),
         })
       : undefined;
+  // A workload with no approved version of its own meets the namespace's approved history: an
+  // image from a source nobody approved there is a new registry even on CREATE.
+  const knownRegistries = decidesByRisk && baseline === undefined ? approvedImageSources(history) : undefined;
   const detected = scoreRisk({
     operation: request.operation,
     kind: request.kind,
@@ -372,6 +385,7 @@ function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDepe
     oldObject: baseline === undefined ? request.oldObject : { ...request.oldObject, spec: baseline },
     namespaceLabels: request.namespaceLabels,
     now: deps.now(),
+    ...(knownRegistries ? { knownRegistries } : {}),
   });
   const inForce = deps.riskModel?.();
   if (!inForce) return { ...detected, model: "v1" };

@@ -24,6 +24,8 @@ import type { Logger } from "../../ports/logger.js";
 /** Keeps zod-parsed copies of an informer's objects; objects that fail to parse are logged and left out. */
 class ParsedStore<T> implements ObjectStore<T> {
   private readonly items = new Map<string, T>();
+  /** The same objects by namespace, for the gate's per-namespace questions (no scan of every object). */
+  private readonly byNamespace = new Map<string, Map<string, T>>();
 
   constructor(
     private readonly informer: ResilientInformer<KubernetesObject>,
@@ -33,7 +35,7 @@ class ParsedStore<T> implements ObjectStore<T> {
     informer.addEventHandler({
       onChange: (raw) => this.put(raw),
       onDelete: (raw) => {
-        this.items.delete(keyOf(raw));
+        this.remove(raw);
         this.onUpdate();
       },
     });
@@ -51,11 +53,31 @@ class ParsedStore<T> implements ObjectStore<T> {
     return this.informer.hasSynced();
   }
 
+  /** The objects of one namespace. */
+  inNamespace(namespace: string): readonly T[] {
+    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+  }
+
   private put(raw: KubernetesObject): void {
     const parsed = this.parse(raw);
-    if (parsed === undefined) this.items.delete(keyOf(raw));
-    else this.items.set(keyOf(raw), parsed);
+    if (parsed === undefined) {
+      this.remove(raw);
+    } else {
+      this.items.set(keyOf(raw), parsed);
+      const namespace = raw.metadata?.namespace ?? "";
+      let inNamespace = this.byNamespace.get(namespace);
+      if (!inNamespace) this.byNamespace.set(namespace, (inNamespace = new Map()));
+      inNamespace.set(raw.metadata?.name ?? "", parsed);
+    }
     this.onUpdate();
+  }
+
+  private remove(raw: KubernetesObject): void {
+    this.items.delete(keyOf(raw));
+    const namespace = raw.metadata?.namespace ?? "";
+    const inNamespace = this.byNamespace.get(namespace);
+    inNamespace?.delete(raw.metadata?.name ?? "");
+    if (inNamespace?.size === 0) this.byNamespace.delete(namespace);
   }
 }
 
@@ -145,6 +167,8 @@ export interface KubeCaches<Compiled> {
   policies: InformerPolicySource<Compiled>;
   approvals: ObjectStore<ApprovalRequest>;
   exceptions: ObjectStore<AegisException>;
+  /** The ApprovalRequests of one namespace (an index, not a scan). */
+  approvalsIn: (namespace: string) => readonly ApprovalRequest[];
   /** The AegisExceptions of one namespace, as stored (their status is not trusted by the gate). */
   exceptionsIn: (namespace: string) => readonly AegisException[];
   namespaceLabels: (namespace: string) => Record<string, string>;
@@ -231,7 +255,8 @@ export function createKubeCaches<Compiled>(
     policies,
     approvals,
     exceptions,
-    exceptionsIn: (namespace) => exceptions.list().filter((exception) => exception.metadata.namespace === namespace),
+    approvalsIn: (namespace) => approvals.inNamespace(namespace),
+    exceptionsIn: (namespace) => exceptions.inNamespace(namespace),
     namespaceLabels: (namespace) => ({
       "kubernetes.io/metadata.name": namespace,
       ...(namespaceInformer.get(namespace)?.metadata?.labels ?? {}),

@@ -779,3 +779,50 @@ describe("RiskBased approval: the learned model decides", () => {
     expect(evidence.records.at(-1)?.data).toMatchObject({ risk: { model: "v1", score: 20 } });
   });
 });
+
+describe("RiskBased approval: registries from the namespace's approved history", () => {
+  const spec = {
+    risk: { shadow: false },
+    match: { kinds: ["Deployment"], namespaces: ["prod"] },
+    approval: { mode: "RiskBased", autoApproveBelow: 30, approvers: { groups: ["sre-leads"] } },
+  };
+  const approvedElsewhere = (image: string, name = "api"): ApprovalRequest => ({
+    apiVersion: "aegis.valina.ai/v1alpha1",
+    kind: "ApprovalRequest",
+    metadata: { name: `deployment-${name}-0123456789`, namespace: "prod" },
+    spec: {
+      target: { apiVersion: "apps/v1", kind: "Deployment", namespace: "prod", name },
+      changeHash: `sha256:${"0".repeat(64)}`,
+      policies: ["prod-gate"],
+      requester: { username: "dev", groups: [] },
+      risk: { score: 20, factors: [] },
+      summary: "",
+      reason: "",
+      decisions: [],
+      changeSpec: JSON.stringify((deployment(image) as { spec: unknown }).spec),
+    },
+    status: { phase: "Approved", decidedAt: "2026-11-25T12:00:00Z" },
+  });
+
+  it("counts a new workload's image from a source nobody approved in the namespace as a new registry", async () => {
+    const { handler, requests } = setup(spec);
+    requests.put(approvedElsewhere("ghcr.io/acme/api:1"));
+    const denied = await handler(admission(deployment("quay.io/evil/miner:1")));
+    expect(denied.allowed).toBe(false);
+    expect(denied.status?.message).toContain("new-registry +20");
+    expect(requests.list().find((r) => r.spec.target.name === "web")?.spec.risk.factors).toContainEqual(
+      expect.objectContaining({
+        name: "new-registry",
+        detail: "images from quay.io/evil, in no change approved in namespace prod",
+      }),
+    );
+    // The namespace's own source is not new: new-workload +10 and mutable-tag +10 stay under 30.
+    const known = await handler(admission(deployment("ghcr.io/acme/web:2")));
+    expect(known.allowed).toBe(true);
+  });
+
+  it("has no baseline, so counts nothing new, where nothing was approved yet", async () => {
+    const { handler } = setup(spec);
+    expect((await handler(admission(deployment("quay.io/evil/miner:1")))).allowed).toBe(true);
+  });
+});

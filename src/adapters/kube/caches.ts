@@ -66,7 +66,7 @@ class ParsedStore<T> implements ObjectStore<T> {
       this.items.set(keyOf(raw), parsed);
       const namespace = raw.metadata?.namespace ?? "";
       let inNamespace = this.byNamespace.get(namespace);
-      if (!inNamespace) this.byNamespace.set(namespace, (inNamespace = new Map()));
+      if (!inNamespace) this.byNamespace.set(namespace, (inNamespace = new Map<string, T>()));
       inNamespace.set(raw.metadata?.name ?? "", parsed);
     }
     this.onUpdate();

@@ -58,20 +58,43 @@ function approvedChange(request: ApprovalRequest): boolean {
   return (phase === "Approved" || phase === "Used") && !request.spec.access && request.spec.changeSpec !== undefined;
 }
 
+/** What humans approved among these requests (one namespace's): for the factors that need a baseline. */
+export interface ApprovedHistory {
+  /** Image sources (registry and organisation, see imageSourceOf), for new-registry. */
+  readonly sources: readonly string[];
+  /** Image repositories (`registry/repository`), for new-image. */
+  readonly repositories: readonly string[];
+  /** Who asked for the approved changes, for new-owner. */
+  readonly requesters: readonly string[];
+}
+
+const histories = new WeakMap<readonly ApprovalRequest[], ApprovedHistory | null>();
+
 /**
- * The image sources (registry and organisation, see imageSourceOf) of every change humans approved
- * among these requests (one namespace's), for the new-registry factor of a workload that has no
- * approved version of its own; undefined when nothing was approved there yet (no baseline).
+ * The images and requesters of every change humans approved among these requests; undefined when
+ * nothing was approved there yet (no baseline). Memoised per array: the cache's namespace index
+ * hands out a new array only when the namespace's requests change.
  */
-export function approvedImageSources(requests: readonly ApprovalRequest[]): string[] | undefined {
+export function approvedHistoryOf(requests: readonly ApprovalRequest[]): ApprovedHistory | undefined {
+  const memo = histories.get(requests);
+  if (memo !== undefined) return memo ?? undefined;
   const sources = new Set<string>();
-  let approved = false;
+  const repositories = new Set<string>();
+  const requesters = new Set<string>();
   for (const request of requests) {
     if (!approvedChange(request)) continue;
     const spec = specOf(request);
     if (spec === null) continue;
-    approved = true;
-    for (const image of workloadView(request.spec.target.kind, { spec }).images) sources.add(imageSourceOf(image));
+    requesters.add(request.spec.requester.username);
+    for (const image of workloadView(request.spec.target.kind, { spec }).images) {
+      sources.add(imageSourceOf(image));
+      repositories.add(`${image.registry}/${image.repository}`);
+    }
   }
-  return approved ? [...sources] : undefined;
+  const history =
+    requesters.size === 0
+      ? null
+      : { sources: [...sources], repositories: [...repositories], requesters: [...requesters] };
+  histories.set(requests, history);
+  return history ?? undefined;
 }

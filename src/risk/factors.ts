@@ -23,6 +23,10 @@ export const RISK_FACTOR_POINTS = {
   "secret-or-env-change": 15,
   /** Informational: an image changed. */
   "image-change": 5,
+  /** An image repository no approved change of the namespace ran, from a source they did use. */
+  "new-image": 5,
+  /** The requester has no approved change in the namespace yet. */
+  "new-owner": 10,
 } as const satisfies Record<string, number>;
 
 export type RiskFactorName = keyof typeof RISK_FACTOR_POINTS;

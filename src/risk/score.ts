@@ -29,6 +29,14 @@ export interface RiskInput {
   readonly now: Date;
   /** Image sources (see imageSourceOf) this workload used before, when the caller knows them. */
   readonly knownRegistries?: readonly string[];
+  /**
+   * What humans approved in the namespace (the caller's ApprovalRequests): the image repositories
+   * (`registry/repository`) and the requesters of approved changes. Absent: no baseline, so
+   * new-image and new-owner do not apply.
+   */
+  readonly approvedHistory?: { readonly repositories: readonly string[]; readonly requesters: readonly string[] };
+  /** Who asks for the change (AdmissionReview userInfo), for new-owner. */
+  readonly requester?: string;
 }
 
 export interface RiskScore {
@@ -75,6 +83,35 @@ const newRegistry: FactorDetector = ({ input, current, previous }) => {
   return previous === undefined
     ? `images from ${listed(novel)}, in no change approved in namespace ${input.namespaceLabels["kubernetes.io/metadata.name"] ?? "of this change"}`
     : `images from ${listed(novel)}, not used by this ${input.kind} before`;
+};
+
+function repositoryOf(image: { registry: string; repository: string }): string {
+  return `${image.registry}/${image.repository}`;
+}
+
+/** Repositories no approved change of the namespace ran, from sources that are not new themselves (new-registry counts those). */
+const newImage: FactorDetector = ({ input, current, previous }) => {
+  const history = input.approvedHistory;
+  if (history === undefined) return undefined;
+  const knownSources = [
+    ...(previous?.images.map(imageSourceOf) ?? []),
+    ...(input.knownRegistries ?? []).map((k) => k.replace(/\/+$/, "")),
+  ];
+  const repositories = new Set([...history.repositories, ...(previous?.images.map(repositoryOf) ?? [])]);
+  const novel = unique(
+    current.images
+      .filter((image) => isKnownSource(imageSourceOf(image), knownSources))
+      .map(repositoryOf)
+      .filter((repository) => !repositories.has(repository)),
+  );
+  return novel.length === 0 ? undefined : `${listed(novel)}: in no change approved in this namespace`;
+};
+
+const newOwner: FactorDetector = ({ input }) => {
+  const history = input.approvedHistory;
+  if (history === undefined || input.requester === undefined || history.requesters.includes(input.requester))
+    return undefined;
+  return `${input.requester} has no approved change in this namespace yet`;
 };
 
 const mutableTag: FactorDetector = ({ current }) => {
@@ -162,6 +199,8 @@ const DETECTORS: Readonly<Record<RiskFactorName, FactorDetector>> = {
   "outside-working-hours": outsideWorkingHours,
   "secret-or-env-change": secretOrEnvChange,
   "image-change": imageChange,
+  "new-image": newImage,
+  "new-owner": newOwner,
 };
 
 export function clampScore(points: number): number {

@@ -6,7 +6,7 @@ import {
   isSingleUse,
   requestCreatedAt,
   lastApprovedSpec,
-  approvedImageSources,
+  approvedHistoryOf,
   requestPoliciesOf,
   riskBandOf,
   type ApprovalState,
@@ -375,9 +375,9 @@ function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDepe
           name: approvalTargetName(request),
         })
       : undefined;
-  // A workload with no approved version of its own meets the namespace's approved history: an
-  // image from a source nobody approved there is a new registry even on CREATE.
-  const knownRegistries = decidesByRisk && baseline === undefined ? approvedImageSources(history) : undefined;
+  // The namespace's approved history: who asked for approved changes and which images they ran.
+  // A workload with no approved version of its own meets it for new-registry too (even on CREATE).
+  const approved = decidesByRisk ? approvedHistoryOf(history) : undefined;
   const detected = scoreRisk({
     operation: request.operation,
     kind: request.kind,
@@ -385,7 +385,9 @@ function riskOf(request: GateRequest, evaluation: GateEvaluation, deps: GateDepe
     oldObject: baseline === undefined ? request.oldObject : { ...request.oldObject, spec: baseline },
     namespaceLabels: request.namespaceLabels,
     now: deps.now(),
-    ...(knownRegistries ? { knownRegistries } : {}),
+    requester: request.user.username,
+    ...(approved ? { approvedHistory: approved } : {}),
+    ...(approved && baseline === undefined ? { knownRegistries: approved.sources } : {}),
   });
   const inForce = deps.riskModel?.();
   if (!inForce) return { ...detected, model: "v1" };

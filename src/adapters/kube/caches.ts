@@ -26,6 +26,7 @@ class ParsedStore<T> implements ObjectStore<T> {
   private readonly items = new Map<string, T>();
   /** The same objects by namespace, for the gate's per-namespace questions (no scan of every object). */
   private readonly byNamespace = new Map<string, Map<string, T>>();
+  private readonly listedByNamespace = new Map<string, readonly T[]>();
 
   constructor(
     private readonly informer: ResilientInformer<KubernetesObject>,
@@ -53,9 +54,14 @@ class ParsedStore<T> implements ObjectStore<T> {
     return this.informer.hasSynced();
   }
 
-  /** The objects of one namespace. */
+  /** The objects of one namespace: the same array until one of them changes (callers may memoise on it). */
   inNamespace(namespace: string): readonly T[] {
-    return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+    let listed = this.listedByNamespace.get(namespace);
+    if (listed === undefined) {
+      listed = [...(this.byNamespace.get(namespace)?.values() ?? [])];
+      this.listedByNamespace.set(namespace, listed);
+    }
+    return listed;
   }
 
   private put(raw: KubernetesObject): void {
@@ -68,6 +74,7 @@ class ParsedStore<T> implements ObjectStore<T> {
       let inNamespace = this.byNamespace.get(namespace);
       if (!inNamespace) this.byNamespace.set(namespace, (inNamespace = new Map<string, T>()));
       inNamespace.set(raw.metadata?.name ?? "", parsed);
+      this.listedByNamespace.delete(namespace);
     }
     this.onUpdate();
   }
@@ -78,6 +85,7 @@ class ParsedStore<T> implements ObjectStore<T> {
     const inNamespace = this.byNamespace.get(namespace);
     inNamespace?.delete(raw.metadata?.name ?? "");
     if (inNamespace?.size === 0) this.byNamespace.delete(namespace);
+    this.listedByNamespace.delete(namespace);
   }
 }
 

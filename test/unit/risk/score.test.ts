@@ -97,6 +97,35 @@ describe("scoreRisk", () => {
     expect(factorNames(create(["quay.io"]))).not.toContain("new-registry");
   });
 
+  it("new-image and new-owner against the namespace's approved history, and not at all without one", () => {
+    const create = (image: string, history?: RiskInput["approvedHistory"], requester = "dev"): RiskInput => ({
+      operation: "CREATE",
+      kind: "Deployment",
+      object: deployment({ image }),
+      oldObject: null,
+      namespaceLabels: {},
+      now: WEDNESDAY_NOON,
+      requester,
+      knownRegistries: ["ghcr.io/acme"],
+      ...(history === undefined ? {} : { approvedHistory: history }),
+    });
+    const history = { repositories: ["ghcr.io/acme/web"], requesters: ["dev"] };
+    expect(factorNames(create(`ghcr.io/acme/web@${DIGEST}`))).not.toContain("new-image");
+    expect(factorNames(create(`ghcr.io/acme/web@${DIGEST}`, history))).not.toContain("new-image");
+    expect(factor(create(`ghcr.io/acme/miner@${DIGEST}`, history), "new-image")?.detail).toBe(
+      "ghcr.io/acme/miner: in no change approved in this namespace",
+    );
+    // A new source is new-registry's to count, not new-image's as well.
+    const fromElsewhere = factorNames(create(`quay.io/evil/miner@${DIGEST}`, history));
+    expect(fromElsewhere).toContain("new-registry");
+    expect(fromElsewhere).not.toContain("new-image");
+    expect(factorNames(create(`ghcr.io/acme/web@${DIGEST}`, history, "dev"))).not.toContain("new-owner");
+    expect(factor(create(`ghcr.io/acme/web@${DIGEST}`, history, "mallory"), "new-owner")?.detail).toBe(
+      "mallory has no approved change in this namespace yet",
+    );
+    expect(factorNames(create(`ghcr.io/acme/web@${DIGEST}`, undefined, "mallory"))).not.toContain("new-owner");
+  });
+
   it("mutable-tag for images without a digest", () => {
     const input = update(deployment(), deployment({ image: "ghcr.io/acme/web:1.3" }));
     expect(factor(input, "mutable-tag")?.detail).toBe("not pinned by digest: ghcr.io/acme/web:1.3");
@@ -223,7 +252,7 @@ describe("scoreRisk", () => {
   });
 
   it("exports a points table covering every factor", () => {
-    expect(RISK_FACTOR_NAMES).toHaveLength(10);
+    expect(RISK_FACTOR_NAMES).toHaveLength(12);
     expect(Object.values(RISK_FACTOR_POINTS).every((points) => Number.isInteger(points) && points > 0)).toBe(true);
   });
 

@@ -3,6 +3,7 @@ import {
   ConditionType,
   DECIDED_REASON,
   setCondition,
+  type AegisException,
   type ApprovalRequest,
   type ApprovalRequestStatus,
 } from "../api/v1alpha1/index.js";
@@ -13,6 +14,7 @@ import {
   requestPoliciesOf,
   type ApprovalState,
 } from "../approval/index.js";
+import { exceptionHash } from "../exceptions/index.js";
 import type { EvidenceRecorder } from "../ports/evidence.js";
 import type { ObjectStore, PolicySource } from "../ports/kube.js";
 import type { ApprovalRequestActions } from "../ports/status.js";
@@ -28,6 +30,20 @@ export interface ApprovalReconcilerDependencies {
   /** Decided requests are deleted this long after their decision; evidence keeps the history. */
   retentionMs: number;
   actor: string;
+  /** AegisExceptions, so an approved exception's request is kept while the exception may still be in force. */
+  exceptions?: ObjectStore<AegisException>;
+}
+
+/**
+ * Until when the exception an Approved request decides may waive anything: its expiresAt while it
+ * still has this request's spec; undefined once it is gone or changed (nothing keeps the request).
+ */
+function exceptionInForceUntil(request: ApprovalRequest, deps: ApprovalReconcilerDependencies): Date | undefined {
+  const { namespace, name } = request.spec.target;
+  const exception = deps.exceptions?.get(name, namespace);
+  if (!exception || exceptionHash(exception) !== request.spec.changeHash) return undefined;
+  const expires = Date.parse(exception.spec.expiresAt);
+  return Number.isNaN(expires) ? undefined : new Date(expires);
 }
 
 /**
@@ -71,9 +87,12 @@ export async function reconcileApprovalRequest(
     return state.reviewOverdue ? {} : { requeueAfterMs: Math.max(100, state.expiresAt.getTime() - now.getTime() + 50) };
   }
   // An approved exception lasts until its own expiresAt (up to its policies' maxExceptionDuration):
-  // its request is what makes it valid, so it is not cleaned up after the usual retention.
-  if (state.phase === "Approved" && request.spec.target.kind === EXCEPTION_TARGET_KIND) return {};
-  const decidedAt = state.decidedAt ?? now;
+  // its request is what makes it valid, so retention counts from then, not from the approval.
+  const inForceUntil =
+    state.phase === "Approved" && request.spec.target.kind === EXCEPTION_TARGET_KIND
+      ? exceptionInForceUntil(request, deps)
+      : undefined;
+  const decidedAt = new Date(Math.max((state.decidedAt ?? now).getTime(), inForceUntil?.getTime() ?? 0));
   const deleteAt = decidedAt.getTime() + deps.retentionMs;
   if (now.getTime() >= deleteAt) {
     await deps.actions.delete(request);

@@ -213,6 +213,7 @@ function buildControllers(deps: ControllerDependencies, replica: string): Contro
         extraApprovals: deps.extraApprovals,
         retentionMs: DECIDED_REQUEST_RETENTION_MS,
         actor: deps.identity,
+        exceptions: deps.caches.exceptions,
       }),
   });
   const policies = new Controller({

@@ -12,6 +12,7 @@ import {
   type RiskModel,
 } from "../src/risk/learning/index.js";
 import { RISK_FACTOR_POINTS } from "../src/risk/index.js";
+import { random } from "../test/unit/risk-learning/synthetic.js";
 import { round } from "./lib/load.js";
 
 /** The simulated approvers' logit of rejecting: bias plus these per factor. */
@@ -29,17 +30,6 @@ const TRUTH_WEIGHTS: Readonly<Record<string, number>> = {
   "replicas-jump": 0.3,
 };
 
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 
 interface TruthExample extends LabelledExample {
@@ -47,7 +37,7 @@ interface TruthExample extends LabelledExample {
 }
 
 export function syntheticHistory(count: number, seed: number): TruthExample[] {
-  const next = mulberry32(seed);
+  const next = random(seed);
   const names = Object.keys(RISK_FACTOR_POINTS);
   return Array.from({ length: count }, (_, index) => {
     const factors = names.filter(() => next() < 0.25);

@@ -15,6 +15,26 @@ import { recordKubeEvent } from "./events.js";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 
+/** Merge-patches the status of one of AEGIS's namespaced objects; a deleted object has none to write. */
+async function patchNamespacedStatus(
+  custom: CustomObjectsApi,
+  kind: string,
+  plural: string,
+  metadata: { namespace?: string | undefined; name?: string | undefined },
+  status: object,
+): Promise<void> {
+  const { namespace = "", name = "" } = metadata;
+  try {
+    await custom.patchNamespacedCustomObjectStatus(
+      { group: GROUP, version: VERSION, namespace, plural, name, body: { status } },
+      mergePatch,
+    );
+  } catch (error) {
+    if (isNotFound(error)) return;
+    throw new Error(`patching status of ${kind} ${namespace}/${name}: ${kubeErrorMessage(error)}`, { cause: error });
+  }
+}
+
 /** Status, Event and clean-up writes of the ApprovalRequest reconciler. */
 export class KubeApprovalRequestActions implements ApprovalRequestActions {
   private readonly custom: CustomObjectsApi;
@@ -28,19 +48,8 @@ export class KubeApprovalRequestActions implements ApprovalRequestActions {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
-  async patchStatus(request: ApprovalRequest, status: ApprovalRequestStatus): Promise<void> {
-    const { namespace = "", name = "" } = request.metadata;
-    try {
-      await this.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: APPROVAL_REQUEST_PLURAL, name, body: { status } },
-        mergePatch,
-      );
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw new Error(`patching status of ApprovalRequest ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
-        cause: error,
-      });
-    }
+  patchStatus(request: ApprovalRequest, status: ApprovalRequestStatus): Promise<void> {
+    return patchNamespacedStatus(this.custom, "ApprovalRequest", APPROVAL_REQUEST_PLURAL, request.metadata, status);
   }
 
   /** One Event on the request and one on its target, so `kubectl describe` of either shows it. */
@@ -131,19 +140,8 @@ export class KubeAegisExceptionActions implements AegisExceptionActions {
     this.core = kubeConfig.makeApiClient(CoreV1Api);
   }
 
-  async patchStatus(exception: AegisException, status: AegisExceptionStatus): Promise<void> {
-    const { namespace = "", name = "" } = exception.metadata;
-    try {
-      await this.custom.patchNamespacedCustomObjectStatus(
-        { group: GROUP, version: VERSION, namespace, plural: "aegisexceptions", name, body: { status } },
-        mergePatch,
-      );
-    } catch (error) {
-      if (isNotFound(error)) return;
-      throw new Error(`patching status of AegisException ${namespace}/${name}: ${kubeErrorMessage(error)}`, {
-        cause: error,
-      });
-    }
+  patchStatus(exception: AegisException, status: AegisExceptionStatus): Promise<void> {
+    return patchNamespacedStatus(this.custom, "AegisException", "aegisexceptions", exception.metadata, status);
   }
 
   async emitEvent(

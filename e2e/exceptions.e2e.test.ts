@@ -79,6 +79,26 @@ function exceptionManifest(
   };
 }
 
+/** The background audit's result for Deployment vendor's no-latest check, once it is `result`. */
+async function auditResult(result: string): Promise<{ result: string; message?: string }> {
+  return eventually(
+    async () => {
+      const got = await kubectl(["get", "policyreports.wgpolicyk8s.io", "aegis-audit", "-n", ns, "-o", "json"], {
+        allowFail: true,
+      });
+      if (got.code !== 0) return undefined;
+      const report = JSON.parse(got.stdout) as {
+        results?: { rule: string; result: string; message?: string; resources?: { name: string }[] }[];
+      };
+      return report.results?.find(
+        (r) => r.rule === "no-latest" && r.result === result && r.resources?.[0]?.name === "vendor",
+      );
+    },
+    `the audit to report Deployment vendor ${result} for no-latest`,
+    { timeoutMs: 60_000, intervalMs: 500 },
+  );
+}
+
 const apply = (manifest: string, who = dev) =>
   kubectl(["apply", "-f", "-"], { ...who, input: manifest, allowFail: true });
 const requestOf = (stderr: string): string => /kubectl aegis approve (\S+) -n/.exec(stderr)?.[1] ?? "";
@@ -207,6 +227,8 @@ describe("AegisException", () => {
     expect(
       records.find((r) => r.type === "exception.transition" && r.data["to"] === "Active")?.data["approvers"],
     ).toEqual(["alice"]);
+    // The background audit judges what runs by the same rule: skip, naming the exception.
+    expect((await auditResult("skip")).message).toContain(`waived by AegisException ${ns}/vendor-latest`);
     const used = records.find((r) => r.type === "admission.decision" && Array.isArray(r.data["exceptions"]));
     expect(used?.data["exceptions"]).toEqual([
       expect.objectContaining({ exception: `${ns}/vendor-latest`, check: "no-latest" }),
@@ -253,6 +275,8 @@ describe("AegisException", () => {
       intervalMs: 500,
     });
     expect((await kubectl(["get", "aex", "-n", ns])).stdout).toMatch(/vendor-latest\s+Expired/);
+    // What still runs under the expired waiver fails the audit again.
+    await auditResult("fail");
     // A changed spec (so not an unchanged re-apply) with the waived violation: denied.
     const denied = await apply(deployment("nginx:latest").replace('"replicas":0', '"replicas":0,"minReadySeconds":1'));
     expect(denied.code).not.toBe(0);

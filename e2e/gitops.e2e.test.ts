@@ -51,6 +51,7 @@ async function commitImage(image: string, message: string): Promise<string> {
 
 interface Application {
   status?: {
+    resources?: { kind: string; name: string; status?: string; health?: { status?: string; message?: string } }[];
     sync?: { status?: string; revision?: string };
     health?: { status?: string };
     operationState?: { phase?: string; message?: string; startedAt?: string; syncResult?: { revision?: string } };
@@ -149,6 +150,18 @@ describe("Argo CD syncing through the gate", () => {
     );
     expect(others).toEqual([]);
     expect(first?.requester).toBe(ARGOCD_USER);
+
+    // The request joins the Application (Argo CD's tracking label): its health check says what to do.
+    const tracked = await eventually(
+      async () => {
+        const resources = (await application()).status?.resources ?? [];
+        return resources.find((r) => r.kind === "ApprovalRequest" && r.name === first?.name && r.health?.status);
+      },
+      "the ApprovalRequest in the Application's resources with a health",
+      { timeoutMs: 60_000, intervalMs: 1000 },
+    );
+    expect(tracked.health?.status).toBe("Progressing");
+    expect(tracked.health?.message).toContain(`kubectl aegis approve ${first?.name ?? ""} -n ${ns}`);
 
     // Argo CD retries every 2-3 s: after several retries there is still one request.
     await new Promise((resolve) => setTimeout(resolve, 10_000));

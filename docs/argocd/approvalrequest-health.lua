@@ -1,6 +1,6 @@
 -- Argo CD health check for aegis.valina.ai/ApprovalRequest (argocd-cm key
 -- resource.customizations.health.aegis.valina.ai_ApprovalRequest; see docs/argocd.md).
---   Pending  -> Suspended   (waits for a person: approve with kubectl aegis approve)
+--   Pending  -> Progressing (waits for a person: approve with kubectl aegis approve)
 --   Approved -> Healthy
 --   Rejected -> Degraded    (a new change needs a new request)
 --   Expired  -> Degraded    (the next apply of the change opens a fresh request)
@@ -41,7 +41,7 @@ local name = obj.metadata.name
 local ns = obj.metadata.namespace or "default"
 
 if phase == "Pending" then
-  hs.status = "Suspended"
+  hs.status = "Progressing"
   hs.message = "Pending (" .. approvals() .. ") for " .. target() .. "; approve with: kubectl aegis approve " .. name .. " -n " .. ns
 elseif phase == "Approved" then
   hs.status = "Healthy"

@@ -39,3 +39,37 @@ export function gitAnnotationsOf(object: unknown): Record<string, string> {
   }
   return copied;
 }
+
+/** The label Argo CD tracks the objects of an Application by (its default tracking method). */
+export const ARGOCD_INSTANCE_LABEL = "app.kubernetes.io/instance";
+/** Argo CD's annotation tracking: `<app>:<group>/<kind>:<namespace>/<name>`. */
+export const ARGOCD_TRACKING_ANNOTATION = "argocd.argoproj.io/tracking-id";
+
+/**
+ * Labels and annotations that put an ApprovalRequest into the resource tree of the Argo CD
+ * Application that applied the change it gates (so its health check shows the request and the
+ * approve command beside the workload), without making the Application OutOfSync or letting Argo
+ * CD prune it: the request is not in Git. Empty for an object no Application tracks.
+ */
+export function argoCdTrackingOf(
+  object: unknown,
+  request: { namespace: string; name: string },
+): { labels: Record<string, string>; annotations: Record<string, string> } {
+  const metadata =
+    (object as { metadata?: { labels?: Record<string, unknown>; annotations?: Record<string, unknown> } } | null)
+      ?.metadata ?? {};
+  const labels: Record<string, string> = {};
+  const annotations: Record<string, string> = {};
+  const instance = metadata.labels?.[ARGOCD_INSTANCE_LABEL];
+  if (typeof instance === "string" && /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/.test(instance))
+    labels[ARGOCD_INSTANCE_LABEL] = instance;
+  const tracking = metadata.annotations?.[ARGOCD_TRACKING_ANNOTATION];
+  const app = typeof tracking === "string" ? /^([^:]{1,253}):/.exec(tracking)?.[1] : undefined;
+  if (app)
+    annotations[ARGOCD_TRACKING_ANNOTATION] =
+      `${app}:aegis.valina.ai/ApprovalRequest:${request.namespace}/${request.name}`;
+  if (Object.keys(labels).length === 0 && Object.keys(annotations).length === 0) return { labels, annotations };
+  annotations["argocd.argoproj.io/compare-options"] = "IgnoreExtraneous";
+  annotations["argocd.argoproj.io/sync-options"] = "Prune=false,Delete=false";
+  return { labels, annotations };
+}

@@ -1,6 +1,6 @@
 import type { AegisException, ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
 import { API_VERSION, shortestDuration } from "../api/v1alpha1/index.js";
-import { gitAnnotationsOf } from "../api/git-reference.js";
+import { argoCdTrackingOf, gitAnnotationsOf } from "../api/git-reference.js";
 import {
   computeApprovalState,
   isSingleUse,
@@ -546,14 +546,16 @@ async function ensurePendingRequest(
 
 function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan: PendingPlan): ApprovalRequest {
   const { request } = change;
+  const argoCd = argoCdTrackingOf(request.object, { namespace: request.namespace, name: plan.name });
   return {
     apiVersion: API_VERSION,
     kind: "ApprovalRequest",
     metadata: {
       name: plan.name,
       namespace: request.namespace,
-      annotations: gitAnnotationsOf(request.object),
+      annotations: { ...gitAnnotationsOf(request.object), ...argoCd.annotations },
       labels: {
+        ...argoCd.labels,
         "app.kubernetes.io/managed-by": "aegis",
         "aegis.valina.ai/target-kind": request.kind.toLowerCase(),
         "aegis.valina.ai/target-name": approvalTargetName(request)

@@ -97,7 +97,7 @@ function request(status?: Record<string, Json>, decisions: Json[] = []): Json {
 }
 
 describe("Argo CD health check for ApprovalRequest", () => {
-  it("Pending → Suspended, naming the approve command", () => {
+  it("Pending → Progressing, naming the approve command", () => {
     const hs = health(
       request({
         phase: "Pending",
@@ -108,7 +108,7 @@ describe("Argo CD health check for ApprovalRequest", () => {
         conditions: [],
       }),
     );
-    expect(hs.status).toBe("Suspended");
+    expect(hs.status).toBe("Progressing");
     expect(hs.message).toBe(
       "Pending (0/1 approvals) for Deployment prod/web; approve with: kubectl aegis approve deployment-web-3f2a9c1b0d -n prod",
     );

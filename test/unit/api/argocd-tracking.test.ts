@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { argoCdTrackingOf } from "../../../src/api/git-reference.js";
+
+const request = { namespace: "prod", name: "deployment-web-0123456789" };
+const object = (labels: Record<string, string>, annotations: Record<string, string> = {}) => ({
+  metadata: { name: "web", namespace: "prod", labels, annotations },
+});
+
+describe("argoCdTrackingOf", () => {
+  it("puts the request into the Application tracking the object, never to be pruned or to make it OutOfSync", () => {
+    expect(argoCdTrackingOf(object({ "app.kubernetes.io/instance": "shop" }), request)).toEqual({
+      labels: { "app.kubernetes.io/instance": "shop" },
+      annotations: {
+        "argocd.argoproj.io/compare-options": "IgnoreExtraneous",
+        "argocd.argoproj.io/sync-options": "Prune=false,Delete=false",
+      },
+    });
+  });
+
+  it("rewrites annotation tracking to the request's own identity (Argo CD checks it names the object)", () => {
+    const tracked = argoCdTrackingOf(
+      object({}, { "argocd.argoproj.io/tracking-id": "shop:apps/Deployment:prod/web" }),
+      request,
+    );
+    expect(tracked.annotations["argocd.argoproj.io/tracking-id"]).toBe(
+      "shop:aegis.valina.ai/ApprovalRequest:prod/deployment-web-0123456789",
+    );
+  });
+
+  it("adds nothing for an object no Application tracks, or a label value Kubernetes would refuse", () => {
+    expect(argoCdTrackingOf(object({ app: "web" }), request)).toEqual({ labels: {}, annotations: {} });
+    expect(argoCdTrackingOf(object({ "app.kubernetes.io/instance": "-bad value-" }), request)).toEqual({
+      labels: {},
+      annotations: {},
+    });
+    expect(argoCdTrackingOf(null, request)).toEqual({ labels: {}, annotations: {} });
+  });
+});

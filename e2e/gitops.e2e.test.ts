@@ -26,6 +26,7 @@ const alice = { as: "alice", asGroups: ["sre-leads"] };
 let aegis: RunningAegisProcess;
 let gitDir: string;
 let clusterServer: string;
+let firstCommit: string;
 
 const git = (...args: string[]) =>
   run("git", ["-c", "user.name=e2e", "-c", "user.email=e2e@aegis.invalid", ...args], { cwd: gitDir });
@@ -105,7 +106,7 @@ beforeAll(async () => {
   gitDir = await e2eTempDir("gitops-repo-");
   await mkdir(path.join(gitDir, "app"));
   await run("git", ["init", "-q", "-b", "main"], { cwd: gitDir });
-  await commitImage("ghcr.io/acme/web:1.0", "web 1.0");
+  firstCommit = await commitImage("ghcr.io/acme/web:1.0", "web 1.0");
 }, 40 * 60_000);
 
 afterAll(async () => {
@@ -150,6 +151,20 @@ describe("Argo CD syncing through the gate", () => {
     );
     expect(others).toEqual([]);
     expect(first?.requester).toBe(ARGOCD_USER);
+    // The commit Argo CD syncs, read from its Application: no aegis.valina.ai/git-* annotations in Git.
+    expect(
+      (
+        await kubectl([
+          "get",
+          "areq",
+          first?.name ?? "",
+          "-n",
+          ns,
+          "-o",
+          "jsonpath={.metadata.annotations.aegis\\.valina\\.ai/git-commit}",
+        ])
+      ).stdout,
+    ).toBe(firstCommit);
 
     // The request joins the Application (Argo CD's tracking label): its health check says what to do.
     const tracked = await eventually(

@@ -229,6 +229,7 @@ export async function startAegis(
     approvedBefore: async (target, changeHash) =>
       (await approvedChanges.approvedAmong(target, [changeHash])).has(changeHash),
     workloads: new KubeWorkloadReader(kubeConfig),
+    ...(config.argoCdNamespace ? { argoCdNamespace: config.argoCdNamespace } : {}),
     extraApprovals,
     onDecision: (decision) => {
       for (const policy of decision.policies)

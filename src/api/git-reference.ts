@@ -73,3 +73,35 @@ export function argoCdTrackingOf(
   annotations["argocd.argoproj.io/sync-options"] = "Prune=false,Delete=false";
   return { labels, annotations };
 }
+
+/** The Argo CD Application that applied an object, from its tracking label or annotation. */
+export function argoCdApplicationOf(object: unknown): string | undefined {
+  const { labels, annotations } = argoCdTrackingOf(object, { namespace: "", name: "" });
+  const fromAnnotation = annotations[ARGOCD_TRACKING_ANNOTATION]?.split(":")[0];
+  return fromAnnotation || labels[ARGOCD_INSTANCE_LABEL];
+}
+
+const GITHUB_REPO_URL =
+  /^(?:https:\/\/|ssh:\/\/git@|git@)github\.com[/:]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?\/?$/;
+
+/**
+ * The commit an Argo CD Application is syncing (its running operation's revision, else the
+ * revision it last compared) and, for a GitHub repoURL, the repository, as the git annotations
+ * AEGIS copies onto an ApprovalRequest; empty when the Application says neither.
+ */
+export function argoCdCommitAnnotations(application: unknown): Record<string, string> {
+  const app = application as {
+    spec?: { source?: { repoURL?: unknown } };
+    status?: { operationState?: { operation?: { sync?: { revision?: unknown } } }; sync?: { revision?: unknown } };
+  } | null;
+  const revision = [app?.status?.operationState?.operation?.sync?.revision, app?.status?.sync?.revision].find(
+    (value): value is string => typeof value === "string" && COMMIT.test(value),
+  );
+  if (!revision) return {};
+  const repoURL = app?.spec?.source?.repoURL;
+  const github = typeof repoURL === "string" ? GITHUB_REPO_URL.exec(repoURL) : null;
+  return {
+    [GIT_COMMIT_ANNOTATION]: revision,
+    ...(github ? { [GIT_REPOSITORY_ANNOTATION]: `${github[1] ?? ""}/${github[2] ?? ""}` } : {}),
+  };
+}

@@ -1,6 +1,12 @@
 import type { AegisException, ApprovalRequest, ApprovalSettings, RiskFactor } from "../api/v1alpha1/index.js";
 import { API_VERSION, shortestDuration } from "../api/v1alpha1/index.js";
-import { argoCdTrackingOf, gitAnnotationsOf } from "../api/git-reference.js";
+import {
+  argoCdApplicationOf,
+  argoCdCommitAnnotations,
+  argoCdTrackingOf,
+  GIT_COMMIT_ANNOTATION,
+  gitAnnotationsOf,
+} from "../api/git-reference.js";
 import {
   computeApprovalState,
   isSingleUse,
@@ -104,8 +110,10 @@ export interface GateDependencies {
   aegisUsername: string;
   /** Was this exact change of this target approved before (the ledger, Approved requests)? */
   approvedBefore?: (target: { kind: string; namespace: string; name: string }, changeHash: string) => Promise<boolean>;
-  /** Reads the object behind a `scale` subresource request, so its checks run on the result. */
+  /** Reads the object behind a `scale` subresource request, so its checks run on the result; and Argo CD Applications. */
   workloads?: WorkloadReader;
+  /** Where Argo CD's Applications live: the commit an Application syncs names a change it applies. Absent: not read. */
+  argoCdNamespace?: string;
   /** Approvals added on top of minApprovals while lockdown is on. */
   extraApprovals: () => number;
   /**
@@ -433,6 +441,7 @@ async function gateOnApproval(
     state = await useApproval(current, admission, policies, deps);
   }
 
+  const gitOps = admission.dryRun ? undefined : await gitOpsSourceOf(request, deps);
   if (existing && state?.phase === "Approved") {
     await recordDecision(deps, admission, change, {
       allowed: true,
@@ -440,13 +449,22 @@ async function gateOnApproval(
       risk,
       approvalRequest: name,
       approvers: state.approvers,
+      ...(gitOps ? { gitOps } : {}),
     });
     return allow(
       admission.uid,
       withWarnings(warnings, { "aegis.valina.ai/decision": "approved", "aegis.valina.ai/approval-request": name }),
     );
   }
-  const phase = await ensurePendingRequest(admission, change, deps, { name, existing, state, stale, needing, risk });
+  const phase = await ensurePendingRequest(admission, change, deps, {
+    name,
+    existing,
+    state,
+    stale,
+    needing,
+    risk,
+    ...(gitOps ? { gitOps } : {}),
+  });
   // A request made just now (or replaced) has no decisions yet: it stands where an empty one would.
   const standing =
     state && phase === "Pending" && state.phase === "Pending"
@@ -457,6 +475,7 @@ async function gateOnApproval(
     reason: DENIAL_REASON[phase],
     risk,
     approvalRequest: name,
+    ...(gitOps ? { gitOps } : {}),
   });
   const message = denialMessage({
     request,
@@ -521,7 +540,40 @@ interface PendingPlan {
   stale: boolean;
   needing: PolicyVerdict[];
   risk: GateRisk;
+  /** The Argo CD Application that applies the change, and the commit it syncs. */
+  gitOps?: GitOpsSource;
 }
+
+/** The Argo CD Application applying a change and the commit its sync names (git annotations). */
+interface GitOpsSource {
+  application: string;
+  annotations: Record<string, string>;
+  /** Why the Application could not be read, when it could not (the decision does not depend on it). */
+  error?: string;
+}
+
+/**
+ * The commit an Argo CD sync applies, read from its Application (tracking label or annotation on
+ * the object), for a change that names no commit of its own: evidence and the ApprovalRequest
+ * then name it, and GitHub commit statuses follow without aegis.valina.ai/git-* annotations.
+ */
+async function gitOpsSourceOf(request: GateRequest, deps: GateDependencies): Promise<GitOpsSource | undefined> {
+  const application = argoCdApplicationOf(request.object);
+  if (!application || !deps.argoCdNamespace || !deps.workloads) return undefined;
+  if (gitAnnotationsOf(request.object)[GIT_COMMIT_ANNOTATION]) return undefined;
+  try {
+    const found = await deps.workloads.get(ARGOCD_APPLICATIONS, deps.argoCdNamespace, application);
+    return { application: `${deps.argoCdNamespace}/${application}`, annotations: argoCdCommitAnnotations(found) };
+  } catch (error) {
+    return {
+      application: `${deps.argoCdNamespace}/${application}`,
+      annotations: {},
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+}
+
+const ARGOCD_APPLICATIONS = { group: "argoproj.io", version: "v1alpha1", resource: "applications" };
 
 /** Makes sure a Pending request exists for this change (never on dryRun); says where it stands. */
 async function ensurePendingRequest(
@@ -553,7 +605,7 @@ function buildApprovalRequest(admission: AdmissionRequest, change: Change, plan:
     metadata: {
       name: plan.name,
       namespace: request.namespace,
-      annotations: { ...gitAnnotationsOf(request.object), ...argoCd.annotations },
+      annotations: { ...plan.gitOps?.annotations, ...gitAnnotationsOf(request.object), ...argoCd.annotations },
       labels: {
         ...argoCd.labels,
         "app.kubernetes.io/managed-by": "aegis",
@@ -688,6 +740,8 @@ interface DecisionFacts {
   approvers?: readonly string[];
   /** The break-glass annotation's reason, when break-glass admitted the change. */
   breakGlass?: string;
+  /** The Argo CD Application that applies the change and the commit it syncs. */
+  gitOps?: GitOpsSource;
 }
 
 async function recordDecision(

@@ -198,6 +198,13 @@ export const SERVE_OPTIONS = [
     default: "10",
   },
   {
+    flag: "--argocd-namespace <namespace>",
+    env: "AEGIS_ARGOCD_NAMESPACE",
+    key: "argoCdNamespace",
+    help: "where Argo CD's Applications live: a change an Application applies names the commit it syncs (evidence, ApprovalRequest, GitHub statuses); empty: never read",
+    default: "argocd",
+  },
+  {
     flag: "--risk-train-interval <seconds>",
     env: "AEGIS_RISK_TRAIN_INTERVAL",
     key: "riskTrainInterval",
@@ -295,6 +302,7 @@ export const serveConfigSchema = z
     evidenceWitnesses: z.string().optional(),
     evidenceCheckpointInterval: z.coerce.number().min(0.1).max(86_400),
     riskTrainInterval: z.coerce.number().min(0).max(604_800),
+    argoCdNamespace: z.string().max(63),
     healingBackoffMs: z.coerce.number().int().min(100).max(3_600_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error"]),
   })

@@ -208,13 +208,51 @@ describe("Argo CD syncing through the gate", () => {
       ).stdout,
     ).toBe("ghcr.io/acme/web:1.0");
     expect((await requests()).length).toBe(1);
-    // What the retries cost: every denied attempt is an admission decision (DESIGN §5), one request in all.
+    // What the retries cost: one request, and two evidence records (the denial that opened the
+    // request, one for every retry against it); the attempts themselves are counted in the metric.
+    await kubectl(["create", "serviceaccount", "auditor", "-n", ns]);
+    await kubectl([
+      "create",
+      "rolebinding",
+      "auditor",
+      "--clusterrole=aegis-approver",
+      `--serviceaccount=${ns}:auditor`,
+      "-n",
+      ns,
+    ]);
+    const token = (
+      await kubectl(["create", "token", "auditor", "-n", ns, "--duration=10m", "--audience", "aegis"])
+    ).stdout.trim();
+    const evidence = (await (
+      await fetch(`${aegis.apiUrl}/api/evidence?limit=500`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as { items: { type: string; subject: string; actor: string; data: Record<string, unknown> }[] };
+    const pendingDenials = evidence.items.filter(
+      (r) =>
+        r.type === "admission.decision" &&
+        r.subject === `Deployment/${ns}/web` &&
+        r.data["reason"] === "ApprovalPending",
+    );
+    expect(pendingDenials).toHaveLength(2);
+    expect(pendingDenials.every((r) => r.actor === ARGOCD_USER)).toBe(true);
+    const admitted = evidence.items.find(
+      (r) => r.type === "admission.decision" && r.subject === `Deployment/${ns}/web` && r.data["reason"] === "Approved",
+    );
+    expect(admitted?.actor).toBe(ARGOCD_USER);
+    expect(admitted?.data["gitOps"]).toMatchObject({
+      application: `argocd/${appName}`,
+      annotations: { "aegis.valina.ai/git-commit": firstCommit },
+    });
     const metrics = await (await fetch(`${aegis.apiUrl}/metrics`)).text();
     const denials = new RegExp(
       `aegis_policy_decisions_total\\{[^}]*policy="${policyName}"[^}]*decision="denied"[^}]*\\} (\\d+)`,
     ).exec(metrics);
     console.log(
-      JSON.stringify({ bench: "gitops-retries", deniedAttempts: Number(denials?.[1] ?? 0), approvalRequests: 1 }),
+      JSON.stringify({
+        bench: "gitops-retries",
+        deniedAttempts: Number(denials?.[1] ?? 0),
+        approvalRequests: 1,
+        evidenceRecords: pendingDenials.length,
+      }),
     );
   });
 
@@ -252,5 +290,20 @@ describe("Argo CD syncing through the gate", () => {
     const app = await application();
     expect(app.status?.sync?.revision).toBe(revision);
     expect(app.status?.sync?.status).toBe("OutOfSync");
+  });
+
+  it("admits a git revert back to the approved spec without asking: approvals bind to the spec, not the commit", async () => {
+    await git("revert", "--no-edit", "HEAD");
+    const revision = (await git("rev-parse", "HEAD")).stdout.trim();
+    await refresh();
+    await eventually(
+      async () => {
+        const app = await application();
+        return app.status?.sync?.revision === revision && app.status.sync.status === "Synced" ? true : undefined;
+      },
+      "the revert to sync",
+      { timeoutMs: 120_000, intervalMs: 1000 },
+    );
+    expect((await requests()).length).toBe(2);
   });
 });

@@ -470,12 +470,18 @@ async function gateOnApproval(
     state && phase === "Pending" && state.phase === "Pending"
       ? state
       : computeApprovalState({ decisions: [] }, deps.now(), policies, deps.now());
+  // Denied again against the same request, still Pending or Rejected: nothing new to record.
+  const repeats =
+    current?.metadata.uid && !stale && (phase === "Pending" || phase === "Rejected") && state?.phase === phase
+      ? current.metadata.uid
+      : undefined;
   await recordDecision(deps, admission, change, {
     allowed: false,
     reason: DENIAL_REASON[phase],
     risk,
     approvalRequest: name,
     ...(gitOps ? { gitOps } : {}),
+    ...(repeats && !admission.dryRun ? { retryOf: repeats } : {}),
   });
   const message = denialMessage({
     request,
@@ -742,6 +748,12 @@ interface DecisionFacts {
   breakGlass?: string;
   /** The Argo CD Application that applies the change and the commit it syncs. */
   gitOps?: GitOpsSource;
+  /**
+   * The uid of the request a denial repeats (the same change, user and outcome while it stays
+   * Pending or Rejected): a GitOps engine retrying a sync is recorded once per request, not once
+   * per attempt; the attempts are counted in aegis_policy_decisions_total.
+   */
+  retryOf?: string;
 }
 
 async function recordDecision(
@@ -752,6 +764,7 @@ async function recordDecision(
 ): Promise<void> {
   const { request, evaluation } = change;
   await deps.evidence.record({
+    ...(facts.retryOf ? { id: `retried-denial:${facts.retryOf}:${admission.userInfo.username}:${facts.reason}` } : {}),
     type: "admission.decision",
     subject: `${request.kind}/${request.namespace}/${request.name}`,
     actor: admission.userInfo.username,

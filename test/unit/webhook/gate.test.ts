@@ -355,6 +355,25 @@ describe("the gate", () => {
   });
 });
 
+describe("denials repeated by a retrying client (a GitOps engine's sync retries)", () => {
+  it("record the denial that opened the request and one for all the retries against it", async () => {
+    const { handler, evidence, decisions } = setup(approvalSpec);
+    for (let attempt = 0; attempt < 6; attempt++) {
+      const response = await handler(admission(deployment("ghcr.io/acme/web:1"), { uid: `try-${attempt}` }));
+      expect(response.allowed).toBe(false);
+    }
+    const denials = evidence.records.filter((r) => r.type === "admission.decision");
+    expect(denials.map((r) => r.data["reason"])).toEqual(["ApprovalPending", "ApprovalPending"]);
+    // Every attempt still reaches the observers (metrics, threat detection).
+    expect(decisions).toHaveLength(6);
+    // Another user's attempt is their own record.
+    await handler(
+      admission(deployment("ghcr.io/acme/web:1"), { uid: "other", userInfo: { username: "eve", groups: [] } }),
+    );
+    expect(evidence.records.filter((r) => r.type === "admission.decision")).toHaveLength(3);
+  });
+});
+
 describe("a singleUse approval", () => {
   const singleUseSpec = {
     ...approvalSpec,

@@ -10,7 +10,13 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import {
+  evidenceAs,
+  namespaceReaderToken,
+  removeWebhookConfiguration,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
 import { e2eTempDir } from "./helpers/tmp.js";
 import { createTeamNamespace, eventually, kubectl, policyReady } from "./helpers/kube.js";
 
@@ -197,28 +203,11 @@ describe("AegisException", () => {
     // Another object of the namespace gets no waiver.
     expect((await apply(deployment("nginx:latest", "other"))).code).not.toBe(0);
 
-    await kubectl(["create", "serviceaccount", "auditor", "-n", ns]);
-    await kubectl([
-      "create",
-      "rolebinding",
-      "auditor",
-      "--clusterrole=aegis-approver",
-      `--serviceaccount=${ns}:auditor`,
-      "-n",
-      ns,
-    ]);
-    const token = (
-      await kubectl(["create", "token", "auditor", "-n", ns, "--duration=10m", "--audience", "aegis"])
-    ).stdout.trim();
+    const token = await namespaceReaderToken(ns);
     const records = await eventually(async () => {
-      const response = await fetch(`${aegis.apiUrl}/api/evidence?limit=500`, {
-        headers: { authorization: `Bearer ${token}` },
-      });
-      const body = (await response.json()) as {
-        items: { type: string; subject: string; actor: string; data: Record<string, unknown> }[];
-      };
-      const types = new Set(body.items.map((r) => r.type));
-      return types.has("exception.requested") && types.has("exception.transition") ? body.items : undefined;
+      const items = await evidenceAs(aegis, token);
+      const types = new Set(items.map((r) => r.type));
+      return types.has("exception.requested") && types.has("exception.transition") ? items : undefined;
     }, "exception evidence");
     expect(
       records.find((r) => r.type === "exception.requested" && r.subject === `AegisException/${ns}/vendor-latest`)

@@ -10,7 +10,13 @@ import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import {
+  evidenceAs,
+  namespaceReaderToken,
+  removeWebhookConfiguration,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
 import { createTeamNamespace, eventually, kubectl, policyReady } from "./helpers/kube.js";
 import { e2eTempDir } from "./helpers/tmp.js";
 
@@ -210,22 +216,7 @@ describe("Argo CD syncing through the gate", () => {
     expect((await requests()).length).toBe(1);
     // What the retries cost: one request, and two evidence records (the denial that opened the
     // request, one for every retry against it); the attempts themselves are counted in the metric.
-    await kubectl(["create", "serviceaccount", "auditor", "-n", ns]);
-    await kubectl([
-      "create",
-      "rolebinding",
-      "auditor",
-      "--clusterrole=aegis-approver",
-      `--serviceaccount=${ns}:auditor`,
-      "-n",
-      ns,
-    ]);
-    const token = (
-      await kubectl(["create", "token", "auditor", "-n", ns, "--duration=10m", "--audience", "aegis"])
-    ).stdout.trim();
-    const evidence = (await (
-      await fetch(`${aegis.apiUrl}/api/evidence?limit=500`, { headers: { authorization: `Bearer ${token}` } })
-    ).json()) as { items: { type: string; subject: string; actor: string; data: Record<string, unknown> }[] };
+    const evidence = { items: await evidenceAs(aegis, await namespaceReaderToken(ns)) };
     const pendingDenials = evidence.items.filter(
       (r) =>
         r.type === "admission.decision" &&

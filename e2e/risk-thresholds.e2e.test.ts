@@ -7,7 +7,13 @@ import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { removeWebhookConfiguration, startAegisProcess, type RunningAegisProcess } from "./helpers/aegis.js";
+import {
+  evidenceAs,
+  namespaceReaderToken,
+  removeWebhookConfiguration,
+  startAegisProcess,
+  type RunningAegisProcess,
+} from "./helpers/aegis.js";
 import { createTeamNamespace, eventually, kubeconfigPath, kubectl, policyReady } from "./helpers/kube.js";
 
 const run = promisify(execFile);
@@ -238,7 +244,9 @@ describe("RiskBased approval in shadow mode (the default)", () => {
 
 describe("the learned risk model", () => {
   it("retrains on demand from the human decisions above (update on aegispolicies only); the next change names the new model", async () => {
-    for (const sa of ["trainer", "bystander"]) await kubectl(["create", "serviceaccount", sa, "-n", ns]);
+    // A reader of the namespace (not a policy editor) may not retrain; a policy editor may.
+    const bystander = await namespaceReaderToken(ns, "bystander");
+    await kubectl(["create", "serviceaccount", "trainer", "-n", ns]);
     await kubectl([
       "create",
       "clusterrole",
@@ -253,17 +261,9 @@ describe("the learned risk model", () => {
       `--clusterrole=${ns}-trainer`,
       `--serviceaccount=${ns}:trainer`,
     ]);
-    await kubectl([
-      "create",
-      "rolebinding",
-      "evidence-reader",
-      "--clusterrole=aegis-approver",
-      `--serviceaccount=${ns}:bystander`,
-      "-n",
-      ns,
-    ]);
-    const token = async (sa: string) =>
-      (await kubectl(["create", "token", sa, "-n", ns, "--duration=10m", "--audience", "aegis"])).stdout.trim();
+    const trainer = (
+      await kubectl(["create", "token", "trainer", "-n", ns, "--duration=10m", "--audience", "aegis"])
+    ).stdout.trim();
     const train = (bearer: string) =>
       run(process.execPath, [
         "--import",
@@ -281,16 +281,16 @@ describe("the learned risk model", () => {
         (result) => ({ code: 0, stdout: result.stdout, stderr: result.stderr }),
         (error: { code: number; stdout: string; stderr: string }) => error,
       );
-    const refused = await train(await token("bystander"));
+    const refused = await train(bystander);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/403: .*may not retrain the risk model \(RBAC: verb update on aegispolicies/);
 
     const before = (await (
       await fetch(`${aegis.apiUrl}/api/risk/model`, {
-        headers: { authorization: `Bearer ${await token("bystander")}` },
+        headers: { authorization: `Bearer ${bystander}` },
       })
     ).json()) as { version: string };
-    const trained = await train(await token("trainer"));
+    const trained = await train(trainer);
     expect(trained.code, trained.stderr).toBe(0);
     const reply = JSON.parse(trained.stdout) as { version: string; published: boolean; trainedOn: number };
     // The approvals and the rejection in this file are what it learnt from.
@@ -304,15 +304,13 @@ describe("the learned risk model", () => {
         container: { ports: [{ containerPort: 8080, hostPort: 18081 }] },
       }),
     );
-    const evidence = await eventually(async () => {
-      const response = await fetch(`${aegis.apiUrl}/api/evidence?limit=500`, {
-        headers: { authorization: `Bearer ${await token("bystander")}` },
-      });
-      const body = (await response.json()) as {
-        items: { type: string; subject: string; data: { risk?: { model?: string } } }[];
-      };
-      return body.items.find((r) => r.type === "admission.decision" && r.subject === `Deployment/${ns}/after-training`);
-    }, "the admission of the change after training");
-    expect(evidence.data.risk?.model).toBe(reply.version);
+    const evidence = await eventually(
+      async () =>
+        (await evidenceAs(aegis, bystander)).find(
+          (r) => r.type === "admission.decision" && r.subject === `Deployment/${ns}/after-training`,
+        ),
+      "the admission of the change after training",
+    );
+    expect((evidence.data["risk"] as { model?: string } | undefined)?.model).toBe(reply.version);
   });
 });

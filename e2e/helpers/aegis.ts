@@ -175,3 +175,40 @@ export async function leading(aegis: RunningAegisProcess): Promise<void> {
     { timeoutMs: 45_000 },
   );
 }
+
+/** One evidence record as `GET /api/evidence` shows it. */
+export interface ApiEvidenceRecord {
+  type: string;
+  subject: string;
+  actor: string;
+  data: Record<string, unknown>;
+}
+
+/**
+ * A token for audience aegis of a new ServiceAccount `name` bound to aegis-approver in
+ * `namespace`: someone who may read that namespace's requests and evidence through the REST API.
+ */
+export async function namespaceReaderToken(namespace: string, name = "auditor"): Promise<string> {
+  await kubectl(["create", "serviceaccount", name, "-n", namespace]);
+  await kubectl([
+    "create",
+    "rolebinding",
+    name,
+    "--clusterrole=aegis-approver",
+    `--serviceaccount=${namespace}:${name}`,
+    "-n",
+    namespace,
+  ]);
+  return (
+    await kubectl(["create", "token", name, "-n", namespace, "--duration=10m", "--audience", "aegis"])
+  ).stdout.trim();
+}
+
+/** The newest 500 evidence records the REST API shows the token's holder. */
+export async function evidenceAs(aegis: RunningAegisProcess, token: string): Promise<ApiEvidenceRecord[]> {
+  const response = await fetch(`${aegis.apiUrl}/api/evidence?limit=500`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (!response.ok) throw new Error(`GET /api/evidence answered ${response.status}: ${await response.text()}`);
+  return ((await response.json()) as { items: ApiEvidenceRecord[] }).items;
+}

@@ -116,7 +116,15 @@ settings() {
   argo_mod=$(cd "$ARGO_DIR" && GOFLAGS=-mod=mod go list -m -f '{{.Dir}}' github.com/argoproj/argo-cd/v2)
   crds="$argo_mod/manifests/crds"
   $k apply --server-side --force-conflicts -f "$crds/application-crd.yaml" -f "$crds/appproject-crd.yaml" >/dev/null
-  $k wait --for=condition=established --timeout=60s crd/applications.argoproj.io crd/appprojects.argoproj.io >/dev/null
+  # `kubectl wait` fails outright on a CRD created a moment ago (no status.conditions yet): poll.
+  local crd i
+  for crd in applications.argoproj.io appprojects.argoproj.io; do
+    for i in $(seq 1 120); do
+      [ "$($k get crd "$crd" -o jsonpath='{.status.conditions[?(@.type=="Established")].status}' 2>/dev/null)" = "True" ] && break
+      [ "$i" -lt 120 ] || fail "CRD $crd not Established after 60 s"
+      sleep 0.5
+    done
+  done
   $k get namespace "$NAMESPACE" >/dev/null 2>&1 || $k create namespace "$NAMESPACE" >/dev/null
   health=$(cat "$REPO/docs/argocd/approvalrequest-health.lua")
   server=$($k config view --minify -o jsonpath='{.clusters[0].cluster.server}')

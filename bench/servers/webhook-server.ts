@@ -139,6 +139,8 @@ async function startAegis(mode: EvidenceMode): Promise<Running> {
     evidencePublicKey: generateSigningKey().publicKey,
     namespaceLabels,
     approvalRequests: approvals,
+    // As main.ts: the cache's namespace index, so per-namespace lookups are not a scan per review.
+    approvalsIn: (namespace) => approvals.inNamespace(namespace),
     requestWriter: approvals,
     slackMappingReviewer: { mayActAs: () => Promise.resolve(false) },
     evidence: evidence.recorder,

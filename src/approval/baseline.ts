@@ -69,6 +69,23 @@ export interface ApprovedHistory {
 }
 
 const histories = new WeakMap<readonly ApprovalRequest[], ApprovedHistory | null>();
+const images = new WeakMap<ApprovalRequest, readonly { source: string; repository: string }[]>();
+
+/** An approved request's image sources and repositories, worked out once per cached object. */
+function imagesOf(
+  request: ApprovalRequest,
+  spec: Record<string, unknown>,
+): readonly { source: string; repository: string }[] {
+  let found = images.get(request);
+  if (found === undefined) {
+    found = workloadView(request.spec.target.kind, { spec }).images.map((image) => ({
+      source: imageSourceOf(image),
+      repository: `${image.registry}/${image.repository}`,
+    }));
+    images.set(request, found);
+  }
+  return found;
+}
 
 /**
  * The images and requesters of every change humans approved among these requests; undefined when
@@ -86,9 +103,9 @@ export function approvedHistoryOf(requests: readonly ApprovalRequest[]): Approve
     const spec = specOf(request);
     if (spec === null) continue;
     requesters.add(request.spec.requester.username);
-    for (const image of workloadView(request.spec.target.kind, { spec }).images) {
-      sources.add(imageSourceOf(image));
-      repositories.add(`${image.registry}/${image.repository}`);
+    for (const image of imagesOf(request, spec)) {
+      sources.add(image.source);
+      repositories.add(image.repository);
     }
   }
   const history =

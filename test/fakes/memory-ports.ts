@@ -42,6 +42,8 @@ export function keyOf(object: { metadata: { name?: string | undefined; namespace
 export class MemoryObjectStore<T extends Named> implements ObjectStore<T> {
   private readonly items = new Map<string, T>();
   private version = 0;
+  /** Per namespace, the same array until an object there changes (as the informer cache's index). */
+  private readonly listed = new Map<string, readonly T[]>();
 
   constructor(objects: Iterable<T> = []) {
     for (const object of objects) this.put(object);
@@ -51,11 +53,23 @@ export class MemoryObjectStore<T extends Named> implements ObjectStore<T> {
   put(object: T): T {
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(++this.version) } };
     this.items.set(keyOf(stored), stored);
+    this.listed.delete(stored.metadata.namespace ?? "");
     return stored;
   }
 
   delete(object: T): boolean {
+    this.listed.delete(object.metadata.namespace ?? "");
     return this.items.delete(keyOf(object));
+  }
+
+  /** The objects of one namespace, as src/adapters/kube/caches.ts's namespace index hands them out. */
+  inNamespace(namespace: string): readonly T[] {
+    let found = this.listed.get(namespace);
+    if (found === undefined) {
+      found = [...this.items.values()].filter((item) => (item.metadata.namespace ?? "") === namespace);
+      this.listed.set(namespace, found);
+    }
+    return found;
   }
 
   get(name: string, namespace?: string): T | undefined {

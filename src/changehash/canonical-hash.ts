@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { canonicalJson, type JsonValue } from "../json/canonical-json.js";
 
 /**
@@ -71,7 +71,7 @@ function toJsonContainer(value: object, ancestors: Set<object>): JsonValue {
 
 /** Hex SHA-256 of a UTF-8 string. */
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return hash("sha256", text, "hex");
 }
 
 /** RFC 8785 of `value` as the API server would store it ({@link toJsonValue}); undefined is null. */
@@ -86,5 +86,52 @@ export function canonicalSha256(value: unknown): string {
 
 /** Whether `a` and `b` would be stored as the same JSON ({@link toJsonValue}; undefined counts as null). Never throws but on a cycle. */
 export function sameJson(a: unknown, b: unknown): boolean {
+  if (isPlainJson(a) && isPlainJson(b)) return plainJsonEqual(a, b);
   return storedCanonicalJson(a) === storedCanonicalJson(b);
+}
+
+/**
+ * JSON as JSON.parse returns it, which is stored as it is: finite numbers, plain objects (without
+ * a `toJSON` member) with well-formed keys, arrays. Only strings may still differ from their
+ * stored form (a lone surrogate is U+FFFD there), which {@link plainJsonEqual} allows for.
+ */
+function isPlainJson(value: unknown): boolean {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return true;
+    case "number":
+      return Number.isFinite(value);
+    case "object": {
+      if (value === null) return true;
+      if (Array.isArray(value)) return value.every(isPlainJson);
+      const prototype: unknown = Object.getPrototypeOf(value);
+      if (prototype !== Object.prototype && prototype !== null) return false;
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        if (key === "toJSON" || !key.isWellFormed() || !isPlainJson(record[key])) return false;
+      }
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/** Structural equality of two {@link isPlainJson} values, without serialising them. */
+function plainJsonEqual(a: unknown, b: unknown): boolean {
+  if (typeof a === "string") return typeof b === "string" && (a === b || a.toWellFormed() === b.toWellFormed());
+  if (typeof a !== "object" || a === null || typeof b !== "object" || b === null) return a === b;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!plainJsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  for (const key of keys) if (!Object.hasOwn(right, key) || !plainJsonEqual(left[key], right[key])) return false;
+  return true;
 }

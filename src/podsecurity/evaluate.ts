@@ -1,4 +1,4 @@
-import type { CheckId } from "./check.js";
+import type { CheckFinding, CheckId, PodCheck } from "./check.js";
 import { readPod, type Pod } from "./pod-model.js";
 import { activeChecks } from "./registry.js";
 import type { PodLike, PodSecurityLevel, PodSecurityResult, PodSecurityViolation, PodTemplateLike } from "./types.js";
@@ -37,9 +37,30 @@ export function podSecurityChecksInEffect(level: PodSecurityLevel, version: stri
   }));
 }
 
-function evaluateReadPod(pod: Pod, level: PodSecurityLevel, version: string): PodSecurityResult {
+/**
+ * Evaluates one pod template at any number of levels and versions, reading the template once and
+ * running each check once: policies at `restricted` and at `baseline` share the baseline checks.
+ */
+export function podTemplateSecurityEvaluator(
+  template: PodTemplateLike,
+): (level: PodSecurityLevel, version: string) => PodSecurityResult {
+  const pod = readPod(template);
+  const findings = new Map<PodCheck, CheckFinding | undefined>();
+  const run = (check: PodCheck): CheckFinding | undefined => {
+    if (!findings.has(check)) findings.set(check, check(pod));
+    return findings.get(check);
+  };
+  return (level, version) => evaluateReadPod(pod, level, version, run);
+}
+
+function evaluateReadPod(
+  pod: Pod,
+  level: PodSecurityLevel,
+  version: string,
+  run: (check: PodCheck) => CheckFinding | undefined = (check) => check(pod),
+): PodSecurityResult {
   const violations = activeChecks(level, effectiveMinor(version)).flatMap((active): PodSecurityViolation[] => {
-    const finding = active.check(pod);
+    const finding = run(active.check);
     if (finding === undefined) return [];
     return [
       { rule: active.id, message: finding.detail === "" ? finding.reason : `${finding.reason} (${finding.detail})` },

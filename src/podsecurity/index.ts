@@ -3,6 +3,7 @@ export type { CheckId as PodSecurityRule } from "./check.js";
 export {
   evaluatePodSecurity,
   evaluatePodTemplateSecurity,
+  podTemplateSecurityEvaluator,
   podSecurityChecksInEffect,
   type PodSecurityCheckInfo,
 } from "./evaluate.js";

@@ -64,7 +64,20 @@ function versionAt(definition: CheckDefinition, minor: number): VersionedCheck |
 }
 
 /** The checks a Pod must pass at `level` and Kubernetes minor `minor`, after restricted overrides. */
-export function activeChecks(level: PodSecurityLevel, minor: number): ActiveCheck[] {
+export function activeChecks(level: PodSecurityLevel, minor: number): readonly ActiveCheck[] {
+  const key = `${level}:${minor}`;
+  let active = activeByLevel.get(key);
+  if (active === undefined) {
+    active = Object.freeze(selectActiveChecks(level, minor));
+    activeByLevel.set(key, active);
+  }
+  return active;
+}
+
+// Levels times known minors: a handful of entries, worked out once instead of per admission.
+const activeByLevel = new Map<string, readonly ActiveCheck[]>();
+
+function selectActiveChecks(level: PodSecurityLevel, minor: number): ActiveCheck[] {
   const levels = LEVELS_INCLUDED[level];
   const candidates = POD_SECURITY_CHECKS.filter((definition) => levels.includes(definition.level)).flatMap(
     (definition): ActiveCheck[] => {

@@ -187,6 +187,22 @@ function referenceProblem(raw: string, parts: ReferenceParts): string | undefine
  * refuses anyway) comes back with `invalid` saying why.
  */
 export function parseImageReference(raw: string): ImageReference {
+  let parsed = parsedReferences.get(raw);
+  if (parsed === undefined) {
+    // Bounded: an attacker sending ever new image strings costs a cleared cache, not memory.
+    if (parsedReferences.size >= MAX_CACHED_REFERENCES) parsedReferences.clear();
+    parsed = Object.freeze(parseUncached(raw));
+    parsedReferences.set(raw, parsed);
+  }
+  return parsed;
+}
+
+// Every check, the risk score and the threat model parse the same few images of each admission,
+// and a cluster runs few distinct images: parsing each once is most of what image checks cost.
+const MAX_CACHED_REFERENCES = 2048;
+const parsedReferences = new Map<string, ImageReference>();
+
+function parseUncached(raw: string): ImageReference {
   const parts = splitReference(raw);
   const invalid = referenceProblem(raw, parts);
   if (invalid !== undefined) return { raw, invalid, ...parts, normalized: raw, expanded: false };

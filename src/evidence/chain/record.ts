@@ -56,7 +56,9 @@ void schemasMatchTheRecordType;
 
 export function computeRecordHash(record: Omit<EvidenceRecord, "hash">): string {
   const { seq, id, time, type, subject, actor, data, prevHash } = record;
-  return toDigest(sha256Bytes(canonicalJson({ seq, id, time, type, subject, actor, data, prevHash })));
+  // Members in RFC 8785 order: with data already canonical (as the ledger's drafts are), the
+  // serialiser writes it without copying.
+  return toDigest(sha256Bytes(canonicalJson({ actor, data, id, prevHash, seq, subject, time, type })));
 }
 
 /**

@@ -16,6 +16,11 @@ export interface CheckContext {
   /** Containers, init and ephemeral containers of the template. */
   readonly containers: readonly ContainerRef[];
   celBindings(): CelBindings;
+  /**
+   * What `derive` works out from this request alone, derived once under `key` and shared by every
+   * policy that asks for it (a pod template's Pod Security evaluator, say).
+   */
+  shared<T>(key: string, derive: () => T): T;
 }
 
 export type CheckRunner = (context: CheckContext) => readonly CheckFinding[];
@@ -23,10 +28,29 @@ export type CheckRunner = (context: CheckContext) => readonly CheckFinding[];
 export function createCheckContext(request: GateRequest): CheckContext {
   const template = podTemplateOf(request.kind, request.object);
   let bindings: CelBindings | undefined;
+  const derived = new Map<string, unknown>();
   return {
     request,
     template,
     containers: template === undefined ? [] : containersOf(template.spec),
-    celBindings: () => (bindings ??= { object: toCelInput(request.object), oldObject: toCelInput(request.oldObject) }),
+    celBindings: () => (bindings ??= lazyCelBindings(request)),
+    shared<T>(key: string, derive: () => T): T {
+      if (!derived.has(key)) derived.set(key, derive());
+      return derived.get(key) as T;
+    },
+  };
+}
+
+/** CEL reads a variable when an expression names it: most expressions never name `oldObject`. */
+function lazyCelBindings(request: GateRequest): CelBindings {
+  let object: CelInput | undefined;
+  let oldObject: CelInput | undefined;
+  return {
+    get object() {
+      return (object ??= toCelInput(request.object));
+    },
+    get oldObject() {
+      return (oldObject ??= toCelInput(request.oldObject));
+    },
   };
 }

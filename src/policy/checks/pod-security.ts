@@ -1,4 +1,4 @@
-import { evaluatePodTemplateSecurity } from "../../podsecurity/index.js";
+import { podTemplateSecurityEvaluator } from "../../podsecurity/index.js";
 import type { PolicyCheck } from "../../api/v1alpha1/index.js";
 import type { CheckRunner } from "./context.js";
 
@@ -8,9 +8,10 @@ type PodSecuritySettings = NonNullable<PolicyCheck["podSecurity"]>;
 export function podSecurityCheck(settings: PodSecuritySettings): CheckRunner {
   const { level } = settings;
   const version = settings.version ?? "latest";
-  return ({ template }) => {
+  return (context) => {
+    const { template } = context;
     if (template === undefined) return [];
-    const result = evaluatePodTemplateSecurity(template, level, version);
+    const result = context.shared("podSecurity", () => podTemplateSecurityEvaluator(template))(level, version);
     return result.violations.map((violation) => ({
       rule: violation.rule,
       message: `violates PodSecurity "${level}:${version}" check ${violation.rule}: ${violation.message}`,

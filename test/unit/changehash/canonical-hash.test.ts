@@ -82,3 +82,58 @@ describe("toJsonValue on values that are not JSON (the documented conversion)", 
     expect(sameJson({ a: 1 }, { a: 2 })).toBe(false);
   });
 });
+
+describe("sameJson's structural comparison", () => {
+  const storedEqual = (a: unknown, b: unknown): boolean =>
+    canonicalJson(toJsonValue(a) ?? null) === canonicalJson(toJsonValue(b) ?? null);
+  /** The same value with every object's keys in reverse order and every string made well-formed or not. */
+  const reordered = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(reordered);
+    if (typeof value !== "object" || value === null) return value;
+    return Object.fromEntries(
+      Object.entries(value)
+        .reverse()
+        .map(([key, item]) => [key, reordered(item)]),
+    );
+  };
+
+  it("agrees with comparing the stored canonical text, on random pairs and reordered copies (property)", () => {
+    fc.assert(
+      fc.property(jsonValue, jsonValue, (a, b) => {
+        expect(sameJson(a, b)).toBe(storedEqual(a, b));
+        expect(sameJson(a, reordered(a))).toBe(true);
+        expect(sameJson(a, JSON.parse(JSON.stringify(a)))).toBe(storedEqual(a, JSON.parse(JSON.stringify(a))));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("agrees on values one member apart (property)", () => {
+    const object = fc.dictionary(fc.string({ maxLength: 4 }), jsonValue, { minKeys: 1, maxKeys: 6 });
+    fc.assert(
+      fc.property(object, jsonValue, fc.nat(), (base, replacement, pick) => {
+        const keys = Object.keys(base);
+        const key = keys[pick % keys.length] ?? "";
+        const changed = Object.fromEntries(Object.entries(base).map(([k, v]) => [k, k === key ? replacement : v]));
+        expect(sameJson(base, changed)).toBe(storedEqual(base, changed));
+        const { [key]: _dropped, ...smaller } = base;
+        expect(sameJson(base, smaller)).toBe(storedEqual(base, smaller));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it.each<[string, unknown, unknown, boolean]>([
+    ["a lone surrogate equals U+FFFD, as stored", { a: "x\ud800" }, { a: "x\uFFFD" }, true],
+    ["a lone surrogate in a key equals U+FFFD", { "\udc00": 1 }, { "\uFFFD": 1 }, true],
+    ["-0 equals 0", [-0], [0], true],
+    ["a __proto__ member counts", JSON.parse('{"__proto__":{"a":1}}'), {}, false],
+    ["a toJSON member is called, as stored", { toJSON: () => 1 }, 1, true],
+    ["array order counts", [1, 2], [2, 1], false],
+    ["an array is not an object", [], {}, false],
+    ['1 is not "1"', 1, "1", false],
+  ])("%s", (_name, a, b, expected) => {
+    expect(sameJson(a, b)).toBe(expected);
+    expect(storedEqual(a, b)).toBe(expected);
+  });
+});

@@ -1,6 +1,7 @@
 import { createCheckContext, type CheckContext, type CompiledCheck } from "./checks/index.js";
 import type { CompiledPolicy } from "./compile.js";
 import { matchScopeOf, policyMatches, type MatchScope } from "./match.js";
+import { policyIndexOf } from "./policy-index.js";
 import { POD_TEMPLATE_CHECKS } from "./checks/index.js";
 import type { CheckFinding, GateEvaluation, GateRequest, PolicyVerdict, Violation } from "./types.js";
 
@@ -38,7 +39,7 @@ function verdictFor(policy: CompiledPolicy, context: CheckContext, scope: MatchS
  */
 export function evaluate(policies: readonly CompiledPolicy[], request: GateRequest): GateEvaluation {
   const context = createCheckContext(request);
-  const matched = policies
+  const matched = candidatesFor(policies, request)
     .filter((policy) => safeMatches(policy, request))
     .map((policy) => verdictFor(policy, context, matchScopeOf(policy, request.kind) ?? "listed"));
   return {
@@ -46,6 +47,13 @@ export function evaluate(policies: readonly CompiledPolicy[], request: GateReque
     denied: matched.filter((verdict) => verdict.enforcement === "Enforce").flatMap((verdict) => verdict.violations),
     warnings: matched.filter((verdict) => verdict.enforcement === "Audit").flatMap((verdict) => verdict.violations),
   };
+}
+
+/** Below this many policies a linear scan is as cheap as looking the candidates up. */
+const INDEXED_FROM = 16;
+
+function candidatesFor(policies: readonly CompiledPolicy[], request: GateRequest): readonly CompiledPolicy[] {
+  return policies.length < INDEXED_FROM ? policies : policyIndexOf(policies).candidates(request);
 }
 
 /** Matching reads only compiled sets and plain labels, but a policy must never crash the gate. */

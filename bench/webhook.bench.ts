@@ -11,7 +11,7 @@
 import { benchTls, ServerProcess, type TlsFixture } from "./lib/child.js";
 import { reviewTemplate } from "./lib/fixtures.js";
 import { closedLoop, LoadClient, openLoop, Recorder, round, type LatencySummary } from "./lib/load.js";
-import { evidenceDescription, type EvidenceMode } from "./lib/protocol.js";
+import { evidenceDescription, type EvidenceMode, type ProcessSample } from "./lib/protocol.js";
 import { withScratchDatabase } from "./lib/scratch-db.js";
 
 export interface WebhookBenchOptions {
@@ -22,6 +22,8 @@ export interface WebhookBenchOptions {
   openLoopRps?: number;
   /** Also measured with the real EvidenceLedger, reported under `withLedger` (default pglite, postgres). */
   ledgerVariants?: readonly EvidenceMode[];
+  /** Also measure one against two replicas behind one port (default true). */
+  replicas?: boolean;
   log?: (line: string) => void;
 }
 
@@ -30,10 +32,25 @@ export interface ServerFigures {
   ratio: number;
   p50Ms: number;
   p99Ms: number;
+  p50At200RpsMs: number;
   p99At200RpsMs: number;
+  p999At200RpsMs: number;
   cpuMsPerRequest: number;
+  /** Peak RSS of the server process sampled after each closed-loop round (full load). */
+  rssMiBAtLoad: number;
   errors: number;
   evidence: string;
+}
+
+/** Webhook throughput with one and with two server processes behind one port (SO_REUSEPORT). */
+export interface ReplicaFigures {
+  oneReplicaRps: number;
+  twoReplicasRps: number;
+  /** twoReplicasRps / oneReplicaRps: how much of a second core the gate turns into throughput. */
+  ratio: number;
+  oneReplicaCpuMsPerRequest: number;
+  twoReplicasCpuMsPerRequest: number;
+  errors: number;
 }
 
 export interface WebhookBenchResult {
@@ -48,6 +65,8 @@ export interface WebhookBenchResult {
   baselineP99At200RpsMs: number;
   p50At200RpsMs: number;
   baselineP50At200RpsMs: number;
+  p999At200RpsMs: number;
+  baselineP999At200RpsMs: number;
   /** p99 at 200 rps measured from each request's scheduled send time (client timer lag included). */
   p99At200RpsFromScheduleMs: number;
   /** Server CPU time per request during the closed-loop runs (ms): independent of the client. */
@@ -55,6 +74,8 @@ export interface WebhookBenchResult {
   baselineCpuMsPerRequest: number;
   /** baselineCpuMsPerRequest / cpuMsPerRequest: the ratio a server-bound run would show (the client cannot cap it). */
   cpuRatio: number;
+  rssMiBAtLoad: number;
+  baselineRssMiBAtLoad: number;
   errors: number;
   baselineErrors: number;
   concurrency: number;
@@ -65,9 +86,43 @@ export interface WebhookBenchResult {
   requestBytes: number;
   /** The same measurement with the real EvidenceLedger in the hot path. */
   withLedger: Partial<Record<EvidenceMode, ServerFigures>>;
+  /** Measured separately, never folded into `ratio` (which is one process against one). */
+  replicas?: ReplicaFigures;
 }
 
 const WARM_UP_MS = 3_000;
+const MIB = 1024 * 1024;
+
+/** What a Subject measures: one server process, or several behind one port. */
+interface MeasuredServer {
+  readonly port: number;
+  sample(): Promise<ProcessSample>;
+  stop(): Promise<void>;
+}
+
+/** Server processes sharing one port: CPU is their sum, RSS their sum. */
+class ReplicaGroup implements MeasuredServer {
+  constructor(private readonly servers: readonly ServerProcess[]) {}
+
+  get port(): number {
+    return this.servers[0]?.port ?? 0;
+  }
+
+  async sample(): Promise<ProcessSample> {
+    const samples = await Promise.all(this.servers.map((server) => server.sample()));
+    return samples.reduce((sum, next) => ({
+      rss: sum.rss + next.rss,
+      heapUsed: sum.heapUsed + next.heapUsed,
+      cpuMicros: sum.cpuMicros + next.cpuMicros,
+      evidenceRecords: sum.evidenceRecords + next.evidenceRecords,
+      createdRequests: sum.createdRequests + next.createdRequests,
+    }));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((server) => server.stop()));
+  }
+}
 
 /** One server under test with its clients and pooled measurements. */
 class Subject {
@@ -77,12 +132,13 @@ class Subject {
   closedSeconds = 0;
   openSeconds = 0;
   cpuMicros = 0;
+  peakRss = 0;
   private readonly closedClient: LoadClient;
   private readonly openClient: LoadClient;
 
   constructor(
     readonly label: string,
-    readonly server: ServerProcess,
+    readonly server: MeasuredServer,
     tls: TlsFixture,
     private readonly concurrency: number,
   ) {
@@ -101,6 +157,11 @@ class Subject {
     this.closedSeconds += await closedLoop(this.closedClient, this.concurrency, ms, this.closed);
     const after = await this.server.sample();
     this.cpuMicros += after.cpuMicros - before.cpuMicros;
+    this.peakRss = Math.max(this.peakRss, after.rss);
+  }
+
+  rssMiBAtLoad(): number {
+    return round(this.peakRss / MIB, 1);
   }
 
   async openRound(rate: number, ms: number): Promise<void> {
@@ -134,7 +195,7 @@ class Subject {
   }
 }
 
-type Settings = Required<Omit<WebhookBenchOptions, "ledgerVariants">>;
+type Settings = Required<Omit<WebhookBenchOptions, "ledgerVariants" | "replicas">>;
 
 async function startSubjects(
   tls: TlsFixture,
@@ -189,8 +250,11 @@ function figures(subject: Subject, baselineRps: number, evidence: EvidenceMode):
     ratio: round(closed.rps / baselineRps, 3),
     p50Ms: closed.p50Ms,
     p99Ms: closed.p99Ms,
+    p50At200RpsMs: subject.openSummary().p50Ms,
     p99At200RpsMs: subject.openSummary().p99Ms,
+    p999At200RpsMs: subject.openSummary().p999Ms,
     cpuMsPerRequest: subject.cpuMsPerRequest(),
+    rssMiBAtLoad: subject.rssMiBAtLoad(),
     errors: subject.errors(),
     evidence: evidenceDescription(evidence),
   };
@@ -223,10 +287,14 @@ function result(
     baselineP99At200RpsMs: baseline.openSummary().p99Ms,
     p50At200RpsMs: aegis.openSummary().p50Ms,
     baselineP50At200RpsMs: baseline.openSummary().p50Ms,
+    p999At200RpsMs: aegis.openSummary().p999Ms,
+    baselineP999At200RpsMs: baseline.openSummary().p999Ms,
     p99At200RpsFromScheduleMs: aegis.openFromSchedule.summary(aegis.openSeconds).p99Ms,
     cpuMsPerRequest: aegis.cpuMsPerRequest(),
     baselineCpuMsPerRequest: baseline.cpuMsPerRequest(),
     cpuRatio: round(baseline.cpuMsPerRequest() / aegis.cpuMsPerRequest(), 3),
+    rssMiBAtLoad: aegis.rssMiBAtLoad(),
+    baselineRssMiBAtLoad: baseline.rssMiBAtLoad(),
     errors: aegis.errors(),
     baselineErrors: baseline.errors(),
     concurrency: settings.concurrency,
@@ -237,6 +305,47 @@ function result(
     requestBytes: Buffer.byteLength(`${template.prefix}bench-1-1${template.suffix}`),
     withLedger,
   };
+}
+
+/**
+ * One aegis server (memory evidence) against two on one port, in interleaved closed-loop rounds.
+ * The load generator shares the machine's cores with them, as it does in the main measurement.
+ */
+async function measureReplicas(tls: TlsFixture, settings: Settings): Promise<ReplicaFigures> {
+  const started: ServerProcess[] = [];
+  const start = async (port = 0): Promise<ServerProcess> => {
+    const server = await ServerProcess.start("aegis", tls, "memory", "", { port, reusePort: true });
+    started.push(server);
+    return server;
+  };
+  try {
+    const single = await start();
+    const first = await start();
+    const second = await start(first.port);
+    settings.log(
+      `webhook: replicas: one on port ${single.port}, two (pids ${first.pid}, ${second.pid}) on ${first.port}`,
+    );
+    const one = new Subject("one replica", single, tls, settings.concurrency);
+    const two = new Subject("two replicas", new ReplicaGroup([first, second]), tls, settings.concurrency);
+    const subjects = [one, two];
+    for (const subject of subjects) await subject.warmUp(settings.openLoopRps);
+    const sliceMs = (settings.seconds * 1000) / settings.rounds;
+    for (let roundIndex = 0; roundIndex < settings.rounds; roundIndex++)
+      for (const subject of subjects) await subject.closedRound(sliceMs);
+    const oneRps = one.closedSummary().rps;
+    const twoRps = two.closedSummary().rps;
+    settings.log(`webhook: replicas: one ${oneRps} rps, two ${twoRps} rps`);
+    return {
+      oneReplicaRps: oneRps,
+      twoReplicasRps: twoRps,
+      ratio: round(twoRps / oneRps, 3),
+      oneReplicaCpuMsPerRequest: one.cpuMsPerRequest(),
+      twoReplicasCpuMsPerRequest: two.cpuMsPerRequest(),
+      errors: one.errors() + two.errors(),
+    };
+  } finally {
+    await Promise.all(started.map((server) => server.stop()));
+  }
 }
 
 export async function benchWebhook(options: WebhookBenchOptions = {}): Promise<WebhookBenchResult> {
@@ -258,5 +367,6 @@ export async function benchWebhook(options: WebhookBenchOptions = {}): Promise<W
       await Promise.all(subjects.map((subject) => subject.stop()));
     }
   };
-  return variants.includes("postgres") ? withScratchDatabase((url) => run(url)) : run(undefined);
+  const measured = variants.includes("postgres") ? await withScratchDatabase((url) => run(url)) : await run(undefined);
+  return options.replicas === false ? measured : { ...measured, replicas: await measureReplicas(tls, settings) };
 }

@@ -55,6 +55,7 @@ export class ServerProcess {
     tls: TlsFixture,
     evidence: EvidenceMode = "memory",
     databaseUrl = "",
+    listen: { port?: number; reusePort?: boolean } = {},
   ): Promise<ServerProcess> {
     const child = fork(SERVER_SCRIPT, [], {
       execArgv: ["--import", "tsx", "--expose-gc"],
@@ -65,6 +66,8 @@ export class ServerProcess {
         BENCH_DATABASE_URL: databaseUrl,
         BENCH_TLS_KEY: tls.key,
         BENCH_TLS_CERT: tls.cert,
+        BENCH_PORT: String(listen.port ?? 0),
+        BENCH_REUSE_PORT: listen.reusePort ? "1" : "0",
       },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });

@@ -103,7 +103,22 @@ function benchNamespacePolicies(): AegisPolicy[] {
 
 /** Sixteen policies for other teams' namespaces: evaluated for matching, never for checks here. */
 function otherTeamPolicies(): AegisPolicy[] {
-  return TEAMS.flatMap((team, index) => [
+  return TEAMS.flatMap((team, index) => teamPolicies(team, index));
+}
+
+/**
+ * `count` policies: the four that match the bench namespace, then other teams' (a gate listing
+ * the team's namespace, an audit selecting its staging namespaces by label), for scaling figures.
+ */
+export function scaledPolicies(count: number): AegisPolicy[] {
+  const others = Array.from({ length: Math.ceil(count / 2) }, (_, index) =>
+    teamPolicies(TEAMS[index] ?? `team-${index}`, index),
+  ).flat();
+  return [...benchNamespacePolicies(), ...others].slice(0, count);
+}
+
+function teamPolicies(team: string, index: number): AegisPolicy[] {
+  return [
     policy(`${team}-prod-gate`, {
       enforcement: "Enforce",
       match: { kinds: ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"], namespaces: [team] },
@@ -139,7 +154,7 @@ function otherTeamPolicies(): AegisPolicy[] {
         },
       ],
     }),
-  ]);
+  ];
 }
 
 /** 20 AegisPolicies, zod-parsed (defaults filled) as the informer's ParsedStore holds them. */

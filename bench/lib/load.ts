@@ -21,6 +21,7 @@ export interface LatencySummary {
   p50Ms: number;
   p90Ms: number;
   p99Ms: number;
+  p999Ms: number;
   maxMs: number;
 }
 
@@ -79,6 +80,7 @@ export class Recorder {
       p50Ms: percentile(sorted, 0.5),
       p90Ms: percentile(sorted, 0.9),
       p99Ms: percentile(sorted, 0.99),
+      p999Ms: percentile(sorted, 0.999),
       maxMs: percentile(sorted, 1),
     };
   }

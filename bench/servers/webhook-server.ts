@@ -154,7 +154,9 @@ async function startAegis(mode: EvidenceMode): Promise<Running> {
   let errors = 0;
   const webhook = new WebhookServer({
     host: "127.0.0.1",
-    port: 0,
+    // Replicas behind one port (the bench's scaling figure): the second listens where the first does.
+    port: Number(process.env.BENCH_PORT ?? 0),
+    reusePort: process.env.BENCH_REUSE_PORT === "1",
     tls: tls(),
     handler: (request) => handler(request),
     logger: {

@@ -36,6 +36,11 @@ export interface WebhookServerOptions {
   /** `warn` (optional) hears of refused TLS clients, at most once a minute. */
   logger: Pick<Logger, "error"> & Partial<Pick<Logger, "warn">>;
   onOutcome?: (outcome: AdmissionOutcome) => void;
+  /**
+   * SO_REUSEPORT: more processes may listen on the same port, and the kernel spreads connections
+   * across them (Linux). Off by default: a second process on a taken port is an error.
+   */
+  reusePort?: boolean;
 }
 
 /** How often refused TLS clients are logged at most (a scanner must not flood the log). */
@@ -90,7 +95,10 @@ export class WebhookServer {
   async listen(): Promise<number> {
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen(this.options.port, this.options.host, () => resolve());
+      this.server.listen(
+        { port: this.options.port, host: this.options.host, reusePort: this.options.reusePort ?? false },
+        () => resolve(),
+      );
     });
     return (this.server.address() as AddressInfo).port;
   }
